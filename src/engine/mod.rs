@@ -1,0 +1,24 @@
+//! The model-agnostic discrete-event core. It knows nothing of markets,
+//! ledgers or trust.
+//!
+//! - [`time`]: integer simulation time (1 tick = 1 ms).
+//! - [`queue`]: the event queue, (time, seq) order, FIFO among equal times.
+//! - [`rng`]: named, seeded PCG streams.
+//! - [`sim`]: `Simulation<M: Model>` with `step()`, `run_until()` and counters.
+//! - [`snapshot`]: the versioned snapshot container (the only file that names bincode).
+//! - [`progress`]: progress bar or log lines.
+//! - [`trace`]: what an event did, and the trajectory fingerprint.
+
+pub mod progress;
+pub mod queue;
+pub mod rng;
+pub mod sim;
+pub mod snapshot;
+pub mod time;
+pub mod trace;
+
+pub use queue::{EventId, EventQueue};
+pub use rng::{RngStreams, StreamId, StreamRng};
+pub use sim::{Counters, Ctx, EventInfo, Model, Simulation};
+pub use time::{SimTime, TICKS_PER_DAY, TICKS_PER_HOUR, TimeUnit};
+pub use trace::{AgentRef, Change, StepInfo};

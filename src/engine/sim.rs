@@ -1,0 +1,312 @@
+//! `Simulation<M>`: the model, its event queue, clock, random streams and
+//! counters, stepped one event at a time.
+
+use super::queue::{EventId, EventQueue};
+use super::rng::{RngStreams, StreamId, StreamRng};
+use super::time::{SimTime, TimeUnit};
+use super::trace::{AgentRef, Change, StepInfo, fold};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::fmt::Debug;
+
+/// What an engine needs to know of an event for traces and filters.
+pub trait EventInfo {
+    /// Short kind name, e.g. `SessionEnd`.
+    fn kind(&self) -> &'static str;
+    /// The agent the event concerns, if one.
+    fn agent(&self) -> Option<AgentRef> {
+        None
+    }
+}
+
+/// A model: plain data plus an event handler.
+pub trait Model: Serialize + DeserializeOwned + Clone {
+    /// The model's events. Plain data, so the queue can be saved.
+    type Event: Serialize + DeserializeOwned + Clone + Debug + EventInfo;
+
+    /// Names of the random streams the model draws from; `Ctx::rng(i)` gives
+    /// the stream named `STREAMS[i]`.
+    const STREAMS: &'static [&'static str];
+
+    /// Agent classes, for `--agent` and `show` (e.g. `["provider", "consumer"]`).
+    const AGENT_CLASSES: &'static [&'static str];
+
+    /// The unit a user reads this model's time in.
+    const TIME_UNIT: TimeUnit;
+
+    /// The model kind written into snapshots (the study id).
+    fn kind(&self) -> &'static str;
+
+    /// Schedule the first events. Called once by `Simulation::new`.
+    fn start(&mut self, ctx: &mut Ctx<'_, Self::Event>);
+
+    /// Handle one event.
+    fn handle(&mut self, event: Self::Event, ctx: &mut Ctx<'_, Self::Event>);
+
+    /// The time at which the run ends (for progress and `--until`).
+    fn horizon(&self) -> SimTime;
+
+    /// Check the model's invariants (tests call this after every event).
+    fn check_invariants(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Agent counts by class, for `inspect`.
+    fn agent_counts(&self) -> Vec<(&'static str, usize)>;
+
+    /// A description of one agent's state, for `show`.
+    fn describe_agent(&self, agent: AgentRef) -> Option<String>;
+
+    /// A one-paragraph description of the model state, for `inspect`.
+    fn describe(&self) -> String {
+        String::new()
+    }
+}
+
+/// Counters kept by the engine.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    /// Events handled.
+    pub processed: u64,
+    /// Events scheduled.
+    pub scheduled: u64,
+    /// Events cancelled before they fired.
+    pub cancelled: u64,
+}
+
+/// What a handler can do: read the clock, schedule and cancel events, draw
+/// random numbers, add to the fingerprint and write trace notes.
+pub struct Ctx<'a, E> {
+    now: SimTime,
+    queue: &'a mut EventQueue<E>,
+    rngs: &'a mut RngStreams,
+    counters: &'a mut Counters,
+    fingerprint: &'a mut u64,
+    notes: Option<&'a mut Vec<Change>>,
+}
+
+impl<E> Ctx<'_, E> {
+    /// The current time.
+    #[inline]
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// Schedule `event` at `at` (never before now: an earlier time is a model
+    /// bug and is moved to now in release builds).
+    #[inline]
+    pub fn schedule(&mut self, at: SimTime, event: E) -> EventId {
+        debug_assert!(at >= self.now, "event scheduled in the past");
+        self.counters.scheduled += 1;
+        self.queue.push(at.max(self.now), event)
+    }
+
+    /// Schedule `event` `delay` ticks from now.
+    #[inline]
+    pub fn schedule_in(&mut self, delay: u64, event: E) -> EventId {
+        let at = self.now.plus(delay);
+        self.schedule(at, event)
+    }
+
+    /// Cancel a pending event; false if it already fired or was cancelled.
+    #[inline]
+    pub fn cancel(&mut self, id: EventId) -> bool {
+        let done = self.queue.cancel(id).is_some();
+        if done {
+            self.counters.cancelled += 1;
+        }
+        done
+    }
+
+    /// Whether `id` is still pending.
+    #[inline]
+    pub fn is_pending(&self, id: EventId) -> bool {
+        self.queue.is_pending(id)
+    }
+
+    /// The random stream `id`.
+    #[inline]
+    pub fn rng(&mut self, id: StreamId) -> &mut StreamRng {
+        self.rngs.get(id)
+    }
+
+    /// All streams (e.g. to reseed them for a new iteration).
+    pub fn rngs(&mut self) -> &mut RngStreams {
+        self.rngs
+    }
+
+    /// Fold a value into the trajectory fingerprint.
+    #[inline]
+    pub fn mix(&mut self, v: u64) {
+        *self.fingerprint = fold(*self.fingerprint, v);
+    }
+
+    /// Fold a float's bits into the fingerprint.
+    #[inline]
+    pub fn mix_f64(&mut self, v: f64) {
+        self.mix(v.to_bits());
+    }
+
+    /// Whether trace notes are being collected (build them only then).
+    #[inline]
+    pub fn tracing(&self) -> bool {
+        self.notes.is_some()
+    }
+
+    /// Add a trace note (ignored unless tracing).
+    #[inline]
+    pub fn note(&mut self, agent: Option<AgentRef>, text: impl FnOnce() -> String) {
+        if let Some(n) = self.notes.as_deref_mut() {
+            n.push(Change { agent, text: text() });
+        }
+    }
+}
+
+/// A model with its queue, clock, random streams and counters: everything a
+/// snapshot saves.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct Simulation<M: Model> {
+    /// The model's state.
+    pub model: M,
+    queue: EventQueue<M::Event>,
+    now: SimTime,
+    rngs: RngStreams,
+    counters: Counters,
+    fingerprint: u64,
+    #[serde(skip)]
+    tracing: bool,
+}
+
+impl<M: Model> Simulation<M> {
+    /// A new simulation of `model` under master seed `seed`; calls
+    /// `Model::start`.
+    pub fn new(model: M, seed: u64) -> Self {
+        let mut sim = Simulation {
+            model,
+            queue: EventQueue::new(),
+            now: SimTime::ZERO,
+            rngs: RngStreams::new(seed, M::STREAMS),
+            counters: Counters::default(),
+            fingerprint: fold(0x6f6d_6572_7461, seed),
+            tracing: false,
+        };
+        let mut ctx = Ctx {
+            now: sim.now,
+            queue: &mut sim.queue,
+            rngs: &mut sim.rngs,
+            counters: &mut sim.counters,
+            fingerprint: &mut sim.fingerprint,
+            notes: None,
+        };
+        sim.model.start(&mut ctx);
+        sim
+    }
+
+    /// Collect trace notes in `step` (off by default; costs time).
+    pub fn set_tracing(&mut self, on: bool) {
+        self.tracing = on;
+    }
+
+    /// The current time (time of the last event handled).
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// The master seed.
+    pub fn seed(&self) -> u64 {
+        self.rngs.master()
+    }
+
+    /// Engine counters.
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// Running fingerprint of the trajectory so far.
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
+    /// Number of pending events.
+    pub fn pending(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Pending events in firing order (for inspection).
+    pub fn pending_events(&self) -> Vec<(SimTime, u64, &M::Event)> {
+        self.queue.pending()
+    }
+
+    /// Time of the next event, if any.
+    pub fn next_time(&mut self) -> Option<SimTime> {
+        self.queue.peek_time()
+    }
+
+    /// True when no event is pending: the run is over.
+    pub fn is_finished(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// Handle exactly one event and say what happened; `None` when the queue
+    /// is empty.
+    pub fn step(&mut self) -> Option<StepInfo> {
+        let p = self.queue.pop()?;
+        let kind = p.event.kind();
+        let agent = p.event.agent();
+        let mut notes = Vec::new();
+        let tracing = self.tracing;
+        self.dispatch(p.time, p.seq, p.event, if tracing { Some(&mut notes) } else { None });
+        Some(StepInfo { time: p.time, seq: p.seq, kind, agent, changes: notes })
+    }
+
+    #[inline]
+    fn dispatch(&mut self, time: SimTime, seq: u64, event: M::Event, notes: Option<&mut Vec<Change>>) {
+        self.now = time;
+        self.counters.processed += 1;
+        self.fingerprint = fold(self.fingerprint, time.0 ^ seq.rotate_left(40));
+        let mut ctx = Ctx {
+            now: time,
+            queue: &mut self.queue,
+            rngs: &mut self.rngs,
+            counters: &mut self.counters,
+            fingerprint: &mut self.fingerprint,
+            notes,
+        };
+        self.model.handle(event, &mut ctx);
+    }
+
+    /// Handle every event with time <= `t`. Returns the number handled.
+    pub fn run_until(&mut self, t: SimTime) -> u64 {
+        let before = self.counters.processed;
+        while let Some(next) = self.queue.peek_time() {
+            if next > t {
+                break;
+            }
+            let p = self.queue.pop().expect("peeked");
+            self.dispatch(p.time, p.seq, p.event, None);
+        }
+        self.counters.processed - before
+    }
+
+    /// Handle at most `n` events. Returns the number handled.
+    pub fn run_events(&mut self, n: u64) -> u64 {
+        let mut k = 0;
+        while k < n {
+            let Some(p) = self.queue.pop() else { break };
+            self.dispatch(p.time, p.seq, p.event, None);
+            k += 1;
+        }
+        k
+    }
+
+    /// Handle every event up to `d` ticks after now.
+    pub fn run_for(&mut self, d: u64) -> u64 {
+        self.run_until(self.now.plus(d))
+    }
+
+    /// Run until no event is pending.
+    pub fn run(&mut self) -> u64 {
+        self.run_until(SimTime::MAX)
+    }
+}

@@ -1,0 +1,172 @@
+//! Simulation time: an integer count of engine ticks (1 tick = 1 ms).
+//!
+//! Every model uses the same unit so that snapshots, traces and the command
+//! line agree: 1 h = 3,600,000 ticks and 1 day = 86,400,000 ticks. A `u64`
+//! of milliseconds covers more than 500 million years, so long horizons are
+//! safe.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Engine ticks per millisecond, second, hour and day.
+pub const TICKS_PER_MS: u64 = 1;
+/// Ticks in one second.
+pub const TICKS_PER_SECOND: u64 = 1_000;
+/// Ticks in one hour.
+pub const TICKS_PER_HOUR: u64 = 3_600_000;
+/// Ticks in one day.
+pub const TICKS_PER_DAY: u64 = 86_400_000;
+
+/// A point in simulated time, in ticks since the start of the run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SimTime(pub u64);
+
+impl SimTime {
+    /// Time zero.
+    pub const ZERO: SimTime = SimTime(0);
+    /// The largest representable time.
+    pub const MAX: SimTime = SimTime(u64::MAX);
+
+    /// Ticks since the start.
+    #[inline]
+    pub fn ticks(self) -> u64 {
+        self.0
+    }
+
+    /// Whole ticks from hours, rounded to the nearest tick.
+    #[inline]
+    pub fn from_hours(h: f64) -> SimTime {
+        SimTime(hours_to_ticks(h))
+    }
+
+    /// Whole ticks from days, rounded to the nearest tick.
+    #[inline]
+    pub fn from_days(d: f64) -> SimTime {
+        SimTime((d * TICKS_PER_DAY as f64).round().max(0.0) as u64)
+    }
+
+    /// This time in hours.
+    #[inline]
+    pub fn hours(self) -> f64 {
+        self.0 as f64 / TICKS_PER_HOUR as f64
+    }
+
+    /// This time in days.
+    #[inline]
+    pub fn days(self) -> f64 {
+        self.0 as f64 / TICKS_PER_DAY as f64
+    }
+
+    /// `self + d`, saturating at [`SimTime::MAX`].
+    #[inline]
+    pub fn plus(self, d: u64) -> SimTime {
+        SimTime(self.0.saturating_add(d))
+    }
+
+    /// `self - earlier` in ticks (0 if `earlier` is later).
+    #[inline]
+    pub fn since(self, earlier: SimTime) -> u64 {
+        self.0.saturating_sub(earlier.0)
+    }
+}
+
+/// Hours to whole ticks, rounded to the nearest tick (negative -> 0).
+#[inline]
+pub fn hours_to_ticks(h: f64) -> u64 {
+    (h * TICKS_PER_HOUR as f64).round().max(0.0) as u64
+}
+
+/// Ticks to hours.
+#[inline]
+pub fn ticks_to_hours(t: u64) -> f64 {
+    t as f64 / TICKS_PER_HOUR as f64
+}
+
+/// The unit a user sees for a model's time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeUnit {
+    /// Hours (market studies).
+    Hours,
+    /// Days (trust and policy studies).
+    Days,
+}
+
+impl TimeUnit {
+    /// Ticks in one unit.
+    pub fn ticks(self) -> u64 {
+        match self {
+            TimeUnit::Hours => TICKS_PER_HOUR,
+            TimeUnit::Days => TICKS_PER_DAY,
+        }
+    }
+    /// Suffix used when printing.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            TimeUnit::Hours => "h",
+            TimeUnit::Days => "d",
+        }
+    }
+    /// Format a time in this unit, e.g. `12.300h`.
+    pub fn format(self, t: SimTime) -> String {
+        format!("{:.3}{}", t.0 as f64 / self.ticks() as f64, self.suffix())
+    }
+}
+
+/// Parse a duration or time given by a user: a number with an optional unit
+/// suffix `ms`, `s`, `h` or `d`. A bare number is read in `default_unit`.
+pub fn parse_time(text: &str, default_unit: TimeUnit) -> Result<SimTime, String> {
+    let s = text.trim();
+    let (num, unit) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, TICKS_PER_SECOND as f64)
+    } else if let Some(n) = s.strip_suffix('h') {
+        (n, TICKS_PER_HOUR as f64)
+    } else if let Some(n) = s.strip_suffix('d') {
+        (n, TICKS_PER_DAY as f64)
+    } else {
+        (s, default_unit.ticks() as f64)
+    };
+    let v: f64 = num.trim().parse().map_err(|_| {
+        format!("`{text}` is not a time: expected a number with an optional unit ms, s, h or d (e.g. 250h, 3d)")
+    })?;
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!("`{text}` is not a time: it must be finite and >= 0"));
+    }
+    let ticks = (v * unit).round();
+    if ticks >= u64::MAX as f64 {
+        return Err(format!("`{text}` is too large"));
+    }
+    Ok(SimTime(ticks as u64))
+}
+
+impl fmt::Display for SimTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.4}h", self.hours())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units() {
+        assert_eq!(SimTime::from_hours(1.0).ticks(), 3_600_000);
+        assert_eq!(SimTime::from_days(1.0).ticks(), 86_400_000);
+        assert_eq!(SimTime::from_hours(0.1).ticks(), 360_000);
+        assert!((SimTime(5_400_000).hours() - 1.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn parse() {
+        assert_eq!(parse_time("2h", TimeUnit::Days).unwrap().ticks(), 7_200_000);
+        assert_eq!(parse_time("3", TimeUnit::Days).unwrap().ticks(), 3 * TICKS_PER_DAY);
+        assert_eq!(parse_time("3", TimeUnit::Hours).unwrap().ticks(), 3 * TICKS_PER_HOUR);
+        assert_eq!(parse_time("15ms", TimeUnit::Hours).unwrap().ticks(), 15);
+        assert_eq!(parse_time("1.5s", TimeUnit::Hours).unwrap().ticks(), 1500);
+        assert!(parse_time("abc", TimeUnit::Hours).is_err());
+        assert!(parse_time("-1h", TimeUnit::Hours).is_err());
+        assert!(parse_time("nan", TimeUnit::Hours).is_err());
+    }
+}

@@ -1,0 +1,333 @@
+//! The two keyed orders of a match pass: idle providers and waiting
+//! consumers. Nothing here is O(providers x consumers).
+//!
+//! A provider's completion estimate changes only when a session ends, that
+//! is while it is *not* idle, and a tie key is fixed while an agent waits, so
+//! keys never go stale while a member is in an order. That is why plain
+//! ordered sets (`BTreeSet`, `BinaryHeap`) serve here rather than a queue
+//! with `change_priority`.
+
+use serde::{Deserialize, Serialize};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+
+/// Sort key of a completion estimate in [0, 1]: ascending key = descending
+/// estimate (non-negative floats order like their bits).
+#[inline]
+pub fn desc_key(x: f64) -> u64 {
+    debug_assert!(x >= 0.0);
+    u64::MAX - x.to_bits()
+}
+
+/// Inverse of [`desc_key`].
+#[inline]
+pub fn from_desc_key(k: u64) -> f64 {
+    f64::from_bits(u64::MAX - k)
+}
+
+/// How idle providers are kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IdleMode {
+    /// Ordered by (estimate descending, tie key, index): the best first.
+    Ranked,
+    /// Blocks of equal estimate, for uniform random choice within a block.
+    Blocks,
+}
+
+/// Idle providers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IdleProviders {
+    mode: IdleMode,
+    ranked: BTreeSet<(u64, u64, u32)>,
+    by_index: BTreeSet<u32>,
+    blocks: BTreeMap<u64, Vec<u32>>,
+    pos: Vec<u32>,
+}
+
+impl IdleProviders {
+    /// An empty order for `n` providers.
+    pub fn new(mode: IdleMode, n: usize) -> Self {
+        IdleProviders {
+            mode,
+            ranked: BTreeSet::new(),
+            by_index: BTreeSet::new(),
+            blocks: BTreeMap::new(),
+            pos: vec![u32::MAX; n],
+        }
+    }
+
+    /// Remove everyone.
+    pub fn clear(&mut self) {
+        self.ranked.clear();
+        self.by_index.clear();
+        self.blocks.clear();
+        self.pos.iter_mut().for_each(|p| *p = u32::MAX);
+    }
+
+    /// Number of idle providers.
+    pub fn len(&self) -> usize {
+        self.by_index.len()
+    }
+
+    /// True when nobody is idle.
+    pub fn is_empty(&self) -> bool {
+        self.by_index.is_empty()
+    }
+
+    /// Whether provider `i` is idle.
+    pub fn contains(&self, i: u32) -> bool {
+        self.by_index.contains(&i)
+    }
+
+    /// Add provider `i` with estimate `chat` and tie key `tie`.
+    pub fn insert(&mut self, i: u32, chat: f64, tie: u64) {
+        let k = desc_key(chat);
+        let fresh = self.by_index.insert(i);
+        debug_assert!(fresh, "provider {i} already idle");
+        match self.mode {
+            IdleMode::Ranked => {
+                self.ranked.insert((k, tie, i));
+            }
+            IdleMode::Blocks => {
+                let b = self.blocks.entry(k).or_default();
+                self.pos[i as usize] = b.len() as u32;
+                b.push(i);
+            }
+        }
+    }
+
+    /// Remove provider `i` (inserted with `chat` and `tie`).
+    pub fn remove(&mut self, i: u32, chat: f64, tie: u64) {
+        let k = desc_key(chat);
+        let was = self.by_index.remove(&i);
+        debug_assert!(was, "provider {i} was not idle");
+        match self.mode {
+            IdleMode::Ranked => {
+                self.ranked.remove(&(k, tie, i));
+            }
+            IdleMode::Blocks => {
+                let b = self.blocks.get_mut(&k).expect("block of an idle provider");
+                let at = self.pos[i as usize] as usize;
+                b.swap_remove(at);
+                if at < b.len() {
+                    self.pos[b[at] as usize] = at as u32;
+                }
+                if b.is_empty() {
+                    self.blocks.remove(&k);
+                }
+                self.pos[i as usize] = u32::MAX;
+            }
+        }
+    }
+
+    /// The best idle provider (Ranked): highest estimate, then smallest tie
+    /// key, then index. Returns (index, estimate).
+    pub fn best(&self) -> Option<(u32, f64)> {
+        match self.mode {
+            IdleMode::Ranked => self.ranked.first().map(|&(k, _, i)| (i, from_desc_key(k))),
+            IdleMode::Blocks => self.blocks.first_key_value().map(|(&k, b)| (b[0], from_desc_key(k))),
+        }
+    }
+
+    /// The idle provider with the smallest index.
+    pub fn lowest_index(&self) -> Option<u32> {
+        self.by_index.first().copied()
+    }
+
+    /// Idle providers by index, ascending.
+    pub fn indices(&self) -> impl Iterator<Item = u32> + '_ {
+        self.by_index.iter().copied()
+    }
+
+    /// Blocks mode: (estimate, members) from the highest estimate down.
+    pub fn blocks(&self) -> impl Iterator<Item = (f64, &[u32])> + '_ {
+        self.blocks.iter().map(|(&k, b)| (from_desc_key(k), b.as_slice()))
+    }
+
+    /// Ranked mode: every idle provider, best first, as (index, estimate).
+    pub fn ranked(&self) -> impl Iterator<Item = (u32, f64)> + '_ {
+        self.ranked.iter().map(|&(k, _, i)| (i, from_desc_key(k)))
+    }
+}
+
+/// Waiting consumers of one bid class: same group and same remaining work,
+/// hence the same bid for any provider.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Class {
+    /// Consumer group.
+    pub group: u16,
+    /// Remaining work, as an exact key (ticks, or f64 bits in tick mode).
+    pub work_key: u64,
+    /// Remaining work in hours.
+    pub work: f64,
+    heap: BinaryHeap<Reverse<(u64, u32)>>,
+}
+
+impl Class {
+    /// The member with the smallest key: (key, consumer).
+    #[inline]
+    pub fn head(&self) -> Option<(u64, u32)> {
+        self.heap.peek().map(|r| r.0)
+    }
+    /// Number of members.
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+    /// True when no one waits in this class.
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+}
+
+/// Waiting consumers, partitioned into bid classes; within a class ordered
+/// by a key (tie key, list index or queue sequence number).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct WaitingConsumers {
+    classes: Vec<Class>,
+    lookup: BTreeMap<(u16, u64), u32>,
+    active: Vec<u32>,
+    active_pos: Vec<u32>,
+    len: usize,
+}
+
+impl WaitingConsumers {
+    /// Remove everyone (classes are kept for reuse).
+    pub fn clear(&mut self) {
+        for c in &mut self.classes {
+            c.heap.clear();
+        }
+        self.active.clear();
+        self.active_pos.iter_mut().for_each(|p| *p = u32::MAX);
+        self.len = 0;
+    }
+
+    /// Number of waiting consumers.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when nobody waits.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Add `consumer` of `group` with remaining work (`work_key`, `work` h),
+    /// ordered by `key` within its class. Returns the class id.
+    pub fn push(&mut self, group: u16, work_key: u64, work: f64, key: u64, consumer: u32) -> u32 {
+        let c = match self.lookup.get(&(group, work_key)) {
+            Some(&c) => c,
+            None => {
+                let c = self.classes.len() as u32;
+                self.classes.push(Class { group, work_key, work, heap: BinaryHeap::new() });
+                self.active_pos.push(u32::MAX);
+                self.lookup.insert((group, work_key), c);
+                c
+            }
+        };
+        let class = &mut self.classes[c as usize];
+        class.heap.push(Reverse((key, consumer)));
+        if self.active_pos[c as usize] == u32::MAX {
+            self.active_pos[c as usize] = self.active.len() as u32;
+            self.active.push(c);
+        }
+        self.len += 1;
+        c
+    }
+
+    /// Remove and return the head of class `c`: (key, consumer).
+    pub fn pop(&mut self, c: u32) -> Option<(u64, u32)> {
+        let class = &mut self.classes[c as usize];
+        let Reverse(head) = class.heap.pop()?;
+        self.len -= 1;
+        if class.heap.is_empty() {
+            let at = self.active_pos[c as usize] as usize;
+            self.active.swap_remove(at);
+            if at < self.active.len() {
+                self.active_pos[self.active[at] as usize] = at as u32;
+            }
+            self.active_pos[c as usize] = u32::MAX;
+        }
+        Some(head)
+    }
+
+    /// Class `c`.
+    #[inline]
+    pub fn class(&self, c: u32) -> &Class {
+        &self.classes[c as usize]
+    }
+
+    /// Ids of the non-empty classes (in no particular order).
+    #[inline]
+    pub fn active(&self) -> &[u32] {
+        &self.active
+    }
+
+    /// Every waiting consumer with its class and key (for checks and
+    /// inspection; not for the event loop).
+    pub fn members(&self) -> Vec<(u32, u64, u32)> {
+        let mut v = Vec::with_capacity(self.len);
+        for &c in &self.active {
+            for r in self.classes[c as usize].heap.iter() {
+                v.push((c, r.0.0, r.0.1));
+            }
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranked_idle_order() {
+        let mut s = IdleProviders::new(IdleMode::Ranked, 5);
+        s.insert(0, 0.5, 9);
+        s.insert(1, 1.0, 7);
+        s.insert(2, 1.0, 3);
+        s.insert(3, 0.9, 1);
+        assert_eq!(s.best(), Some((2, 1.0)));
+        s.remove(2, 1.0, 3);
+        assert_eq!(s.best(), Some((1, 1.0)));
+        s.remove(1, 1.0, 7);
+        assert_eq!(s.best(), Some((3, 0.9)));
+        assert_eq!(s.lowest_index(), Some(0));
+        assert_eq!(s.len(), 2);
+    }
+
+    #[test]
+    fn blocks_keep_positions() {
+        let mut s = IdleProviders::new(IdleMode::Blocks, 6);
+        for i in 0..6 {
+            s.insert(i, if i % 2 == 0 { 1.0 } else { 0.8 }, 0);
+        }
+        s.remove(0, 1.0, 0);
+        s.remove(4, 1.0, 0);
+        let blocks: Vec<(f64, Vec<u32>)> = s.blocks().map(|(c, b)| (c, b.to_vec())).collect();
+        assert_eq!(blocks, vec![(1.0, vec![2]), (0.8, vec![1, 3, 5])]);
+        s.remove(2, 1.0, 0);
+        assert_eq!(s.best(), Some((1, 0.8)));
+        s.insert(2, 1.0, 0);
+        assert_eq!(s.best(), Some((2, 1.0)));
+    }
+
+    #[test]
+    fn waiting_classes() {
+        let mut w = WaitingConsumers::default();
+        let a = w.push(0, 100, 2.0, 5, 10);
+        let b = w.push(1, 100, 2.0, 1, 11);
+        let a2 = w.push(0, 100, 2.0, 2, 12);
+        assert_eq!(a, a2);
+        assert_ne!(a, b);
+        assert_eq!(w.len(), 3);
+        assert_eq!(w.class(a).head(), Some((2, 12)));
+        assert_eq!(w.pop(a), Some((2, 12)));
+        assert_eq!(w.pop(a), Some((5, 10)));
+        assert_eq!(w.active(), &[b]);
+        assert_eq!(w.pop(a), None);
+        w.push(0, 100, 2.0, 3, 13);
+        assert_eq!(w.active().len(), 2);
+        w.clear();
+        assert!(w.is_empty() && w.active().is_empty());
+    }
+}

@@ -1,0 +1,46 @@
+//! One module per study: a `Model`, its scenario and its report; plus the
+//! registry that maps study ids and snapshot model kinds to them.
+
+pub mod reliability;
+
+use crate::engine::snapshot;
+use crate::study::{Scenario, ScenarioError, Stepper, Study};
+use std::path::Path;
+
+/// Study ids this build can run.
+pub const STUDIES: &[&str] = &["reliability_basic", "reliability_equilibrium", "reliability_v2"];
+
+/// Bind a scenario to its study.
+pub fn open_study(scenario: Scenario) -> Result<Box<dyn Study>, ScenarioError> {
+    match scenario.study.as_str() {
+        "reliability_basic" | "reliability_equilibrium" | "reliability_v2" => {
+            Ok(Box::new(reliability::ReliabilityStudy::new(scenario)?))
+        }
+        other => Err(scenario.invalid(format!("unknown study \"{other}\" (this build knows: {})", STUDIES.join(", ")))),
+    }
+}
+
+/// Open a snapshot file as a run that can be stepped, resumed or inspected.
+pub fn open_snapshot(path: &Path) -> anyhow::Result<(snapshot::Header, Box<dyn Stepper>)> {
+    let bytes = snapshot::read_file(path)?;
+    let (header, body) = snapshot::parse(path, &bytes)?;
+    let run: Box<dyn Stepper> = match header.model_kind.as_str() {
+        k @ ("reliability_basic" | "reliability_equilibrium" | "reliability_v2") => {
+            Box::new(crate::study::run::load_run::<reliability::ReliabilityMarket>(path, &header, body, &[k])?)
+        }
+        _ => {
+            return Err(snapshot::SnapshotError::WrongModel {
+                path: path.to_path_buf(),
+                found: header.model_kind.clone(),
+                expected: format!("one of {}", STUDIES.join(", ")),
+            }
+            .into());
+        }
+    };
+    Ok((header, run))
+}
+
+/// Rebuild the study of a run loaded from a snapshot.
+pub fn study_of(run: &dyn Stepper) -> anyhow::Result<Box<dyn Study>> {
+    Ok(open_study(run.meta().scenario()?)?)
+}

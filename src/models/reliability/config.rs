@@ -1,0 +1,709 @@
+//! Scenario keys of the three reliability studies (reliability.md §3) and
+//! their resolution into the parameters the model runs on.
+
+use crate::market::bids::{ExpectedCost, Strategy};
+use crate::market::price::PriceParams;
+use crate::report::results::VerdictRule;
+use crate::study::{Scenario, ScenarioError};
+use serde::{Deserialize, Serialize};
+
+/// Which of the three studies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Variant {
+    /// `reliability_basic`: fixed provider groups, naive vs rational bidding.
+    Basic,
+    /// `reliability_equilibrium`: adaptive thresholds, restart costs in dollars.
+    Equilibrium,
+    /// `reliability_v2`: adaptive thresholds, value tiers and checkpoints.
+    V2,
+}
+
+impl Variant {
+    /// The study id.
+    pub fn id(self) -> &'static str {
+        match self {
+            Variant::Basic => "reliability_basic",
+            Variant::Equilibrium => "reliability_equilibrium",
+            Variant::V2 => "reliability_v2",
+        }
+    }
+    /// From a study id.
+    pub fn from_id(id: &str) -> Option<Variant> {
+        match id {
+            "reliability_basic" => Some(Variant::Basic),
+            "reliability_equilibrium" => Some(Variant::Equilibrium),
+            "reliability_v2" => Some(Variant::V2),
+            _ => None,
+        }
+    }
+}
+
+/// `reference` or `corrected` (spec README).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fidelity {
+    /// Keep the reference's step, order of operations and quirks.
+    Reference,
+    /// The intended, event-driven model with the defects fixed.
+    #[default]
+    Corrected,
+}
+
+impl Fidelity {
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Fidelity::Reference => "reference",
+            Fidelity::Corrected => "corrected",
+        }
+    }
+}
+
+/// Competing-bid size model (§4.2).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum BidModel {
+    /// b' = max(b_lo, p + s*p*Z).
+    Normal {
+        /// Relative sd s.
+        spread: f64,
+        /// Floor b_lo.
+        floor: f64,
+    },
+    /// b' = p * U(lo, hi).
+    Uniform {
+        /// Lower factor.
+        lo: f64,
+        /// Upper factor.
+        hi: f64,
+    },
+}
+
+/// Allocation rule (§4.8, D6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Priority {
+    /// Queue in list order; each takes its cheapest acceptable provider.
+    Fifo,
+    /// By value, then list index; each takes the most profitable provider.
+    ValueSorted,
+    /// Highest bid wins the best idle provider; seeded random ties.
+    Bid,
+}
+
+/// How thresholds are updated between rounds (§4.9, D7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ThresholdUpdate {
+    /// One provider after another, in place.
+    Sequential,
+    /// All from the round's thresholds, applied at once.
+    Simultaneous,
+}
+
+/// Order of the consumer list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConsumerOrder {
+    /// One of each group in file order, repeated.
+    Interleaved,
+    /// Groups one after another.
+    Grouped,
+}
+
+/// A named group of providers with one threshold (basic).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderGroup {
+    /// Group (type) name.
+    pub name: String,
+    /// Number of providers.
+    pub count: i64,
+    /// Cancellation threshold T.
+    pub threshold: f64,
+}
+
+/// A named group of consumers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumerGroupSpec {
+    /// Group name.
+    pub name: String,
+    /// Value tier (v2).
+    #[serde(default)]
+    pub tier: Option<String>,
+    /// Number of consumers.
+    pub count: i64,
+    /// Restart cost R in $ (basic, equilibrium).
+    #[serde(default)]
+    pub restart_cost: Option<f64>,
+    /// Checkpoint interval kappa in hours.
+    pub checkpoint_hours: f64,
+    /// Value per useful hour V in $/h (v2).
+    #[serde(default)]
+    pub value_per_hour: Option<f64>,
+}
+
+/// `[verdict]` table.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerdictSpec {
+    /// held_in at or above this: holds.
+    #[serde(default = "d_holds")]
+    pub holds_at: f64,
+    /// held_in at or below this: fails.
+    #[serde(default = "d_fails")]
+    pub fails_at: f64,
+}
+fn d_holds() -> f64 {
+    0.9
+}
+fn d_fails() -> f64 {
+    0.1
+}
+
+/// The scenario file of a reliability study, as written. Every key is
+/// optional; defaults depend on the study (§3).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReliabilityScenario {
+    pub study: String,
+    pub description: Option<String>,
+    pub fidelity: Option<Fidelity>,
+    pub seeds: Option<i64>,
+    pub seed_base: Option<i64>,
+    pub verdict: Option<VerdictSpec>,
+    pub tick_hours: Option<f64>,
+    pub requote_hours: Option<f64>,
+    pub price_mean: Option<f64>,
+    pub price_start: Option<f64>,
+    pub job_hours: Option<f64>,
+    pub mean_job_hours: Option<f64>,
+    pub bid_floor: Option<f64>,
+    pub price_reversion: Option<f64>,
+    pub price_volatility: Option<f64>,
+    pub price_floor: Option<f64>,
+    pub bid_rate: Option<f64>,
+    pub bid_model: Option<String>,
+    pub bid_spread: Option<f64>,
+    pub bid_uniform: Option<[f64; 2]>,
+    pub reserve_price: Option<f64>,
+    pub rational_floor: Option<f64>,
+    pub strategies: Option<Vec<Strategy>>,
+    pub iterations: Option<i64>,
+    pub rounds: Option<i64>,
+    pub round_hours: Option<f64>,
+    pub provider_groups: Option<Vec<ProviderGroup>>,
+    pub provider_count: Option<i64>,
+    pub initial_threshold_range: Option<[f64; 2]>,
+    pub adapt_rate: Option<f64>,
+    pub follower_noise: Option<f64>,
+    pub leader_noise: Option<f64>,
+    pub adapt_margin: Option<f64>,
+    pub threshold_min: Option<f64>,
+    pub threshold_max: Option<f64>,
+    pub class_reliable_min: Option<f64>,
+    pub class_moderate_min: Option<f64>,
+    pub consumer_groups: Option<Vec<ConsumerGroupSpec>>,
+    pub consumer_order: Option<String>,
+    pub expected_cost: Option<String>,
+    pub consumer_priority: Option<String>,
+    pub resume_from_checkpoint: Option<toml::Value>,
+    pub threshold_update: Option<String>,
+    pub attempts_cap: Option<f64>,
+    pub profit_epsilon: Option<f64>,
+    pub bid_min: Option<f64>,
+}
+
+/// A consumer group, resolved.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConsumerGroup {
+    /// Group name.
+    pub name: String,
+    /// Value tier (v2; empty otherwise).
+    pub tier: String,
+    /// Number of consumers.
+    pub count: u32,
+    /// Restart cost R ($; 0 in v2).
+    pub restart_cost: f64,
+    /// Checkpoint interval kappa (h).
+    pub checkpoint: f64,
+    /// Value per useful hour V ($/h; 0 in basic and equilibrium).
+    pub value: f64,
+}
+
+/// How providers are set up.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ProviderSetup {
+    /// Fixed groups (basic).
+    Groups(Vec<(String, u32, f64)>),
+    /// `count` providers with thresholds drawn from U(lo, hi), adapting
+    /// between rounds.
+    Adaptive {
+        /// Number of providers.
+        count: u32,
+        /// Initial range.
+        range: [f64; 2],
+        /// Step toward better earners' mean threshold.
+        rate: f64,
+        /// Noise sd of followers.
+        follower_noise: f64,
+        /// Noise sd of leaders.
+        leader_noise: f64,
+        /// "Better" margin m.
+        margin: f64,
+        /// Clamp.
+        min: f64,
+        /// Clamp.
+        max: f64,
+        /// Sequential or simultaneous.
+        update: ThresholdUpdate,
+    },
+}
+
+/// Everything the model needs, resolved and checked.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Params {
+    pub variant: Variant,
+    pub fidelity: Fidelity,
+    pub seeds: u64,
+    pub seed_base: u64,
+    pub verdict: VerdictRule,
+    pub tick_hours: f64,
+    pub requote_hours: f64,
+    pub price: PriceParams,
+    pub job_hours: f64,
+    pub mean_job_hours: f64,
+    pub bid_rate: f64,
+    pub bid_model: BidModel,
+    pub reserve_price: f64,
+    pub rational_floor: f64,
+    pub strategies: Vec<Strategy>,
+    pub iterations: u32,
+    pub rounds: u32,
+    pub round_hours: f64,
+    pub providers: ProviderSetup,
+    pub class_reliable_min: f64,
+    pub class_moderate_min: f64,
+    pub consumer_groups: Vec<ConsumerGroup>,
+    pub consumer_order: ConsumerOrder,
+    pub expected_cost: ExpectedCost,
+    pub priority: Priority,
+    pub resume: bool,
+    pub attempts_cap: f64,
+    pub profit_epsilon: f64,
+    pub bid_min: f64,
+}
+
+impl Params {
+    /// Whether the market steps in ticks (reference fidelity).
+    pub fn tick_mode(&self) -> bool {
+        self.fidelity == Fidelity::Reference
+    }
+
+    /// Number of rounds the run simulates (basic: strategies x iterations).
+    pub fn total_rounds(&self) -> u32 {
+        match self.variant {
+            Variant::Basic => self.strategies.len() as u32 * self.iterations,
+            _ => self.rounds,
+        }
+    }
+
+    /// Ticks per round in reference fidelity: the number of f64 additions of
+    /// dt to 0 until the sum reaches the round length.
+    pub fn ticks_per_round(&self) -> u32 {
+        let mut s = 0.0f64;
+        let mut k = 0u32;
+        while s < self.round_hours {
+            s += self.tick_hours;
+            k += 1;
+        }
+        k
+    }
+
+    /// Resolved switch values, for `results.json` `settings`.
+    pub fn settings(&self) -> serde_json::Map<String, serde_json::Value> {
+        use serde_json::json;
+        let mut m = serde_json::Map::new();
+        let prio = match self.priority {
+            Priority::Fifo => "fifo",
+            Priority::ValueSorted => "value_sorted",
+            Priority::Bid => "bid",
+        };
+        m.insert("consumer_priority".into(), json!(prio));
+        m.insert("resume_from_checkpoint".into(), json!(self.resume));
+        if self.variant != Variant::V2 {
+            let ec = match self.expected_cost {
+                ExpectedCost::Reference => "reference",
+                ExpectedCost::Consistent => "consistent",
+            };
+            m.insert("expected_cost".into(), json!(ec));
+        }
+        if let ProviderSetup::Adaptive { update, .. } = &self.providers {
+            let u = match update {
+                ThresholdUpdate::Sequential => "sequential",
+                ThresholdUpdate::Simultaneous => "simultaneous",
+            };
+            m.insert("threshold_update".into(), json!(u));
+        }
+        m.insert(
+            "credit_checkpointed_work_on_restart".into(),
+            json!(self.variant == Variant::V2 && self.fidelity == Fidelity::Reference),
+        );
+        m
+    }
+}
+
+fn group(name: &str, tier: &str, count: i64, r: Option<f64>, k: f64, v: Option<f64>) -> ConsumerGroupSpec {
+    ConsumerGroupSpec {
+        name: name.into(),
+        tier: if tier.is_empty() { None } else { Some(tier.into()) },
+        count,
+        restart_cost: r,
+        checkpoint_hours: k,
+        value_per_hour: v,
+    }
+}
+
+/// Default consumer groups of each study (§3, §6).
+pub fn default_consumers(v: Variant) -> Vec<ConsumerGroupSpec> {
+    match v {
+        Variant::Basic => vec![
+            group("low_cost", "", 5, Some(0.5), 0.5, None),
+            group("med_cost", "", 5, Some(2.0), 1.0, None),
+            group("high_cost", "", 5, Some(5.0), 2.0, None),
+        ],
+        Variant::Equilibrium => vec![
+            group("low_cost", "", 5, Some(0.2), 0.25, None),
+            group("med_cost", "", 5, Some(1.0), 0.5, None),
+            group("high_cost", "", 5, Some(3.0), 1.0, None),
+        ],
+        Variant::V2 => vec![
+            group("high_cp_frequent", "high", 4, None, 0.1, Some(5.0)),
+            group("high_cp_none", "high", 4, None, 2.0, Some(5.0)),
+            group("med_cp_frequent", "med", 4, None, 0.1, Some(2.0)),
+            group("med_cp_none", "med", 4, None, 2.0, Some(2.0)),
+            group("low_cp_frequent", "low", 4, None, 0.1, Some(0.5)),
+            group("low_cp_none", "low", 4, None, 2.0, Some(0.5)),
+        ],
+    }
+}
+
+/// Resolve and check a reliability scenario.
+pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
+    let variant = Variant::from_id(&scn.study)
+        .ok_or_else(|| scn.invalid(format!("study `{}` is not a reliability study", scn.study)))?;
+    let s: ReliabilityScenario = scn.decode()?;
+    let err = |m: String| scn.invalid(m);
+
+    // Keys that do not apply to this study.
+    let basic_only: &[(&str, bool)] =
+        &[("iterations", s.iterations.is_some()), ("provider_groups", s.provider_groups.is_some())];
+    let adaptive_only: &[(&str, bool)] = &[
+        ("rounds", s.rounds.is_some()),
+        ("provider_count", s.provider_count.is_some()),
+        ("initial_threshold_range", s.initial_threshold_range.is_some()),
+        ("adapt_rate", s.adapt_rate.is_some()),
+        ("follower_noise", s.follower_noise.is_some()),
+        ("leader_noise", s.leader_noise.is_some()),
+        ("adapt_margin", s.adapt_margin.is_some()),
+        ("threshold_min", s.threshold_min.is_some()),
+        ("threshold_max", s.threshold_max.is_some()),
+        ("threshold_update", s.threshold_update.is_some()),
+    ];
+    let dollars_only: &[(&str, bool)] = &[
+        ("reserve_price", s.reserve_price.is_some()),
+        ("rational_floor", s.rational_floor.is_some()),
+        ("strategies", s.strategies.is_some()),
+        ("expected_cost", s.expected_cost.is_some()),
+    ];
+    let v2_only: &[(&str, bool)] = &[
+        ("attempts_cap", s.attempts_cap.is_some()),
+        ("profit_epsilon", s.profit_epsilon.is_some()),
+        ("bid_min", s.bid_min.is_some()),
+    ];
+    let eq_only: &[(&str, bool)] = &[
+        ("class_reliable_min", s.class_reliable_min.is_some()),
+        ("class_moderate_min", s.class_moderate_min.is_some()),
+    ];
+    let not_here: Vec<&[(&str, bool)]> = match variant {
+        Variant::Basic => vec![adaptive_only, v2_only, eq_only],
+        Variant::Equilibrium => vec![basic_only, v2_only],
+        Variant::V2 => vec![basic_only, dollars_only, eq_only],
+    };
+    for list in not_here {
+        for (k, set) in list {
+            if *set {
+                return Err(err(format!("key `{k}` does not apply to study {}", variant.id())));
+            }
+        }
+    }
+
+    let fidelity = s.fidelity.unwrap_or_default();
+    let reference = fidelity == Fidelity::Reference;
+    let count = |k: &str, v: Option<i64>, d: i64| -> Result<u32, ScenarioError> {
+        let x = v.unwrap_or(d);
+        if x < 0 {
+            return Err(err(format!("key `{k}` must be >= 0 (got {x})")));
+        }
+        u32::try_from(x).map_err(|_| err(format!("key `{k}` is too large ({x})")))
+    };
+    let num = |k: &str, v: Option<f64>, d: f64| -> Result<f64, ScenarioError> {
+        let x = v.unwrap_or(d);
+        if !x.is_finite() {
+            return Err(err(format!("key `{k}` must be a finite number (got {x})")));
+        }
+        Ok(x)
+    };
+    let positive = |k: &str, v: Option<f64>, d: f64| -> Result<f64, ScenarioError> {
+        let x = num(k, v, d)?;
+        if x <= 0.0 {
+            return Err(err(format!("key `{k}` must be > 0 (got {x})")));
+        }
+        Ok(x)
+    };
+    let nonneg = |k: &str, v: Option<f64>, d: f64| -> Result<f64, ScenarioError> {
+        let x = num(k, v, d)?;
+        if x < 0.0 {
+            return Err(err(format!("key `{k}` must be >= 0 (got {x})")));
+        }
+        Ok(x)
+    };
+    let switch =
+        |k: &str, v: &Option<String>, options: &[&str], by_fidelity: (&str, &str)| -> Result<String, ScenarioError> {
+            let d = if reference { by_fidelity.0 } else { by_fidelity.1 };
+            match v.as_deref() {
+                None | Some("auto") => Ok(d.to_string()),
+                Some(x) if options.contains(&x) => Ok(x.to_string()),
+                Some(x) => Err(err(format!(
+                    "key `{k}`: unknown value \"{x}\" (expected one of: {}, or \"auto\")",
+                    options.iter().map(|o| format!("\"{o}\"")).collect::<Vec<_>>().join(", ")
+                ))),
+            }
+        };
+
+    let (d_rev, d_vol, d_floor, d_rate) = match variant {
+        Variant::Basic => (1.0, 0.4, 0.1, 0.1),
+        Variant::Equilibrium => (1.0, 0.6, 0.1, 0.15),
+        Variant::V2 => (0.2, 0.5, 0.2, 0.2),
+    };
+    let seeds = count("seeds", s.seeds, 20)? as u64;
+    let seed_base = count("seed_base", s.seed_base, 1)? as u64;
+    let verdict = s.verdict.unwrap_or(VerdictSpec { holds_at: 0.9, fails_at: 0.1 });
+    if !(0.0..=1.0).contains(&verdict.holds_at)
+        || !(0.0..=1.0).contains(&verdict.fails_at)
+        || verdict.fails_at > verdict.holds_at
+    {
+        return Err(err("key `verdict`: need 0 <= fails_at <= holds_at <= 1".into()));
+    }
+    let tick_hours = positive("tick_hours", s.tick_hours, 0.1)?;
+    let requote_hours = positive("requote_hours", s.requote_hours, 0.1)?;
+    let price = PriceParams {
+        mean: num("price_mean", s.price_mean, 1.0)?,
+        start: num("price_start", s.price_start, 1.0)?,
+        reversion: nonneg("price_reversion", s.price_reversion, d_rev)?,
+        volatility: nonneg("price_volatility", s.price_volatility, d_vol)?,
+        floor: nonneg("price_floor", s.price_floor, d_floor)?,
+    };
+    let job_hours = positive("job_hours", s.job_hours, 2.0)?;
+    let mean_job_hours = positive("mean_job_hours", s.mean_job_hours, 2.0)?;
+    let bid_rate = nonneg("bid_rate", s.bid_rate, d_rate)?;
+    let bid_floor = nonneg("bid_floor", s.bid_floor, 0.1)?;
+    let model = switch(
+        "bid_model",
+        &s.bid_model,
+        &["normal", "uniform"],
+        if variant == Variant::V2 { ("uniform", "uniform") } else { ("normal", "normal") },
+    )?;
+    let bid_model = if model == "normal" {
+        BidModel::Normal { spread: nonneg("bid_spread", s.bid_spread, 0.2)?, floor: bid_floor }
+    } else {
+        let [lo, hi] = s.bid_uniform.unwrap_or([0.8, 1.5]);
+        if !(lo.is_finite() && hi.is_finite()) || lo < 0.0 || lo > hi {
+            return Err(err(format!("key `bid_uniform` must be [lo, hi] with 0 <= lo <= hi (got [{lo}, {hi}])")));
+        }
+        BidModel::Uniform { lo, hi }
+    };
+    let reserve_price = nonneg("reserve_price", s.reserve_price, 0.5)?;
+    let rational_floor = nonneg("rational_floor", s.rational_floor, 0.3)?;
+    let strategies = s.strategies.clone().unwrap_or_else(|| match variant {
+        Variant::Basic => vec![Strategy::Naive, Strategy::Rational],
+        _ => vec![Strategy::Rational],
+    });
+    if strategies.is_empty() {
+        return Err(err("key `strategies` must name at least one strategy".into()));
+    }
+    if variant == Variant::Equilibrium && strategies.len() != 1 {
+        return Err(err("key `strategies`: reliability_equilibrium runs exactly one strategy".into()));
+    }
+    let iterations = count("iterations", s.iterations, 10)?;
+    let (d_rounds, d_round_hours) = match variant {
+        Variant::Basic => (1, 500.0),
+        Variant::Equilibrium => (30, 300.0),
+        Variant::V2 => (50, 200.0),
+    };
+    let rounds = count("rounds", s.rounds, d_rounds)?;
+    let round_hours = positive("round_hours", s.round_hours, d_round_hours)?;
+
+    let providers = if variant == Variant::Basic {
+        let groups = s.provider_groups.clone().unwrap_or_else(|| {
+            vec![
+                ProviderGroup { name: "reliable".into(), count: 5, threshold: 3.0 },
+                ProviderGroup { name: "moderate".into(), count: 5, threshold: 1.8 },
+                ProviderGroup { name: "unreliable".into(), count: 5, threshold: 1.3 },
+            ]
+        });
+        let mut out = Vec::new();
+        for (i, g) in groups.iter().enumerate() {
+            let c = count(&format!("provider_groups[{i}].count"), Some(g.count), 0)?;
+            let t = num(&format!("provider_groups[{i}].threshold"), Some(g.threshold), 0.0)?;
+            if t <= 0.0 {
+                return Err(err(format!("key `provider_groups[{i}].threshold` must be > 0 (got {t})")));
+            }
+            out.push((g.name.clone(), c, t));
+        }
+        ProviderSetup::Groups(out)
+    } else {
+        let (d_rate, d_fn, d_ln, d_m, d_min) = match variant {
+            Variant::Equilibrium => (0.1, 0.05, 0.1, 0.0, 1.1),
+            _ => (0.2, 0.0, 0.05, 0.01, 1.05),
+        };
+        let [a, b] = s.initial_threshold_range.unwrap_or([1.1, 4.0]);
+        if !(a.is_finite() && b.is_finite()) || a > b {
+            return Err(err(format!("key `initial_threshold_range` must be [a, b] with a <= b (got [{a}, {b}])")));
+        }
+        let min = num("threshold_min", s.threshold_min, d_min)?;
+        let max = num("threshold_max", s.threshold_max, 5.0)?;
+        if min > max {
+            return Err(err(format!("keys `threshold_min` ({min}) > `threshold_max` ({max})")));
+        }
+        let update = switch(
+            "threshold_update",
+            &s.threshold_update,
+            &["sequential", "simultaneous"],
+            ("sequential", "simultaneous"),
+        )?;
+        ProviderSetup::Adaptive {
+            count: count("provider_count", s.provider_count, 20)?,
+            range: [a, b],
+            rate: nonneg("adapt_rate", s.adapt_rate, d_rate)?,
+            follower_noise: nonneg("follower_noise", s.follower_noise, d_fn)?,
+            leader_noise: nonneg("leader_noise", s.leader_noise, d_ln)?,
+            margin: nonneg("adapt_margin", s.adapt_margin, d_m)?,
+            min,
+            max,
+            update: if update == "sequential" { ThresholdUpdate::Sequential } else { ThresholdUpdate::Simultaneous },
+        }
+    };
+
+    let specs = s.consumer_groups.clone().unwrap_or_else(|| default_consumers(variant));
+    let mut consumer_groups = Vec::new();
+    for (i, g) in specs.iter().enumerate() {
+        let key = |f: &str| format!("consumer_groups[{i}].{f}");
+        let c = count(&key("count"), Some(g.count), 0)?;
+        let k = num(&key("checkpoint_hours"), Some(g.checkpoint_hours), 0.0)?;
+        if k <= 0.0 {
+            return Err(err(format!("key `{}` must be > 0 (got {k})", key("checkpoint_hours"))));
+        }
+        let (r, v) = match variant {
+            Variant::V2 => {
+                if g.restart_cost.is_some() {
+                    return Err(err(format!("key `{}` does not apply to reliability_v2", key("restart_cost"))));
+                }
+                let v = g
+                    .value_per_hour
+                    .ok_or_else(|| err(format!("key `{}` is required in reliability_v2", key("value_per_hour"))))?;
+                (0.0, nonneg(&key("value_per_hour"), Some(v), 0.0)?)
+            }
+            _ => {
+                if g.value_per_hour.is_some() {
+                    return Err(err(format!("key `{}` applies to reliability_v2 only", key("value_per_hour"))));
+                }
+                let r = g.restart_cost.ok_or_else(|| err(format!("key `{}` is required", key("restart_cost"))))?;
+                (nonneg(&key("restart_cost"), Some(r), 0.0)?, 0.0)
+            }
+        };
+        if consumer_groups.iter().any(|x: &ConsumerGroup| x.name == g.name) {
+            return Err(err(format!("key `{}`: group name \"{}\" is used twice", key("name"), g.name)));
+        }
+        consumer_groups.push(ConsumerGroup {
+            name: g.name.clone(),
+            tier: g.tier.clone().unwrap_or_default(),
+            count: c,
+            restart_cost: r,
+            checkpoint: k,
+            value: v,
+        });
+    }
+    if consumer_groups.len() > u16::MAX as usize {
+        return Err(err("key `consumer_groups`: too many groups".into()));
+    }
+    let order = switch(
+        "consumer_order",
+        &s.consumer_order,
+        &["interleaved", "grouped"],
+        if variant == Variant::Basic { ("interleaved", "interleaved") } else { ("grouped", "grouped") },
+    )?;
+    let expected_cost =
+        switch("expected_cost", &s.expected_cost, &["reference", "consistent"], ("reference", "consistent"))?;
+    let prio_ref = if variant == Variant::V2 { "value_sorted" } else { "fifo" };
+    let priority =
+        switch("consumer_priority", &s.consumer_priority, &["fifo", "value_sorted", "bid"], (prio_ref, "bid"))?;
+    if priority == "value_sorted" && variant != Variant::V2 {
+        return Err(
+            err("key `consumer_priority`: \"value_sorted\" needs consumer values (reliability_v2 only)".into()),
+        );
+    }
+    if priority == "fifo" && variant == Variant::V2 {
+        return Err(err(
+            "key `consumer_priority`: \"fifo\" needs expected costs in dollars (basic and equilibrium only)".into(),
+        ));
+    }
+    let resume = match &s.resume_from_checkpoint {
+        None => !reference,
+        Some(toml::Value::Boolean(b)) => *b,
+        Some(toml::Value::String(x)) if x == "auto" => !reference,
+        Some(other) => {
+            return Err(err(format!("key `resume_from_checkpoint` must be true, false or \"auto\" (got {other})")));
+        }
+    };
+    let attempts_cap = num("attempts_cap", s.attempts_cap, 10.0)?;
+    if attempts_cap < 1.0 {
+        return Err(err(format!("key `attempts_cap` must be >= 1 (got {attempts_cap})")));
+    }
+    let bid_min = nonneg("bid_min", s.bid_min, 0.1)?;
+    if variant == Variant::V2 && bid_min > price.floor {
+        return Err(err(format!("key `bid_min` ({bid_min}) must not exceed `price_floor` ({})", price.floor)));
+    }
+    Ok(Params {
+        variant,
+        fidelity,
+        seeds,
+        seed_base,
+        verdict: VerdictRule { holds_at: verdict.holds_at, fails_at: verdict.fails_at },
+        tick_hours,
+        requote_hours,
+        price,
+        job_hours,
+        mean_job_hours,
+        bid_rate,
+        bid_model,
+        reserve_price,
+        rational_floor,
+        strategies,
+        iterations,
+        rounds,
+        round_hours,
+        providers,
+        class_reliable_min: num("class_reliable_min", s.class_reliable_min, 2.5)?,
+        class_moderate_min: num("class_moderate_min", s.class_moderate_min, 1.7)?,
+        consumer_groups,
+        consumer_order: if order == "grouped" { ConsumerOrder::Grouped } else { ConsumerOrder::Interleaved },
+        expected_cost: if expected_cost == "reference" { ExpectedCost::Reference } else { ExpectedCost::Consistent },
+        priority: match priority.as_str() {
+            "fifo" => Priority::Fifo,
+            "value_sorted" => Priority::ValueSorted,
+            _ => Priority::Bid,
+        },
+        resume,
+        attempts_cap,
+        profit_epsilon: nonneg("profit_epsilon", s.profit_epsilon, 1e-9)?,
+        bid_min,
+    })
+}

@@ -1,0 +1,427 @@
+//! The reliability studies as `Study`s: runs, printed summary and charts.
+
+use super::config::{Params, ProviderSetup, Variant, resolve};
+use super::metrics::{V2_GROUP_METRICS, findings, seed_output, tiers};
+use super::model::ReliabilityMarket;
+use crate::engine::{SimTime, TimeUnit};
+use crate::report::chart::{Bar, Line, Panel, grouped_bars, line_panels};
+use crate::report::markdown::{MdTable, findings_table, fmt_ci};
+use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput, VerdictRule};
+use crate::report::stats::summarize;
+use crate::study::{Run, RunControl, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+impl StudyModel for ReliabilityMarket {
+    fn seed_output(&self, seed: u64) -> SeedOutput {
+        seed_output(self, seed)
+    }
+}
+
+/// A reliability study bound to its scenario.
+pub struct ReliabilityStudy {
+    scenario: Scenario,
+    /// Resolved parameters.
+    pub params: Params,
+}
+
+impl ReliabilityStudy {
+    /// Resolve a scenario.
+    pub fn new(scenario: Scenario) -> Result<Self, ScenarioError> {
+        let params = resolve(&scenario)?;
+        Ok(ReliabilityStudy { scenario, params })
+    }
+
+    fn meta(&self, seed: u64) -> RunMeta {
+        RunMeta {
+            study: self.params.variant.id().to_string(),
+            scenario_path: self.scenario.path.display().to_string(),
+            scenario_toml: self.scenario.to_toml(),
+            seed,
+        }
+    }
+
+    /// A fresh run of `seed`.
+    pub fn new_run(&self, seed: u64) -> Run<ReliabilityMarket> {
+        Run::new(self.meta(seed), ReliabilityMarket::new(self.params.clone()))
+    }
+}
+
+impl Study for ReliabilityStudy {
+    fn id(&self) -> &'static str {
+        self.params.variant.id()
+    }
+    fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+    fn fidelity(&self) -> &'static str {
+        self.params.fidelity.name()
+    }
+    fn timing(&self) -> &'static str {
+        if self.params.tick_mode() { "tick" } else { "continuous" }
+    }
+    fn settings(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.params.settings()
+    }
+    fn default_seeds(&self) -> (u64, u64) {
+        (self.params.seed_base, self.params.seeds)
+    }
+    fn verdict(&self) -> VerdictRule {
+        self.params.verdict
+    }
+    fn findings(&self) -> &'static [FindingDef] {
+        findings(self.params.variant)
+    }
+    fn time_unit(&self) -> TimeUnit {
+        TimeUnit::Hours
+    }
+    fn horizon(&self) -> SimTime {
+        use crate::engine::Model;
+        ReliabilityMarket::new(self.params.clone()).horizon()
+    }
+    fn run_seed(&self, seed: u64, ctl: &RunControl) -> anyhow::Result<SeedOutput> {
+        let mut run = self.new_run(seed);
+        run.drive(SimTime::MAX, ctl)?;
+        Ok(run.output())
+    }
+    fn stepper(&self, seed: u64) -> Box<dyn Stepper> {
+        Box::new(self.new_run(seed))
+    }
+    fn report(&self, results: &Results, outputs: &[SeedOutput], dir: &Path) -> anyhow::Result<String> {
+        let mut md = String::new();
+        let p = &self.params;
+        match p.variant {
+            Variant::Basic => basic_report(p, results, dir, &mut md)?,
+            _ => threshold_report(p, results, outputs, dir, &mut md)?,
+        }
+        if p.variant == Variant::Equilibrium {
+            equilibrium_report(p, results, &mut md);
+        }
+        if p.variant == Variant::V2 {
+            v2_report(p, results, dir, &mut md)?;
+        }
+        md.push_str("\n## Findings\n\n");
+        md.push_str(&findings_table(&results.findings));
+        Ok(md)
+    }
+}
+
+fn cell(m: &BTreeMap<String, MetricResult>, k: &str, d: usize) -> String {
+    m.get(k).map(|x| fmt_ci(x, d)).unwrap_or_else(|| "n/a".into())
+}
+
+fn bar(m: &BTreeMap<String, MetricResult>, k: &str, label: &str) -> Bar {
+    match m.get(k) {
+        Some(MetricResult { mean: Some(mean), ci95, .. }) => {
+            let [lo, hi] = ci95.unwrap_or([*mean, *mean]);
+            Bar { label: label.to_string(), mean: *mean, lo, hi }
+        }
+        _ => Bar { label: label.to_string(), mean: f64::NAN, lo: f64::NAN, hi: f64::NAN },
+    }
+}
+
+fn basic_report(p: &Params, r: &Results, dir: &Path, md: &mut String) -> anyhow::Result<()> {
+    let m = &r.metrics;
+    let ProviderSetup::Groups(groups) = &p.providers else {
+        return Ok(());
+    };
+    for s in &p.strategies {
+        let s = s.name();
+        md.push_str(&format!("\n## {s} bidding\n\n"));
+        let mut t = MdTable::new(["provider type", "threshold", "completion", "rate_2h ($/h)", "rate per hour ($/h)"]);
+        for (g, _, th) in groups {
+            let k = |x: &str| format!("{s}.providers.{g}.{x}");
+            t.row([
+                g.clone(),
+                format!("{th}"),
+                cell(m, &k("completion_rate"), 4),
+                cell(m, &k("rate_2h"), 4),
+                cell(m, &k("rate_per_hour"), 4),
+            ]);
+        }
+        md.push_str(&t.render());
+        md.push('\n');
+        let mut t = MdTable::new(["consumer group", "effective cost ($/h)", "full cost ($/h)", "restarts", "lost h"]);
+        for g in &p.consumer_groups {
+            let k = |x: &str| format!("{s}.consumers.{}.{x}", g.name);
+            t.row([
+                g.name.clone(),
+                cell(m, &k("effective_cost"), 4),
+                cell(m, &k("full_cost"), 4),
+                cell(m, &k("restarts"), 2),
+                cell(m, &k("lost_hours"), 2),
+            ]);
+        }
+        md.push_str(&t.render());
+        md.push('\n');
+    }
+    md.push_str("\n## Premiums, costs and restarts\n\n");
+    let mut t = MdTable::new(["metric", "naive", "rational"]);
+    for k in [
+        "premium_2h",
+        "premium_per_hour",
+        "restarts_per_iteration",
+        "jobs_per_iteration",
+        "choice.least_reliable_share",
+        "choice.most_reliable_share",
+    ] {
+        t.row([k.to_string(), cell(m, &format!("naive.{k}"), 4), cell(m, &format!("rational.{k}"), 4)]);
+    }
+    md.push_str(&t.render());
+    md.push('\n');
+    let mut t = MdTable::new(["consumer group", "cost improvement (naive - rational)/naive"]);
+    for g in &p.consumer_groups {
+        t.row([g.name.clone(), cell(m, &format!("cost_improvement.{}", g.name), 4)]);
+    }
+    md.push_str(&t.render());
+
+    let mut cats = Vec::new();
+    for (g, _, _) in groups {
+        cats.push(format!("{g}: completion"));
+    }
+    for (g, _, _) in groups {
+        cats.push(format!("{g}: $/h"));
+    }
+    let series: Vec<(String, Vec<Bar>)> = p
+        .strategies
+        .iter()
+        .map(|s| {
+            let s = s.name();
+            let mut bars = Vec::new();
+            for (g, _, _) in groups {
+                bars.push(bar(m, &format!("{s}.providers.{g}.completion_rate"), &format!("{g}: completion")));
+            }
+            for (g, _, _) in groups {
+                bars.push(bar(m, &format!("{s}.providers.{g}.rate_per_hour"), &format!("{g}: $/h")));
+            }
+            (s.to_string(), bars)
+        })
+        .collect();
+    grouped_bars(
+        dir,
+        "provider_rates",
+        "Completion rate and rate per hour by provider type (95% CI over seeds)",
+        "completion rate / $ per hour",
+        &cats,
+        &series,
+    )?;
+    md.push_str("\nChart: provider_rates.svg / provider_rates.png\n");
+    Ok(())
+}
+
+/// Per-round mean and 95% CI over seeds of series `key`.
+/// Points (x, mean) and band (x, lo, hi) of a per-round series.
+type Band = (Vec<(f64, f64)>, Vec<(f64, f64, f64)>);
+
+fn band(outputs: &[SeedOutput], key: &str) -> Band {
+    let rounds = outputs.iter().filter_map(|o| o.series.get(key)).map(Vec::len).max().unwrap_or(0);
+    let mut pts = Vec::new();
+    let mut b = Vec::new();
+    for r in 0..rounds {
+        let vals: Vec<Option<f64>> =
+            outputs.iter().map(|o| o.series.get(key).and_then(|v| v.get(r).copied())).collect();
+        let s = summarize(&vals, false);
+        if let Some(mean) = s.mean {
+            pts.push((r as f64, mean));
+            let [lo, hi] = s.ci95.unwrap_or([mean, mean]);
+            b.push((r as f64, lo, hi));
+        }
+    }
+    (pts, b)
+}
+
+fn threshold_report(
+    p: &Params,
+    r: &Results,
+    outputs: &[SeedOutput],
+    dir: &Path,
+    md: &mut String,
+) -> anyhow::Result<()> {
+    let m = &r.metrics;
+    let step = if p.variant == Variant::Equilibrium { 5 } else { 10 };
+    md.push_str("\n## Threshold trajectory (mean over seeds)\n\n");
+    let mut t = MdTable::new(["round", "mean T", "sd T", "min T", "max T", "best $/h", "worst $/h"]);
+    let mean_at = |key: &str, round: usize| -> String {
+        let vals: Vec<Option<f64>> =
+            outputs.iter().map(|o| o.series.get(key).and_then(|v| v.get(round).copied())).collect();
+        summarize(&vals, false).mean.map(|x| format!("{x:.4}")).unwrap_or_else(|| "n/a".into())
+    };
+    let rounds = p.rounds as usize;
+    let mut shown: Vec<usize> = (0..rounds).step_by(step).collect();
+    if rounds > 0 && shown.last() != Some(&(rounds - 1)) {
+        shown.push(rounds - 1);
+    }
+    for rd in shown {
+        t.row([
+            rd.to_string(),
+            mean_at("round.threshold_mean", rd),
+            mean_at("round.threshold_sd", rd),
+            mean_at("round.threshold_min", rd),
+            mean_at("round.threshold_max", rd),
+            mean_at("round.best_rate", rd),
+            mean_at("round.worst_rate", rd),
+        ]);
+    }
+    md.push_str(&t.render());
+    md.push_str(&format!(
+        "\nInitial thresholds drawn from U({}, {}).\n\n",
+        match &p.providers {
+            ProviderSetup::Adaptive { range, .. } => range[0],
+            _ => f64::NAN,
+        },
+        match &p.providers {
+            ProviderSetup::Adaptive { range, .. } => range[1],
+            _ => f64::NAN,
+        }
+    ));
+    let mut t = MdTable::new(["metric", "mean [95% CI]"]);
+    for k in [
+        "thresholds.initial_mean",
+        "thresholds.initial_std",
+        "thresholds.final_mean",
+        "thresholds.final_std",
+        "thresholds.final_min",
+        "thresholds.final_max",
+        "thresholds.std_reduction",
+        "thresholds.drift",
+        "thresholds.corr_earnings",
+        "providers.earnings_per_hour",
+        "providers.best_rate",
+        "providers.worst_rate",
+        "providers.completion_rate",
+    ] {
+        t.row([k.to_string(), cell(m, k, 4)]);
+    }
+    md.push_str(&t.render());
+
+    // Chart: thin per-provider lines (first seed), mean with CI band, sd.
+    let mut panels = Vec::new();
+    if let Some(first) = outputs.first() {
+        let lines: Vec<Line> = first
+            .series
+            .iter()
+            .filter(|(k, _)| k.starts_with("provider."))
+            .map(|(k, v)| Line {
+                name: k.clone(),
+                points: v.iter().enumerate().map(|(i, &y)| (i as f64, y)).collect(),
+                band: None,
+                thin: true,
+            })
+            .collect();
+        panels.push(Panel {
+            title: format!("Thresholds per provider (seed {})", first.seed),
+            x_label: "round".into(),
+            y_label: "threshold".into(),
+            lines,
+        });
+    }
+    let (pts, b) = band(outputs, "round.threshold_mean");
+    panels.push(Panel {
+        title: format!("Mean threshold, 95% CI over {} seeds", outputs.len()),
+        x_label: "round".into(),
+        y_label: "threshold".into(),
+        lines: vec![Line { name: "mean threshold".into(), points: pts, band: Some(b), thin: false }],
+    });
+    let (pts, b) = band(outputs, "round.threshold_sd");
+    panels.push(Panel {
+        title: "Threshold sd across providers".into(),
+        x_label: "round".into(),
+        y_label: "sd".into(),
+        lines: vec![Line { name: "threshold sd".into(), points: pts, band: Some(b), thin: false }],
+    });
+    line_panels(dir, "thresholds", &format!("{}: threshold adaptation", p.variant.id()), &panels)?;
+    md.push_str("\nChart: thresholds.svg / thresholds.png\n");
+    Ok(())
+}
+
+fn equilibrium_report(p: &Params, r: &Results, md: &mut String) {
+    let m = &r.metrics;
+    md.push_str("\n## Consumers, last round\n\n");
+    let mut t = MdTable::new([
+        "group",
+        "effective cost",
+        "full cost",
+        "restarts",
+        "threshold used",
+        "reliable",
+        "moderate",
+        "unreliable",
+    ]);
+    for g in &p.consumer_groups {
+        let k = |x: &str| format!("groups.{}.{x}", g.name);
+        t.row([
+            g.name.clone(),
+            cell(m, &k("effective_cost"), 4),
+            cell(m, &k("full_cost"), 4),
+            cell(m, &k("restarts"), 2),
+            cell(m, &k("threshold_used"), 3),
+            cell(m, &k("class_share.reliable"), 3),
+            cell(m, &k("class_share.moderate"), 3),
+            cell(m, &k("class_share.unreliable"), 3),
+        ]);
+    }
+    md.push_str(&t.render());
+    md.push_str(&format!(
+        "\ndifferentiation.threshold_used (highest - lowest restart cost): {}\n",
+        cell(m, "differentiation.threshold_used", 4)
+    ));
+}
+
+fn v2_report(p: &Params, r: &Results, dir: &Path, md: &mut String) -> anyhow::Result<()> {
+    let m = &r.metrics;
+    let cols = ["rate_paid", "effective_cost", "efficiency", "profit_per_hour", "compute_hours", "restarts"];
+    for (title, prefix, names) in [
+        ("group", "groups", p.consumer_groups.iter().map(|g| g.name.clone()).collect::<Vec<_>>()),
+        ("tier", "tiers", tiers(p)),
+    ] {
+        md.push_str(&format!("\n## Consumers by {title}, last round\n\n"));
+        let mut t = MdTable::new(std::iter::once(title.to_string()).chain(cols.iter().map(|c| c.to_string())));
+        for n in names {
+            let mut row = vec![n.clone()];
+            for c in cols {
+                row.push(cell(m, &format!("{prefix}.{n}.{c}"), 3));
+            }
+            t.row(row);
+        }
+        md.push_str(&t.render());
+    }
+    debug_assert!(cols.iter().all(|c| V2_GROUP_METRICS.contains(c)));
+    // Chart: compute hours per group, grouped by tier.
+    let tiers = tiers(p);
+    let mut suffixes: Vec<String> = Vec::new();
+    for g in &p.consumer_groups {
+        let s = g.name.strip_prefix(&format!("{}_", g.tier)).unwrap_or(&g.name).to_string();
+        if !suffixes.contains(&s) {
+            suffixes.push(s);
+        }
+    }
+    let series: Vec<(String, Vec<Bar>)> = suffixes
+        .iter()
+        .map(|s| {
+            let bars = tiers
+                .iter()
+                .map(|t| {
+                    let g = p
+                        .consumer_groups
+                        .iter()
+                        .find(|g| &g.tier == t && g.name.strip_prefix(&format!("{t}_")).unwrap_or(&g.name) == s);
+                    match g {
+                        Some(g) => bar(m, &format!("groups.{}.compute_hours", g.name), t),
+                        None => bar(m, "", t),
+                    }
+                })
+                .collect();
+            (s.clone(), bars)
+        })
+        .collect();
+    grouped_bars(
+        dir,
+        "compute_by_tier",
+        "Compute hours per consumer in the last round (95% CI over seeds)",
+        "useful compute hours",
+        &tiers,
+        &series,
+    )?;
+    md.push_str("\nChart: compute_by_tier.svg / compute_by_tier.png\n");
+    Ok(())
+}

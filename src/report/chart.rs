@@ -1,0 +1,692 @@
+//! Charts written as both `<stem>.svg` and `<stem>.png` (plotters, with the
+//! bundled DejaVu Sans font via ab_glyph: no system fontconfig needed).
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use anyhow::{Context, anyhow};
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::results::write_atomic;
+
+/// Font family used for every text element.
+pub const FONT: &str = "sans-serif";
+
+static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+static FONT_OK: OnceLock<bool> = OnceLock::new();
+
+/// Register the bundled DejaVu Sans as the "sans-serif" family (once per process).
+pub fn ensure_font() -> anyhow::Result<()> {
+    let ok = *FONT_OK.get_or_init(|| plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES).is_ok());
+    if ok { Ok(()) } else { Err(anyhow!("cannot load the bundled DejaVu Sans font")) }
+}
+
+/// Tableau-10 series colours.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+const MUTED: RGBColor = RGBColor(120, 135, 160);
+const MISSING: RGBColor = RGBColor(200, 200, 200);
+
+fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// Something that can be drawn onto any plotters backend.
+trait Figure {
+    fn size(&self) -> (u32, u32);
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    where
+        DB::ErrorType: 'static;
+}
+
+/// Render `fig` as `dir/<stem>.svg` and `dir/<stem>.png`, each atomically.
+fn render<F: Figure>(dir: &Path, stem: &str, fig: &F) -> anyhow::Result<()> {
+    ensure_font()?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let size = fig.size();
+
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        root.fill(&WHITE)?;
+        fig.draw(&root).with_context(|| format!("drawing {stem}.svg"))?;
+        root.present()?;
+    }
+    let svg_path = dir.join(format!("{stem}.svg"));
+    write_atomic(&svg_path, svg.as_bytes()).with_context(|| format!("writing {}", svg_path.display()))?;
+
+    // BitMapBackend picks the encoder from the extension, so the temp file ends in .png.
+    let tmp = dir.join(format!(".{stem}.tmp.png"));
+    let drawn = (|| -> anyhow::Result<()> {
+        let root = BitMapBackend::new(&tmp, size).into_drawing_area();
+        root.fill(&WHITE)?;
+        fig.draw(&root)?;
+        root.present()?;
+        Ok(())
+    })();
+    if let Err(e) = drawn {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e.context(format!("drawing {stem}.png")));
+    }
+    let png_path = dir.join(format!("{stem}.png"));
+    std::fs::rename(&tmp, &png_path).with_context(|| format!("writing {}", png_path.display()))
+}
+
+/// Finite (min, max) over values, padded; `(0, 1)` if there are none.
+fn padded_range(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in values.filter(|v| v.is_finite()) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if lo > hi {
+        return (0.0, 1.0);
+    }
+    if hi - lo <= f64::EPSILON * hi.abs().max(lo.abs()).max(1.0) {
+        let d = if lo == 0.0 { 1.0 } else { lo.abs() * 0.1 };
+        return (lo - d, hi + d);
+    }
+    let d = (hi - lo) * pad;
+    (lo - d, hi + d)
+}
+
+/// A linear f64 axis `0..n` whose tick marks sit at the cell centres
+/// `i + 0.5` (category axes). plotters' own `WithKeyPoints` cannot be used
+/// with f64 because it loses the f64 label formatter.
+struct CategoryAxis {
+    inner: RangedCoordf64,
+    n: usize,
+}
+
+impl CategoryAxis {
+    fn new(n: usize) -> Self {
+        let n = n.max(1);
+        CategoryAxis { inner: (0.0..n as f64).into(), n }
+    }
+}
+
+impl Ranged for CategoryAxis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.weight().allow_light_points() { Vec::new() } else { (0..self.n).map(|i| i as f64 + 0.5).collect() }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.inner.range()
+    }
+}
+
+/// Label of the category whose cell `[i, i+1)` contains `x`.
+fn category_label(labels: &[String], x: f64) -> String {
+    if x < 0.0 {
+        return String::new();
+    }
+    labels.get(x.floor() as usize).cloned().unwrap_or_default()
+}
+
+/// Font size for `n` labels of up to `chars` characters across `px` pixels.
+fn label_font_size(n: usize, chars: usize, px: f64) -> f64 {
+    let per = px / n.max(1) as f64;
+    (per / (chars.max(1) as f64 * 0.6)).clamp(9.0, 16.0)
+}
+
+// ----------------------------------------------------------------------------
+// Grouped bars
+
+/// One bar with its 95 % interval.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bar {
+    /// Category this bar belongs to (see [`grouped_bars`]).
+    pub label: String,
+    /// Bar height; a non-finite mean skips the bar.
+    pub mean: f64,
+    /// Lower end of the whisker (non-finite: no whisker).
+    pub lo: f64,
+    /// Upper end of the whisker (non-finite: no whisker).
+    pub hi: f64,
+}
+
+struct BarsFig<'a> {
+    title: &'a str,
+    y_label: &'a str,
+    categories: &'a [String],
+    /// Per series: name and, per category, the bar (if any).
+    series: Vec<(&'a str, Vec<Option<&'a Bar>>)>,
+}
+
+impl Figure for BarsFig<'_> {
+    fn size(&self) -> (u32, u32) {
+        (1200, 800)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let ncat = self.categories.len().max(1);
+        let nser = self.series.len().max(1);
+        let bars = || self.series.iter().flat_map(|(_, b)| b.iter().flatten());
+        let values = bars().filter(|b| b.mean.is_finite()).flat_map(|b| [b.mean, b.lo, b.hi]).chain([0.0]);
+        let (mut y0, y1) = padded_range(values, 0.08);
+        let all_non_negative =
+            bars().filter(|b| b.mean.is_finite()).all(|b| b.mean >= 0.0 && (b.lo >= 0.0 || !b.lo.is_finite()));
+        if y0 < 0.0 && all_non_negative {
+            y0 = 0.0;
+        }
+        let max_chars = self.categories.iter().map(|c| c.chars().count()).max().unwrap_or(1);
+        let x_font = label_font_size(ncat, max_chars, 1050.0);
+
+        let mut chart = ChartBuilder::on(root)
+            .caption(self.title, (FONT, 26))
+            .margin(20)
+            .x_label_area_size(50)
+            .y_label_area_size(80)
+            .build_cartesian_2d(CategoryAxis::new(ncat), y0..y1)?;
+        let fmt = |x: &f64| category_label(self.categories, *x);
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .max_light_lines(1)
+            .light_line_style(RGBColor(238, 238, 238))
+            .x_label_formatter(&fmt)
+            .x_label_style((FONT, x_font))
+            .y_label_style((FONT, 15))
+            .y_desc(self.y_label)
+            .axis_desc_style((FONT, 18))
+            .draw()?;
+
+        let group = 0.8;
+        let bw = group / nser as f64;
+        let base = 0.0f64.max(y0);
+        for (j, (name, per_cat)) in self.series.iter().enumerate() {
+            let c = color(j);
+            let rects = per_cat.iter().enumerate().filter_map(|(i, b)| {
+                let b = (*b)?;
+                if !b.mean.is_finite() {
+                    return None;
+                }
+                let x0 = i as f64 + (1.0 - group) / 2.0 + j as f64 * bw;
+                Some(Rectangle::new([(x0 + 0.05 * bw, base), (x0 + 0.95 * bw, b.mean)], c.filled()))
+            });
+            let anno = chart.draw_series(rects)?;
+            if !name.is_empty() {
+                anno.label(*name).legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], c.filled()));
+            }
+            let whiskers = per_cat.iter().enumerate().filter_map(|(i, b)| {
+                let b = (*b)?;
+                (b.mean.is_finite() && b.lo.is_finite() && b.hi.is_finite()).then(|| {
+                    let xc = i as f64 + (1.0 - group) / 2.0 + (j as f64 + 0.5) * bw;
+                    let cap = 0.2 * bw;
+                    vec![
+                        PathElement::new(vec![(xc, b.lo), (xc, b.hi)], BLACK.stroke_width(2)),
+                        PathElement::new(vec![(xc - cap, b.lo), (xc + cap, b.lo)], BLACK.stroke_width(2)),
+                        PathElement::new(vec![(xc - cap, b.hi), (xc + cap, b.hi)], BLACK.stroke_width(2)),
+                    ]
+                })
+            });
+            chart.draw_series(whiskers.flatten())?;
+        }
+        if self.series.iter().any(|(n, _)| !n.is_empty()) {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .label_font((FONT, 16))
+                .draw()?;
+        }
+        Ok(())
+    }
+}
+
+/// Grouped bar chart: for each category a group with one bar per series
+/// (coloured, with legend) and a 95 % whisker from `lo` to `hi`.
+///
+/// Bars are matched to categories by `Bar::label`; a series in which no
+/// label names a category is matched by position instead. Bars with a
+/// non-finite mean are skipped. Writes `dir/<stem>.svg` and `dir/<stem>.png`.
+pub fn grouped_bars(
+    dir: &Path,
+    stem: &str,
+    title: &str,
+    y_label: &str,
+    categories: &[String],
+    series: &[(String, Vec<Bar>)],
+) -> anyhow::Result<()> {
+    let series = series
+        .iter()
+        .map(|(name, bars)| {
+            let by_label = bars.iter().any(|b| categories.contains(&b.label));
+            let per_cat = categories
+                .iter()
+                .enumerate()
+                .map(|(i, c)| if by_label { bars.iter().find(|b| &b.label == c) } else { bars.get(i) })
+                .collect();
+            (name.as_str(), per_cat)
+        })
+        .collect();
+    render(dir, stem, &BarsFig { title, y_label, categories, series })
+}
+
+// ----------------------------------------------------------------------------
+// Line panels
+
+/// A line in a [`Panel`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Line {
+    /// Legend name (ignored for thin lines).
+    pub name: String,
+    /// Points `(x, y)`; non-finite points break the line.
+    pub points: Vec<(f64, f64)>,
+    /// Optional band `(x, lo, hi)` drawn as a translucent area.
+    pub band: Option<Vec<(f64, f64, f64)>>,
+    /// Thin 1 px muted line without legend entry (e.g. one per provider).
+    pub thin: bool,
+}
+
+/// One panel of a [`line_panels`] figure.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Panel {
+    /// Panel caption.
+    pub title: String,
+    /// X axis description.
+    pub x_label: String,
+    /// Y axis description.
+    pub y_label: String,
+    /// Lines (bands are drawn below all lines, thin lines below thick ones).
+    pub lines: Vec<Line>,
+}
+
+/// Split a sequence into maximal runs of finite items.
+fn finite_runs<T: Copy>(items: &[T], ok: impl Fn(&T) -> bool) -> Vec<Vec<T>> {
+    let mut runs = Vec::new();
+    let mut cur = Vec::new();
+    for it in items {
+        if ok(it) {
+            cur.push(*it);
+        } else if !cur.is_empty() {
+            runs.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        runs.push(cur);
+    }
+    runs
+}
+
+struct PanelsFig<'a> {
+    title: &'a str,
+    panels: &'a [Panel],
+}
+
+impl PanelsFig<'_> {
+    fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> anyhow::Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let xs =
+            p.lines.iter().flat_map(|l| l.points.iter().map(|pt| pt.0).chain(l.band.iter().flatten().map(|b| b.0)));
+        let (x0, x1) = padded_range(xs, 0.0);
+        let ys = p.lines.iter().flat_map(|l| {
+            l.points
+                .iter()
+                .filter(|pt| pt.0.is_finite())
+                .map(|pt| pt.1)
+                .chain(l.band.iter().flatten().flat_map(|b| [b.1, b.2]))
+        });
+        let (y0, y1) = padded_range(ys, 0.05);
+
+        let mut chart = ChartBuilder::on(area)
+            .caption(&p.title, (FONT, 20))
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(80)
+            .build_cartesian_2d(x0..x1, y0..y1)?;
+        chart
+            .configure_mesh()
+            .x_desc(p.x_label.as_str())
+            .y_desc(p.y_label.as_str())
+            .label_style((FONT, 14))
+            .axis_desc_style((FONT, 16))
+            .max_light_lines(1)
+            .light_line_style(RGBColor(238, 238, 238))
+            .draw()?;
+
+        // Colour index per thick line.
+        let mut colors = Vec::with_capacity(p.lines.len());
+        let mut k = 0;
+        for l in &p.lines {
+            if l.thin {
+                colors.push(MUTED);
+            } else {
+                colors.push(color(k));
+                k += 1;
+            }
+        }
+        for (l, c) in p.lines.iter().zip(&colors) {
+            let Some(band) = &l.band else { continue };
+            let alpha = if l.thin { 0.08 } else { 0.2 };
+            let ok = |b: &(f64, f64, f64)| b.0.is_finite() && b.1.is_finite() && b.2.is_finite();
+            let polys = finite_runs(band, ok).into_iter().map(|run| {
+                let mut pts: Vec<(f64, f64)> = run.iter().map(|b| (b.0, b.1)).collect();
+                pts.extend(run.iter().rev().map(|b| (b.0, b.2)));
+                Polygon::new(pts, c.mix(alpha).filled())
+            });
+            chart.draw_series(polys)?;
+        }
+        let ok = |pt: &(f64, f64)| pt.0.is_finite() && pt.1.is_finite();
+        for (l, c) in p.lines.iter().zip(&colors).filter(|(l, _)| l.thin) {
+            let style = c.mix(0.6).stroke_width(1);
+            chart.draw_series(finite_runs(&l.points, ok).into_iter().map(|r| PathElement::new(r, style)))?;
+        }
+        let mut any_legend = false;
+        for (l, c) in p.lines.iter().zip(&colors).filter(|(l, _)| !l.thin) {
+            let c = *c;
+            let style = c.stroke_width(2);
+            let anno = chart.draw_series(finite_runs(&l.points, ok).into_iter().map(|r| PathElement::new(r, style)))?;
+            if !l.name.is_empty() {
+                any_legend = true;
+                anno.label(l.name.as_str())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+            }
+        }
+        if any_legend {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .label_font((FONT, 14))
+                .draw()?;
+        }
+        Ok(())
+    }
+}
+
+impl Figure for PanelsFig<'_> {
+    fn size(&self) -> (u32, u32) {
+        (1200, (380 * self.panels.len() as u32 + 60).max(800))
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let area = root.margin(12, 0, 0, 0).titled(self.title, (FONT, 26))?;
+        if self.panels.is_empty() {
+            return Ok(());
+        }
+        for (sub, p) in area.split_evenly((self.panels.len(), 1)).iter().zip(self.panels) {
+            Self::draw_panel(sub, p)?;
+        }
+        Ok(())
+    }
+}
+
+/// Panels stacked vertically in one figure. Bands are translucent areas;
+/// `thin` lines are 1 px, muted, without legend entry; other lines are 2 px
+/// with legend. Writes `dir/<stem>.svg` and `dir/<stem>.png`.
+pub fn line_panels(dir: &Path, stem: &str, title: &str, panels: &[Panel]) -> anyhow::Result<()> {
+    render(dir, stem, &PanelsFig { title, panels })
+}
+
+// ----------------------------------------------------------------------------
+// Heatmap
+
+/// Diverging blue–white–red colour for `t` in `[-1, 1]`.
+fn diverging(t: f64) -> RGBColor {
+    const NEG: (f64, f64, f64) = (33.0, 102.0, 172.0);
+    const MID: (f64, f64, f64) = (247.0, 247.0, 247.0);
+    const POS: (f64, f64, f64) = (178.0, 24.0, 43.0);
+    let t = if t.is_finite() { t.clamp(-1.0, 1.0) } else { 0.0 };
+    let end = if t < 0.0 { NEG } else { POS };
+    let a = t.abs();
+    let mix = |m: f64, e: f64| (m + (e - m) * a).round() as u8;
+    RGBColor(mix(MID.0, end.0), mix(MID.1, end.1), mix(MID.2, end.2))
+}
+
+struct HeatFig<'a> {
+    title: &'a str,
+    x_labels: &'a [String],
+    y_labels: &'a [String],
+    values: &'a [Vec<Option<f64>>],
+    value_label: &'a str,
+}
+
+impl HeatFig<'_> {
+    fn value(&self, y: usize, x: usize) -> Option<f64> {
+        self.values.get(y).and_then(|r| r.get(x)).copied().flatten().filter(|v| v.is_finite())
+    }
+
+    fn max_abs(&self) -> f64 {
+        let m = self.values.iter().flatten().flatten().filter(|v| v.is_finite()).fold(0.0f64, |m, v| m.max(v.abs()));
+        if m > 0.0 { m } else { 1.0 }
+    }
+}
+
+impl Figure for HeatFig<'_> {
+    fn size(&self) -> (u32, u32) {
+        let ny = self.y_labels.len().max(self.values.len()) as u32;
+        (1200, (180 + 50 * ny).clamp(600, 1600))
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let nx = self.x_labels.len().max(self.values.iter().map(Vec::len).max().unwrap_or(0)).max(1);
+        let ny = self.y_labels.len().max(self.values.len()).max(1);
+        let m = self.max_abs();
+        let (w, h) = root.dim_in_pixel();
+        let area = root.margin(12, 0, 0, 0).titled(self.title, (FONT, 26))?;
+        let (main, bar) = area.split_horizontally(w.saturating_sub(170));
+
+        let y_chars = self.y_labels.iter().map(|s| s.chars().count()).max().unwrap_or(1);
+        let y_area = (y_chars as u32 * 9 + 20).clamp(50, 320);
+        let x_chars = self.x_labels.iter().map(|s| s.chars().count()).max().unwrap_or(1);
+        let plot_w = (w.saturating_sub(170 + y_area + 40)) as f64;
+        let x_font = label_font_size(nx, x_chars, plot_w);
+        // Row 0 is drawn at the top.
+        let y_names: Vec<String> = (0..ny).rev().map(|j| self.y_labels.get(j).cloned().unwrap_or_default()).collect();
+
+        let mut chart = ChartBuilder::on(&main)
+            .margin(20)
+            .x_label_area_size(50)
+            .y_label_area_size(y_area)
+            .build_cartesian_2d(CategoryAxis::new(nx), CategoryAxis::new(ny))?;
+        let fx = |x: &f64| category_label(self.x_labels, *x);
+        let fy = |y: &f64| category_label(&y_names, *y);
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_label_formatter(&fx)
+            .y_label_formatter(&fy)
+            .x_label_style((FONT, x_font))
+            .y_label_style((FONT, 14))
+            .draw()?;
+
+        let plot_h = h.saturating_sub(160) as f64;
+        let cell_w = plot_w / nx as f64;
+        let cell_h = plot_h / ny as f64;
+        let text_size = (cell_w / 4.0).min(cell_h / 2.2).clamp(8.0, 18.0);
+        let mut cells = Vec::with_capacity(nx * ny);
+        let mut texts = Vec::with_capacity(nx * ny);
+        for j in 0..ny {
+            let row = (ny - 1 - j) as f64;
+            for i in 0..nx {
+                let x = i as f64;
+                let v = self.value(j, i);
+                let fill = v.map(|v| diverging(v / m)).unwrap_or(MISSING);
+                cells.push(Rectangle::new([(x, row), (x + 1.0, row + 1.0)], fill.filled()));
+                cells.push(Rectangle::new([(x, row), (x + 1.0, row + 1.0)], WHITE.stroke_width(1)));
+                let (s, dark) = match v {
+                    Some(v) => (format!("{v:.2}"), (v / m).abs() > 0.55),
+                    None => ("n/a".to_string(), false),
+                };
+                texts.push((s, (x + 0.5, row + 0.5), dark));
+            }
+        }
+        chart.draw_series(cells)?;
+        for (s, pos, dark) in texts {
+            let c = if dark { WHITE } else { BLACK };
+            let style = (FONT, text_size).into_font().color(&c).pos(Pos::new(HPos::Center, VPos::Center));
+            chart.draw_series(std::iter::once(Text::new(s, pos, style)))?;
+        }
+
+        // Colour bar.
+        let mut cb = ChartBuilder::on(&bar)
+            .margin_top(40)
+            .margin_bottom(70)
+            .margin_right(10)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..1.0, -m..m)?;
+        cb.configure_mesh()
+            .disable_mesh()
+            .disable_x_axis()
+            .y_desc(self.value_label)
+            .y_label_style((FONT, 13))
+            .axis_desc_style((FONT, 15))
+            .draw()?;
+        let steps = 100;
+        cb.draw_series((0..steps).map(|k| {
+            let a = -m + 2.0 * m * k as f64 / steps as f64;
+            let b = -m + 2.0 * m * (k + 1) as f64 / steps as f64;
+            Rectangle::new([(0.0, a), (1.0, b)], diverging((a + b) / 2.0 / m).filled())
+        }))?;
+        Ok(())
+    }
+}
+
+/// Heatmap of `values[y][x]` with a diverging colour scale centred on 0
+/// (symmetric at ± the largest |value|), each cell annotated with its value
+/// (2 decimals); `None`/non-finite cells are grey. Row 0 is at the top.
+/// Writes `dir/<stem>.svg` and `dir/<stem>.png`.
+pub fn heatmap(
+    dir: &Path,
+    stem: &str,
+    title: &str,
+    x_labels: &[String],
+    y_labels: &[String],
+    values: &[Vec<Option<f64>>],
+    value_label: &str,
+) -> anyhow::Result<()> {
+    render(dir, stem, &HeatFig { title, x_labels, y_labels, values, value_label })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(tag: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "omerta-chart-{tag}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+        ));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    fn check_pair(dir: &Path, stem: &str) {
+        let png = std::fs::read(dir.join(format!("{stem}.png"))).unwrap();
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{stem}.png is not a PNG");
+        assert!(png.len() > 5_000, "{stem}.png suspiciously small");
+        let svg = std::fs::read_to_string(dir.join(format!("{stem}.svg"))).unwrap();
+        assert!(svg.contains("<svg"), "{stem}.svg has no <svg");
+        assert!(!dir.join(format!(".{stem}.tmp.png")).exists());
+        assert!(!dir.join(format!("{stem}.svg.tmp")).exists());
+    }
+
+    #[test]
+    fn charts_smoke() {
+        let dir = temp_dir("smoke");
+        let cats: Vec<String> = ["low", "mid", "high"].iter().map(|s| s.to_string()).collect();
+        let bar = |label: &str, mean: f64| Bar { label: label.into(), mean, lo: mean - 0.1, hi: mean + 0.1 };
+        let series = vec![
+            ("baseline".to_string(), vec![bar("low", 0.3), bar("mid", f64::NAN), bar("high", 0.9)]),
+            ("policy".to_string(), vec![bar("high", 0.7), bar("low", 0.2)]),
+        ];
+        grouped_bars(&dir, "bars", "Bars title", "share", &cats, &series).unwrap();
+        check_pair(&dir, "bars");
+        let svg = std::fs::read_to_string(dir.join("bars.svg")).unwrap();
+        for word in ["Bars title", "baseline", "policy", "low", "high", "share"] {
+            assert!(svg.contains(word), "bars.svg lacks {word}");
+        }
+
+        let xs: Vec<f64> = (0..50).map(|i| i as f64).collect();
+        let mut lines: Vec<Line> = (0..5)
+            .map(|k| Line {
+                name: format!("provider {k}"),
+                points: xs.iter().map(|&x| (x, (x / 10.0 + k as f64).sin())).collect(),
+                band: None,
+                thin: true,
+            })
+            .collect();
+        lines.push(Line {
+            name: "mean".into(),
+            points: xs.iter().map(|&x| (x, if x == 20.0 { f64::NAN } else { x / 50.0 })).collect(),
+            band: Some(xs.iter().map(|&x| (x, x / 50.0 - 0.2, x / 50.0 + 0.2)).collect()),
+            thin: false,
+        });
+        let panels = vec![
+            Panel { title: "Prices".into(), x_label: "day".into(), y_label: "price".into(), lines },
+            Panel { title: "Empty".into(), x_label: "x".into(), y_label: "y".into(), lines: vec![] },
+        ];
+        line_panels(&dir, "lines", "Lines title", &panels).unwrap();
+        check_pair(&dir, "lines");
+        let svg = std::fs::read_to_string(dir.join("lines.svg")).unwrap();
+        assert!(svg.contains("mean") && svg.contains("Prices"));
+        assert!(!svg.contains("provider 0"), "thin lines must not get a legend entry");
+
+        let xl: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        let yl: Vec<String> = ["r1", "r2"].iter().map(|s| s.to_string()).collect();
+        let vals = vec![vec![Some(-1.0), Some(0.0), None], vec![Some(0.5), Some(f64::NAN), Some(2.0)]];
+        heatmap(&dir, "heat", "Heat title", &xl, &yl, &vals, "correlation").unwrap();
+        check_pair(&dir, "heat");
+        let svg = std::fs::read_to_string(dir.join("heat.svg")).unwrap();
+        for word in ["-1.00", "0.50", "2.00", "n/a", "r1", "correlation"] {
+            assert!(svg.contains(word), "heat.svg lacks {word}");
+        }
+        // Set OMERTA_KEEP_CHART_TEST=1 to keep the files for a visual check.
+        if std::env::var_os("OMERTA_KEEP_CHART_TEST").is_some() {
+            eprintln!("charts kept in {}", dir.display());
+        } else {
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+
+    #[test]
+    fn colour_scale_and_helpers() {
+        assert_eq!(diverging(0.0), RGBColor(247, 247, 247));
+        assert_eq!(diverging(1.0), RGBColor(178, 24, 43));
+        assert_eq!(diverging(-1.0), RGBColor(33, 102, 172));
+        assert_eq!(diverging(f64::NAN), RGBColor(247, 247, 247));
+        assert_eq!(padded_range([f64::NAN].into_iter(), 0.1), (0.0, 1.0));
+        assert_eq!(padded_range([0.0, 10.0].into_iter(), 0.1), (-1.0, 11.0));
+        let runs = finite_runs(&[1.0, f64::NAN, 2.0, 3.0, f64::NAN], |v: &f64| v.is_finite());
+        assert_eq!(runs, vec![vec![1.0], vec![2.0, 3.0]]);
+        let labels: Vec<String> = vec!["x".into(), "y".into()];
+        assert_eq!(category_label(&labels, 1.5), "y");
+        assert_eq!(category_label(&labels, 2.5), "");
+    }
+}

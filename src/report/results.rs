@@ -1,0 +1,475 @@
+//! The results contract (`results.json`), aggregation of per-seed model
+//! output, and atomic file writing.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+use super::stats::summarize;
+
+/// Aggregate of one metric over seeds.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct MetricResult {
+    /// Mean over seeds where the metric is defined (share of ones if binary).
+    pub mean: Option<f64>,
+    /// 95 % interval (Student t, or Wilson for binary metrics).
+    pub ci95: Option<[f64; 2]>,
+    /// Number of seeds with a finite value.
+    pub n: usize,
+    /// Per-seed values in seed order (`None` = undefined in that seed).
+    pub values: Vec<Option<f64>>,
+}
+
+/// How often a finding's predicate held over the seeds.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct FindingResult {
+    /// Finding id (e.g. "F1").
+    pub id: String,
+    /// Human-readable claim.
+    pub claim: String,
+    /// Share of seeds in which the predicate held (0..=1).
+    pub held_in: f64,
+    /// Verdict from `held_in` and the [`VerdictRule`].
+    pub verdict: Verdict,
+}
+
+/// Verdict on a finding.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Held in at least `holds_at` of the seeds.
+    Holds,
+    /// Held in at most `fails_at` of the seeds.
+    Fails,
+    /// In between.
+    Mixed,
+}
+
+impl Verdict {
+    /// Lower-case name as written in JSON ("holds", "fails", "mixed").
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Holds => "holds",
+            Verdict::Fails => "fails",
+            Verdict::Mixed => "mixed",
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Thresholds turning `held_in` into a [`Verdict`].
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+pub struct VerdictRule {
+    /// `held_in >= holds_at` → holds.
+    pub holds_at: f64,
+    /// `held_in <= fails_at` → fails.
+    pub fails_at: f64,
+}
+
+impl Default for VerdictRule {
+    fn default() -> Self {
+        VerdictRule { holds_at: 0.9, fails_at: 0.1 }
+    }
+}
+
+impl VerdictRule {
+    /// Verdict for a share `held_in` (holds is checked first).
+    pub fn verdict(&self, held_in: f64) -> Verdict {
+        if held_in >= self.holds_at {
+            Verdict::Holds
+        } else if held_in <= self.fails_at {
+            Verdict::Fails
+        } else {
+            Verdict::Mixed
+        }
+    }
+}
+
+/// One seed's raw output, produced by a model.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct SeedOutput {
+    /// The seed.
+    pub seed: u64,
+    /// Metric values; `None` = undefined in this seed.
+    pub metrics: BTreeMap<String, Option<f64>>,
+    /// Metric keys that are 0/1 per seed (Wilson interval).
+    pub binary: BTreeSet<String>,
+    /// Finding predicates; `None` = cannot be computed (counts as not held).
+    pub findings: BTreeMap<String, Option<bool>>,
+    /// CSV tables keyed by file name (e.g. "thresholds.csv").
+    pub tables: BTreeMap<String, Table>,
+    /// Named numeric series for charts (e.g. a value per round).
+    #[serde(default)]
+    pub series: BTreeMap<String, Vec<f64>>,
+}
+
+/// A CSV table.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Table {
+    /// Column names.
+    pub header: Vec<String>,
+    /// Rows (each the same length as `header`).
+    pub rows: Vec<Vec<String>>,
+}
+
+/// Static definition of a finding (id and claim).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FindingDef {
+    /// Finding id.
+    pub id: &'static str,
+    /// Claim text.
+    pub claim: &'static str,
+}
+
+/// Content of `results.json`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Results {
+    /// Study name.
+    pub study: String,
+    /// Scenario name.
+    pub scenario: String,
+    /// Fidelity level.
+    pub fidelity: String,
+    /// Timing mode.
+    pub timing: String,
+    /// Settings used for the run.
+    pub settings: serde_json::Map<String, serde_json::Value>,
+    /// Seeds in order.
+    pub seeds: Vec<u64>,
+    /// Aggregated metrics.
+    pub metrics: BTreeMap<String, MetricResult>,
+    /// Findings in definition order.
+    pub findings: Vec<FindingResult>,
+    /// Study-specific blocks (e.g. "claims").
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Aggregate per-seed outputs (in seed order) into metric results and findings.
+///
+/// A metric missing from some seeds counts as `None` there; a metric is
+/// binary if any seed lists it in `binary`. A finding is reported only if at
+/// least one seed has its key; `held_in` = seeds with `Some(true)` / all seeds.
+pub fn aggregate(
+    outputs: &[SeedOutput],
+    defs: &[FindingDef],
+    rule: VerdictRule,
+) -> (BTreeMap<String, MetricResult>, Vec<FindingResult>) {
+    let keys: BTreeSet<&String> = outputs.iter().flat_map(|o| o.metrics.keys()).collect();
+    let mut metrics = BTreeMap::new();
+    for key in keys {
+        let values: Vec<Option<f64>> = outputs.iter().map(|o| o.metrics.get(key).copied().flatten()).collect();
+        let binary = outputs.iter().any(|o| o.binary.contains(key));
+        let s = summarize(&values, binary);
+        metrics.insert(key.clone(), MetricResult { mean: s.mean, ci95: s.ci95, n: s.n, values });
+    }
+    let mut findings = Vec::new();
+    for def in defs {
+        if !outputs.iter().any(|o| o.findings.contains_key(def.id)) {
+            continue;
+        }
+        let held = outputs.iter().filter(|o| o.findings.get(def.id).copied().flatten() == Some(true)).count();
+        let held_in = held as f64 / outputs.len() as f64;
+        findings.push(FindingResult {
+            id: def.id.to_string(),
+            claim: def.claim.to_string(),
+            held_in,
+            verdict: rule.verdict(held_in),
+        });
+    }
+    (metrics, findings)
+}
+
+fn finite(v: Option<f64>) -> Option<f64> {
+    v.filter(|x| x.is_finite())
+}
+
+/// Copy of `r` with every non-finite number replaced by `None` (a `ci95` with
+/// a non-finite end becomes `None`). Errors on a non-finite `held_in`.
+fn sanitized(r: &Results) -> anyhow::Result<Results> {
+    let mut r = r.clone();
+    for m in r.metrics.values_mut() {
+        m.mean = finite(m.mean);
+        m.ci95 = m.ci95.filter(|c| c.iter().all(|x| x.is_finite()));
+        for v in &mut m.values {
+            *v = finite(*v);
+        }
+    }
+    for f in &r.findings {
+        if !f.held_in.is_finite() {
+            bail!("finding {} has non-finite held_in", f.id);
+        }
+    }
+    Ok(r)
+}
+
+/// Write `bytes` to `path` atomically: write `<file>.tmp` in the same
+/// directory, then rename over `path`. Creates the parent directory if needed.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "path has no file name"))?;
+    let mut tmp_name = file_name.to_os_string();
+    tmp_name.push(".tmp");
+    let tmp = path.with_file_name(tmp_name);
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// Write `dir/results.json` (pretty-printed, atomically), creating `dir`.
+/// Non-finite numbers are written as `null`.
+pub fn write_results(dir: &Path, r: &Results) -> anyhow::Result<()> {
+    let clean = sanitized(r)?;
+    let mut json = serde_json::to_string_pretty(&clean)?;
+    json.push('\n');
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("results.json");
+    write_atomic(&path, json.as_bytes()).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Read a `results.json` file.
+pub fn read_results(path: impl AsRef<Path>) -> anyhow::Result<Results> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// For each table name in `outputs`, concatenate the rows of all seeds (in
+/// order; header from the first seed that has it) and write `dir/<name>` as
+/// CSV, atomically. Returns the written paths in name order. Errors if the
+/// headers of one table differ between seeds or a name is not a plain file name.
+pub fn write_tables(dir: &Path, outputs: &[SeedOutput]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut merged: BTreeMap<&str, (&[String], Vec<&Vec<String>>)> = BTreeMap::new();
+    for o in outputs {
+        for (name, t) in &o.tables {
+            let entry = merged.entry(name.as_str()).or_insert((&t.header, Vec::new()));
+            if entry.0 != t.header.as_slice() {
+                bail!("table {name}: header of seed {} differs from earlier seeds", o.seed);
+            }
+            entry.1.extend(t.rows.iter());
+        }
+    }
+    let mut written = Vec::new();
+    for (name, (header, rows)) in merged {
+        let plain = Path::new(name).file_name().and_then(|f| f.to_str()) == Some(name);
+        if !plain || name == ".." || name == "." {
+            bail!("table name {name:?} is not a plain file name");
+        }
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(header)?;
+        for row in rows {
+            w.write_record(row).with_context(|| format!("table {name}"))?;
+        }
+        let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("table {name}: {e}"))?;
+        let path = dir.join(name);
+        write_atomic(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seed(seed: u64, metrics: &[(&str, Option<f64>)], findings: &[(&str, Option<bool>)]) -> SeedOutput {
+        SeedOutput {
+            seed,
+            metrics: metrics.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            findings: findings.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "omerta-report-{tag}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+        ));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    const DEFS: &[FindingDef] = &[
+        FindingDef { id: "F2", claim: "second" },
+        FindingDef { id: "F1", claim: "first" },
+        FindingDef { id: "F3", claim: "absent everywhere" },
+    ];
+
+    #[test]
+    fn aggregate_missing_keys_and_order() {
+        let outs = vec![
+            seed(1, &[("a", Some(1.0)), ("b", Some(10.0))], &[]),
+            seed(2, &[("a", Some(3.0))], &[]),
+            seed(3, &[("a", None), ("b", Some(f64::NAN))], &[]),
+        ];
+        let (m, f) = aggregate(&outs, DEFS, VerdictRule::default());
+        assert!(f.is_empty());
+        assert_eq!(m.keys().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(m["a"].values, vec![Some(1.0), Some(3.0), None]);
+        assert_eq!(m["a"].n, 2);
+        assert_eq!(m["a"].mean, Some(2.0));
+        assert_eq!(m["b"].values.len(), 3);
+        assert_eq!(m["b"].values[1], None);
+        assert_eq!(m["b"].n, 1);
+        assert_eq!(m["b"].ci95, Some([10.0, 10.0]));
+    }
+
+    #[test]
+    fn aggregate_binary_metric() {
+        let mut outs: Vec<SeedOutput> =
+            (0..4).map(|i| seed(i, &[("ok", Some(if i == 0 { 0.0 } else { 1.0 }))], &[])).collect();
+        outs[2].binary.insert("ok".into());
+        let (m, _) = aggregate(&outs, &[], VerdictRule::default());
+        assert_eq!(m["ok"].mean, Some(0.75));
+        assert_eq!(m["ok"].ci95, Some(crate::report::stats::wilson95(3, 4)));
+    }
+
+    #[test]
+    fn aggregate_findings() {
+        let outs = vec![
+            seed(1, &[], &[("F1", Some(true)), ("F2", Some(true))]),
+            seed(2, &[], &[("F1", None), ("F2", Some(true))]),
+            seed(3, &[], &[("F1", Some(false)), ("F2", Some(true))]),
+            seed(4, &[], &[("F2", Some(false))]),
+        ];
+        let (_, f) = aggregate(&outs, DEFS, VerdictRule::default());
+        assert_eq!(f.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(), ["F2", "F1"]);
+        assert_eq!(f[0].held_in, 0.75);
+        assert_eq!(f[0].verdict, Verdict::Mixed);
+        assert_eq!(f[0].claim, "second");
+        // None and a missing key both count as not held.
+        assert_eq!(f[1].held_in, 0.25);
+        let rule = VerdictRule { holds_at: 0.75, fails_at: 0.25 };
+        let (_, f) = aggregate(&outs, DEFS, rule);
+        assert_eq!(f[0].verdict, Verdict::Holds);
+        assert_eq!(f[1].verdict, Verdict::Fails);
+    }
+
+    #[test]
+    fn verdict_thresholds() {
+        let r = VerdictRule::default();
+        assert_eq!(r.verdict(1.0), Verdict::Holds);
+        assert_eq!(r.verdict(0.9), Verdict::Holds);
+        assert_eq!(r.verdict(0.89), Verdict::Mixed);
+        assert_eq!(r.verdict(0.11), Verdict::Mixed);
+        assert_eq!(r.verdict(0.1), Verdict::Fails);
+        assert_eq!(r.verdict(0.0), Verdict::Fails);
+        assert_eq!(serde_json::to_string(&Verdict::Mixed).unwrap(), "\"mixed\"");
+    }
+
+    fn sample_results() -> Results {
+        let outs = vec![
+            seed(7, &[("x", Some(0.5)), ("y", None)], &[("F1", Some(true))]),
+            seed(8, &[("x", Some(0.7))], &[("F1", Some(false))]),
+        ];
+        let (metrics, findings) = aggregate(&outs, DEFS, VerdictRule::default());
+        let mut settings = serde_json::Map::new();
+        settings.insert("providers".into(), serde_json::json!(12));
+        Results {
+            study: "s".into(),
+            scenario: "base".into(),
+            fidelity: "full".into(),
+            timing: "event".into(),
+            settings,
+            seeds: vec![7, 8],
+            metrics,
+            findings,
+            extra: serde_json::Map::new(),
+        }
+    }
+
+    #[test]
+    fn results_round_trip() {
+        let dir = temp_dir("rt").join("nested");
+        let r = sample_results();
+        write_results(&dir, &r).unwrap();
+        assert!(!dir.join("results.json.tmp").exists());
+        let text = std::fs::read_to_string(dir.join("results.json")).unwrap();
+        assert!(!text.contains("extra"), "empty extra must be skipped");
+        assert!(text.contains("\"verdict\": \"mixed\""));
+        let back = read_results(dir.join("results.json")).unwrap();
+        assert_eq!(back, r);
+
+        let mut r2 = r.clone();
+        r2.extra.insert("claims".into(), serde_json::json!({"C1": true}));
+        write_results(&dir, &r2).unwrap();
+        assert_eq!(read_results(dir.join("results.json")).unwrap(), r2);
+        std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn non_finite_written_as_null() {
+        let dir = temp_dir("nan");
+        let mut r = sample_results();
+        let m = r.metrics.get_mut("x").unwrap();
+        m.mean = Some(f64::NAN);
+        m.ci95 = Some([f64::NEG_INFINITY, 1.0]);
+        m.values[0] = Some(f64::INFINITY);
+        write_results(&dir, &r).unwrap();
+        let text = std::fs::read_to_string(dir.join("results.json")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert!(v["metrics"]["x"]["mean"].is_null());
+        assert!(v["metrics"]["x"]["ci95"].is_null());
+        assert!(v["metrics"]["x"]["values"][0].is_null());
+        assert_eq!(v["metrics"]["x"]["values"][1], serde_json::json!(0.7));
+        let back = read_results(dir.join("results.json")).unwrap();
+        assert_eq!(back.metrics["x"].mean, None);
+        r.findings[0].held_in = f64::NAN;
+        assert!(write_results(&dir, &r).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn tables_concatenated() {
+        let dir = temp_dir("tables");
+        let table = |rows: &[&[&str]]| Table {
+            header: vec!["seed".into(), "value".into()],
+            rows: rows.iter().map(|r| r.iter().map(|s| s.to_string()).collect()).collect(),
+        };
+        let mut a = seed(1, &[], &[]);
+        a.tables.insert("t.csv".into(), table(&[&["1", "0.5"], &["1", "a,b"]]));
+        let b = seed(2, &[], &[]);
+        let mut c = seed(3, &[], &[]);
+        c.tables.insert("t.csv".into(), table(&[&["3", "0.25"]]));
+        c.tables.insert("u.csv".into(), table(&[]));
+        let paths = write_tables(&dir, &[a.clone(), b, c]).unwrap();
+        assert_eq!(paths, vec![dir.join("t.csv"), dir.join("u.csv")]);
+        let text = std::fs::read_to_string(dir.join("t.csv")).unwrap();
+        assert_eq!(text, "seed,value\n1,0.5\n1,\"a,b\"\n3,0.25\n");
+        assert_eq!(std::fs::read_to_string(dir.join("u.csv")).unwrap(), "seed,value\n");
+        assert!(!dir.join("t.csv.tmp").exists());
+
+        let mut bad = seed(4, &[], &[]);
+        bad.tables.insert("t.csv".into(), Table { header: vec!["other".into()], rows: vec![] });
+        assert!(write_tables(&dir, &[a.clone(), bad]).is_err());
+        let mut evil = seed(5, &[], &[]);
+        evil.tables.insert("../x.csv".into(), Table::default());
+        assert!(write_tables(&dir, &[evil]).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn atomic_write_replaces() {
+        let dir = temp_dir("atomic");
+        let p = dir.join("f.txt");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        assert!(!dir.join("f.txt.tmp").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,281 @@
+//! Running studies: one seed to the end (with progress and periodic
+//! snapshots), many seeds in parallel, snapshots to resume, and steppers.
+
+use crate::engine::progress::Tracker;
+use crate::engine::snapshot;
+use crate::engine::{AgentRef, Counters, Model, SimTime, Simulation, StepInfo, TimeUnit};
+use crate::report::results::{FindingDef, Results, SeedOutput, VerdictRule};
+use crate::study::Scenario;
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// A model that can report one seed's metrics.
+pub trait StudyModel: Model + Send {
+    /// Metrics, findings, tables and series of a finished run.
+    fn seed_output(&self, seed: u64) -> SeedOutput;
+}
+
+/// What identifies a run inside a snapshot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunMeta {
+    /// Study id.
+    pub study: String,
+    /// Scenario file path as given.
+    pub scenario_path: String,
+    /// The resolved scenario (TOML).
+    pub scenario_toml: String,
+    /// Master seed.
+    pub seed: u64,
+}
+
+impl RunMeta {
+    /// Rebuild the scenario stored in the snapshot.
+    pub fn scenario(&self) -> anyhow::Result<Scenario> {
+        Ok(Scenario::parse(&self.scenario_toml, Path::new(&self.scenario_path), &[])?)
+    }
+}
+
+/// A snapshot body: run identity plus the whole simulation.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct Run<M: StudyModel> {
+    /// Which run this is.
+    pub meta: RunMeta,
+    /// The simulation.
+    pub sim: Simulation<M>,
+}
+
+/// Options of a run: progress, snapshots.
+#[derive(Clone)]
+pub struct RunControl {
+    /// Where progress goes.
+    pub tracker: Tracker,
+    /// Write a snapshot every this many ticks of simulated time.
+    pub snapshot_every: Option<u64>,
+    /// Directory for snapshots.
+    pub snapshot_dir: PathBuf,
+}
+
+impl RunControl {
+    /// No progress, no snapshots.
+    pub fn quiet() -> RunControl {
+        RunControl { tracker: Tracker::detached(), snapshot_every: None, snapshot_dir: PathBuf::from(".") }
+    }
+}
+
+/// File name of a snapshot of `study`, `seed` at `t`.
+pub fn snapshot_name(study: &str, seed: u64, t: SimTime, unit: TimeUnit) -> String {
+    let v = t.ticks() as f64 / unit.ticks() as f64;
+    format!("{study}-seed{seed}-{}{}.snap", trim_float(v), unit.suffix())
+}
+
+fn trim_float(v: f64) -> String {
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+impl<M: StudyModel> Run<M> {
+    /// A fresh run.
+    pub fn new(meta: RunMeta, model: M) -> Self {
+        let sim = Simulation::new(model, meta.seed);
+        Run { meta, sim }
+    }
+
+    /// Scenario hash written into snapshot headers.
+    pub fn scenario_hash(&self) -> u64 {
+        crate::engine::rng::fnv1a(self.meta.scenario_toml.as_bytes())
+    }
+
+    /// Save to `path` (atomically).
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        snapshot::write(path, self.sim.model.kind(), self.scenario_hash(), self)?;
+        Ok(())
+    }
+
+    /// Run until `until` (or the end), reporting progress and writing
+    /// snapshots every `snapshot_every` ticks. Returns the paths written.
+    pub fn drive(&mut self, until: SimTime, ctl: &RunControl) -> anyhow::Result<Vec<PathBuf>> {
+        let horizon = self.sim.model.horizon();
+        let target = until.min(horizon.max(self.sim.now()));
+        let chunk = (horizon.ticks() / 200).max(1);
+        let mut written = Vec::new();
+        let mut reported = self.sim.now().min(target);
+        let mut next_snap = ctl.snapshot_every.map(|e| {
+            let e = e.max(1);
+            SimTime((self.sim.now().ticks() / e + 1).saturating_mul(e))
+        });
+        loop {
+            let mut stop = SimTime(reported.ticks().saturating_add(chunk)).min(target);
+            if let Some(s) = next_snap {
+                stop = stop.min(s);
+            }
+            let before = self.sim.counters().processed;
+            self.sim.run_until(stop);
+            let events = self.sim.counters().processed - before;
+            let done_to = if self.sim.is_finished() { target } else { stop };
+            ctl.tracker.advance(done_to.since(reported), events);
+            reported = done_to;
+            if let (Some(s), Some(every)) = (next_snap, ctl.snapshot_every)
+                && stop == s
+                && !self.sim.is_finished()
+            {
+                let path = ctl.snapshot_dir.join(snapshot_name(&self.meta.study, self.meta.seed, s, M::TIME_UNIT));
+                self.save(&path).with_context(|| format!("writing snapshot {}", path.display()))?;
+                written.push(path);
+                next_snap = Some(SimTime(s.ticks().saturating_add(every.max(1))));
+            }
+            if self.sim.is_finished() || stop >= target {
+                break;
+            }
+        }
+        Ok(written)
+    }
+}
+
+/// A study bound to a scenario: everything `run`, `step` and `resume` need.
+pub trait Study: Send + Sync {
+    /// Study id.
+    fn id(&self) -> &'static str;
+    /// The scenario.
+    fn scenario(&self) -> &Scenario;
+    /// `reference` or `corrected`.
+    fn fidelity(&self) -> &'static str;
+    /// `tick`, `continuous` or `daily`.
+    fn timing(&self) -> &'static str;
+    /// Resolved switches.
+    fn settings(&self) -> serde_json::Map<String, serde_json::Value>;
+    /// Default master seeds: (base, count).
+    fn default_seeds(&self) -> (u64, u64);
+    /// Verdict thresholds.
+    fn verdict(&self) -> VerdictRule;
+    /// Finding definitions.
+    fn findings(&self) -> &'static [FindingDef];
+    /// Time unit users read.
+    fn time_unit(&self) -> TimeUnit;
+    /// Simulated time of one run.
+    fn horizon(&self) -> SimTime;
+    /// Run seed to the end.
+    fn run_seed(&self, seed: u64, ctl: &RunControl) -> anyhow::Result<SeedOutput>;
+    /// A stepper at the start of seed.
+    fn stepper(&self, seed: u64) -> Box<dyn Stepper>;
+    /// Write charts into `dir` and return the Markdown summary.
+    fn report(&self, results: &Results, outputs: &[SeedOutput], dir: &Path) -> anyhow::Result<String>;
+}
+
+/// A run that can be stepped, inspected and saved, whatever its model.
+pub trait Stepper {
+    /// Handle one event.
+    fn step(&mut self) -> Option<StepInfo>;
+    /// Turn trace notes on or off.
+    fn set_tracing(&mut self, on: bool);
+    /// Current time.
+    fn now(&self) -> SimTime;
+    /// Time of the next event.
+    fn next_time(&mut self) -> Option<SimTime>;
+    /// Time unit users read.
+    fn time_unit(&self) -> TimeUnit;
+    /// End of the run.
+    fn horizon(&self) -> SimTime;
+    /// Agent classes of the model.
+    fn agent_classes(&self) -> &'static [&'static str];
+    /// One agent's state.
+    fn show(&self, agent: AgentRef) -> Option<String>;
+    /// The model state in a paragraph.
+    fn describe(&self) -> String;
+    /// Agent counts.
+    fn agent_counts(&self) -> Vec<(&'static str, usize)>;
+    /// Engine counters.
+    fn counters(&self) -> Counters;
+    /// Pending events.
+    fn pending(&self) -> usize;
+    /// Trajectory fingerprint.
+    fn fingerprint(&self) -> u64;
+    /// Run identity.
+    fn meta(&self) -> &RunMeta;
+    /// Save a snapshot.
+    fn save(&self, path: &Path) -> anyhow::Result<()>;
+    /// Run to `until` with progress and periodic snapshots.
+    fn drive(&mut self, until: SimTime, ctl: &RunControl) -> anyhow::Result<Vec<PathBuf>>;
+    /// Whether the run is over.
+    fn is_finished(&self) -> bool;
+    /// The seed's output (meaningful once finished).
+    fn output(&self) -> SeedOutput;
+    /// Check the model's invariants.
+    fn check(&self) -> Result<(), String>;
+    /// The model's state bytes (for equivalence tests).
+    fn state_bytes(&self) -> Vec<u8>;
+}
+
+impl<M: StudyModel> Stepper for Run<M> {
+    fn step(&mut self) -> Option<StepInfo> {
+        self.sim.step()
+    }
+    fn set_tracing(&mut self, on: bool) {
+        self.sim.set_tracing(on)
+    }
+    fn now(&self) -> SimTime {
+        self.sim.now()
+    }
+    fn next_time(&mut self) -> Option<SimTime> {
+        self.sim.next_time()
+    }
+    fn time_unit(&self) -> TimeUnit {
+        M::TIME_UNIT
+    }
+    fn horizon(&self) -> SimTime {
+        self.sim.model.horizon()
+    }
+    fn agent_classes(&self) -> &'static [&'static str] {
+        M::AGENT_CLASSES
+    }
+    fn show(&self, agent: AgentRef) -> Option<String> {
+        self.sim.model.describe_agent(agent)
+    }
+    fn describe(&self) -> String {
+        self.sim.model.describe()
+    }
+    fn agent_counts(&self) -> Vec<(&'static str, usize)> {
+        self.sim.model.agent_counts()
+    }
+    fn counters(&self) -> Counters {
+        self.sim.counters()
+    }
+    fn pending(&self) -> usize {
+        self.sim.pending()
+    }
+    fn fingerprint(&self) -> u64 {
+        self.sim.fingerprint()
+    }
+    fn meta(&self) -> &RunMeta {
+        &self.meta
+    }
+    fn save(&self, path: &Path) -> anyhow::Result<()> {
+        Run::save(self, path)
+    }
+    fn drive(&mut self, until: SimTime, ctl: &RunControl) -> anyhow::Result<Vec<PathBuf>> {
+        Run::drive(self, until, ctl)
+    }
+    fn is_finished(&self) -> bool {
+        self.sim.is_finished()
+    }
+    fn output(&self) -> SeedOutput {
+        self.sim.model.seed_output(self.meta.seed)
+    }
+    fn check(&self) -> Result<(), String> {
+        self.sim.model.check_invariants()
+    }
+    fn state_bytes(&self) -> Vec<u8> {
+        snapshot::state_bytes(&self.sim.model)
+    }
+}
+
+/// Load a snapshot body of model `M` (the header already checked).
+pub fn load_run<M: StudyModel>(
+    path: &Path,
+    header: &snapshot::Header,
+    body: &[u8],
+    accept: &[&str],
+) -> anyhow::Result<Run<M>> {
+    Ok(snapshot::decode(path, header, body, accept)?)
+}

@@ -1,0 +1,189 @@
+//! Scenario files: TOML tables with a `study` key, plus `--set key=value`
+//! overrides. Each study deserialises the table into its own struct, which
+//! denies unknown keys; errors name the key and the file.
+
+use crate::engine::rng::fnv1a;
+use std::path::{Path, PathBuf};
+
+/// A loaded scenario: its file, its study and its resolved table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// The file it came from (as given).
+    pub path: PathBuf,
+    /// The study id (`study` key).
+    pub study: String,
+    /// The table after `--set` overrides.
+    pub table: toml::Table,
+}
+
+/// Why a scenario could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML.
+    #[error("{path}: not valid TOML: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// A key or value is wrong.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (names the key).
+        message: String,
+    },
+    /// A `--set` argument is malformed.
+    #[error("--set {arg}: {message}")]
+    BadSet {
+        /// The argument.
+        arg: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Parse the value of `--set key=value`: a TOML value, or a bare string.
+pub fn parse_set_value(raw: &str) -> toml::Value {
+    let doc = format!("v = {raw}");
+    match doc.parse::<toml::Table>() {
+        Ok(mut t) => t.remove("v").expect("parsed key"),
+        Err(_) => toml::Value::String(raw.to_string()),
+    }
+}
+
+/// Apply one `key=value` override (dotted keys address nested tables).
+pub fn apply_set(table: &mut toml::Table, arg: &str) -> Result<(), ScenarioError> {
+    let bad = |m: &str| ScenarioError::BadSet { arg: arg.to_string(), message: m.to_string() };
+    let (key, raw) = arg.split_once('=').ok_or_else(|| bad("expected key=value"))?;
+    let key = key.trim();
+    if key.is_empty() {
+        return Err(bad("empty key"));
+    }
+    let parts: Vec<&str> = key.split('.').map(str::trim).collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(bad("empty part in dotted key"));
+    }
+    let value = parse_set_value(raw.trim());
+    let mut cur = table;
+    for (i, part) in parts.iter().enumerate() {
+        if i + 1 == parts.len() {
+            cur.insert((*part).to_string(), value);
+            return Ok(());
+        }
+        let next = cur.entry((*part).to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        cur = match next {
+            toml::Value::Table(t) => t,
+            _ => return Err(bad(&format!("`{}` is not a table", parts[..=i].join(".")))),
+        };
+    }
+    unreachable!("loop returns on the last part")
+}
+
+impl Scenario {
+    /// Load a scenario file and apply overrides.
+    pub fn load(path: &Path, sets: &[String]) -> Result<Scenario, ScenarioError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ScenarioError::Io { path: path.to_path_buf(), source })?;
+        Scenario::parse(&text, path, sets)
+    }
+
+    /// Parse scenario text (from `path`, for messages) and apply overrides.
+    pub fn parse(text: &str, path: &Path, sets: &[String]) -> Result<Scenario, ScenarioError> {
+        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| ScenarioError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim().to_string(),
+        })?;
+        for s in sets {
+            apply_set(&mut table, s)?;
+        }
+        let study = match table.get("study") {
+            Some(toml::Value::String(s)) => s.clone(),
+            Some(_) => {
+                return Err(ScenarioError::Invalid {
+                    path: path.to_path_buf(),
+                    message: "key `study` must be a string".into(),
+                });
+            }
+            None => {
+                return Err(ScenarioError::Invalid {
+                    path: path.to_path_buf(),
+                    message: "missing key `study` (which study this file configures)".into(),
+                });
+            }
+        };
+        Ok(Scenario { path: path.to_path_buf(), study, table })
+    }
+
+    /// The file stem, used to name output folders.
+    pub fn name(&self) -> String {
+        self.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| self.study.clone())
+    }
+
+    /// The resolved table as TOML text (what snapshots store).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(&self.table).expect("a TOML table serialises")
+    }
+
+    /// Stable hash of the resolved scenario.
+    pub fn hash(&self) -> u64 {
+        fnv1a(self.to_toml().as_bytes())
+    }
+
+    /// Deserialise the table into a study's scenario struct; errors name the
+    /// key and the file.
+    pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, ScenarioError> {
+        let text = self.to_toml();
+        toml::from_str(&text).map_err(|e: toml::de::Error| self.invalid(clean_toml_error(&e)))
+    }
+
+    /// An `Invalid` error for this file.
+    pub fn invalid(&self, message: impl Into<String>) -> ScenarioError {
+        ScenarioError::Invalid { path: self.path.clone(), message: message.into() }
+    }
+}
+
+/// A toml error without the snippet of re-serialised text (whose line
+/// numbers would not match the user's file), but with the key path.
+fn clean_toml_error(e: &toml::de::Error) -> String {
+    e.message().trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_values() {
+        let mut t = toml::Table::new();
+        apply_set(&mut t, "seeds=5").unwrap();
+        apply_set(&mut t, "fidelity=reference").unwrap();
+        apply_set(&mut t, "verdict.holds_at=0.8").unwrap();
+        apply_set(&mut t, r#"full_study.scenarios=["baseline"]"#).unwrap();
+        assert_eq!(t["seeds"], toml::Value::Integer(5));
+        assert_eq!(t["fidelity"], toml::Value::String("reference".into()));
+        assert_eq!(t["verdict"]["holds_at"], toml::Value::Float(0.8));
+        assert_eq!(t["full_study"]["scenarios"][0], toml::Value::String("baseline".into()));
+        assert!(apply_set(&mut t, "novalue").is_err());
+        assert!(apply_set(&mut t, "seeds.x=1").is_err());
+        assert!(apply_set(&mut t, "a..b=1").is_err());
+    }
+
+    #[test]
+    fn missing_study() {
+        let e = Scenario::parse("seeds = 3", Path::new("f.toml"), &[]).unwrap_err();
+        assert!(e.to_string().contains("study"), "{e}");
+        let e = Scenario::parse("study = [", Path::new("f.toml"), &[]).unwrap_err();
+        assert!(matches!(e, ScenarioError::Parse { .. }));
+    }
+}
