@@ -4,7 +4,7 @@
 use crate::engine::progress::Tracker;
 use crate::engine::snapshot;
 use crate::engine::{AgentRef, Counters, Model, SimTime, Simulation, StepInfo, TimeUnit};
-use crate::report::results::{FindingDef, Results, SeedOutput, VerdictRule};
+use crate::report::results::{FindingDef, Results, SeedOutput, Table, VerdictRule};
 use crate::study::Scenario;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -260,7 +260,22 @@ impl<M: StudyModel> Stepper for Run<M> {
         self.sim.is_finished()
     }
     fn output(&self) -> SeedOutput {
-        self.sim.model.seed_output(self.meta.seed)
+        let mut out = self.sim.model.seed_output(self.meta.seed);
+        let c = self.sim.counters();
+        out.tables.insert(
+            "runs.csv".into(),
+            Table {
+                header: ["seed", "simulated_time", "events", "fingerprint", "state_hash"].map(String::from).to_vec(),
+                rows: vec![vec![
+                    self.meta.seed.to_string(),
+                    M::TIME_UNIT.format(self.sim.now()),
+                    c.processed.to_string(),
+                    format!("{:016x}", self.sim.fingerprint()),
+                    format!("{:016x}", crate::engine::rng::fnv1a(&snapshot::state_bytes(&self.sim.model))),
+                ]],
+            },
+        );
+        out
     }
     fn check(&self) -> Result<(), String> {
         self.sim.model.check_invariants()

@@ -144,7 +144,7 @@ impl Scenario {
     /// key and the file.
     pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, ScenarioError> {
         let text = self.to_toml();
-        toml::from_str(&text).map_err(|e: toml::de::Error| self.invalid(clean_toml_error(&e)))
+        toml::from_str(&text).map_err(|e: toml::de::Error| self.invalid(clean_toml_error(&e, &text)))
     }
 
     /// An `Invalid` error for this file.
@@ -154,9 +154,39 @@ impl Scenario {
 }
 
 /// A toml error without the snippet of re-serialised text (whose line
-/// numbers would not match the user's file), but with the key path.
-fn clean_toml_error(e: &toml::de::Error) -> String {
-    e.message().trim().to_string()
+/// numbers would not match the user's file), but with the key it is about.
+fn clean_toml_error(e: &toml::de::Error, text: &str) -> String {
+    let msg = e.message().trim().to_string();
+    match e.span().and_then(|s| key_at(text, s.start)) {
+        Some(key) if !msg.contains(&format!("`{key}`")) => format!("key `{key}`: {msg}"),
+        _ => msg,
+    }
+}
+
+/// The dotted key whose value sits at byte `at` of TOML `text` written by
+/// `toml::to_string` (one `key = value` per line under `[table]` or
+/// `[[array]]` headers).
+fn key_at(text: &str, at: usize) -> Option<String> {
+    let at = at.min(text.len());
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next()?;
+    let key = line.split_once('=').map(|(k, _)| k.trim().trim_matches('"'))?;
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    let mut table: Option<String> = None;
+    for l in text[..line_start].lines() {
+        let l = l.trim();
+        if let Some(name) = l.strip_prefix("[[").and_then(|r| r.strip_suffix("]]")) {
+            let n = counts.entry(name).or_insert(0);
+            table = Some(format!("{name}[{n}]"));
+            *n += 1;
+        } else if let Some(name) = l.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            table = Some(name.to_string());
+        }
+    }
+    Some(match table {
+        Some(t) => format!("{t}.{key}"),
+        None => key.to_string(),
+    })
 }
 
 #[cfg(test)]

@@ -124,6 +124,7 @@ pub fn seed_output(model: &ReliabilityMarket, seed: u64) -> SeedOutput {
     out.set("diagnostics.price_mean", ratio(d.price_sum, d.price_samples as f64));
     out.set("diagnostics.price_below_half", ratio(d.price_below_half as f64, d.price_samples as f64));
     out.set("diagnostics.bid_exposure", ratio(d.fresh_bid as f64, d.fresh_ended as f64));
+    out.set("diagnostics.fresh_sessions", Some(d.fresh_ended as f64));
     out.set("diagnostics.sessions", Some(d.sessions as f64));
     out.set("diagnostics.competing_bids", Some(d.competing_bids as f64));
     SeedOutput { seed, metrics: out.m, binary: Default::default(), findings: out.f, tables, series }

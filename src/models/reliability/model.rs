@@ -248,6 +248,8 @@ pub struct ReliabilityMarket {
     price: Price,
     /// Current global round.
     pub round: u32,
+    /// Between a round's start and its end.
+    pub in_round: bool,
     strategy: Strategy,
     round_start: SimTime,
     // Reference tick mode.
@@ -280,28 +282,8 @@ impl ReliabilityMarket {
     pub fn new(params: Params) -> Self {
         let tick = params.tick_mode();
         let dt = params.tick_hours;
-        // f64 grid of elapsed time and checkpoints (reliability.md §4.3).
-        let mut e_tab = vec![0.0f64];
-        while *e_tab.last().expect("non-empty") < params.job_hours - 1e-9 {
-            let next = e_tab.last().expect("non-empty") + dt;
-            e_tab.push(next);
-        }
-        let ckpt_tab = params
-            .consumer_groups
-            .iter()
-            .map(|g| {
-                let mut l = 0.0f64;
-                e_tab
-                    .iter()
-                    .map(|&e| {
-                        while l + g.checkpoint <= e {
-                            l += g.checkpoint;
-                        }
-                        l
-                    })
-                    .collect()
-            })
-            .collect();
+        let e_tab = tick_grid(dt, params.job_hours);
+        let ckpt_tab = params.consumer_groups.iter().map(|g| checkpoint_grid(&e_tab, g.checkpoint)).collect();
         let ring_len = e_tab.len() + 1;
         let p_bid = (params.bid_rate * dt).min(1.0);
         let (providers, consumers) = population(&params);
@@ -330,6 +312,7 @@ impl ReliabilityMarket {
             pending: Vec::new(),
             queue_seq: 0,
             round: 0,
+            in_round: false,
             round_start: SimTime::ZERO,
             match_ev: None,
             requote_ev: None,
@@ -908,6 +891,7 @@ impl ReliabilityMarket {
     fn on_round_start(&mut self, r: u32, ctx: &mut Ctx<'_, Ev>) {
         let now = ctx.now();
         self.round = r;
+        self.in_round = true;
         self.round_start = now;
         if self.params.variant == Variant::Basic {
             let it = r % self.params.iterations.max(1);
@@ -1008,6 +992,7 @@ impl ReliabilityMarket {
 
     fn on_round_end(&mut self, r: u32, ctx: &mut Ctx<'_, Ev>) {
         let now = ctx.now();
+        self.in_round = false;
         if !self.tick_mode() {
             // Complete sessions ending now, then settle the rest pro rata.
             let mut running: Vec<(u64, u32)> = (0..self.sessions.len() as u32)
@@ -1156,6 +1141,32 @@ impl ReliabilityMarket {
             ctx.mix_f64(t);
         }
     }
+}
+
+/// Reference grid of elapsed time: `e[m]` is the f64 sum of `m` additions of
+/// `dt` (never `m * dt`), up to the first `m` with `e[m] >= job - 1e-9`, the
+/// tick in which a fresh job completes (reliability.md §4.3).
+pub fn tick_grid(dt: f64, job: f64) -> Vec<f64> {
+    let mut e = vec![0.0f64];
+    while *e.last().expect("non-empty") < job - 1e-9 {
+        let next = e.last().expect("non-empty") + dt;
+        e.push(next);
+    }
+    e
+}
+
+/// Checkpointed work after each session tick of `grid`: after every
+/// addition, `while l + kappa <= e { l += kappa }`.
+pub fn checkpoint_grid(grid: &[f64], kappa: f64) -> Vec<f64> {
+    let mut l = 0.0f64;
+    grid.iter()
+        .map(|&e| {
+            while l + kappa <= e {
+                l += kappa;
+            }
+            l
+        })
+        .collect()
 }
 
 /// The initial population: providers (thresholds 0 for adaptive ones, drawn
@@ -1327,12 +1338,8 @@ impl Model for ReliabilityMarket {
                 if self.idle.contains(i as u32) {
                     return Err(format!("provider {i} is busy and idle"));
                 }
-            } else if !self.idle.contains(i as u32) && self.round_start <= SimTime::MAX {
-                // Between rounds everyone is released; during a round a free
-                // provider must be idle.
-                if self.live.iter().any(|&l| l) || !self.idle.is_empty() {
-                    return Err(format!("provider {i} is neither busy nor idle"));
-                }
+            } else if self.in_round && !self.idle.contains(i as u32) {
+                return Err(format!("provider {i} is neither busy nor idle"));
             }
             let c = p.chat();
             if !(0.0..=1.0).contains(&c) {
@@ -1362,7 +1369,7 @@ impl Model for ReliabilityMarket {
         }
         let waiting = self.waiting.len() + self.pending.len();
         let busy_c = self.consumers.iter().filter(|c| c.session != NONE).count();
-        if waiting + busy_c != self.consumers.len() && (live > 0 || waiting > 0) {
+        if self.in_round && waiting + busy_c != self.consumers.len() {
             return Err(format!("{waiting} waiting + {busy_c} busy != {} consumers", self.consumers.len()));
         }
         let p = self.price.last(&self.params.price);
@@ -1442,5 +1449,27 @@ impl Model for ReliabilityMarket {
             self.waiting.len() + self.pending.len(),
             self.diag.sessions
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reference grid of reliability.md §4.3: a fresh 2 h session lasts
+    /// 20 ticks and checkpoints fall in the listed session ticks.
+    #[test]
+    fn reference_grid() {
+        let e = tick_grid(0.1, 2.0);
+        assert_eq!(e.len() - 1, 20, "a fresh session completes in its tick 20");
+        let ticks = |kappa: f64| -> Vec<usize> {
+            let l = checkpoint_grid(&e, kappa);
+            (1..l.len()).filter(|&m| l[m] > l[m - 1]).collect()
+        };
+        assert_eq!(ticks(0.1), (1..=20).collect::<Vec<_>>());
+        assert_eq!(ticks(0.25), vec![3, 5, 8, 11, 13, 15, 18, 20]);
+        assert_eq!(ticks(0.5), vec![5, 11, 15, 20]);
+        assert_eq!(ticks(1.0), vec![11, 20]);
+        assert_eq!(ticks(2.0), vec![20]);
     }
 }

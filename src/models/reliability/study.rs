@@ -82,7 +82,7 @@ impl Study for ReliabilityStudy {
     fn run_seed(&self, seed: u64, ctl: &RunControl) -> anyhow::Result<SeedOutput> {
         let mut run = self.new_run(seed);
         run.drive(SimTime::MAX, ctl)?;
-        Ok(run.output())
+        Ok(Stepper::output(&run))
     }
     fn stepper(&self, seed: u64) -> Box<dyn Stepper> {
         Box::new(self.new_run(seed))

@@ -1,0 +1,297 @@
+//! Choosing the event queue: the classic *hold model* on two implementations.
+//!
+//! The queue is filled with N pending events whose times are exponential
+//! offsets (mean 1e6 ticks) drawn from a seeded `Pcg64Mcg`. Each iteration
+//! then pops the earliest event and pushes one new event at
+//! `popped_time + Exp(mean 1e6)`, so the queue stays at N pending events. One
+//! iteration is one event, reported as `Throughput::Elements(1)` (events per
+//! second). N = 1_000, 100_000 and 1_000_000; the payload is 16 bytes
+//! (`(u32, u32, u64)`) in every queue.
+//!
+//! Implementations compared:
+//! - `event_queue`: `omerta_sim::engine::EventQueue` (std `BinaryHeap` of
+//!   `(time, seq, slot)` entries, a slab of events, lazy cancellation);
+//! - `priority_queue_sip`: the `priority-queue` crate (an indexed heap over an
+//!   `IndexMap`), key = sequence number, priority = `Reverse((time, seq))`,
+//!   the event stored in the item, `remove(&seq)` to cancel; std hasher
+//!   (SipHash-1-3, the crate's default);
+//! - `priority_queue_foldhash`: the same with hashbrown's foldhash, to tell
+//!   the cost of hashing from the cost of the structure.
+//!
+//! Groups:
+//! - `hold`: pop one, push one.
+//! - `hold_cancel20`: pop one, push its replacement, and with probability 1/4
+//!   push one extra event that is cancelled later (when 16 newer such events
+//!   exist, i.e. some 64 events on). So 20% of all pushes are cancelled. An
+//!   extra event that fires before its cancellation is popped without a
+//!   replacement, so the live count stays at N on average.
+//!
+//! The filled queue is built once per benchmark (outside the timing loop) and
+//! kept alive across criterion's samples; it is first run for N hold steps so
+//! the time distribution is the stationary one.
+//!
+//! No hard target: the engine uses whichever queue is faster at every size
+//! (see `benches/engine.rs` for the engine's own targets).
+//!
+//! Run: `cargo bench --bench queue` (about 2 minutes with the defaults; add
+//! `-- --measurement-time 3 --warm-up-time 1` for a shorter run, or a filter
+//! such as `-- hold/` to pick groups).
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use omerta_sim::engine::{EventId, EventQueue, SimTime};
+use priority_queue::PriorityQueue;
+use rand::{RngExt, SeedableRng};
+use rand_distr::Exp1;
+use rand_pcg::Pcg64Mcg;
+use std::borrow::Borrow;
+use std::cmp::Reverse;
+use std::collections::VecDeque;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::hint::black_box;
+
+/// The 16-byte event payload.
+type Payload = (u32, u32, u64);
+
+/// Mean time increment in ticks.
+const MEAN: f64 = 1e6;
+
+/// Sizes measured.
+const SIZES: [usize; 3] = [1_000, 100_000, 1_000_000];
+
+/// Pending cancellable events kept before the oldest is cancelled.
+const CANCEL_LAG: usize = 16;
+
+/// The operations the hold model needs.
+trait HoldQueue {
+    type Id: Copy;
+    fn name() -> &'static str;
+    fn with_capacity(n: usize) -> Self;
+    fn push(&mut self, time: u64, ev: Payload) -> Self::Id;
+    fn pop(&mut self) -> Option<(u64, Payload)>;
+    fn cancel(&mut self, id: Self::Id) -> bool;
+}
+
+impl HoldQueue for EventQueue<Payload> {
+    type Id = EventId;
+    fn name() -> &'static str {
+        "event_queue"
+    }
+    fn with_capacity(n: usize) -> Self {
+        EventQueue::with_capacity(n)
+    }
+    #[inline]
+    fn push(&mut self, time: u64, ev: Payload) -> EventId {
+        EventQueue::push(self, SimTime(time), ev)
+    }
+    #[inline]
+    fn pop(&mut self) -> Option<(u64, Payload)> {
+        EventQueue::pop(self).map(|p| (p.time.ticks(), p.event))
+    }
+    #[inline]
+    fn cancel(&mut self, id: EventId) -> bool {
+        EventQueue::cancel(self, id).is_some()
+    }
+}
+
+/// A `priority-queue` item: the sequence number is the key (hash and
+/// equality use it alone, so `remove(&seq)` finds the item), the event rides
+/// along.
+#[derive(Clone, Copy, Debug)]
+struct Keyed {
+    seq: u64,
+    ev: Payload,
+}
+
+impl PartialEq for Keyed {
+    fn eq(&self, other: &Self) -> bool {
+        self.seq == other.seq
+    }
+}
+
+impl Eq for Keyed {}
+
+impl Hash for Keyed {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Must hash exactly like `u64` for `Borrow<u64>` lookups.
+        self.seq.hash(state);
+    }
+}
+
+impl Borrow<u64> for Keyed {
+    fn borrow(&self) -> &u64 {
+        &self.seq
+    }
+}
+
+/// The event queue written on the `priority-queue` crate.
+struct PqQueue<H> {
+    pq: PriorityQueue<Keyed, Reverse<(u64, u64)>, H>,
+    next_seq: u64,
+}
+
+trait HasherName {
+    const NAME: &'static str;
+}
+
+impl HasherName for std::hash::RandomState {
+    const NAME: &'static str = "priority_queue_sip";
+}
+
+impl HasherName for hashbrown::DefaultHashBuilder {
+    const NAME: &'static str = "priority_queue_foldhash";
+}
+
+impl<H: BuildHasher + Default + HasherName> HoldQueue for PqQueue<H> {
+    type Id = u64;
+    fn name() -> &'static str {
+        H::NAME
+    }
+    fn with_capacity(n: usize) -> Self {
+        PqQueue { pq: PriorityQueue::with_capacity_and_hasher(n, H::default()), next_seq: 0 }
+    }
+    #[inline]
+    fn push(&mut self, time: u64, ev: Payload) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.pq.push(Keyed { seq, ev }, Reverse((time, seq)));
+        seq
+    }
+    #[inline]
+    fn pop(&mut self) -> Option<(u64, Payload)> {
+        self.pq.pop().map(|(k, Reverse((t, _)))| (t, k.ev))
+    }
+    #[inline]
+    fn cancel(&mut self, seq: u64) -> bool {
+        self.pq.remove(&seq).is_some()
+    }
+}
+
+#[inline]
+fn incr(rng: &mut Pcg64Mcg) -> u64 {
+    let x: f64 = rng.sample(Exp1);
+    (x * MEAN) as u64
+}
+
+/// A queue with `n` pending events at exponential offsets from 0.
+fn filled<Q: HoldQueue>(n: usize, rng: &mut Pcg64Mcg) -> Q {
+    let mut q = Q::with_capacity(n + n / 2);
+    for i in 0..n {
+        let t = incr(rng);
+        q.push(t, (i as u32, 0, t));
+    }
+    q
+}
+
+/// Hold state: the queue plus what the cancelling variant remembers.
+struct Hold<Q: HoldQueue> {
+    q: Q,
+    rng: Pcg64Mcg,
+    doomed: VecDeque<Q::Id>,
+    k: u32,
+}
+
+/// Extra events are flagged with this in the payload's second field.
+const DOOMED: u32 = 1;
+
+impl<Q: HoldQueue> Hold<Q> {
+    fn new(n: usize, seed: u64) -> Self {
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let q = filled(n, &mut rng);
+        Hold { q, rng, doomed: VecDeque::with_capacity(CANCEL_LAG + 1), k: 0 }
+    }
+
+    /// Pop the earliest, push its replacement.
+    #[inline]
+    fn step(&mut self) -> u64 {
+        let (t, ev) = self.q.pop().expect("the hold queue never empties");
+        let nt = t + incr(&mut self.rng);
+        self.k = self.k.wrapping_add(1);
+        self.q.push(nt, (self.k, 0, ev.2 ^ nt));
+        t
+    }
+
+    /// Pop the earliest; replace it unless it was an extra event; with
+    /// probability 1/4 push an extra event; cancel the oldest extra event
+    /// once more than `CANCEL_LAG` are outstanding.
+    #[inline]
+    fn step_cancel(&mut self) -> u64 {
+        let (t, ev) = self.q.pop().expect("the hold queue never empties");
+        self.k = self.k.wrapping_add(1);
+        if ev.1 != DOOMED {
+            let nt = t + incr(&mut self.rng);
+            self.q.push(nt, (self.k, 0, ev.2 ^ nt));
+        }
+        let r: u32 = self.rng.random();
+        if r < u32::MAX / 4 {
+            let dt = t + incr(&mut self.rng);
+            let id = self.q.push(dt, (self.k, DOOMED, dt));
+            self.doomed.push_back(id);
+            if self.doomed.len() > CANCEL_LAG {
+                let old = self.doomed.pop_front().expect("non-empty");
+                black_box(self.q.cancel(old));
+            }
+        }
+        t
+    }
+}
+
+fn bench_impl<Q: HoldQueue>(c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, cancel: bool) {
+    for &n in &SIZES {
+        let mut h: Hold<Q> = Hold::new(n, 42);
+        // Reach the stationary time distribution before measuring.
+        for _ in 0..n {
+            if cancel {
+                h.step_cancel();
+            } else {
+                h.step();
+            }
+        }
+        c.bench_with_input(BenchmarkId::new(Q::name(), n), &n, |b, _| {
+            if cancel {
+                b.iter(|| black_box(h.step_cancel()));
+            } else {
+                b.iter(|| black_box(h.step()));
+            }
+        });
+    }
+}
+
+fn hold(c: &mut Criterion) {
+    type Pq = PqQueue<std::hash::RandomState>;
+    type PqFold = PqQueue<hashbrown::DefaultHashBuilder>;
+    for (group, cancel) in [("hold", false), ("hold_cancel20", true)] {
+        let mut g = c.benchmark_group(group);
+        g.throughput(Throughput::Elements(1));
+        bench_impl::<EventQueue<Payload>>(&mut g, cancel);
+        bench_impl::<Pq>(&mut g, cancel);
+        bench_impl::<PqFold>(&mut g, cancel);
+        g.finish();
+    }
+}
+
+/// Both queues must pop the same (time, payload) sequence, with and without
+/// cancellation; checked once before measuring.
+fn agree() {
+    fn trace<Q: HoldQueue>(cancel: bool) -> Vec<u64> {
+        let mut h: Hold<Q> = Hold::new(1_000, 7);
+        (0..20_000).map(|_| if cancel { h.step_cancel() } else { h.step() }).collect()
+    }
+    for cancel in [false, true] {
+        let a = trace::<EventQueue<Payload>>(cancel);
+        let b = trace::<PqQueue<std::hash::RandomState>>(cancel);
+        assert_eq!(a, b, "the two queues disagree (cancel = {cancel})");
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    agree();
+    hold(c);
+}
+
+criterion_group! {
+    name = queue;
+    // No plots: criterion's plotters backend panics when the machine has no fonts.
+    config = Criterion::default().without_plots();
+    targets = benches
+}
+criterion_main!(queue);

@@ -1,0 +1,97 @@
+//! Bad scenario files and values: a clear error naming the key and the file,
+//! a non-zero exit, never a panic.
+
+use super::{run_bin, text};
+
+fn fails_with(args: &[&str], needles: &[&str]) {
+    let o = run_bin(args);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+    for n in needles {
+        assert!(err.contains(n), "{args:?}: expected `{n}` in: {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+const V2: &str = "models/reliability_v2.toml";
+const BASIC: &str = "models/reliability_basic.toml";
+
+#[test]
+fn unknown_and_misplaced_keys() {
+    fails_with(&["run", V2, "--set", "price_meen=1.0"], &["price_meen", V2]);
+    fails_with(&["run", V2, "--set", "iterations=3"], &["`iterations` does not apply to study reliability_v2", V2]);
+    fails_with(&["run", BASIC, "--set", "bid_min=0.1"], &["`bid_min`", BASIC]);
+    fails_with(&["run", V2, "--set", "verdict.holds=0.8"], &["holds", V2]);
+}
+
+#[test]
+fn bad_values_name_the_key() {
+    fails_with(&["run", V2, "--set", "seeds=-2"], &["`seeds` must be >= 0", V2]);
+    fails_with(&["run", V2, "--set", "tick_hours=0"], &["`tick_hours` must be > 0"]);
+    fails_with(&["run", V2, "--set", "job_hours=-1"], &["`job_hours` must be > 0"]);
+    fails_with(&["run", V2, "--set", "round_hours=0"], &["`round_hours` must be > 0"]);
+    fails_with(&["run", V2, "--set", "price_volatility=-0.1"], &["`price_volatility` must be >= 0"]);
+    fails_with(&["run", V2, "--set", "threshold_min=6"], &["`threshold_min` (6) > `threshold_max` (5)"]);
+    fails_with(&["run", V2, "--set", "initial_threshold_range=[3.0, 2.0]"], &["`initial_threshold_range`"]);
+    fails_with(&["run", V2, "--set", "bid_min=0.5"], &["`bid_min` (0.5) must not exceed `price_floor`"]);
+    fails_with(&["run", V2, "--set", "consumer_priority=lottery"], &["`consumer_priority`", "lottery"]);
+    fails_with(&["run", V2, "--set", "consumer_priority=fifo"], &["`consumer_priority`"]);
+    fails_with(&["run", BASIC, "--set", "expected_cost=exact"], &["`expected_cost`", "exact"]);
+    fails_with(&["run", BASIC, "--set", "resume_from_checkpoint=3"], &["`resume_from_checkpoint`"]);
+    fails_with(&["run", V2, "--set", "seeds=abc"], &["seeds", V2]);
+    fails_with(&["run", V2, "--set", "fidelity=exact"], &["fidelity", V2]);
+    fails_with(&["run", BASIC, "--set", "strategies=[\"greedy\"]"], &["greedy", BASIC]);
+}
+
+#[test]
+fn bad_groups_name_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(super::root().join(V2)).unwrap();
+    let bad = text.replacen("count = 4", "count = -4", 1);
+    let p = dir.path().join("bad.toml");
+    std::fs::write(&p, bad).unwrap();
+    fails_with(&["run", p.to_str().unwrap()], &["`consumer_groups[0].count` must be >= 0", "bad.toml"]);
+    let bad = text.replacen("checkpoint_hours = 0.1", "checkpoint_hours = 0", 1);
+    std::fs::write(&p, bad).unwrap();
+    fails_with(&["run", p.to_str().unwrap()], &["`consumer_groups[0].checkpoint_hours` must be > 0"]);
+    let bad = text.replacen("value_per_hour = 5.0", "value_per_hour = 5.0\ncolour = \"red\"", 1);
+    std::fs::write(&p, bad).unwrap();
+    fails_with(&["run", p.to_str().unwrap()], &["colour", "bad.toml"]);
+}
+
+#[test]
+fn bad_files() {
+    fails_with(&["run", "models/no_such_file.toml"], &["no_such_file.toml"]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("x.toml");
+    std::fs::write(&p, "study = \"reliability_v2\"\nrounds = [").unwrap();
+    fails_with(&["run", p.to_str().unwrap()], &["not valid TOML", "x.toml"]);
+    std::fs::write(&p, "rounds = 3").unwrap();
+    fails_with(&["run", p.to_str().unwrap()], &["missing key `study`"]);
+    std::fs::write(&p, "study = \"weather\"").unwrap();
+    fails_with(&["run", p.to_str().unwrap()], &["unknown study \"weather\""]);
+}
+
+#[test]
+fn bad_command_line_values() {
+    fails_with(&["run", V2, "--set", "novalue"], &["--set novalue", "key=value"]);
+    fails_with(&["run", V2, "--snapshot-every", "soon"], &["--snapshot-every", "soon"]);
+    fails_with(&["run", V2, "--snapshot-every", "0h"], &["--snapshot-every must be greater than 0"]);
+    fails_with(&["run", V2, "--seeds", "0"], &["--seeds must be at least 1"]);
+    fails_with(&["step", V2, "--agent", "robot3", "--count", "1"], &["unknown agent class `robot`"]);
+    fails_with(&["step", V2, "--until=-3h"], &["--until", "must be finite and >= 0"]);
+    let o = run_bin(&["run", V2, "--progress", "loud"]);
+    assert_eq!(o.status.code(), Some(2), "clap usage errors exit with 2");
+}
+
+/// An error leaves earlier results untouched.
+#[test]
+fn errors_do_not_damage_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let o = run_bin(&["run", V2, "--seed", "1", "--set", "rounds=1", "--progress", "none", "--out", out]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let before = std::fs::read(dir.path().join("results.json")).unwrap();
+    fails_with(&["run", V2, "--set", "rounds=-1", "--out", out], &["rounds"]);
+    assert_eq!(std::fs::read(dir.path().join("results.json")).unwrap(), before);
+}
