@@ -1,4 +1,4 @@
-//! Choosing the event queue: the classic *hold model* on two implementations.
+//! Choosing the event queue: the classic *hold model* on the candidate queues.
 //!
 //! The queue is filled with N pending events whose times are exponential
 //! offsets (mean 1e6 ticks) drawn from a seeded `Pcg64Mcg`. Each iteration
@@ -9,14 +9,21 @@
 //! (`(u32, u32, u64)`) in every queue.
 //!
 //! Implementations compared:
-//! - `event_queue`: `omerta_sim::engine::EventQueue` (std `BinaryHeap` of
-//!   `(time, seq, slot)` entries, a slab of events, lazy cancellation);
+//! - `engine_radix_heap`: `omerta_sim::engine::EventQueue`, the engine's
+//!   queue: a radix heap over the monotone 128-bit key `(time, seq)`, events
+//!   in a slab, lazy cancellation;
+//! - `binary_heap_lazy`: a std `BinaryHeap` of `(time, seq, slot)` entries
+//!   with the same slab and lazy cancellation (the engine's first queue);
 //! - `priority_queue_sip`: the `priority-queue` crate (an indexed heap over an
 //!   `IndexMap`), key = sequence number, priority = `Reverse((time, seq))`,
 //!   the event stored in the item, `remove(&seq)` to cancel; std hasher
 //!   (SipHash-1-3, the crate's default);
 //! - `priority_queue_foldhash`: the same with hashbrown's foldhash, to tell
 //!   the cost of hashing from the cost of the structure.
+//!
+//! All queues are checked to pop the same (time, payload) sequence before
+//! anything is measured. `floor/exp_increment` is the cost of drawing one
+//! increment, which every hold step pays.
 //!
 //! Groups:
 //! - `hold`: pop one, push one.
@@ -30,12 +37,13 @@
 //! kept alive across criterion's samples; it is first run for N hold steps so
 //! the time distribution is the stationary one.
 //!
-//! No hard target: the engine uses whichever queue is faster at every size
-//! (see `benches/engine.rs` for the engine's own targets).
+//! No hard target: the engine uses whichever queue is fastest at every size
+//! (see `benches/engine.rs` for the engine's own targets). The figures are
+//! in the README.
 //!
-//! Run: `cargo bench --bench queue` (about 2 minutes with the defaults; add
-//! `-- --measurement-time 3 --warm-up-time 1` for a shorter run, or a filter
-//! such as `-- hold/` to pick groups).
+//! Run: `cargo bench --bench queue` (about 5 minutes with the defaults; add
+//! `-- --measurement-time 3 --warm-up-time 1` for a 2-3 minute run, or a
+//! filter such as `-- 'hold/(event_queue|priority_queue_sip)'` to pick some).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use omerta_sim::engine::{EventId, EventQueue, SimTime};
@@ -74,7 +82,7 @@ trait HoldQueue {
 impl HoldQueue for EventQueue<Payload> {
     type Id = EventId;
     fn name() -> &'static str {
-        "event_queue"
+        "engine_radix_heap"
     }
     fn with_capacity(n: usize) -> Self {
         EventQueue::with_capacity(n)
@@ -166,6 +174,101 @@ impl<H: BuildHasher + Default + HasherName> HoldQueue for PqQueue<H> {
     }
 }
 
+/// The std `BinaryHeap` with lazy cancellation (the engine's first queue):
+/// a heap of 24-byte `(time, seq, slot)` entries compared as one 128-bit key
+/// `(time << 64) | seq`, events in a slab, cancelled slots skipped on pop.
+struct BinaryHeapQueue {
+    heap: std::collections::BinaryHeap<HEntry>,
+    slots: Vec<(u64, Option<Payload>)>,
+    free: Vec<u32>,
+    next_seq: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct HEntry {
+    time: u64,
+    seq: u64,
+    slot: u32,
+}
+
+impl HEntry {
+    #[inline]
+    fn key(&self) -> u128 {
+        ((self.time as u128) << 64) | self.seq as u128
+    }
+}
+
+impl Ord for HEntry {
+    #[inline]
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        // Reversed: BinaryHeap is a max-heap, the earliest must come first.
+        other.key().cmp(&self.key())
+    }
+}
+
+impl PartialOrd for HEntry {
+    #[inline]
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl HoldQueue for BinaryHeapQueue {
+    type Id = (u32, u64);
+    fn name() -> &'static str {
+        "binary_heap_lazy"
+    }
+    fn with_capacity(n: usize) -> Self {
+        BinaryHeapQueue {
+            heap: std::collections::BinaryHeap::with_capacity(n),
+            slots: Vec::with_capacity(n),
+            free: Vec::new(),
+            next_seq: 0,
+        }
+    }
+    #[inline]
+    fn push(&mut self, time: u64, ev: Payload) -> (u32, u64) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slots[s as usize] = (seq, Some(ev));
+                s
+            }
+            None => {
+                self.slots.push((seq, Some(ev)));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.heap.push(HEntry { time, seq, slot });
+        (slot, seq)
+    }
+    #[inline]
+    fn pop(&mut self) -> Option<(u64, Payload)> {
+        while let Some(e) = self.heap.pop() {
+            let sl = &mut self.slots[e.slot as usize];
+            if sl.0 == e.seq
+                && let Some(ev) = sl.1.take()
+            {
+                self.free.push(e.slot);
+                return Some((e.time, ev));
+            }
+        }
+        None
+    }
+    #[inline]
+    fn cancel(&mut self, (slot, seq): (u32, u64)) -> bool {
+        match self.slots.get_mut(slot as usize) {
+            Some(sl) if sl.0 == seq && sl.1.is_some() => {
+                sl.1 = None;
+                self.free.push(slot);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
 #[inline]
 fn incr(rng: &mut Pcg64Mcg) -> u64 {
     let x: f64 = rng.sample(Exp1);
@@ -202,19 +305,19 @@ impl<Q: HoldQueue> Hold<Q> {
 
     /// Pop the earliest, push its replacement.
     #[inline]
-    fn step(&mut self) -> u64 {
+    fn step(&mut self) -> (u64, Payload) {
         let (t, ev) = self.q.pop().expect("the hold queue never empties");
         let nt = t + incr(&mut self.rng);
         self.k = self.k.wrapping_add(1);
         self.q.push(nt, (self.k, 0, ev.2 ^ nt));
-        t
+        (t, ev)
     }
 
     /// Pop the earliest; replace it unless it was an extra event; with
     /// probability 1/4 push an extra event; cancel the oldest extra event
     /// once more than `CANCEL_LAG` are outstanding.
     #[inline]
-    fn step_cancel(&mut self) -> u64 {
+    fn step_cancel(&mut self) -> (u64, Payload) {
         let (t, ev) = self.q.pop().expect("the hold queue never empties");
         self.k = self.k.wrapping_add(1);
         if ev.1 != DOOMED {
@@ -231,7 +334,7 @@ impl<Q: HoldQueue> Hold<Q> {
                 black_box(self.q.cancel(old));
             }
         }
-        t
+        (t, ev)
     }
 }
 
@@ -265,26 +368,37 @@ fn hold(c: &mut Criterion) {
         bench_impl::<EventQueue<Payload>>(&mut g, cancel);
         bench_impl::<Pq>(&mut g, cancel);
         bench_impl::<PqFold>(&mut g, cancel);
+        bench_impl::<BinaryHeapQueue>(&mut g, cancel);
         g.finish();
     }
 }
 
-/// Both queues must pop the same (time, payload) sequence, with and without
+/// Every queue must pop the same (time, payload) sequence, with and without
 /// cancellation; checked once before measuring.
 fn agree() {
-    fn trace<Q: HoldQueue>(cancel: bool) -> Vec<u64> {
+    fn trace<Q: HoldQueue>(cancel: bool) -> Vec<(u64, Payload)> {
         let mut h: Hold<Q> = Hold::new(1_000, 7);
         (0..20_000).map(|_| if cancel { h.step_cancel() } else { h.step() }).collect()
     }
     for cancel in [false, true] {
         let a = trace::<EventQueue<Payload>>(cancel);
-        let b = trace::<PqQueue<std::hash::RandomState>>(cancel);
-        assert_eq!(a, b, "the two queues disagree (cancel = {cancel})");
+        assert!(a == trace::<PqQueue<std::hash::RandomState>>(cancel), "priority_queue disagrees (cancel = {cancel})");
+        assert!(a == trace::<BinaryHeapQueue>(cancel), "binary heap disagrees (cancel = {cancel})");
     }
+}
+
+/// The floor: drawing one exponential increment, which every hold step does.
+fn floor(c: &mut Criterion) {
+    let mut g = c.benchmark_group("floor");
+    g.throughput(Throughput::Elements(1));
+    let mut rng = Pcg64Mcg::seed_from_u64(42);
+    g.bench_function("exp_increment", |b| b.iter(|| black_box(incr(&mut rng))));
+    g.finish();
 }
 
 fn benches(c: &mut Criterion) {
     agree();
+    floor(c);
     hold(c);
 }
 

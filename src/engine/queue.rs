@@ -1,21 +1,28 @@
-//! The event queue: a binary heap ordered by (time, sequence number), with
-//! first-in-first-out order among equal times and O(1) lazy cancellation.
+//! The event queue: (time, sequence number) order, first-in-first-out among
+//! equal times, O(1) lazy cancellation.
 //!
-//! Events live in a slab; the heap holds small `(time, seq, slot)` entries.
-//! Cancelling an event empties its slot, so its heap entry becomes stale and
-//! is skipped when it reaches the top. The sequence number is part of the key
-//! and is saved verbatim in snapshots, so same-time events keep their
-//! scheduling order across snapshot and resume.
+//! A radix heap on event time. Times only grow: nothing is scheduled before
+//! the event being handled, which is all a radix heap needs. Bucket `i`
+//! holds the entries whose highest time bit that differs from `last` (the
+//! time of the last event taken out) is bit `i - 1`; bucket 0 holds the
+//! entries at time `last`, in sequence order. Popping takes the front of
+//! bucket 0, or first redistributes the lowest non-empty bucket around its
+//! minimum time (kept per bucket, so no extra pass). An entry moves down a
+//! few times at most, through short, dense vectors: no log(n) walk through a
+//! heap that does not fit in cache. The sequence number is saved verbatim in
+//! snapshots, so same-time events keep their scheduling order across
+//! snapshot and resume.
 //!
-//! Why this and not the `priority-queue` crate: `benches/queue.rs` runs the
-//! hold model on both at 1k, 100k and 1M pending events; the figures are in
-//! the README. The heap is several times faster because it needs no hash map
-//! and its entries are 24 bytes.
+//! Events live in a slab; the buckets hold small `(time, seq, slot)`
+//! entries. Cancelling an event empties its slot, so its entry becomes stale
+//! and is skipped when it reaches bucket 0.
+//!
+//! Why this and not the `priority-queue` crate or a `BinaryHeap`:
+//! `benches/queue.rs` runs the hold model on all three at 1k, 100k and 1M
+//! pending events; the figures are in the README.
 
 use super::time::SimTime;
 use serde::{Deserialize, Serialize};
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 
 /// Handle of a scheduled event, used to cancel it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -38,21 +45,6 @@ struct Entry {
     slot: u32,
 }
 
-impl Ord for Entry {
-    #[inline]
-    fn cmp(&self, other: &Self) -> Ordering {
-        // Reversed: BinaryHeap is a max-heap, we want the earliest first.
-        (other.time, other.seq).cmp(&(self.time, self.seq))
-    }
-}
-
-impl PartialOrd for Entry {
-    #[inline]
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Slot<E> {
     seq: u64,
@@ -70,13 +62,40 @@ pub struct Popped<E> {
     pub event: E,
 }
 
+/// Times are read as base-2^DIGIT_BITS numbers: an entry's bucket is the
+/// highest digit in which it differs from `last`, and that digit's value.
+const DIGIT_BITS: u32 = 3;
+const DIGITS: usize = 64usize.div_ceil(DIGIT_BITS as usize);
+const RADIX: usize = 1 << DIGIT_BITS;
+/// Number of buckets: index 0 is unused (see `zero`), then RADIX per digit.
+const BUCKETS: usize = DIGITS * RADIX + 1;
+/// Words of the non-empty mask.
+const MASK_WORDS: usize = BUCKETS.div_ceil(64);
+
 /// Event queue with (time, seq) order and lazy cancellation.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Entry>,
+    /// Bucket 0: entries at time `last`, in sequence order; the live part
+    /// starts at `head`.
+    zero: Vec<Entry>,
+    head: usize,
+    /// Bucket `i` (1..=64): entries whose highest time bit differing from
+    /// `last` is bit `i - 1`. Index 0 is unused.
+    buckets: Vec<Vec<Entry>>,
+    /// Smallest time in each bucket (meaningful when the bucket is non-empty).
+    mins: Vec<u64>,
+    /// Bit `i` set when bucket `i` is non-empty.
+    mask: Vec<u64>,
+    /// The time of bucket 0: the last time taken out, or found as the
+    /// minimum by a peek.
+    last: u64,
+    /// Time of the last event taken out: nothing may be pushed before it.
+    now: u64,
     slots: Vec<Slot<E>>,
     free: Vec<u32>,
     next_seq: u64,
+    #[serde(skip)]
+    scratch: Vec<Entry>,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -88,20 +107,65 @@ impl<E> Default for EventQueue<E> {
 impl<E> EventQueue<E> {
     /// An empty queue.
     pub fn new() -> Self {
-        EventQueue { heap: BinaryHeap::new(), slots: Vec::new(), free: Vec::new(), next_seq: 0 }
+        Self::with_capacity(0)
     }
 
     /// An empty queue with room for `n` pending events.
     pub fn with_capacity(n: usize) -> Self {
-        EventQueue { heap: BinaryHeap::with_capacity(n), slots: Vec::with_capacity(n), free: Vec::new(), next_seq: 0 }
+        EventQueue {
+            zero: Vec::new(),
+            head: 0,
+            buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
+            mins: vec![u64::MAX; BUCKETS],
+            mask: vec![0; MASK_WORDS],
+            last: 0,
+            now: 0,
+            slots: Vec::with_capacity(n),
+            free: Vec::new(),
+            next_seq: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The bucket of a time greater than `last`: the highest base-8 digit
+    /// in which it differs from `last`, and its value there. Redistributing
+    /// bucket (d, v) around its minimum leaves every other bucket right: a
+    /// time in (d, v') still differs from the new `last` first in digit d.
+    #[inline]
+    fn bucket_of(last: u64, time: u64) -> usize {
+        let d = (63 - (time ^ last).leading_zeros()) / DIGIT_BITS;
+        let v = (time >> (d * DIGIT_BITS)) as usize & (RADIX - 1);
+        1 + d as usize * RADIX + v
+    }
+
+    /// Put an entry with `time > last` into its bucket.
+    #[inline(always)]
+    fn put(&mut self, e: Entry) {
+        let i = Self::bucket_of(self.last, e.time);
+        let (w, bit) = (i / 64, 1u64 << (i % 64));
+        if self.mask[w] & bit == 0 || e.time < self.mins[i] {
+            self.mins[i] = e.time;
+        }
+        self.mask[w] |= bit;
+        self.buckets[i].push(e);
+    }
+
+    /// The lowest non-empty bucket, if any.
+    #[inline]
+    fn lowest(&self) -> Option<usize> {
+        self.mask.iter().enumerate().find(|(_, m)| **m != 0).map(|(w, m)| w * 64 + m.trailing_zeros() as usize)
     }
 
     /// Schedule `event` at `time`. Events at equal times fire in the order
-    /// they were scheduled.
-    #[inline]
+    /// they were scheduled. Time must not go back: a time before the last
+    /// event taken out is a caller bug, and such an event is moved to that
+    /// time (in debug builds it panics).
+    #[inline(always)]
     pub fn push(&mut self, time: SimTime, event: E) -> EventId {
         let seq = self.next_seq;
         self.next_seq += 1;
+        debug_assert!(time.0 >= self.now, "event pushed before the last event taken out");
+        let time = time.0.max(self.now);
         let slot = match self.free.pop() {
             Some(s) => {
                 let sl = &mut self.slots[s as usize];
@@ -115,19 +179,83 @@ impl<E> EventQueue<E> {
                 s
             }
         };
-        self.heap.push(Entry { time: time.0, seq, slot });
+        let e = Entry { time, seq, slot };
+        if time == self.last {
+            // The newest sequence number: last in its time.
+            self.zero.push(e);
+        } else if time > self.last {
+            self.put(e);
+        } else {
+            // Only after a peek found a later minimum: rebase every entry.
+            self.rebase(e);
+        }
         EventId { slot, seq }
+    }
+
+    /// Re-bucket every entry around the new, smaller time of `e`.
+    #[cold]
+    fn rebase(&mut self, e: Entry) {
+        let mut all: Vec<Entry> = self.zero.drain(self.head..).collect();
+        self.zero.clear();
+        self.head = 0;
+        for b in &mut self.buckets {
+            all.append(b);
+        }
+        self.mask.iter_mut().for_each(|m| *m = 0);
+        self.last = e.time;
+        self.zero.push(e);
+        for x in all {
+            self.put(x);
+        }
+    }
+
+    /// Make bucket 0 hold the earliest entries, if any entry is left.
+    /// Returns false when the queue holds no entry at all.
+    #[inline]
+    fn settle(&mut self) -> bool {
+        if self.head < self.zero.len() {
+            return true;
+        }
+        self.zero.clear();
+        self.head = 0;
+        let Some(i) = self.lowest() else { return false };
+        self.mask[i / 64] &= !(1u64 << (i % 64));
+        self.last = self.mins[i];
+        let mut b = std::mem::take(&mut self.buckets[i]);
+        if b.len() == 1 {
+            self.zero.push(b[0]);
+            b.clear();
+        } else {
+            let last = self.last;
+            let mut ties = std::mem::take(&mut self.scratch);
+            for e in b.drain(..) {
+                if e.time == last {
+                    ties.push(e);
+                } else {
+                    self.put(e);
+                }
+            }
+            // Entries reach a bucket out of sequence order; restore it.
+            ties.sort_unstable_by_key(|e| e.seq);
+            self.zero.append(&mut ties);
+            self.scratch = ties;
+        }
+        self.buckets[i] = b;
+        true
     }
 
     /// Remove and return the earliest live event.
     #[inline]
     pub fn pop(&mut self) -> Option<Popped<E>> {
-        while let Some(e) = self.heap.pop() {
+        while self.settle() {
+            let e = self.zero[self.head];
+            self.head += 1;
             let slot = &mut self.slots[e.slot as usize];
             if slot.seq == e.seq
                 && let Some(event) = slot.event.take()
             {
                 self.free.push(e.slot);
+                self.now = e.time;
                 return Some(Popped { time: SimTime(e.time), seq: e.seq, event });
             }
         }
@@ -137,12 +265,13 @@ impl<E> EventQueue<E> {
     /// Time of the earliest live event, dropping stale entries on the way.
     #[inline]
     pub fn peek_time(&mut self) -> Option<SimTime> {
-        while let Some(e) = self.heap.peek() {
+        while self.settle() {
+            let e = self.zero[self.head];
             let slot = &self.slots[e.slot as usize];
             if slot.seq == e.seq && slot.event.is_some() {
                 return Some(SimTime(e.time));
             }
-            self.heap.pop();
+            self.head += 1;
         }
         None
     }
@@ -177,6 +306,11 @@ impl<E> EventQueue<E> {
         self.len() == 0
     }
 
+    /// Entries held, live and stale (cancelled events not yet skipped).
+    pub fn entries(&self) -> usize {
+        self.zero.len() - self.head + self.buckets.iter().map(Vec::len).sum::<usize>()
+    }
+
     /// The sequence number the next scheduled event will get.
     pub fn next_seq(&self) -> u64 {
         self.next_seq
@@ -184,9 +318,9 @@ impl<E> EventQueue<E> {
 
     /// Live events in firing order (for inspection; O(n log n)).
     pub fn pending(&self) -> Vec<(SimTime, u64, &E)> {
-        let mut v: Vec<(SimTime, u64, &E)> = self
-            .heap
+        let mut v: Vec<(SimTime, u64, &E)> = self.zero[self.head..]
             .iter()
+            .chain(self.buckets.iter().flatten())
             .filter_map(|e| {
                 let s = &self.slots[e.slot as usize];
                 match (&s.event, s.seq == e.seq) {

@@ -94,7 +94,7 @@ impl<E> Ctx<'_, E> {
 
     /// Schedule `event` at `at` (never before now: an earlier time is a model
     /// bug and is moved to now in release builds).
-    #[inline]
+    #[inline(always)]
     pub fn schedule(&mut self, at: SimTime, event: E) -> EventId {
         debug_assert!(at >= self.now, "event scheduled in the past");
         self.counters.scheduled += 1;
@@ -102,7 +102,7 @@ impl<E> Ctx<'_, E> {
     }
 
     /// Schedule `event` `delay` ticks from now.
-    #[inline]
+    #[inline(always)]
     pub fn schedule_in(&mut self, delay: u64, event: E) -> EventId {
         let at = self.now.plus(delay);
         self.schedule(at, event)
