@@ -263,17 +263,9 @@ fn threshold_report(
         ]);
     }
     md.push_str(&t.render());
-    md.push_str(&format!(
-        "\nInitial thresholds drawn from U({}, {}).\n\n",
-        match &p.providers {
-            ProviderSetup::Adaptive { range, .. } => range[0],
-            _ => f64::NAN,
-        },
-        match &p.providers {
-            ProviderSetup::Adaptive { range, .. } => range[1],
-            _ => f64::NAN,
-        }
-    ));
+    if let ProviderSetup::Adaptive { range: [a, b], .. } = &p.providers {
+        md.push_str(&format!("\nInitial thresholds drawn from U({a:?}, {b:?}).\n\n"));
+    }
     let mut t = MdTable::new(["metric", "mean [95% CI]"]);
     for k in [
         "thresholds.initial_mean",
