@@ -2,16 +2,17 @@
 //! equal times, O(1) lazy cancellation.
 //!
 //! A radix heap on event time. Times only grow: nothing is scheduled before
-//! the event being handled, which is all a radix heap needs. Bucket `i`
-//! holds the entries whose highest time bit that differs from `last` (the
-//! time of the last event taken out) is bit `i - 1`; bucket 0 holds the
-//! entries at time `last`, in sequence order. Popping takes the front of
-//! bucket 0, or first redistributes the lowest non-empty bucket around its
-//! minimum time (kept per bucket, so no extra pass). An entry moves down a
-//! few times at most, through short, dense vectors: no log(n) walk through a
-//! heap that does not fit in cache. The sequence number is saved verbatim in
-//! snapshots, so same-time events keep their scheduling order across
-//! snapshot and resume.
+//! the event being handled, which is all a radix heap needs. Times are read
+//! as base-256 numbers: an entry's bucket is the highest digit in which its
+//! time differs from `last` (the time of the last event taken out) and its
+//! value there, so 8 digits x 256 values. Bucket 0 holds the entries at time
+//! `last`, in sequence order. Popping takes the front of bucket 0, or first
+//! redistributes the lowest non-empty bucket (found through a two-level
+//! bitmap) around its minimum time (kept per bucket, so no extra pass). An
+//! entry moves down at most 8 times, usually once or twice, through short,
+//! dense vectors: no log(n) walk through a heap that does not fit in cache.
+//! The sequence number is saved verbatim in snapshots, so same-time events
+//! keep their scheduling order across snapshot and resume.
 //!
 //! Events live in a slab; the buckets hold small `(time, seq, slot)`
 //! entries. Cancelling an event empties its slot, so its entry becomes stale
@@ -64,13 +65,14 @@ pub struct Popped<E> {
 
 /// Times are read as base-2^DIGIT_BITS numbers: an entry's bucket is the
 /// highest digit in which it differs from `last`, and that digit's value.
-const DIGIT_BITS: u32 = 3;
+const DIGIT_BITS: u32 = 8;
 const DIGITS: usize = 64usize.div_ceil(DIGIT_BITS as usize);
 const RADIX: usize = 1 << DIGIT_BITS;
 /// Number of buckets: index 0 is unused (see `zero`), then RADIX per digit.
 const BUCKETS: usize = DIGITS * RADIX + 1;
-/// Words of the non-empty mask.
+/// Words of the non-empty mask (at most 64, for the one-word summary).
 const MASK_WORDS: usize = BUCKETS.div_ceil(64);
+const _: () = assert!(MASK_WORDS <= 64);
 
 /// Event queue with (time, seq) order and lazy cancellation.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -82,10 +84,13 @@ pub struct EventQueue<E> {
     /// Bucket `i` (1..=64): entries whose highest time bit differing from
     /// `last` is bit `i - 1`. Index 0 is unused.
     buckets: Vec<Vec<Entry>>,
-    /// Smallest time in each bucket (meaningful when the bucket is non-empty).
+    /// Smallest time in each bucket (0 when the bucket is empty, which keeps
+    /// snapshots small).
     mins: Vec<u64>,
     /// Bit `i` set when bucket `i` is non-empty.
     mask: Vec<u64>,
+    /// Bit `w` set when word `w` of `mask` is non-zero.
+    summary: u64,
     /// The time of bucket 0: the last time taken out, or found as the
     /// minimum by a peek.
     last: u64,
@@ -116,8 +121,9 @@ impl<E> EventQueue<E> {
             zero: Vec::new(),
             head: 0,
             buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
-            mins: vec![u64::MAX; BUCKETS],
+            mins: vec![0; BUCKETS],
             mask: vec![0; MASK_WORDS],
+            summary: 0,
             last: 0,
             now: 0,
             slots: Vec::with_capacity(n),
@@ -127,7 +133,7 @@ impl<E> EventQueue<E> {
         }
     }
 
-    /// The bucket of a time greater than `last`: the highest base-8 digit
+    /// The bucket of a time greater than `last`: the highest base-256 digit
     /// in which it differs from `last`, and its value there. Redistributing
     /// bucket (d, v) around its minimum leaves every other bucket right: a
     /// time in (d, v') still differs from the new `last` first in digit d.
@@ -147,13 +153,18 @@ impl<E> EventQueue<E> {
             self.mins[i] = e.time;
         }
         self.mask[w] |= bit;
+        self.summary |= 1 << w;
         self.buckets[i].push(e);
     }
 
     /// The lowest non-empty bucket, if any.
     #[inline]
     fn lowest(&self) -> Option<usize> {
-        self.mask.iter().enumerate().find(|(_, m)| **m != 0).map(|(w, m)| w * 64 + m.trailing_zeros() as usize)
+        if self.summary == 0 {
+            return None;
+        }
+        let w = self.summary.trailing_zeros() as usize;
+        Some(w * 64 + self.mask[w].trailing_zeros() as usize)
     }
 
     /// Schedule `event` at `time`. Events at equal times fire in the order
@@ -202,6 +213,8 @@ impl<E> EventQueue<E> {
             all.append(b);
         }
         self.mask.iter_mut().for_each(|m| *m = 0);
+        self.mins.iter_mut().for_each(|m| *m = 0);
+        self.summary = 0;
         self.last = e.time;
         self.zero.push(e);
         for x in all {
@@ -219,8 +232,12 @@ impl<E> EventQueue<E> {
         self.zero.clear();
         self.head = 0;
         let Some(i) = self.lowest() else { return false };
-        self.mask[i / 64] &= !(1u64 << (i % 64));
-        self.last = self.mins[i];
+        let w = i / 64;
+        self.mask[w] &= !(1u64 << (i % 64));
+        if self.mask[w] == 0 {
+            self.summary &= !(1 << w);
+        }
+        self.last = std::mem::take(&mut self.mins[i]);
         let mut b = std::mem::take(&mut self.buckets[i]);
         if b.len() == 1 {
             self.zero.push(b[0]);
