@@ -1,8 +1,10 @@
 //! Studies: scenario files, many seeds in parallel, aggregation, shards.
 
 pub mod exec;
+pub mod keys;
 pub mod run;
 pub mod scenario;
 
+pub use keys::{Fidelity, Keys, VerdictSpec};
 pub use run::{Run, RunControl, RunMeta, Stepper, Study, StudyModel};
 pub use scenario::{Scenario, ScenarioError};

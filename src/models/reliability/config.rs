@@ -4,7 +4,8 @@
 use crate::market::bids::{ExpectedCost, Strategy};
 use crate::market::price::PriceParams;
 use crate::report::results::VerdictRule;
-use crate::study::{Scenario, ScenarioError};
+pub use crate::study::Fidelity;
+use crate::study::{Keys, Scenario, ScenarioError, VerdictSpec};
 use serde::{Deserialize, Serialize};
 
 /// Which of the three studies.
@@ -34,27 +35,6 @@ impl Variant {
             "reliability_equilibrium" => Some(Variant::Equilibrium),
             "reliability_v2" => Some(Variant::V2),
             _ => None,
-        }
-    }
-}
-
-/// `reference` or `corrected` (spec README).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Fidelity {
-    /// Keep the reference's step, order of operations and quirks.
-    Reference,
-    /// The intended, event-driven model with the defects fixed.
-    #[default]
-    Corrected,
-}
-
-impl Fidelity {
-    /// Lower-case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Fidelity::Reference => "reference",
-            Fidelity::Corrected => "corrected",
         }
     }
 }
@@ -138,24 +118,6 @@ pub struct ConsumerGroupSpec {
     /// Value per useful hour V in $/h (v2).
     #[serde(default)]
     pub value_per_hour: Option<f64>,
-}
-
-/// `[verdict]` table.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VerdictSpec {
-    /// held_in at or above this: holds.
-    #[serde(default = "d_holds")]
-    pub holds_at: f64,
-    /// held_in at or below this: fails.
-    #[serde(default = "d_fails")]
-    pub fails_at: f64,
-}
-fn d_holds() -> f64 {
-    0.9
-}
-fn d_fails() -> f64 {
-    0.1
 }
 
 /// The scenario file of a reliability study, as written. Every key is
@@ -390,7 +352,9 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
     let variant = Variant::from_id(&scn.study)
         .ok_or_else(|| scn.invalid(format!("study `{}` is not a reliability study", scn.study)))?;
     let s: ReliabilityScenario = scn.decode()?;
-    let err = |m: String| scn.invalid(m);
+    let fidelity = s.fidelity.unwrap_or_default();
+    let keys = Keys::new(scn, fidelity);
+    let err = |m: String| keys.err(m);
 
     // Keys that do not apply to this study.
     let basic_only: &[(&str, bool)] =
@@ -428,55 +392,14 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
         Variant::V2 => vec![basic_only, dollars_only, eq_only],
     };
     for list in not_here {
-        for (k, set) in list {
-            if *set {
-                return Err(err(format!("key `{k}` does not apply to study {}", variant.id())));
-            }
-        }
+        keys.not_here(variant.id(), list)?;
     }
 
-    let fidelity = s.fidelity.unwrap_or_default();
-    let reference = fidelity == Fidelity::Reference;
-    let count = |k: &str, v: Option<i64>, d: i64| -> Result<u32, ScenarioError> {
-        let x = v.unwrap_or(d);
-        if x < 0 {
-            return Err(err(format!("key `{k}` must be >= 0 (got {x})")));
-        }
-        u32::try_from(x).map_err(|_| err(format!("key `{k}` is too large ({x})")))
-    };
-    let num = |k: &str, v: Option<f64>, d: f64| -> Result<f64, ScenarioError> {
-        let x = v.unwrap_or(d);
-        if !x.is_finite() {
-            return Err(err(format!("key `{k}` must be a finite number (got {x})")));
-        }
-        Ok(x)
-    };
-    let positive = |k: &str, v: Option<f64>, d: f64| -> Result<f64, ScenarioError> {
-        let x = num(k, v, d)?;
-        if x <= 0.0 {
-            return Err(err(format!("key `{k}` must be > 0 (got {x})")));
-        }
-        Ok(x)
-    };
-    let nonneg = |k: &str, v: Option<f64>, d: f64| -> Result<f64, ScenarioError> {
-        let x = num(k, v, d)?;
-        if x < 0.0 {
-            return Err(err(format!("key `{k}` must be >= 0 (got {x})")));
-        }
-        Ok(x)
-    };
-    let switch =
-        |k: &str, v: &Option<String>, options: &[&str], by_fidelity: (&str, &str)| -> Result<String, ScenarioError> {
-            let d = if reference { by_fidelity.0 } else { by_fidelity.1 };
-            match v.as_deref() {
-                None | Some("auto") => Ok(d.to_string()),
-                Some(x) if options.contains(&x) => Ok(x.to_string()),
-                Some(x) => Err(err(format!(
-                    "key `{k}`: unknown value \"{x}\" (expected one of: {}, or \"auto\")",
-                    options.iter().map(|o| format!("\"{o}\"")).collect::<Vec<_>>().join(", ")
-                ))),
-            }
-        };
+    let count = |k: &str, v: Option<i64>, d: i64| keys.count(k, v, d);
+    let num = |k: &str, v: Option<f64>, d: f64| keys.num(k, v, d);
+    let positive = |k: &str, v: Option<f64>, d: f64| keys.positive(k, v, d);
+    let nonneg = |k: &str, v: Option<f64>, d: f64| keys.nonneg(k, v, d);
+    let switch = |k: &str, v: &Option<String>, o: &[&str], d: (&str, &str)| keys.switch(k, v, o, d);
 
     let (d_rev, d_vol, d_floor, d_rate) = match variant {
         Variant::Basic => (1.0, 0.4, 0.1, 0.1),
@@ -485,13 +408,7 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
     };
     let seeds = count("seeds", s.seeds, 20)? as u64;
     let seed_base = count("seed_base", s.seed_base, 1)? as u64;
-    let verdict = s.verdict.unwrap_or(VerdictSpec { holds_at: 0.9, fails_at: 0.1 });
-    if !(0.0..=1.0).contains(&verdict.holds_at)
-        || !(0.0..=1.0).contains(&verdict.fails_at)
-        || verdict.fails_at > verdict.holds_at
-    {
-        return Err(err("key `verdict`: need 0 <= fails_at <= holds_at <= 1".into()));
-    }
+    let verdict = keys.verdict(s.verdict)?;
     let tick_hours = positive("tick_hours", s.tick_hours, 0.1)?;
     let requote_hours = positive("requote_hours", s.requote_hours, 0.1)?;
     let price = PriceParams {
@@ -655,14 +572,7 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
             "key `consumer_priority`: \"fifo\" needs expected costs in dollars (basic and equilibrium only)".into(),
         ));
     }
-    let resume = match &s.resume_from_checkpoint {
-        None => !reference,
-        Some(toml::Value::Boolean(b)) => *b,
-        Some(toml::Value::String(x)) if x == "auto" => !reference,
-        Some(other) => {
-            return Err(err(format!("key `resume_from_checkpoint` must be true, false or \"auto\" (got {other})")));
-        }
-    };
+    let resume = keys.bool_switch("resume_from_checkpoint", &s.resume_from_checkpoint, (false, true))?;
     let attempts_cap = num("attempts_cap", s.attempts_cap, 10.0)?;
     if attempts_cap < 1.0 {
         return Err(err(format!("key `attempts_cap` must be >= 1 (got {attempts_cap})")));
@@ -676,7 +586,7 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
         fidelity,
         seeds,
         seed_base,
-        verdict: VerdictRule { holds_at: verdict.holds_at, fails_at: verdict.fails_at },
+        verdict,
         tick_hours,
         requote_hours,
         price,

@@ -1,0 +1,186 @@
+//! What every study's scenario shares: the fidelity, the verdict thresholds,
+//! and a checker that turns raw scenario values into checked parameters with
+//! errors that name the key and the file.
+
+use super::scenario::{Scenario, ScenarioError};
+use crate::report::results::VerdictRule;
+use serde::{Deserialize, Serialize};
+
+/// `reference` or `corrected` (spec README).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fidelity {
+    /// Keep the reference's step, order of operations and quirks.
+    Reference,
+    /// The intended, event-driven model with the defects fixed.
+    #[default]
+    Corrected,
+}
+
+impl Fidelity {
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Fidelity::Reference => "reference",
+            Fidelity::Corrected => "corrected",
+        }
+    }
+}
+
+/// The `[verdict]` table of a scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerdictSpec {
+    /// held_in at or above this: holds.
+    #[serde(default = "d_holds")]
+    pub holds_at: f64,
+    /// held_in at or below this: fails.
+    #[serde(default = "d_fails")]
+    pub fails_at: f64,
+}
+
+fn d_holds() -> f64 {
+    0.9
+}
+
+fn d_fails() -> f64 {
+    0.1
+}
+
+/// Checks scenario values against their rules; every error names the key
+/// and the scenario file.
+pub struct Keys<'a> {
+    scn: &'a Scenario,
+    fidelity: Fidelity,
+}
+
+impl<'a> Keys<'a> {
+    /// A checker for `scn`, whose switches default by `fidelity`.
+    pub fn new(scn: &'a Scenario, fidelity: Fidelity) -> Self {
+        Keys { scn, fidelity }
+    }
+
+    /// The fidelity switches default by.
+    pub fn fidelity(&self) -> Fidelity {
+        self.fidelity
+    }
+
+    /// An error about this scenario.
+    pub fn err(&self, message: impl Into<String>) -> ScenarioError {
+        self.scn.invalid(message)
+    }
+
+    /// A count: an integer >= 0 that fits in u32 (default `d`).
+    pub fn count(&self, key: &str, v: Option<i64>, d: i64) -> Result<u32, ScenarioError> {
+        let x = v.unwrap_or(d);
+        if x < 0 {
+            return Err(self.err(format!("key `{key}` must be >= 0 (got {x})")));
+        }
+        u32::try_from(x).map_err(|_| self.err(format!("key `{key}` is too large ({x})")))
+    }
+
+    /// Like [`Keys::count`], but at least 1.
+    pub fn count_min1(&self, key: &str, v: Option<i64>, d: i64) -> Result<u32, ScenarioError> {
+        let x = self.count(key, v, d)?;
+        if x == 0 {
+            return Err(self.err(format!("key `{key}` must be at least 1 (got 0)")));
+        }
+        Ok(x)
+    }
+
+    /// A finite number (default `d`).
+    pub fn num(&self, key: &str, v: Option<f64>, d: f64) -> Result<f64, ScenarioError> {
+        let x = v.unwrap_or(d);
+        if !x.is_finite() {
+            return Err(self.err(format!("key `{key}` must be a finite number (got {x})")));
+        }
+        Ok(x)
+    }
+
+    /// A finite number > 0.
+    pub fn positive(&self, key: &str, v: Option<f64>, d: f64) -> Result<f64, ScenarioError> {
+        let x = self.num(key, v, d)?;
+        if x <= 0.0 {
+            return Err(self.err(format!("key `{key}` must be > 0 (got {x})")));
+        }
+        Ok(x)
+    }
+
+    /// A finite number >= 0.
+    pub fn nonneg(&self, key: &str, v: Option<f64>, d: f64) -> Result<f64, ScenarioError> {
+        let x = self.num(key, v, d)?;
+        if x < 0.0 {
+            return Err(self.err(format!("key `{key}` must be >= 0 (got {x})")));
+        }
+        Ok(x)
+    }
+
+    /// A probability in [0, 1].
+    pub fn probability(&self, key: &str, v: Option<f64>, d: f64) -> Result<f64, ScenarioError> {
+        let x = self.num(key, v, d)?;
+        if !(0.0..=1.0).contains(&x) {
+            return Err(self.err(format!("key `{key}` must be in [0, 1] (got {x})")));
+        }
+        Ok(x)
+    }
+
+    /// A switch: one of `options`, or absent / `"auto"` for the fidelity's
+    /// value (`by_fidelity` = (reference value, corrected value)).
+    pub fn switch(
+        &self,
+        key: &str,
+        v: &Option<String>,
+        options: &[&str],
+        by_fidelity: (&str, &str),
+    ) -> Result<String, ScenarioError> {
+        let d = match self.fidelity {
+            Fidelity::Reference => by_fidelity.0,
+            Fidelity::Corrected => by_fidelity.1,
+        };
+        match v.as_deref() {
+            None | Some("auto") => Ok(d.to_string()),
+            Some(x) if options.contains(&x) => Ok(x.to_string()),
+            Some(x) => Err(self.err(format!(
+                "key `{key}`: unknown value \"{x}\" (expected one of: {}, or \"auto\")",
+                options.iter().map(|o| format!("\"{o}\"")).collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    }
+
+    /// A boolean switch written `true`, `false` or `"auto"` (the fidelity's
+    /// value: `by_fidelity` = (reference value, corrected value)).
+    pub fn bool_switch(
+        &self,
+        key: &str,
+        v: &Option<toml::Value>,
+        by_fidelity: (bool, bool),
+    ) -> Result<bool, ScenarioError> {
+        let d = match self.fidelity {
+            Fidelity::Reference => by_fidelity.0,
+            Fidelity::Corrected => by_fidelity.1,
+        };
+        match v {
+            None => Ok(d),
+            Some(toml::Value::Boolean(b)) => Ok(*b),
+            Some(toml::Value::String(x)) if x == "auto" => Ok(d),
+            Some(other) => Err(self.err(format!("key `{key}` must be true, false or \"auto\" (got {other})"))),
+        }
+    }
+
+    /// The verdict thresholds (default 0.9 / 0.1).
+    pub fn verdict(&self, v: Option<VerdictSpec>) -> Result<VerdictRule, ScenarioError> {
+        let v = v.unwrap_or(VerdictSpec { holds_at: d_holds(), fails_at: d_fails() });
+        if !(0.0..=1.0).contains(&v.holds_at) || !(0.0..=1.0).contains(&v.fails_at) || v.fails_at > v.holds_at {
+            return Err(self.err("key `verdict`: need 0 <= fails_at <= holds_at <= 1"));
+        }
+        Ok(VerdictRule { holds_at: v.holds_at, fails_at: v.fails_at })
+    }
+
+    /// Refuse keys that are set but do not apply to `study`.
+    pub fn not_here(&self, study: &str, keys: &[(&str, bool)]) -> Result<(), ScenarioError> {
+        match keys.iter().find(|(_, set)| *set) {
+            Some((k, _)) => Err(self.err(format!("key `{k}` does not apply to study {study}"))),
+            None => Ok(()),
+        }
+    }
+}
