@@ -217,7 +217,8 @@ fn cmd_resume(a: ResumeArgs) -> anyhow::Result<ExitCode> {
     run.drive(until, &ctl)?;
     progress.finish();
     if run.is_finished() {
-        let res = finish(study.as_ref(), vec![run.output()], &out)?;
+        let output = study.complete_seed(seed, run.output())?;
+        let res = finish(study.as_ref(), vec![output], &out)?;
         println!("{}", res.markdown);
         eprintln!("run finished at {}; wrote {}/results.json", unit.format(run.now()), out.display());
     } else {

@@ -6,6 +6,7 @@
 
 pub mod bids;
 pub mod orders;
+pub mod posted;
 pub mod price;
 
 pub use bids::{ExpectedCost, Strategy};

@@ -471,6 +471,7 @@ struct HeatFig<'a> {
     y_labels: &'a [String],
     values: &'a [Vec<Option<f64>>],
     value_label: &'a str,
+    labels: Option<&'a [Vec<String>]>,
 }
 
 impl HeatFig<'_> {
@@ -539,9 +540,10 @@ impl Figure for HeatFig<'_> {
                 let fill = v.map(|v| diverging(v / m)).unwrap_or(MISSING);
                 cells.push(Rectangle::new([(x, row), (x + 1.0, row + 1.0)], fill.filled()));
                 cells.push(Rectangle::new([(x, row), (x + 1.0, row + 1.0)], WHITE.stroke_width(1)));
+                let label = self.labels.and_then(|l| l.get(j)).and_then(|r| r.get(i)).cloned();
                 let (s, dark) = match v {
-                    Some(v) => (format!("{v:.2}"), (v / m).abs() > 0.55),
-                    None => ("n/a".to_string(), false),
+                    Some(v) => (label.unwrap_or_else(|| format!("{v:.2}")), (v / m).abs() > 0.55),
+                    None => (label.unwrap_or_else(|| "n/a".to_string()), false),
                 };
                 texts.push((s, (x + 0.5, row + 0.5), dark));
             }
@@ -590,7 +592,23 @@ pub fn heatmap(
     values: &[Vec<Option<f64>>],
     value_label: &str,
 ) -> anyhow::Result<()> {
-    render(dir, stem, &HeatFig { title, x_labels, y_labels, values, value_label })
+    render(dir, stem, &HeatFig { title, x_labels, y_labels, values, value_label, labels: None })
+}
+
+/// [`heatmap`] with a text of the caller's choosing in each cell (`labels`,
+/// indexed like `values`) instead of the value.
+#[allow(clippy::too_many_arguments)]
+pub fn heatmap_labeled(
+    dir: &Path,
+    stem: &str,
+    title: &str,
+    x_labels: &[String],
+    y_labels: &[String],
+    values: &[Vec<Option<f64>>],
+    labels: &[Vec<String>],
+    value_label: &str,
+) -> anyhow::Result<()> {
+    render(dir, stem, &HeatFig { title, x_labels, y_labels, values, value_label, labels: Some(labels) })
 }
 
 #[cfg(test)]

@@ -148,7 +148,7 @@ pub struct Results {
     /// Findings in definition order.
     pub findings: Vec<FindingResult>,
     /// Study-specific blocks (e.g. "claims").
-    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -165,7 +165,9 @@ pub fn aggregate(
     let keys: BTreeSet<&String> = outputs.iter().flat_map(|o| o.metrics.keys()).collect();
     let mut metrics = BTreeMap::new();
     for key in keys {
-        let values: Vec<Option<f64>> = outputs.iter().map(|o| o.metrics.get(key).copied().flatten()).collect();
+        // `+ 0.0` turns a negative zero (an empty f64 sum) into zero.
+        let values: Vec<Option<f64>> =
+            outputs.iter().map(|o| o.metrics.get(key).copied().flatten().map(|x| x + 0.0)).collect();
         let binary = outputs.iter().any(|o| o.binary.contains(key));
         let s = summarize(&values, binary);
         metrics.insert(key.clone(), MetricResult { mean: s.mean, ci95: s.ci95, n: s.n, values });

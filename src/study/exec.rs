@@ -77,7 +77,8 @@ pub fn results_of(study: &dyn Study, outputs: &[SeedOutput]) -> Results {
 /// `dir`; return everything.
 pub fn finish(study: &dyn Study, outputs: Vec<SeedOutput>, dir: &Path) -> anyhow::Result<StudyOutput> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let results = results_of(study, &outputs);
+    let mut results = results_of(study, &outputs);
+    results.extra = study.extra(&results, &outputs);
     let mut markdown = format!(
         "# {} ({} fidelity, {} timing)\n\nScenario `{}`, {} seed(s): {}\n",
         results.study,

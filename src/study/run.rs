@@ -161,6 +161,16 @@ pub trait Study: Send + Sync {
     fn stepper(&self, seed: u64) -> Box<dyn Stepper>;
     /// Write charts into `dir` and return the Markdown summary.
     fn report(&self, results: &Results, outputs: &[SeedOutput], dir: &Path) -> anyhow::Result<String>;
+    /// Study-specific blocks of `results.json` (e.g. `claims`), computed
+    /// before `report` sees the results.
+    fn extra(&self, _results: &Results, _outputs: &[SeedOutput]) -> serde_json::Map<String, serde_json::Value> {
+        serde_json::Map::new()
+    }
+    /// Finish a seed whose main run came back from a snapshot (a study that
+    /// also runs a comparison adds it here).
+    fn complete_seed(&self, _seed: u64, output: SeedOutput) -> anyhow::Result<SeedOutput> {
+        Ok(output)
+    }
 }
 
 /// A run that can be stepped, inspected and saved, whatever its model.

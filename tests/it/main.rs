@@ -7,6 +7,7 @@ mod acceptance;
 mod cli;
 mod corrected;
 mod determinism;
+mod economic_value;
 mod invariants;
 mod queue;
 mod scenarios;

@@ -1,0 +1,737 @@
+//! Scenario keys of `economic_value` (economic_value.md §3) and their
+//! resolution into the parameters the model runs on.
+
+use crate::market::posted::{PostedPriceParams, ProviderParams};
+use crate::market::price::PriceParams;
+use crate::report::results::VerdictRule;
+pub use crate::study::Fidelity;
+use crate::study::{Keys, Scenario, ScenarioError, VerdictSpec};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// `[dc]` table.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DcSpec {
+    pub capex_per_hour: Option<f64>,
+    pub opex_per_hour: Option<f64>,
+    pub hourly_survival: Option<f64>,
+    pub cancel_threshold: Option<f64>,
+    pub repair_mean_hours: Option<f64>,
+}
+
+/// `[home]` table.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HomeSpec {
+    pub capex_per_hour: Option<f64>,
+    pub opex_per_hour: Option<f64>,
+    pub hourly_survival: Option<f64>,
+    pub cancel_threshold: Option<f64>,
+    pub personal_use_mean_hours: Option<f64>,
+}
+
+/// `[consumer]` table.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumerSpec {
+    pub job_hours: Option<f64>,
+    /// A number, or a list assigned round-robin by consumer index.
+    pub checkpoint_hours: Option<toml::Value>,
+    pub values: Option<String>,
+    pub attempts_cap: Option<f64>,
+    pub min_completion: Option<f64>,
+    pub prior_sessions: Option<f64>,
+}
+
+/// `[price]` table.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceSpec {
+    pub initial_markup: Option<f64>,
+    pub floor_markup: Option<f64>,
+    pub cap: Option<f64>,
+    pub busy_growth_per_hour: Option<f64>,
+    pub idle_decay_per_hour: Option<f64>,
+}
+
+/// `[outside]` table.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutsideSpec {
+    pub initial_index: Option<f64>,
+    pub mean_index: Option<f64>,
+    pub reversion_per_hour: Option<f64>,
+    pub volatility: Option<f64>,
+    pub index_floor: Option<f64>,
+    pub offer_rate_per_hour: Option<f64>,
+    pub offer_multiplier_min: Option<f64>,
+    pub offer_multiplier_max: Option<f64>,
+    pub session_mean_hours: Option<f64>,
+}
+
+/// `[price_setter]` table.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceSetterSpec {
+    pub rule: Option<String>,
+    pub bid_shading: Option<f64>,
+    pub min_bid: Option<f64>,
+    pub margin: Option<f64>,
+    pub resolve_hours: Option<f64>,
+    pub fringe_aware: Option<bool>,
+}
+
+/// `[sweep.demand]`: consumers per demand level.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepDemand {
+    pub undersupplied: Option<i64>,
+    pub balanced: Option<i64>,
+    pub oversupplied: Option<i64>,
+}
+
+/// `[sweep.checkpoint_hours]`: checkpoint interval per level.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepCheckpoints {
+    pub frequent: Option<f64>,
+    pub moderate: Option<f64>,
+    pub infrequent: Option<f64>,
+}
+
+/// `[sweep]` table.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSpec {
+    /// Run the sweep (default: true when a `[sweep]` table is present).
+    pub enabled: Option<bool>,
+    pub dcs: Option<i64>,
+    pub homes: Option<i64>,
+    pub demand: Option<SweepDemand>,
+    pub checkpoint_hours: Option<SweepCheckpoints>,
+    pub values: Option<Vec<String>>,
+    pub dc_only_price_setter: Option<String>,
+    pub cannibalization_pct: Option<f64>,
+    pub value_creation_pct: Option<f64>,
+}
+
+/// `[market.<id>]` table.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketSpec {
+    pub dcs: Option<i64>,
+    pub homes: Option<i64>,
+    pub consumers: Option<i64>,
+    pub dc_price_setter: Option<bool>,
+}
+
+/// `[claims]` table.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimsSpec {
+    pub tolerance: Option<f64>,
+}
+
+/// The scenario file, as written.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvScenario {
+    pub study: String,
+    pub description: Option<String>,
+    pub fidelity: Option<Fidelity>,
+    pub seeds: Option<i64>,
+    pub seed_base: Option<i64>,
+    pub verdict: Option<VerdictSpec>,
+    pub duration_hours: Option<f64>,
+    pub tick_hours: Option<f64>,
+    pub sample_hours: Option<f64>,
+    pub compare_fidelities: Option<bool>,
+    pub match_priority: Option<String>,
+    /// Markets to run (default: the four of §3.2, unless only a sweep is configured).
+    pub scenarios: Option<Vec<String>>,
+    /// Legs of each market (default both).
+    pub legs: Option<Vec<String>>,
+    pub dc: Option<DcSpec>,
+    pub home: Option<HomeSpec>,
+    pub consumer: Option<ConsumerSpec>,
+    pub price: Option<PriceSpec>,
+    pub outside: Option<OutsideSpec>,
+    pub price_setter: Option<PriceSetterSpec>,
+    pub sweep: Option<SweepSpec>,
+    pub market: Option<BTreeMap<String, MarketSpec>>,
+    pub claims: Option<ClaimsSpec>,
+}
+
+/// Value distribution of consumers (§3.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Values {
+    /// 2.0 if the index is even, else 1.0.
+    Alternating,
+    /// Everyone 2.0.
+    UniformHigh,
+    /// 2.0 for the first half, 1.0 after.
+    Mixed,
+    /// Everyone 1.0.
+    UniformLow,
+    /// 3.0 for the first quarter, 1.5 up to half, 0.75 after.
+    WideSpread,
+}
+
+impl Values {
+    /// All, with their names.
+    pub const ALL: [(&'static str, Values); 5] = [
+        ("alternating", Values::Alternating),
+        ("uniform_high", Values::UniformHigh),
+        ("mixed", Values::Mixed),
+        ("uniform_low", Values::UniformLow),
+        ("wide_spread", Values::WideSpread),
+    ];
+
+    /// By name.
+    pub fn from_name(s: &str) -> Option<Values> {
+        Self::ALL.iter().find(|(n, _)| *n == s).map(|(_, v)| *v)
+    }
+
+    /// Name.
+    pub fn name(self) -> &'static str {
+        Self::ALL.iter().find(|(_, v)| *v == self).map(|(n, _)| *n).expect("listed")
+    }
+
+    /// Value of consumer `i` of `n`.
+    pub fn value(self, i: usize, n: usize) -> f64 {
+        match self {
+            Values::Alternating => {
+                if i.is_multiple_of(2) {
+                    2.0
+                } else {
+                    1.0
+                }
+            }
+            Values::UniformHigh => 2.0,
+            Values::Mixed => {
+                if i < n / 2 {
+                    2.0
+                } else {
+                    1.0
+                }
+            }
+            Values::UniformLow => 1.0,
+            Values::WideSpread => {
+                if i < n / 4 {
+                    3.0
+                } else if i < n / 2 {
+                    1.5
+                } else {
+                    0.75
+                }
+            }
+        }
+    }
+}
+
+/// How the matching round orders candidates (S2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Priority {
+    /// Value, then list index (reference).
+    ListOrder,
+    /// Highest willingness to pay, random ties (corrected).
+    Bid,
+}
+
+/// Price-setter rule (S1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SetterRule {
+    /// Floor at the D-th shaded bid (reference).
+    Floor,
+    /// Profit-maximising common price (corrected).
+    Optimise,
+}
+
+/// Price-setter parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SetterParams {
+    pub rule: SetterRule,
+    pub bid_shading: f64,
+    pub min_bid: f64,
+    pub margin: f64,
+    pub resolve_hours: f64,
+    pub fringe_aware: bool,
+}
+
+/// Outside market parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutsideParams {
+    /// The outside price index, an OU process.
+    pub index: PriceParams,
+    pub offer_rate: f64,
+    pub multiplier_min: f64,
+    pub multiplier_max: f64,
+    pub session_mean_hours: f64,
+}
+
+/// One simulated market leg.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LegDef {
+    /// Metric prefix: `scenarios.<market>.<leg>` or `sweep.<d>.<c>.<v>.<leg>`.
+    pub id: String,
+    /// Datacenters.
+    pub dcs: u32,
+    /// Home providers.
+    pub homes: u32,
+    /// Consumers.
+    pub consumers: u32,
+    /// Value distribution.
+    pub values: Values,
+    /// Checkpoint intervals, assigned round-robin by consumer index.
+    pub checkpoints: Vec<f64>,
+    /// DCs are price setters.
+    pub price_setter: bool,
+    /// Horizon (h).
+    pub duration_hours: f64,
+}
+
+/// A sweep cell's coordinates, for reports.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepCell {
+    pub demand: String,
+    pub checkpoint: String,
+    pub values: String,
+}
+
+/// The sweep's layout.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepParams {
+    pub dcs: u32,
+    pub homes: u32,
+    pub demand: Vec<(String, u32)>,
+    pub checkpoints: Vec<(String, f64)>,
+    pub values: Vec<String>,
+    pub dc_only_price_setter: bool,
+    pub cannibalization_pct: f64,
+    pub value_creation_pct: f64,
+}
+
+impl SweepParams {
+    /// The cells in §3.4 order.
+    pub fn cells(&self) -> Vec<SweepCell> {
+        let mut out = Vec::new();
+        for (d, _) in &self.demand {
+            for (c, _) in &self.checkpoints {
+                for v in &self.values {
+                    out.push(SweepCell { demand: d.clone(), checkpoint: c.clone(), values: v.clone() });
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A main market, resolved.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MarketDef {
+    pub name: String,
+    pub dcs: u32,
+    pub homes: u32,
+    pub consumers: u32,
+    pub price_setter: bool,
+}
+
+/// Everything the model needs, resolved and checked.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvParams {
+    pub fidelity: Fidelity,
+    pub seeds: u64,
+    pub seed_base: u64,
+    pub verdict: VerdictRule,
+    pub duration_hours: f64,
+    pub tick_hours: f64,
+    pub sample_hours: f64,
+    pub compare_fidelities: bool,
+    pub priority: Priority,
+    pub dc: ProviderParams,
+    pub home: ProviderParams,
+    pub job_hours: f64,
+    pub checkpoints: Vec<f64>,
+    pub values: Values,
+    pub attempts_cap: f64,
+    pub min_completion: f64,
+    pub prior_sessions: f64,
+    pub price: PostedPriceParams,
+    pub outside: OutsideParams,
+    pub setter: SetterParams,
+    pub markets: Vec<MarketDef>,
+    pub legs: Vec<String>,
+    pub sweep: Option<SweepParams>,
+    pub claims_tolerance: f64,
+}
+
+impl EvParams {
+    /// Whether the market steps in ticks (reference fidelity).
+    pub fn tick_mode(&self) -> bool {
+        self.fidelity == Fidelity::Reference
+    }
+
+    /// Every leg the run simulates, in order: the markets' legs, then the
+    /// sweep cells' legs.
+    pub fn leg_defs(&self) -> Vec<LegDef> {
+        let mut out = Vec::new();
+        for m in &self.markets {
+            for leg in &self.legs {
+                out.push(LegDef {
+                    id: format!("scenarios.{}.{leg}", m.name),
+                    dcs: m.dcs,
+                    homes: if leg == "dc_home" { m.homes } else { 0 },
+                    consumers: m.consumers,
+                    values: self.values,
+                    checkpoints: self.checkpoints.clone(),
+                    price_setter: m.price_setter,
+                    duration_hours: self.duration_hours,
+                });
+            }
+        }
+        if let Some(s) = &self.sweep {
+            for cell in s.cells() {
+                let consumers = s.demand.iter().find(|d| d.0 == cell.demand).expect("cell demand").1;
+                let kappa = s.checkpoints.iter().find(|c| c.0 == cell.checkpoint).expect("cell checkpoint").1;
+                let values = Values::from_name(&cell.values).expect("checked at load");
+                for leg in ["dc_only", "dc_home"] {
+                    let dcs = s.dcs;
+                    let price_setter = leg == "dc_only" && s.dc_only_price_setter && dcs < consumers;
+                    out.push(LegDef {
+                        id: format!("sweep.{}.{}.{}.{leg}", cell.demand, cell.checkpoint, cell.values),
+                        dcs,
+                        homes: if leg == "dc_home" { s.homes } else { 0 },
+                        consumers,
+                        values,
+                        checkpoints: vec![kappa],
+                        price_setter,
+                        duration_hours: self.duration_hours,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Resolved switches and run layout, for `results.json` `settings`.
+    pub fn settings(&self) -> serde_json::Map<String, serde_json::Value> {
+        use serde_json::json;
+        let mut m = serde_json::Map::new();
+        m.insert(
+            "match_priority".into(),
+            json!(match self.priority {
+                Priority::ListOrder => "list_order",
+                Priority::Bid => "bid",
+            }),
+        );
+        m.insert(
+            "price_setter.rule".into(),
+            json!(match self.setter.rule {
+                SetterRule::Floor => "floor",
+                SetterRule::Optimise => "optimise",
+            }),
+        );
+        if let Some(s) = &self.sweep {
+            m.insert("sweep.dc_only_price_setter".into(), json!(if s.dc_only_price_setter { "on" } else { "off" }));
+        }
+        m.insert("compare_fidelities".into(), json!(self.compare_fidelities));
+        m.insert("duration_hours".into(), json!(self.duration_hours));
+        m
+    }
+}
+
+/// The four main markets of §3.2: (name, DCs, homes, consumers, price setter).
+pub const MAIN_MARKETS: [(&str, u32, u32, u32, bool); 4] = [
+    ("undersupplied", 10, 20, 30, false),
+    ("sufficient", 30, 20, 20, false),
+    ("oversupplied", 40, 30, 15, false),
+    ("price_setter", 10, 20, 30, true),
+];
+
+/// Resolve and check an `economic_value` scenario.
+pub fn resolve(scn: &Scenario) -> Result<EvParams, ScenarioError> {
+    if scn.study != "economic_value" {
+        return Err(scn.invalid(format!("study `{}` is not economic_value", scn.study)));
+    }
+    let s: EvScenario = scn.decode()?;
+    let fidelity = s.fidelity.unwrap_or_default();
+    let k = Keys::new(scn, fidelity);
+    let reference = fidelity == Fidelity::Reference;
+
+    let seeds = k.count("seeds", s.seeds, 20)? as u64;
+    let seed_base = k.count("seed_base", s.seed_base, 1)? as u64;
+    let verdict = k.verdict(s.verdict)?;
+    let duration_hours = k.positive("duration_hours", s.duration_hours, 200.0)?;
+    let tick_hours = k.positive("tick_hours", s.tick_hours, 0.1)?;
+    let sample_hours = k.positive("sample_hours", s.sample_hours, 1.0)?;
+    if tick_hours * (crate::engine::TICKS_PER_HOUR as f64) < 1.0 {
+        return Err(k.err("key `tick_hours` is shorter than one engine tick (1 ms)"));
+    }
+    let priority = k.switch("match_priority", &s.match_priority, &["list_order", "bid"], ("list_order", "bid"))?;
+
+    let dc = s.dc.clone().unwrap_or_default();
+    let home = s.home.clone().unwrap_or_default();
+    let provider = |name: &str,
+                    capex: Option<f64>,
+                    opex: Option<f64>,
+                    surv: Option<f64>,
+                    theta: Option<f64>,
+                    down: Option<f64>,
+                    down_key: &str,
+                    d: (f64, f64, f64, f64)|
+     -> Result<ProviderParams, ScenarioError> {
+        let capex = k.nonneg(&format!("{name}.capex_per_hour"), capex, d.0)?;
+        let opex = k.nonneg(&format!("{name}.opex_per_hour"), opex, d.1)?;
+        let survival = k.num(&format!("{name}.hourly_survival"), surv, d.2)?;
+        if !(survival > 0.0 && survival <= 1.0) {
+            return Err(k.err(format!("key `{name}.hourly_survival` must be in (0, 1] (got {survival})")));
+        }
+        let theta = theta.unwrap_or(d.3);
+        if theta.is_nan() || theta <= 0.0 {
+            return Err(k.err(format!("key `{name}.cancel_threshold` must be > 0 or inf (got {theta})")));
+        }
+        let down = k.positive(&format!("{name}.{down_key}"), down, 2.0)?;
+        Ok(ProviderParams {
+            cost: capex + opex,
+            hourly_survival: survival,
+            cancel_threshold: theta,
+            downtime_mean_hours: down,
+        })
+    };
+    let dc_p = provider(
+        "dc",
+        dc.capex_per_hour,
+        dc.opex_per_hour,
+        dc.hourly_survival,
+        dc.cancel_threshold,
+        dc.repair_mean_hours,
+        "repair_mean_hours",
+        (0.30, 0.20, 0.998, f64::INFINITY),
+    )?;
+    let home_p = provider(
+        "home",
+        home.capex_per_hour,
+        home.opex_per_hour,
+        home.hourly_survival,
+        home.cancel_threshold,
+        home.personal_use_mean_hours,
+        "personal_use_mean_hours",
+        (0.0, 0.08, 0.92, 1.5),
+    )?;
+
+    let c = s.consumer.clone().unwrap_or_default();
+    let job_hours = k.positive("consumer.job_hours", c.job_hours, 2.0)?;
+    let checkpoints = match &c.checkpoint_hours {
+        None => vec![0.5],
+        Some(toml::Value::Float(x)) => vec![*x],
+        Some(toml::Value::Integer(x)) => vec![*x as f64],
+        Some(toml::Value::Array(a)) => {
+            let mut v = Vec::new();
+            for x in a {
+                match x {
+                    toml::Value::Float(f) => v.push(*f),
+                    toml::Value::Integer(i) => v.push(*i as f64),
+                    other => {
+                        return Err(k.err(format!("key `consumer.checkpoint_hours`: {other} is not a number")));
+                    }
+                }
+            }
+            if v.is_empty() {
+                return Err(k.err("key `consumer.checkpoint_hours`: the list is empty"));
+            }
+            v
+        }
+        Some(other) => {
+            return Err(k.err(format!("key `consumer.checkpoint_hours` must be a number or a list (got {other})")));
+        }
+    };
+    for &x in &checkpoints {
+        if !(x.is_finite() && x > 0.0) {
+            return Err(k.err(format!("key `consumer.checkpoint_hours` must be > 0 (got {x})")));
+        }
+    }
+    let values_name = c.values.clone().unwrap_or_else(|| "alternating".into());
+    let values = Values::from_name(&values_name).ok_or_else(|| {
+        k.err(format!(
+            "key `consumer.values`: unknown distribution \"{values_name}\" (expected one of: {})",
+            Values::ALL.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+        ))
+    })?;
+    let attempts_cap = k.num("consumer.attempts_cap", c.attempts_cap, 10.0)?;
+    if attempts_cap < 1.0 {
+        return Err(k.err(format!("key `consumer.attempts_cap` must be >= 1 (got {attempts_cap})")));
+    }
+    let min_completion = k.probability("consumer.min_completion", c.min_completion, 0.1)?;
+    let prior_sessions = k.nonneg("consumer.prior_sessions", c.prior_sessions, 2.0)?;
+
+    let p = s.price.clone().unwrap_or_default();
+    let price = PostedPriceParams {
+        initial_markup: k.positive("price.initial_markup", p.initial_markup, 2.0)?,
+        floor_markup: k.nonneg("price.floor_markup", p.floor_markup, 1.1)?,
+        cap: k.positive("price.cap", p.cap, 5.0)?,
+        growth: k.nonneg("price.busy_growth_per_hour", p.busy_growth_per_hour, 0.1)?,
+        decay: k.nonneg("price.idle_decay_per_hour", p.idle_decay_per_hour, 0.3)?,
+    };
+    if price.decay * tick_hours >= 1.0 {
+        return Err(k.err("key `price.idle_decay_per_hour` times `tick_hours` must be < 1"));
+    }
+
+    let o = s.outside.clone().unwrap_or_default();
+    let index = PriceParams {
+        mean: k.num("outside.mean_index", o.mean_index, 0.8)?,
+        start: k.num("outside.initial_index", o.initial_index, 0.8)?,
+        reversion: k.nonneg("outside.reversion_per_hour", o.reversion_per_hour, 0.2)?,
+        volatility: k.nonneg("outside.volatility", o.volatility, 0.3)?,
+        floor: k.nonneg("outside.index_floor", o.index_floor, 0.2)?,
+    };
+    let mmin = k.nonneg("outside.offer_multiplier_min", o.offer_multiplier_min, 0.9)?;
+    let mmax = k.nonneg("outside.offer_multiplier_max", o.offer_multiplier_max, 1.3)?;
+    if mmin > mmax {
+        return Err(
+            k.err(format!("keys `outside.offer_multiplier_min` ({mmin}) > `outside.offer_multiplier_max` ({mmax})"))
+        );
+    }
+    let outside = OutsideParams {
+        index,
+        offer_rate: k.nonneg("outside.offer_rate_per_hour", o.offer_rate_per_hour, 0.3)?,
+        multiplier_min: mmin,
+        multiplier_max: mmax,
+        session_mean_hours: k.positive("outside.session_mean_hours", o.session_mean_hours, 2.0)?,
+    };
+
+    let ps = s.price_setter.clone().unwrap_or_default();
+    let rule = k.switch("price_setter.rule", &ps.rule, &["floor", "optimise"], ("floor", "optimise"))?;
+    let setter = SetterParams {
+        rule: if rule == "floor" { SetterRule::Floor } else { SetterRule::Optimise },
+        bid_shading: k.nonneg("price_setter.bid_shading", ps.bid_shading, 0.8)?,
+        min_bid: k.nonneg("price_setter.min_bid", ps.min_bid, 0.01)?,
+        margin: k.positive("price_setter.margin", ps.margin, 0.999)?,
+        resolve_hours: k.positive("price_setter.resolve_hours", ps.resolve_hours, 1.0)?,
+        fringe_aware: ps.fringe_aware.unwrap_or(true),
+    };
+
+    // Markets: the defaults of §3.2, overridden or extended by [market.<id>].
+    let overrides = s.market.clone().unwrap_or_default();
+    let sweep_only = s.sweep.is_some() && s.scenarios.is_none();
+    let names: Vec<String> = match &s.scenarios {
+        Some(v) => v.clone(),
+        None if sweep_only => Vec::new(),
+        None => MAIN_MARKETS.iter().map(|m| m.0.to_string()).collect(),
+    };
+    for name in overrides.keys() {
+        if !names.contains(name) && !MAIN_MARKETS.iter().any(|m| m.0 == name) {
+            return Err(k.err(format!("key `market.{name}`: market \"{name}\" is not listed in `scenarios`")));
+        }
+    }
+    let mut markets = Vec::new();
+    for name in &names {
+        let base = MAIN_MARKETS.iter().find(|m| m.0 == name);
+        let o = overrides.get(name);
+        if base.is_none() && o.is_none() {
+            return Err(k.err(format!(
+                "key `scenarios`: unknown market \"{name}\" (define it in a [market.{name}] table, or use one of: {})",
+                MAIN_MARKETS.iter().map(|m| m.0).collect::<Vec<_>>().join(", ")
+            )));
+        }
+        let d = base.map(|b| (b.1 as i64, b.2 as i64, b.3 as i64, b.4)).unwrap_or((0, 0, 0, false));
+        let key = |f: &str| format!("market.{name}.{f}");
+        let dcs = k.count(&key("dcs"), o.and_then(|o| o.dcs), d.0)?;
+        let homes = k.count(&key("homes"), o.and_then(|o| o.homes), d.1)?;
+        let consumers = k.count_min1(&key("consumers"), o.and_then(|o| o.consumers), d.2)?;
+        if dcs + homes == 0 {
+            return Err(k.err(format!(
+                "keys `{}` and `{}`: a market needs at least one provider",
+                key("dcs"),
+                key("homes")
+            )));
+        }
+        if dcs == 0 {
+            return Err(k.err(format!("key `{}` must be at least 1 (the DC-only leg needs DCs)", key("dcs"))));
+        }
+        markets.push(MarketDef {
+            name: name.clone(),
+            dcs,
+            homes,
+            consumers,
+            price_setter: o.and_then(|o| o.dc_price_setter).unwrap_or(d.3),
+        });
+    }
+    let legs = s.legs.clone().unwrap_or_else(|| vec!["dc_only".into(), "dc_home".into()]);
+    if legs.is_empty() {
+        return Err(k.err("key `legs` must name at least one leg"));
+    }
+    for l in &legs {
+        if l != "dc_only" && l != "dc_home" {
+            return Err(k.err(format!("key `legs`: unknown leg \"{l}\" (expected \"dc_only\" or \"dc_home\")")));
+        }
+    }
+
+    let sweep = match &s.sweep {
+        Some(sw) if sw.enabled.unwrap_or(true) => {
+            let dm = sw.demand.clone().unwrap_or_default();
+            let ck = sw.checkpoint_hours.clone().unwrap_or_default();
+            let demand = vec![
+                ("undersupplied".to_string(), k.count_min1("sweep.demand.undersupplied", dm.undersupplied, 30)?),
+                ("balanced".to_string(), k.count_min1("sweep.demand.balanced", dm.balanced, 15)?),
+                ("oversupplied".to_string(), k.count_min1("sweep.demand.oversupplied", dm.oversupplied, 8)?),
+            ];
+            let checkpoints = vec![
+                ("frequent".to_string(), k.positive("sweep.checkpoint_hours.frequent", ck.frequent, 0.1)?),
+                ("moderate".to_string(), k.positive("sweep.checkpoint_hours.moderate", ck.moderate, 0.5)?),
+                ("infrequent".to_string(), k.positive("sweep.checkpoint_hours.infrequent", ck.infrequent, 1.0)?),
+            ];
+            let values = sw.values.clone().unwrap_or_else(|| {
+                ["uniform_high", "mixed", "uniform_low", "wide_spread"].iter().map(|s| s.to_string()).collect()
+            });
+            for v in &values {
+                if Values::from_name(v).is_none() {
+                    return Err(k.err(format!("key `sweep.values`: unknown distribution \"{v}\"")));
+                }
+            }
+            let s3 = k.switch("sweep.dc_only_price_setter", &sw.dc_only_price_setter, &["on", "off"], ("on", "off"))?;
+            Some(SweepParams {
+                dcs: k.count_min1("sweep.dcs", sw.dcs, 10)?,
+                homes: k.count("sweep.homes", sw.homes, 20)?,
+                demand,
+                checkpoints,
+                values,
+                dc_only_price_setter: s3 == "on",
+                cannibalization_pct: k.num("sweep.cannibalization_pct", sw.cannibalization_pct, -5.0)?,
+                value_creation_pct: k.num("sweep.value_creation_pct", sw.value_creation_pct, 10.0)?,
+            })
+        }
+        _ => None,
+    };
+    if markets.is_empty() && sweep.is_none() {
+        return Err(k.err("nothing to run: `scenarios` is empty and there is no [sweep]"));
+    }
+    let claims_tolerance = k.nonneg("claims.tolerance", s.claims.as_ref().and_then(|c| c.tolerance), 0.10)?;
+    let _ = reference;
+    Ok(EvParams {
+        fidelity,
+        seeds,
+        seed_base,
+        verdict,
+        duration_hours,
+        tick_hours,
+        sample_hours,
+        compare_fidelities: s.compare_fidelities.unwrap_or(true),
+        priority: if priority == "bid" { Priority::Bid } else { Priority::ListOrder },
+        dc: dc_p,
+        home: home_p,
+        job_hours,
+        checkpoints,
+        values,
+        attempts_cap,
+        min_completion,
+        prior_sessions,
+        price,
+        outside,
+        setter,
+        markets,
+        legs,
+        sweep,
+        claims_tolerance,
+    })
+}

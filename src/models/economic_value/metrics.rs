@@ -1,0 +1,323 @@
+//! Per-seed metrics, changes, sweep classes, findings and claims of
+//! `economic_value` (economic_value.md §7).
+
+use super::config::EvParams;
+use super::model::LegRecord;
+use crate::report::results::{FindingDef, SeedOutput};
+use std::collections::BTreeMap;
+
+/// Findings of §7.3 and claims of §7.4, in report order.
+pub const FINDINGS: &[FindingDef] = &[
+    FindingDef {
+        id: "ev.undersupplied.more_served_and_compute",
+        claim: "undersupplied: homes serve every consumer and add > 10% compute",
+    },
+    FindingDef { id: "ev.undersupplied.cost_down", claim: "undersupplied: homes lower the $ per useful hour" },
+    FindingDef { id: "ev.undersupplied.dc_profit_down", claim: "undersupplied: homes cut DC profit/h by > 5%" },
+    FindingDef { id: "ev.undersupplied.surplus_up", claim: "undersupplied: homes raise total surplus" },
+    FindingDef { id: "ev.sufficient.surplus_up", claim: "sufficient: homes raise total surplus" },
+    FindingDef { id: "ev.oversupplied.surplus_up", claim: "oversupplied: homes raise total surplus" },
+    FindingDef { id: "ev.price_setter.surplus_up", claim: "price setter: homes raise total surplus" },
+    FindingDef { id: "ev.oversupplied.compute_down", claim: "oversupplied: homes lower compute delivered" },
+    FindingDef {
+        id: "ev.price_setter.dcs_idle_with_homes",
+        claim: "price-setting DCs get no sessions once homes exist",
+    },
+    FindingDef {
+        id: "ev.sweep.counts_6_0_30",
+        claim: "the sweep splits 6 value creation / 0 neutral / 30 cannibalization",
+    },
+    FindingDef {
+        id: "ev.sweep.value_creation_only_undersupplied",
+        claim: "homes create value only where consumers outnumber DCs",
+    },
+    FindingDef {
+        id: "ev.sweep.dc_displaced_unless_undersupplied",
+        claim: "unless undersupplied, homes displace DCs (DC hours fall to <= 1%)",
+    },
+    FindingDef { id: "ev.claim.cost_minus_42pct", claim: "homes make a useful hour 42% cheaper" },
+    FindingDef { id: "ev.claim.compute_plus_188pct", claim: "homes deliver 188% more compute" },
+    FindingDef { id: "ev.claim.ps.dc_only.cost", claim: "price setter, DC only: $1.60 per useful hour" },
+    FindingDef { id: "ev.claim.ps.dc_only.compute", claim: "price setter, DC only: 1,306 compute hours" },
+    FindingDef { id: "ev.claim.ps.dc_only.dc_profit", claim: "price setter, DC only: DC profit $1.10/h" },
+    FindingDef { id: "ev.claim.ps.dc_home.cost", claim: "price setter, DC + Home: $1.19 per useful hour" },
+    FindingDef { id: "ev.claim.ps.dc_home.compute", claim: "price setter, DC + Home: 5,462 compute hours" },
+    FindingDef { id: "ev.claim.ps.dc_home.dc_profit", claim: "price setter, DC + Home: DC profit $1.10/h" },
+    FindingDef { id: "ev.claim.ps.dc_home.home_profit", claim: "price setter, DC + Home: home profit $0.95/h" },
+    FindingDef { id: "ev.claim.ps.served", claim: "price setter: served 10 -> 30" },
+    FindingDef { id: "ev.claim.ps.compute_gain", claim: "price setter: homes add 4,156 compute hours" },
+    FindingDef { id: "ev.claim.ps.consumer_cost", claim: "price setter: consumer cost -25.8%" },
+    FindingDef { id: "ev.claim.ps.dc_profit_unchanged", claim: "price setter: DC profit unchanged with homes" },
+    FindingDef {
+        id: "ev.claim.segmentation",
+        claim: "price setter: DCs serve high-value, homes lower-value consumers",
+    },
+    FindingDef {
+        id: "ev.claim.segmentation_price_taking",
+        claim: "price-taking DCs serve high-value, homes lower-value consumers",
+    },
+];
+
+/// A claim: finding id, anchor (None for the segmentation claims) and the
+/// metric it reads.
+pub struct Claim {
+    /// Finding id.
+    pub id: &'static str,
+    /// The anchor figure of the original write-up.
+    pub anchor: Option<f64>,
+    /// Metric key the claim is about.
+    pub metric: &'static str,
+}
+
+/// The claims of §7.4.
+pub const CLAIMS: &[Claim] = &[
+    Claim {
+        id: "ev.claim.cost_minus_42pct",
+        anchor: Some(-42.0),
+        metric: "scenarios.undersupplied.change.cost_per_useful_hour_pct",
+    },
+    Claim {
+        id: "ev.claim.compute_plus_188pct",
+        anchor: Some(188.0),
+        metric: "scenarios.undersupplied.change.compute_hours_pct",
+    },
+    Claim {
+        id: "ev.claim.ps.dc_only.cost",
+        anchor: Some(1.60),
+        metric: "scenarios.price_setter.dc_only.cost_per_useful_hour",
+    },
+    Claim {
+        id: "ev.claim.ps.dc_only.compute",
+        anchor: Some(1306.0),
+        metric: "scenarios.price_setter.dc_only.compute_hours",
+    },
+    Claim {
+        id: "ev.claim.ps.dc_only.dc_profit",
+        anchor: Some(1.10),
+        metric: "scenarios.price_setter.dc_only.dc_profit_per_hour",
+    },
+    Claim {
+        id: "ev.claim.ps.dc_home.cost",
+        anchor: Some(1.19),
+        metric: "scenarios.price_setter.dc_home.cost_per_useful_hour",
+    },
+    Claim {
+        id: "ev.claim.ps.dc_home.compute",
+        anchor: Some(5462.0),
+        metric: "scenarios.price_setter.dc_home.compute_hours",
+    },
+    Claim {
+        id: "ev.claim.ps.dc_home.dc_profit",
+        anchor: Some(1.10),
+        metric: "scenarios.price_setter.dc_home.dc_profit_per_hour",
+    },
+    Claim {
+        id: "ev.claim.ps.dc_home.home_profit",
+        anchor: Some(0.95),
+        metric: "scenarios.price_setter.dc_home.home_profit_per_hour",
+    },
+    Claim { id: "ev.claim.ps.served", anchor: Some(30.0), metric: "scenarios.price_setter.dc_home.served" },
+    Claim {
+        id: "ev.claim.ps.compute_gain",
+        anchor: Some(4156.0),
+        metric: "scenarios.price_setter.change.compute_hours",
+    },
+    Claim {
+        id: "ev.claim.ps.consumer_cost",
+        anchor: Some(-25.8),
+        metric: "scenarios.price_setter.change.cost_per_useful_hour_pct",
+    },
+    Claim {
+        id: "ev.claim.ps.dc_profit_unchanged",
+        anchor: Some(0.0),
+        metric: "scenarios.price_setter.change.dc_profit_per_hour_pct",
+    },
+    Claim { id: "ev.claim.segmentation", anchor: None, metric: "scenarios.price_setter.dc_home.dc_high_value_share" },
+    Claim {
+        id: "ev.claim.segmentation_price_taking",
+        anchor: None,
+        metric: "scenarios.undersupplied.dc_home.dc_high_value_share",
+    },
+];
+
+/// pct(new, old) of §7.1: 100 (new - old)/old if old > 0; else 0 if new = 0,
+/// else +inf.
+pub fn pct(new: f64, old: f64) -> f64 {
+    if old > 0.0 {
+        100.0 * (new - old) / old
+    } else if new == 0.0 {
+        0.0
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// The cost rule: like [`pct`], but 0 whenever old <= 0.
+pub fn cost_pct(new: f64, old: f64) -> f64 {
+    if old <= 0.0 { 0.0 } else { 100.0 * (new - old) / old }
+}
+
+struct Out {
+    m: BTreeMap<String, Option<f64>>,
+    f: BTreeMap<String, Option<bool>>,
+    binary: std::collections::BTreeSet<String>,
+}
+
+impl Out {
+    fn get(&self, k: &str) -> Option<f64> {
+        self.m.get(k).copied().flatten()
+    }
+    /// Store a value; infinities are kept (as undefined in JSON, but usable
+    /// in predicates through `raw`).
+    fn set(&mut self, k: String, v: Option<f64>) {
+        self.m.insert(k, v);
+    }
+}
+
+/// Metrics, findings and series of one seed.
+pub fn seed_output(p: &EvParams, records: &[LegRecord], seed: u64) -> SeedOutput {
+    let mut out = Out { m: BTreeMap::new(), f: BTreeMap::new(), binary: Default::default() };
+    let mut series = BTreeMap::new();
+    for r in records {
+        for (k, v) in &r.metrics {
+            out.set(format!("{}.{k}", r.id), *v);
+        }
+        if !r.samples.is_empty() {
+            let cols = ["hours", "busy_dcs", "busy_homes", "idle_consumers", "dc_price", "home_price", "outside_index"];
+            for (c, name) in cols.iter().enumerate() {
+                series.insert(format!("ts.{}.{name}", r.id), r.samples.iter().map(|s| s[c]).collect());
+            }
+        }
+    }
+    // Changes per market.
+    let raw = |o: &Out, k: String| o.get(&k);
+    for m in &p.markets {
+        let base = format!("scenarios.{}", m.name);
+        let (Some(_), Some(_)) =
+            (raw(&out, format!("{base}.dc_only.served")), raw(&out, format!("{base}.dc_home.served")))
+        else {
+            continue;
+        };
+        let g = |o: &Out, leg: &str, n: &str| o.get(&format!("{base}.{leg}.{n}")).unwrap_or(0.0);
+        let c_cost = cost_pct(g(&out, "dc_home", "cost_per_useful_hour"), g(&out, "dc_only", "cost_per_useful_hour"));
+        let c_comp = pct(g(&out, "dc_home", "compute_hours"), g(&out, "dc_only", "compute_hours"));
+        let c_prof = pct(g(&out, "dc_home", "dc_profit_per_hour"), g(&out, "dc_only", "dc_profit_per_hour"));
+        let d_comp = g(&out, "dc_home", "compute_hours") - g(&out, "dc_only", "compute_hours");
+        let d_served = g(&out, "dc_home", "served") - g(&out, "dc_only", "served");
+        let d_surplus = g(&out, "dc_home", "total_surplus_per_hour") - g(&out, "dc_only", "total_surplus_per_hour");
+        out.set(format!("{base}.change.cost_per_useful_hour_pct"), Some(c_cost));
+        out.set(format!("{base}.change.compute_hours_pct"), Some(c_comp));
+        out.set(format!("{base}.change.dc_profit_per_hour_pct"), Some(c_prof));
+        out.set(format!("{base}.change.compute_hours"), Some(d_comp));
+        out.set(format!("{base}.change.served"), Some(d_served));
+        out.set(format!("{base}.change.total_surplus_per_hour"), Some(d_surplus));
+        out.f.insert(format!("ev.{}.surplus_up", m.name), Some(d_surplus > 0.0));
+        match m.name.as_str() {
+            "undersupplied" => {
+                let served = g(&out, "dc_home", "served");
+                out.f.insert(
+                    "ev.undersupplied.more_served_and_compute".into(),
+                    Some(served == m.consumers as f64 && c_comp > 10.0),
+                );
+                out.f.insert("ev.undersupplied.cost_down".into(), Some(c_cost < 0.0));
+                out.f.insert("ev.undersupplied.dc_profit_down".into(), Some(c_prof < -5.0));
+            }
+            "oversupplied" => {
+                out.f.insert("ev.oversupplied.compute_down".into(), Some(c_comp < 0.0));
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = raw(&out, "scenarios.price_setter.dc_home.dc_sessions".into()) {
+        out.f.insert("ev.price_setter.dcs_idle_with_homes".into(), Some(s == 0.0));
+    }
+    // Sweep.
+    if let Some(sw) = &p.sweep {
+        let mut counts = [0u32; 3];
+        let mut vc_only_under = true;
+        let mut displaced = true;
+        for cell in sw.cells() {
+            let base = format!("sweep.{}.{}.{}", cell.demand, cell.checkpoint, cell.values);
+            let g = |o: &Out, leg: &str, n: &str| o.get(&format!("{base}.{leg}.{n}")).unwrap_or(0.0);
+            let dp = pct(g(&out, "dc_home", "dc_profit_per_hour"), g(&out, "dc_only", "dc_profit_per_hour"));
+            let dh = pct(g(&out, "dc_home", "dc_hours"), g(&out, "dc_only", "dc_hours"));
+            let dc = pct(g(&out, "dc_home", "compute_hours"), g(&out, "dc_only", "compute_hours"));
+            let dk = cost_pct(g(&out, "dc_home", "cost_per_useful_hour"), g(&out, "dc_only", "cost_per_useful_hour"));
+            out.set(format!("{base}.change.dc_profit_pct"), Some(dp));
+            out.set(format!("{base}.change.dc_hours_pct"), Some(dh));
+            out.set(format!("{base}.change.compute_pct"), Some(dc));
+            out.set(format!("{base}.change.cost_pct"), Some(dk));
+            let class = if dp < sw.cannibalization_pct {
+                2
+            } else if dc > sw.value_creation_pct {
+                0
+            } else {
+                1
+            };
+            counts[class] += 1;
+            for (c, name) in ["value_creation", "neutral", "cannibalization"].iter().enumerate() {
+                let k = format!("{base}.class.{name}");
+                out.set(k.clone(), Some(if c == class { 1.0 } else { 0.0 }));
+                out.binary.insert(k);
+            }
+            if class == 0 && cell.demand != "undersupplied" {
+                vc_only_under = false;
+            }
+            if cell.demand != "undersupplied" && g(&out, "dc_home", "dc_hours") > 0.01 * g(&out, "dc_only", "dc_hours")
+            {
+                displaced = false;
+            }
+            // Trim the per-leg keys to those §7.2 names.
+            for leg in ["dc_only", "dc_home"] {
+                let prefix = format!("{base}.{leg}.");
+                let keep: &[&str] = if leg == "dc_home" {
+                    &[
+                        "compute_hours",
+                        "served",
+                        "cost_per_useful_hour",
+                        "dc_profit_per_hour",
+                        "dc_hours",
+                        "home_profit_per_hour",
+                        "home_hours",
+                    ]
+                } else {
+                    &["compute_hours", "served", "cost_per_useful_hour", "dc_profit_per_hour", "dc_hours"]
+                };
+                out.m.retain(|k, _| !k.starts_with(&prefix) || keep.iter().any(|n| k[prefix.len()..] == **n));
+            }
+        }
+        out.set("sweep.counts.value_creation".into(), Some(counts[0] as f64));
+        out.set("sweep.counts.neutral".into(), Some(counts[1] as f64));
+        out.set("sweep.counts.cannibalization".into(), Some(counts[2] as f64));
+        out.f.insert("ev.sweep.counts_6_0_30".into(), Some(counts == [6, 0, 30]));
+        out.f.insert("ev.sweep.value_creation_only_undersupplied".into(), Some(vc_only_under));
+        out.f.insert("ev.sweep.dc_displaced_unless_undersupplied".into(), Some(displaced));
+    }
+    claims(p, &mut out);
+    // Non-finite values are undefined in the results contract.
+    let metrics = out.m.into_iter().map(|(k, v)| (k, v.filter(|x| x.is_finite()))).collect();
+    SeedOutput { seed, metrics, binary: out.binary, findings: out.f, tables: BTreeMap::new(), series }
+}
+
+fn claims(p: &EvParams, out: &mut Out) {
+    let tol = p.claims_tolerance;
+    let near = |x: f64, anchor: f64| (x - anchor).abs() <= tol * anchor.abs();
+    let g = |o: &Out, k: &str| o.get(k);
+    for c in CLAIMS {
+        let Some(x) = g(out, c.metric) else { continue };
+        let ps_dc_hours = g(out, "scenarios.price_setter.dc_home.dc_hours").unwrap_or(0.0);
+        let held = match c.id {
+            "ev.claim.ps.served" => g(out, "scenarios.price_setter.dc_only.served") == Some(10.0) && x == 30.0,
+            "ev.claim.ps.dc_home.dc_profit" => near(x, 1.10) && ps_dc_hours > 0.0,
+            "ev.claim.ps.dc_profit_unchanged" => x.abs() <= 10.0 && ps_dc_hours > 0.0,
+            "ev.claim.segmentation" | "ev.claim.segmentation_price_taking" => {
+                let base = c.metric.trim_end_matches(".dc_high_value_share");
+                let dc_hours = g(out, &format!("{base}.dc_hours")).unwrap_or(0.0);
+                let home = g(out, &format!("{base}.home_high_value_share")).unwrap_or(0.0);
+                dc_hours > 0.0 && x > 0.5 && x > home
+            }
+            _ => near(x, c.anchor.expect("numeric claim")),
+        };
+        out.f.insert(c.id.to_string(), Some(held));
+    }
+}

@@ -1,0 +1,523 @@
+//! `economic_value` as a `Study`: runs (with the comparison fidelity), the
+//! printed summary, the claims block and the charts.
+
+use super::config::{EvParams, resolve};
+use super::metrics::{CLAIMS, FINDINGS, seed_output};
+use super::model::EconomicMarket;
+use crate::engine::{Model, SimTime, TimeUnit};
+use crate::report::chart::{Bar, grouped_bars, heatmap_labeled};
+use crate::report::markdown::{MdTable, findings_table, fmt_ci};
+use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput, Table, VerdictRule, write_tables};
+use crate::report::stats::summarize;
+use crate::study::{Fidelity, Run, RunControl, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+impl StudyModel for EconomicMarket {
+    fn seed_output(&self, seed: u64) -> SeedOutput {
+        seed_output(&self.params, &self.records, seed)
+    }
+}
+
+/// The study bound to its scenario (and the comparison fidelity's).
+pub struct EconomicStudy {
+    scenario: Scenario,
+    /// Resolved parameters.
+    pub params: EvParams,
+    other: Option<(Scenario, EvParams)>,
+}
+
+impl EconomicStudy {
+    /// Resolve a scenario (and, with `compare_fidelities`, the same file in
+    /// the other fidelity: switches left on "auto" take that fidelity's
+    /// values, switches set explicitly stay).
+    pub fn new(scenario: Scenario) -> Result<Self, ScenarioError> {
+        let params = resolve(&scenario)?;
+        let other = if params.compare_fidelities {
+            let mut s = scenario.clone();
+            let f = match params.fidelity {
+                Fidelity::Reference => "corrected",
+                Fidelity::Corrected => "reference",
+            };
+            s.table.insert("fidelity".into(), toml::Value::String(f.into()));
+            let p = resolve(&s)?;
+            Some((s, p))
+        } else {
+            None
+        };
+        Ok(EconomicStudy { scenario, params, other })
+    }
+
+    fn meta(scenario: &Scenario, seed: u64) -> RunMeta {
+        RunMeta {
+            study: "economic_value".into(),
+            scenario_path: scenario.path.display().to_string(),
+            scenario_toml: scenario.to_toml(),
+            seed,
+        }
+    }
+
+    /// A fresh run of `seed` in the study's fidelity.
+    pub fn new_run(&self, seed: u64) -> Run<EconomicMarket> {
+        Run::new(Self::meta(&self.scenario, seed), EconomicMarket::new(self.params.clone()))
+    }
+
+    fn other_name(&self) -> Option<&'static str> {
+        self.other.as_ref().map(|(_, p)| p.fidelity.name())
+    }
+}
+
+impl Study for EconomicStudy {
+    fn id(&self) -> &'static str {
+        "economic_value"
+    }
+    fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+    fn fidelity(&self) -> &'static str {
+        self.params.fidelity.name()
+    }
+    fn timing(&self) -> &'static str {
+        if self.params.tick_mode() { "tick" } else { "continuous" }
+    }
+    fn settings(&self) -> serde_json::Map<String, Value> {
+        self.params.settings()
+    }
+    fn default_seeds(&self) -> (u64, u64) {
+        (self.params.seed_base, self.params.seeds)
+    }
+    fn verdict(&self) -> VerdictRule {
+        self.params.verdict
+    }
+    fn findings(&self) -> &'static [FindingDef] {
+        FINDINGS
+    }
+    fn time_unit(&self) -> TimeUnit {
+        TimeUnit::Hours
+    }
+    fn horizon(&self) -> SimTime {
+        let main = EconomicMarket::new(self.params.clone()).horizon();
+        let other = self.other.as_ref().map(|(_, p)| EconomicMarket::new(p.clone()).horizon()).unwrap_or(SimTime::ZERO);
+        SimTime(main.ticks() + other.ticks())
+    }
+    fn run_seed(&self, seed: u64, ctl: &RunControl) -> anyhow::Result<SeedOutput> {
+        let mut run = self.new_run(seed);
+        run.drive(SimTime::MAX, ctl)?;
+        let out = Stepper::output(&run);
+        let quiet = RunControl { snapshot_every: None, ..ctl.clone() };
+        self.complete_with(seed, out, &quiet)
+    }
+    fn complete_seed(&self, seed: u64, output: SeedOutput) -> anyhow::Result<SeedOutput> {
+        self.complete_with(seed, output, &RunControl::quiet())
+    }
+    fn stepper(&self, seed: u64) -> Box<dyn Stepper> {
+        Box::new(self.new_run(seed))
+    }
+    fn extra(&self, results: &Results, outputs: &[SeedOutput]) -> serde_json::Map<String, Value> {
+        let mut m = serde_json::Map::new();
+        m.insert("claims".into(), Value::Array(claims_block(self, results, outputs)));
+        m
+    }
+    fn report(&self, results: &Results, outputs: &[SeedOutput], dir: &Path) -> anyhow::Result<String> {
+        report(self, results, outputs, dir)
+    }
+}
+
+impl EconomicStudy {
+    fn complete_with(&self, seed: u64, mut out: SeedOutput, ctl: &RunControl) -> anyhow::Result<SeedOutput> {
+        let Some((scn, params)) = &self.other else { return Ok(out) };
+        let mut run = Run::new(Self::meta(scn, seed), EconomicMarket::new(params.clone()));
+        run.drive(SimTime::MAX, ctl)?;
+        let other = seed_output(params, &run.sim.model.records, seed);
+        let name = params.fidelity.name();
+        for c in CLAIMS {
+            if let Some(v) = other.metrics.get(c.metric) {
+                out.metrics.insert(format!("compare.{name}.{}", c.metric), *v);
+            }
+            if let Some(f) = other.findings.get(c.id) {
+                let k = format!("compare.{name}.finding.{}", c.id);
+                out.metrics.insert(k.clone(), f.map(|b| if b { 1.0 } else { 0.0 }));
+                out.binary.insert(k);
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn stats(m: Option<&MetricResult>) -> Value {
+    match m {
+        Some(m) => json!({ "mean": m.mean, "ci95": m.ci95, "n": m.n }),
+        None => json!({ "mean": null, "ci95": null, "n": 0 }),
+    }
+}
+
+/// The `claims` block of §7.4: each claim with the reference-fidelity and
+/// corrected values and verdicts.
+fn claims_block(s: &EconomicStudy, r: &Results, outputs: &[SeedOutput]) -> Vec<Value> {
+    let own = s.params.fidelity.name();
+    let rule = s.params.verdict;
+    let other = s.other_name();
+    let mut v = Vec::new();
+    for c in CLAIMS {
+        let Some(f) = r.findings.iter().find(|f| f.id == c.id) else { continue };
+        let mut own_entry = stats(r.metrics.get(c.metric));
+        own_entry["held_in"] = json!(f.held_in);
+        own_entry["verdict"] = json!(f.verdict);
+        let other_entry = other.map(|o| {
+            let mut e = stats(r.metrics.get(&format!("compare.{o}.{}", c.metric)));
+            let k = format!("compare.{o}.finding.{}", c.id);
+            let held = outputs.iter().filter(|x| x.metrics.get(&k).copied().flatten() == Some(1.0)).count() as f64
+                / outputs.len().max(1) as f64;
+            e["held_in"] = json!(held);
+            e["verdict"] = json!(rule.verdict(held));
+            e
+        });
+        let mut entry = json!({
+            "id": c.id,
+            "claim": f.claim,
+            "anchor": c.anchor,
+            "metric": c.metric,
+        });
+        entry[own] = own_entry;
+        if let (Some(o), Some(e)) = (other, other_entry) {
+            entry[o] = e;
+        } else {
+            let missing = if own == "reference" { "corrected" } else { "reference" };
+            entry[missing] = Value::Null;
+        }
+        v.push(entry);
+    }
+    v
+}
+
+fn cell(m: &BTreeMap<String, MetricResult>, k: &str, d: usize) -> String {
+    m.get(k).map(|x| fmt_ci(x, d)).unwrap_or_else(|| "n/a".into())
+}
+
+fn bar(m: &BTreeMap<String, MetricResult>, k: &str, label: &str) -> Bar {
+    match m.get(k) {
+        Some(MetricResult { mean: Some(mean), ci95, .. }) => {
+            let [lo, hi] = ci95.unwrap_or([*mean, *mean]);
+            Bar { label: label.into(), mean: *mean, lo, hi }
+        }
+        _ => Bar { label: label.into(), mean: f64::NAN, lo: f64::NAN, hi: f64::NAN },
+    }
+}
+
+const MARKET_ROWS: &[(&str, usize)] = &[
+    ("cost_per_useful_hour", 3),
+    ("cost_per_useful_hour_pooled", 3),
+    ("compute_hours", 0),
+    ("served", 1),
+    ("efficiency", 3),
+    ("dc_hours", 0),
+    ("home_hours", 0),
+    ("dc_sessions", 1),
+    ("home_sessions", 1),
+    ("dc_profit_per_hour", 3),
+    ("home_profit_per_hour", 3),
+    ("dc_completion_rate_pooled", 3),
+    ("home_completion_rate_pooled", 3),
+    ("dc_high_value_share", 3),
+    ("home_high_value_share", 3),
+    ("cancellations_personal", 1),
+    ("cancellations_profit", 1),
+    ("consumer_surplus_per_hour", 2),
+    ("provider_profit_per_hour", 2),
+    ("total_surplus_per_hour", 2),
+    ("home_outside_hours", 0),
+    ("dc_posted_price_mean", 3),
+];
+
+fn report(s: &EconomicStudy, r: &Results, outputs: &[SeedOutput], dir: &Path) -> anyhow::Result<String> {
+    let p = &s.params;
+    let m = &r.metrics;
+    let mut md = String::new();
+    for mk in &p.markets {
+        let base = format!("scenarios.{}", mk.name);
+        md.push_str(&format!(
+            "\n## Market `{}`: {} DCs{}, {} consumers{}\n\n",
+            mk.name,
+            mk.dcs,
+            if p.legs.iter().any(|l| l == "dc_home") { format!(" (+ {} homes)", mk.homes) } else { String::new() },
+            mk.consumers,
+            if mk.price_setter { ", price-setting DCs" } else { "" }
+        ));
+        let mut t = MdTable::new(["metric", "DC only", "DC + Home"]);
+        for &(name, d) in MARKET_ROWS {
+            t.row([
+                name.to_string(),
+                cell(m, &format!("{base}.dc_only.{name}"), d),
+                cell(m, &format!("{base}.dc_home.{name}"), d),
+            ]);
+        }
+        md.push_str(&t.render());
+        md.push('\n');
+        let mut t = MdTable::new(["change (DC + Home vs DC only)", "mean [95% CI]"]);
+        for (name, d) in [
+            ("cost_per_useful_hour_pct", 1),
+            ("compute_hours_pct", 1),
+            ("dc_profit_per_hour_pct", 1),
+            ("compute_hours", 0),
+            ("served", 1),
+            ("total_surplus_per_hour", 2),
+        ] {
+            let k = format!("{base}.change.{name}");
+            if m.contains_key(&k) {
+                t.row([name.to_string(), cell(m, &k, d)]);
+            }
+        }
+        if !t.is_empty() {
+            md.push_str(&t.render());
+        }
+    }
+    if let Some(sw) = &p.sweep {
+        md.push_str("\n## Sweep: homes beside DCs, by demand, checkpoint interval and values\n\n");
+        let mut t = MdTable::new([
+            "demand",
+            "checkpoint",
+            "values",
+            "Δ compute %",
+            "Δ DC profit/h %",
+            "value creation",
+            "neutral",
+            "cannibalization",
+        ]);
+        for c in sw.cells() {
+            let base = format!("sweep.{}.{}.{}", c.demand, c.checkpoint, c.values);
+            let share = |n: &str| {
+                m.get(&format!("{base}.class.{n}"))
+                    .and_then(|x| x.mean)
+                    .map(|x| format!("{:.0}%", 100.0 * x))
+                    .unwrap_or_default()
+            };
+            t.row([
+                c.demand.clone(),
+                c.checkpoint.clone(),
+                c.values.clone(),
+                cell(m, &format!("{base}.change.compute_pct"), 1),
+                cell(m, &format!("{base}.change.dc_profit_pct"), 1),
+                share("value_creation"),
+                share("neutral"),
+                share("cannibalization"),
+            ]);
+        }
+        md.push_str(&t.render());
+        md.push_str(&format!(
+            "\nCells per seed: value creation {}, neutral {}, cannibalization {}.\n",
+            cell(m, "sweep.counts.value_creation", 2),
+            cell(m, "sweep.counts.neutral", 2),
+            cell(m, "sweep.counts.cannibalization", 2)
+        ));
+        sweep_heatmap(s, m, dir)?;
+        md.push_str("\nChart: sweep_heatmap.svg / sweep_heatmap.png\n");
+    }
+    md.push_str("\n## Findings\n\n");
+    md.push_str(&findings_table(&r.findings));
+    claims_report(s, r, dir, &mut md)?;
+    if !p.markets.is_empty() && p.legs.len() == 2 {
+        market_charts(s, m, dir)?;
+        md.push_str("\nCharts: compute_by_market, cost_by_market, profit_by_market (.svg / .png)\n");
+    }
+    timeseries(outputs, dir)?;
+    Ok(md)
+}
+
+fn claims_report(s: &EconomicStudy, r: &Results, dir: &Path, md: &mut String) -> anyhow::Result<()> {
+    let Some(Value::Array(claims)) = r.extra.get("claims") else { return Ok(()) };
+    if claims.is_empty() {
+        return Ok(());
+    }
+    md.push_str("\n## Claims of the original write-up\n\n");
+    let mut t = MdTable::new(["claim", "anchor", "reference fidelity", "corrected fidelity"]);
+    let fmt = |e: &Value| -> String {
+        if e.is_null() {
+            return "not run".into();
+        }
+        let mean = e["mean"].as_f64();
+        let ci = e["ci95"].as_array().and_then(|a| Some([a.first()?.as_f64()?, a.get(1)?.as_f64()?]));
+        let held = e["held_in"].as_f64().unwrap_or(0.0);
+        let v = e["verdict"].as_str().unwrap_or("");
+        let d = match mean {
+            Some(x) if x.abs() >= 100.0 => 0,
+            Some(x) if x.abs() >= 10.0 => 1,
+            _ => 3,
+        };
+        let value = match (mean, ci) {
+            (Some(x), Some([lo, hi])) => format!("{x:.d$} [{lo:.d$}, {hi:.d$}]"),
+            (Some(x), None) => format!("{x:.d$}"),
+            _ => "n/a".into(),
+        };
+        format!("{value}; holds in {:.0}% → {v}", 100.0 * held)
+    };
+    let mut bars_ref = Vec::new();
+    let mut bars_cor = Vec::new();
+    let mut cats = Vec::new();
+    for c in claims {
+        let anchor = c["anchor"].as_f64();
+        t.row([
+            c["claim"].as_str().unwrap_or("").to_string(),
+            anchor.map(|a| format!("{a}")).unwrap_or_else(|| "DCs high-value".into()),
+            fmt(&c["reference"]),
+            fmt(&c["corrected"]),
+        ]);
+        if let Some(a) = anchor.filter(|a| *a != 0.0) {
+            let label = c["id"].as_str().unwrap_or("").trim_start_matches("ev.claim.").to_string();
+            let ratio = |e: &Value| -> Bar {
+                let mean = e["mean"].as_f64().map(|x| x / a).unwrap_or(f64::NAN);
+                let (lo, hi) = match e["ci95"].as_array() {
+                    Some(v) if v.len() == 2 => {
+                        let (x, y) = (v[0].as_f64().unwrap_or(f64::NAN) / a, v[1].as_f64().unwrap_or(f64::NAN) / a);
+                        (x.min(y), x.max(y))
+                    }
+                    _ => (mean, mean),
+                };
+                Bar { label: label.clone(), mean, lo, hi }
+            };
+            cats.push(label.clone());
+            bars_ref.push(ratio(&c["reference"]));
+            bars_cor.push(ratio(&c["corrected"]));
+        }
+    }
+    md.push_str(&t.render());
+    md.push_str(&format!(
+        "\nA numeric claim holds in a seed when its metric is within {:.0}% of the anchor; the verdicts are over seeds.\n",
+        100.0 * s.params.claims_tolerance
+    ));
+    if !cats.is_empty() {
+        grouped_bars(
+            dir,
+            "claims",
+            "Claims: measured mean / anchor (1 = as claimed), 95% CI",
+            "measured / anchor",
+            &cats,
+            &[("reference".into(), bars_ref), ("corrected".into(), bars_cor)],
+        )?;
+        md.push_str("\nChart: claims.svg / claims.png\n");
+    }
+    Ok(())
+}
+
+fn market_charts(s: &EconomicStudy, m: &BTreeMap<String, MetricResult>, dir: &Path) -> anyhow::Result<()> {
+    let names: Vec<String> = s.params.markets.iter().map(|x| x.name.clone()).collect();
+    let leg_series = |metric: &str| -> Vec<(String, Vec<Bar>)> {
+        [("DC only", "dc_only"), ("DC + Home", "dc_home")]
+            .iter()
+            .map(|(label, leg)| {
+                (label.to_string(), names.iter().map(|n| bar(m, &format!("scenarios.{n}.{leg}.{metric}"), n)).collect())
+            })
+            .collect()
+    };
+    grouped_bars(
+        dir,
+        "compute_by_market",
+        "Compute delivered (useful hours)",
+        "useful hours",
+        &names,
+        &leg_series("compute_hours"),
+    )?;
+    grouped_bars(
+        dir,
+        "cost_by_market",
+        "$ per useful hour",
+        "$ / useful hour",
+        &names,
+        &leg_series("cost_per_useful_hour"),
+    )?;
+    let profit = vec![
+        (
+            "DC profit/h, DC only".to_string(),
+            names.iter().map(|n| bar(m, &format!("scenarios.{n}.dc_only.dc_profit_per_hour"), n)).collect(),
+        ),
+        (
+            "DC profit/h, DC + Home".to_string(),
+            names.iter().map(|n| bar(m, &format!("scenarios.{n}.dc_home.dc_profit_per_hour"), n)).collect(),
+        ),
+        (
+            "home profit/h, DC + Home".to_string(),
+            names.iter().map(|n| bar(m, &format!("scenarios.{n}.dc_home.home_profit_per_hour"), n)).collect(),
+        ),
+    ];
+    grouped_bars(dir, "profit_by_market", "Provider profit per provided hour", "$ / h", &names, &profit)?;
+    Ok(())
+}
+
+fn sweep_heatmap(s: &EconomicStudy, m: &BTreeMap<String, MetricResult>, dir: &Path) -> anyhow::Result<()> {
+    let Some(sw) = &s.params.sweep else { return Ok(()) };
+    let xs: Vec<String> = sw.values.clone();
+    let mut ys = Vec::new();
+    let mut values = Vec::new();
+    let mut labels = Vec::new();
+    for (d, _) in &sw.demand {
+        for (c, _) in &sw.checkpoints {
+            ys.push(format!("{d} / {c}"));
+            let mut row = Vec::new();
+            let mut lrow = Vec::new();
+            for v in &sw.values {
+                let base = format!("sweep.{d}.{c}.{v}");
+                let share = |n: &str| m.get(&format!("{base}.class.{n}")).and_then(|x| x.mean).unwrap_or(0.0);
+                let (vc, ne, ca) = (share("value_creation"), share("neutral"), share("cannibalization"));
+                // Colour: the class most seeds gave (+1 value creation, 0 neutral, -1 cannibalization).
+                let class = if vc >= ne && vc >= ca {
+                    1.0
+                } else if ca >= ne {
+                    -1.0
+                } else {
+                    0.0
+                };
+                row.push(Some(class));
+                let mean = |k: &str| m.get(&format!("{base}.change.{k}")).and_then(|x| x.mean);
+                let f = |x: Option<f64>| x.map(|x| format!("{x:+.0}%")).unwrap_or_else(|| "n/a".into());
+                lrow.push(format!("Δc {} Δp {}", f(mean("compute_pct")), f(mean("dc_profit_pct"))));
+            }
+            values.push(row);
+            labels.push(lrow);
+        }
+    }
+    heatmap_labeled(
+        dir,
+        "sweep_heatmap",
+        &format!("Homes beside DCs, {}: red value creation, blue cannibalization", s.params.fidelity.name()),
+        &xs,
+        &ys,
+        &values,
+        &labels,
+        "class (+1 value creation, -1 cannibalization); cells: Δc compute %, Δp DC profit/h %",
+    )
+}
+
+/// `timeseries_<market>_<leg>.csv` of the first seed.
+fn timeseries(outputs: &[SeedOutput], dir: &Path) -> anyhow::Result<()> {
+    let Some(first) = outputs.first() else { return Ok(()) };
+    let mut legs: BTreeMap<String, BTreeMap<String, &Vec<f64>>> = BTreeMap::new();
+    for (k, v) in &first.series {
+        if let Some(rest) = k.strip_prefix("ts.")
+            && let Some((leg, col)) = rest.rsplit_once('.')
+        {
+            legs.entry(leg.to_string()).or_default().insert(col.to_string(), v);
+        }
+    }
+    let cols = ["hours", "busy_dcs", "busy_homes", "idle_consumers", "dc_price", "home_price", "outside_index"];
+    let mut tables = BTreeMap::new();
+    for (leg, data) in legs {
+        let Some(stem) = leg.strip_prefix("scenarios.") else { continue };
+        let n = data.get("hours").map(|v| v.len()).unwrap_or(0);
+        let rows = (0..n)
+            .map(|i| {
+                cols.iter()
+                    .map(|c| data.get(*c).and_then(|v| v.get(i)).map(|x| x.to_string()).unwrap_or_default())
+                    .collect()
+            })
+            .collect();
+        tables.insert(
+            format!("timeseries_{}.csv", stem.replace('.', "_")),
+            Table { header: cols.iter().map(|c| c.to_string()).collect(), rows },
+        );
+    }
+    if !tables.is_empty() {
+        write_tables(dir, &[SeedOutput { seed: first.seed, tables, ..Default::default() }])?;
+    }
+    let _ = summarize;
+    Ok(())
+}
