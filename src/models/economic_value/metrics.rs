@@ -3,7 +3,7 @@
 
 use super::config::EvParams;
 use super::model::LegRecord;
-use crate::report::results::{FindingDef, SeedOutput};
+use crate::report::results::{FindingDef, SeedOutput, Table};
 use std::collections::BTreeMap;
 
 /// Findings of §7.3 and claims of §7.4, in report order.
@@ -294,9 +294,10 @@ pub fn seed_output(p: &EvParams, records: &[LegRecord], seed: u64) -> SeedOutput
         out.f.insert("ev.sweep.dc_displaced_unless_undersupplied".into(), Some(displaced));
     }
     claims(p, &mut out);
+    let tables = csv_tables(records, seed, &out);
     // Non-finite values are undefined in the results contract.
     let metrics = out.m.into_iter().map(|(k, v)| (k, v.filter(|x| x.is_finite()))).collect();
-    SeedOutput { seed, metrics, binary: out.binary, findings: out.f, tables: BTreeMap::new(), series }
+    SeedOutput { seed, metrics, binary: out.binary, findings: out.f, tables, series }
 }
 
 fn claims(p: &EvParams, out: &mut Out) {
@@ -320,4 +321,80 @@ fn claims(p: &EvParams, out: &mut Out) {
         };
         out.f.insert(c.id.to_string(), Some(held));
     }
+}
+
+/// `scenarios.csv` (one row per seed, market and leg, every §7.1 metric) and
+/// `sweep.csv` (one row per seed and cell: both legs, changes and class).
+fn csv_tables(records: &[LegRecord], seed: u64, out: &Out) -> BTreeMap<String, Table> {
+    let fmt = |v: Option<f64>| v.filter(|x| x.is_finite()).map(|x| (x + 0.0).to_string()).unwrap_or_default();
+    let mut tables = BTreeMap::new();
+    let scen: Vec<&LegRecord> = records.iter().filter(|r| r.id.starts_with("scenarios.")).collect();
+    if let Some(first) = scen.first() {
+        let names: Vec<String> = first.metrics.keys().cloned().collect();
+        let mut t = Table {
+            header: ["seed", "market", "leg"].iter().map(|s| s.to_string()).chain(names.iter().cloned()).collect(),
+            rows: Vec::new(),
+        };
+        for r in &scen {
+            let mut parts = r.id.splitn(3, '.');
+            let (_, market, leg) = (parts.next(), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            let mut row = vec![seed.to_string(), market.to_string(), leg.to_string()];
+            row.extend(names.iter().map(|n| fmt(r.metrics.get(n).copied().flatten())));
+            t.rows.push(row);
+        }
+        tables.insert("scenarios.csv".to_string(), t);
+    }
+    let cells: Vec<String> = records
+        .iter()
+        .filter_map(|r| r.id.strip_prefix("sweep.").and_then(|x| x.rsplit_once('.')).map(|(c, _)| c.to_string()))
+        .fold(Vec::new(), |mut v, c| {
+            if !v.contains(&c) {
+                v.push(c);
+            }
+            v
+        });
+    if !cells.is_empty() {
+        let legs = [
+            ("dc_only", &["compute_hours", "served", "cost_per_useful_hour", "dc_profit_per_hour", "dc_hours"][..]),
+            (
+                "dc_home",
+                &[
+                    "compute_hours",
+                    "served",
+                    "cost_per_useful_hour",
+                    "dc_profit_per_hour",
+                    "dc_hours",
+                    "home_profit_per_hour",
+                    "home_hours",
+                ][..],
+            ),
+        ];
+        let changes = ["compute_pct", "dc_profit_pct", "dc_hours_pct", "cost_pct"];
+        let mut header: Vec<String> =
+            ["seed", "demand", "checkpoint", "values"].iter().map(|s| s.to_string()).collect();
+        for (leg, names) in legs {
+            header.extend(names.iter().map(|n| format!("{leg}.{n}")));
+        }
+        header.extend(changes.iter().map(|n| format!("change.{n}")));
+        header.push("class".into());
+        let mut t = Table { header, rows: Vec::new() };
+        for c in cells {
+            let mut parts = c.splitn(3, '.');
+            let mut row = vec![seed.to_string()];
+            row.extend((0..3).map(|_| parts.next().unwrap_or("").to_string()));
+            for (leg, names) in legs {
+                row.extend(names.iter().map(|n| fmt(out.get(&format!("sweep.{c}.{leg}.{n}")))));
+            }
+            row.extend(changes.iter().map(|n| fmt(out.get(&format!("sweep.{c}.change.{n}")))));
+            let class = ["value_creation", "neutral", "cannibalization"]
+                .iter()
+                .find(|k| out.get(&format!("sweep.{c}.class.{k}")) == Some(1.0))
+                .copied()
+                .unwrap_or("");
+            row.push(class.to_string());
+            t.rows.push(row);
+        }
+        tables.insert("sweep.csv".to_string(), t);
+    }
+    tables
 }

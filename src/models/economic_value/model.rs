@@ -1340,7 +1340,9 @@ impl EconomicMarket {
             "dc_posted_price_mean".into(),
             if self.dc_price_n > 0 { Some(self.dc_price_sum / self.dc_price_n as f64) } else { None },
         );
-        LegRecord { id: leg.id.clone(), metrics: m, samples: self.samples.clone() }
+        // `+ 0.0`: an empty f64 sum is -0.0.
+        let metrics = m.into_iter().map(|(k, v)| (k, v.map(|x| x + 0.0))).collect();
+        LegRecord { id: leg.id.clone(), metrics, samples: self.samples.clone() }
     }
 }
 
