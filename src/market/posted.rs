@@ -174,7 +174,7 @@ pub fn setter_floor(
 }
 
 /// One consumer class for the optimise rule: value, checkpoint, members.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ConsumerClass {
     /// Value per hour v.
     pub value: f64,

@@ -267,6 +267,8 @@ pub struct EconomicMarket {
     running: Vec<u32>,
     serial: u64,
     levels: Vec<Level>,
+    /// Consumer classes (value, checkpoint) of the leg, for the optimise rule.
+    classes: Vec<ConsumerClass>,
     outside: Price,
     pstar: f64,
     job_u: u64,
@@ -310,6 +312,7 @@ impl EconomicMarket {
             running: Vec::new(),
             serial: 0,
             levels: Vec::new(),
+            classes: Vec::new(),
             pstar: 0.0,
             k_ticks: 0,
             crossing_ev: None,
@@ -859,17 +862,9 @@ impl EconomicMarket {
             )
         };
         let a = attempts(q, self.params.min_completion, self.params.attempts_cap);
-        let mut classes: BTreeMap<(u64, u64), ConsumerClass> = BTreeMap::new();
-        for c in &self.consumers {
-            classes
-                .entry((ord_f64(c.value), ord_f64(c.kappa)))
-                .or_insert(ConsumerClass { value: c.value, checkpoint: c.kappa, members: 0 })
-                .members += 1;
-        }
-        let classes: Vec<ConsumerClass> = classes.into_values().collect();
         let floor = self.params.price.floor_markup * self.params.dc.cost;
         self.pstar = setter_optimise(
-            &classes,
+            &self.classes,
             self.params.job_hours,
             a,
             d_av,
@@ -939,6 +934,14 @@ impl EconomicMarket {
             c.top = c.value == vmax;
         }
         self.levels = kappas.iter().map(|&k| Level { kappa: k, ..Level::default() }).collect();
+        let mut classes: BTreeMap<(u64, u64), ConsumerClass> = BTreeMap::new();
+        for c in &consumers {
+            classes
+                .entry((ord_f64(c.value), ord_f64(c.kappa)))
+                .or_insert(ConsumerClass { value: c.value, checkpoint: c.kappa, members: 0 })
+                .members += 1;
+        }
+        self.classes = classes.into_values().collect();
         // Price setter.
         let mut dc_floor = pp.floor_markup * self.params.dc.cost;
         let setter_optimise = leg.price_setter && setter_rule == SetterRule::Optimise;
