@@ -37,6 +37,17 @@ enum Command {
         /// Snapshot file.
         snapshot: PathBuf,
     },
+    /// Combine the shards of a sharded run (`run --shard i/N`) into the
+    /// report an unsharded run would write.
+    Merge {
+        /// Output folders of the shard runs (each with a shards/ subfolder),
+        /// or shard folders themselves.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where to write the report (default: the first folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// List the scenario files with one line each.
     List {
         /// Folder of scenario files.
@@ -74,6 +85,11 @@ struct RunArgs {
     /// study's unit: hours for markets, days for trust and policy).
     #[arg(long, value_name = "TIME")]
     snapshot_every: Option<String>,
+    /// Run only shard i of N (every N-th seed, starting at the i-th) and keep
+    /// its per-seed outputs in OUT/shards/i-of-N/; combine with `merge`
+    /// (e.g. --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT).
+    #[arg(long, value_name = "i/N")]
+    shard: Option<crate::study::shard::ShardSpec>,
 }
 
 #[derive(Args, Debug)]
@@ -148,6 +164,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Step(a) => step::cmd_step(a),
         Command::Inspect { snapshot } => cmd_inspect(&snapshot),
         Command::List { dir } => cmd_list(&dir),
+        Command::Merge { dirs, out } => cmd_merge(&dirs, out),
     }
 }
 
@@ -183,6 +200,23 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<ExitCode> {
     let out = a.out.unwrap_or_else(|| PathBuf::from("results").join(name));
     let opts = RunOptions { seeds, jobs: a.jobs, progress: a.progress, snapshot_every, out: out.clone() };
     let t0 = std::time::Instant::now();
+    if let Some(shard) = a.shard {
+        let all = opts.seeds.clone();
+        let mine = shard.select(&all);
+        let outputs = crate::study::exec::run_seeds(study.as_ref(), &RunOptions { seeds: mine, ..opts })?;
+        let dir = crate::study::shard::write_shard(study.as_ref(), shard, &all, &outputs, &out)?;
+        eprintln!(
+            "shard {}/{}: {} of {} seeds in {:.2}s, written to {}; combine the shards with `omerta-sim merge {}`",
+            shard.index,
+            shard.count,
+            outputs.len(),
+            all.len(),
+            t0.elapsed().as_secs_f64(),
+            dir.display(),
+            out.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let res = run_study(study.as_ref(), &opts)?;
     println!("{}", res.markdown);
     eprintln!(
@@ -231,6 +265,14 @@ fn cmd_resume(a: ResumeArgs) -> anyhow::Result<ExitCode> {
             path.display()
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_merge(dirs: &[PathBuf], out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let out = out.unwrap_or_else(|| dirs[0].clone());
+    let res = crate::study::shard::merge(dirs, &out, |s| Ok(open_study(s)?))?;
+    println!("{}", res.markdown);
+    eprintln!("merged {} seeds; wrote {}/results.json", res.results.seeds.len(), out.display());
     Ok(ExitCode::SUCCESS)
 }
 

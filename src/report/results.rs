@@ -105,9 +105,29 @@ pub struct SeedOutput {
     pub findings: BTreeMap<String, Option<bool>>,
     /// CSV tables keyed by file name (e.g. "thresholds.csv").
     pub tables: BTreeMap<String, Table>,
-    /// Named numeric series for charts (e.g. a value per round).
-    #[serde(default)]
+    /// Named numeric series for charts (e.g. a value per round). Non-finite
+    /// values are written `null` in JSON and read back as NaN.
+    #[serde(default, with = "series_json")]
     pub series: BTreeMap<String, Vec<f64>>,
+}
+
+/// Serde for series whose values may be non-finite (JSON has no NaN).
+mod series_json {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer>(m: &BTreeMap<String, Vec<f64>>, s: S) -> Result<S::Ok, S::Error> {
+        let v: BTreeMap<&String, Vec<Option<f64>>> = m
+            .iter()
+            .map(|(k, xs)| (k, xs.iter().map(|&x| if x.is_finite() { Some(x) } else { None }).collect()))
+            .collect();
+        v.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Vec<f64>>, D::Error> {
+        let v: BTreeMap<String, Vec<Option<f64>>> = BTreeMap::deserialize(d)?;
+        Ok(v.into_iter().map(|(k, xs)| (k, xs.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())).collect())
+    }
 }
 
 /// A CSV table.

@@ -4,6 +4,7 @@ pub mod exec;
 pub mod keys;
 pub mod run;
 pub mod scenario;
+pub mod shard;
 
 pub use keys::{Fidelity, Keys, VerdictSpec};
 pub use run::{Run, RunControl, RunMeta, Stepper, Study, StudyModel};

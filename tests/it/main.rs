@@ -11,6 +11,7 @@ mod economic_value;
 mod invariants;
 mod queue;
 mod scenarios;
+mod shards;
 mod snapshots;
 mod split_run;
 

@@ -1,0 +1,219 @@
+//! Sharded runs: `run --shard i/N` runs every N-th seed of a study and keeps
+//! the per-seed outputs; `merge` checks that the shards cover every seed
+//! exactly once with the same scenario, and writes the same report as an
+//! unsharded run. For Slurm job arrays and other batch schedulers.
+
+use super::exec::{StudyOutput, finish};
+use super::run::Study;
+use super::scenario::Scenario;
+use crate::report::results::{SeedOutput, write_atomic};
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+/// `i/N`: this shard's index and the number of shards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardSpec {
+    /// Index, 0 <= index < count.
+    pub index: u32,
+    /// Number of shards.
+    pub count: u32,
+}
+
+impl std::str::FromStr for ShardSpec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("`{s}` is not a shard: expected i/N with 0 <= i < N (e.g. 3/16)");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let index: u32 = i.trim().parse().map_err(|_| bad())?;
+        let count: u32 = n.trim().parse().map_err(|_| bad())?;
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(ShardSpec { index, count })
+    }
+}
+
+impl ShardSpec {
+    /// The seeds of `all` this shard runs: those at positions = index (mod count).
+    pub fn select(&self, all: &[u64]) -> Vec<u64> {
+        all.iter().enumerate().filter(|(k, _)| *k as u32 % self.count == self.index).map(|(_, &s)| s).collect()
+    }
+
+    /// Folder of this shard under the output folder.
+    pub fn dir(&self, out: &Path) -> PathBuf {
+        out.join("shards").join(format!("{}-of-{}", self.index, self.count))
+    }
+}
+
+/// What a shard records about its run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShardHeader {
+    /// File format tag.
+    pub format: String,
+    /// Study id.
+    pub study: String,
+    /// Scenario path as given.
+    pub scenario_path: String,
+    /// The resolved scenario (TOML), with every `--set` applied.
+    pub scenario_toml: String,
+    /// Its hash.
+    pub scenario_hash: u64,
+    /// Fidelity and resolved switches.
+    pub fidelity: String,
+    /// Resolved settings.
+    pub settings: serde_json::Map<String, serde_json::Value>,
+    /// Every seed of the whole study, in report order.
+    pub all_seeds: Vec<u64>,
+    /// This shard.
+    pub shard: ShardSpec,
+    /// Seeds this shard ran.
+    pub seeds: Vec<u64>,
+}
+
+const FORMAT: &str = "omerta-sim shard v1";
+
+/// Write a shard: `shard.json` (header) and `outputs.jsonl` (one seed per line).
+pub fn write_shard(
+    study: &dyn Study,
+    shard: ShardSpec,
+    all_seeds: &[u64],
+    outputs: &[SeedOutput],
+    out: &Path,
+) -> anyhow::Result<PathBuf> {
+    let dir = shard.dir(out);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let scn = study.scenario();
+    let header = ShardHeader {
+        format: FORMAT.into(),
+        study: study.id().into(),
+        scenario_path: scn.path.display().to_string(),
+        scenario_toml: scn.to_toml(),
+        scenario_hash: scn.hash(),
+        fidelity: study.fidelity().into(),
+        settings: study.settings(),
+        all_seeds: all_seeds.to_vec(),
+        shard,
+        seeds: outputs.iter().map(|o| o.seed).collect(),
+    };
+    let mut lines = Vec::new();
+    for o in outputs {
+        serde_json::to_writer(&mut lines, o)?;
+        lines.write_all(b"\n")?;
+    }
+    write_atomic(&dir.join("outputs.jsonl"), &lines)
+        .with_context(|| format!("writing {}/outputs.jsonl", dir.display()))?;
+    let h = serde_json::to_vec_pretty(&header)?;
+    write_atomic(&dir.join("shard.json"), &h).with_context(|| format!("writing {}/shard.json", dir.display()))?;
+    Ok(dir)
+}
+
+fn read_shard(dir: &Path) -> anyhow::Result<(ShardHeader, Vec<SeedOutput>)> {
+    let hp = dir.join("shard.json");
+    let header: ShardHeader =
+        serde_json::from_slice(&std::fs::read(&hp).with_context(|| format!("reading {}", hp.display()))?)
+            .with_context(|| format!("{}: not a shard header", hp.display()))?;
+    if header.format != FORMAT {
+        bail!("{}: shard format `{}`, this build reads `{FORMAT}`", hp.display(), header.format);
+    }
+    let op = dir.join("outputs.jsonl");
+    let file = std::fs::File::open(&op).with_context(|| format!("reading {}", op.display()))?;
+    let mut outputs = Vec::new();
+    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.with_context(|| format!("reading {}", op.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let o: SeedOutput =
+            serde_json::from_str(&line).with_context(|| format!("{}:{}: not a seed output", op.display(), n + 1))?;
+        outputs.push(o);
+    }
+    if outputs.iter().map(|o| o.seed).collect::<Vec<_>>() != header.seeds {
+        bail!("{}: outputs.jsonl does not hold the seeds its shard.json lists", dir.display());
+    }
+    Ok((header, outputs))
+}
+
+/// Every shard folder under `dirs` (each a run's output folder with a
+/// `shards/` subfolder, or a shard folder itself).
+pub fn find_shards(dirs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    for d in dirs {
+        if d.join("shard.json").exists() {
+            found.push(d.clone());
+            continue;
+        }
+        let sd = d.join("shards");
+        let entries = std::fs::read_dir(&sd).with_context(|| format!("{}: no shards/ folder", d.display()))?;
+        for e in entries {
+            let p = e?.path();
+            if p.join("shard.json").exists() {
+                found.push(p);
+            }
+        }
+    }
+    found.sort();
+    if found.is_empty() {
+        bail!("no shards found in {}", dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", "));
+    }
+    Ok(found)
+}
+
+/// Merge shards into one report, as an unsharded run would write it.
+pub fn merge(
+    dirs: &[PathBuf],
+    out: &Path,
+    open: impl Fn(Scenario) -> anyhow::Result<Box<dyn Study>>,
+) -> anyhow::Result<StudyOutput> {
+    let shards = find_shards(dirs)?;
+    let mut first: Option<ShardHeader> = None;
+    let mut outputs: Vec<SeedOutput> = Vec::new();
+    let mut seen_shards = std::collections::BTreeSet::new();
+    for dir in &shards {
+        let (h, o) = read_shard(dir)?;
+        if let Some(f) = &first {
+            let same = f.study == h.study
+                && f.scenario_hash == h.scenario_hash
+                && f.fidelity == h.fidelity
+                && f.settings == h.settings
+                && f.all_seeds == h.all_seeds
+                && f.shard.count == h.shard.count;
+            if !same {
+                bail!(
+                    "{}: shard of another run (study, scenario, fidelity, settings, seeds or shard count differ from {})",
+                    dir.display(),
+                    shards[0].display()
+                );
+            }
+        }
+        if !seen_shards.insert(h.shard.index) {
+            bail!("{}: shard {}/{} appears twice", dir.display(), h.shard.index, h.shard.count);
+        }
+        first.get_or_insert(h);
+        outputs.extend(o);
+    }
+    let h = first.expect("at least one shard");
+    let mut by_seed: std::collections::BTreeMap<u64, SeedOutput> = std::collections::BTreeMap::new();
+    for o in outputs {
+        let seed = o.seed;
+        if by_seed.insert(seed, o).is_some() {
+            bail!("seed {seed} appears in two shards");
+        }
+    }
+    let missing: Vec<u64> = h.all_seeds.iter().copied().filter(|s| !by_seed.contains_key(s)).collect();
+    if !missing.is_empty() {
+        bail!(
+            "{} of {} seeds are missing (shards found: {} of {}), e.g. seed {}",
+            missing.len(),
+            h.all_seeds.len(),
+            seen_shards.len(),
+            h.shard.count,
+            missing[0]
+        );
+    }
+    let ordered: Vec<SeedOutput> = h.all_seeds.iter().map(|s| by_seed.remove(s).expect("checked")).collect();
+    let scenario = Scenario::parse(&h.scenario_toml, Path::new(&h.scenario_path), &[])?;
+    let study = open(scenario)?;
+    finish(study.as_ref(), ordered, out)
+}
