@@ -648,7 +648,11 @@ impl ReliabilityMarket {
         let (rate, provider) = (s.rate, s.provider);
         let t = self.providers[provider as usize].threshold;
         let cancels = self.cancels(bid, t, rate);
-        if self.checks && cancels != (bid >= t * rate * (1.0 - 1e-12) && (bid >= t * rate || bid / rate >= t)) {
+        // Every cancel has b' >= T r and every other bid b' < T r (up to the
+        // last bit: basic and equilibrium test b'/r >= T).
+        let bound = t * rate;
+        let consistent = if cancels { bid >= bound * (1.0 - 1e-12) } else { bid < bound * (1.0 + 1e-12) };
+        if self.checks && !consistent {
             self.violation(|| format!("cancel decision {cancels} for bid {bid} vs T {t} x r {rate}"));
         }
         cancels
