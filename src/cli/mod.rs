@@ -1,5 +1,6 @@
 //! The `omerta-sim` subcommands: run, resume, step, inspect, list.
 
+mod reproduce;
 mod step;
 
 use crate::engine::progress::ProgressMode;
@@ -48,6 +49,9 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Run every study in both fidelities and write one report: each finding
+    /// of the original suite with its verdict over seeds in each fidelity.
+    Reproduce(ReproduceArgs),
     /// List the scenario files with one line each.
     List {
         /// Folder of scenario files.
@@ -90,6 +94,25 @@ struct RunArgs {
     /// (e.g. --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT).
     #[arg(long, value_name = "i/N")]
     shard: Option<crate::study::shard::ShardSpec>,
+}
+
+#[derive(Args, Debug)]
+struct ReproduceArgs {
+    /// Output folder (default: results/reproduce).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Seeds per study (default: each scenario's own `seeds`).
+    #[arg(long)]
+    seeds: Option<u64>,
+    /// Worker threads (default: all cores).
+    #[arg(long, default_value_t = 0)]
+    jobs: usize,
+    /// Progress display.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    progress: ProgressMode,
+    /// Folder of the scenario files.
+    #[arg(long, default_value = "models")]
+    models: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -165,6 +188,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect { snapshot } => cmd_inspect(&snapshot),
         Command::List { dir } => cmd_list(&dir),
         Command::Merge { dirs, out } => cmd_merge(&dirs, out),
+        Command::Reproduce(a) => reproduce::cmd_reproduce(a),
     }
 }
 

@@ -11,6 +11,16 @@ use std::path::Path;
 /// Study ids this build can run.
 pub const STUDIES: &[&str] = &["reliability_basic", "reliability_equilibrium", "reliability_v2", "economic_value"];
 
+/// Scenario files `omerta-sim reproduce` runs, each in both fidelities.
+pub const REPRODUCE: &[&str] = &[
+    "reliability_basic.toml",
+    "reliability_equilibrium.toml",
+    "reliability_v2.toml",
+    "reliability_v2_scarcity.toml",
+    "economic_value.toml",
+    "economic_value_sweep.toml",
+];
+
 /// Bind a scenario to its study.
 pub fn open_study(scenario: Scenario) -> Result<Box<dyn Study>, ScenarioError> {
     match scenario.study.as_str() {

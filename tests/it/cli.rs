@@ -136,3 +136,27 @@ fn interactive_prompt() {
     let o = run_bin(&["step", "--from", snap.to_str().unwrap(), "--count", "2"]);
     assert!(o.status.success(), "{:?}", text(&o));
 }
+
+/// `reproduce` runs every listed study in both fidelities and writes one
+/// report and one results.json.
+#[test]
+fn reproduce_writes_one_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let o = run_bin(&["reproduce", "--seeds", "2", "--progress", "none", "--out", out]);
+    let (stdout, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("results.json")).unwrap()).unwrap();
+    let studies = r["studies"].as_array().unwrap();
+    assert_eq!(studies.len(), omerta_sim::models::REPRODUCE.len());
+    for s in studies {
+        let f = &s["findings"][0];
+        assert!(f["reference"]["held_in"].is_number() && f["corrected"]["verdict"].is_string(), "{s}");
+        let stem = s["scenario"].as_str().unwrap().trim_start_matches("models/").trim_end_matches(".toml");
+        assert!(dir.path().join(stem).join("findings.png").exists());
+        assert!(dir.path().join(stem).join("reference/results.json").exists());
+        assert!(stdout.contains(&format!("`models/{stem}.toml`")), "{stem}");
+    }
+    assert!(dir.path().join("REPORT.md").exists());
+}

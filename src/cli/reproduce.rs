@@ -1,0 +1,136 @@
+//! `omerta-sim reproduce`: every study, both fidelities, one report: each
+//! finding (claim) of the original suite with its verdict over seeds in
+//! reference and in corrected fidelity, and the charts that show it.
+
+use super::ReproduceArgs;
+use crate::models::{REPRODUCE, open_study};
+use crate::report::chart::{Bar, grouped_bars};
+use crate::report::markdown::{MdTable, fmt_percent};
+use crate::report::results::{Results, write_atomic};
+use crate::study::Scenario;
+use crate::study::exec::{RunOptions, run_study};
+use anyhow::Context;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const FIDELITIES: [&str; 2] = ["reference", "corrected"];
+
+fn charts_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|it| {
+            it.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".png"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+pub(super) fn cmd_reproduce(a: ReproduceArgs) -> anyhow::Result<ExitCode> {
+    let out = a.out.unwrap_or_else(|| PathBuf::from("results/reproduce"));
+    let t0 = std::time::Instant::now();
+    let mut md = String::from(
+        "# omerta-sim: the original suite, reproduced\n\n\
+         Every study in both fidelities on the same seeds: `reference` keeps the original scripts' time step, \
+         order of operations and quirks; `corrected` is the intended model with the defects fixed. For each \
+         finding: the share of seeds in which it held, and the verdict (holds >= 90%, fails <= 10%, else mixed).\n",
+    );
+    let mut studies = Vec::new();
+    for file in REPRODUCE {
+        let path = a.models.join(file);
+        let stem = Path::new(file).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut results: Vec<(Results, PathBuf)> = Vec::new();
+        for f in FIDELITIES {
+            let mut sets = vec![format!("fidelity={f}")];
+            let probe = Scenario::load(&path, &[])?;
+            if probe.table.contains_key("compare_fidelities") {
+                sets.push("compare_fidelities=false".into());
+            }
+            let scenario = Scenario::load(&path, &sets)?;
+            let study = open_study(scenario)?;
+            let (base, n) = study.default_seeds();
+            let n = a.seeds.unwrap_or(n);
+            let dir = out.join(&stem).join(f);
+            eprintln!("reproduce: {file} ({f} fidelity, {n} seeds)");
+            let opts = RunOptions {
+                seeds: (base..base + n).collect(),
+                jobs: a.jobs,
+                progress: a.progress,
+                snapshot_every: None,
+                out: dir.clone(),
+            };
+            let res = run_study(study.as_ref(), &opts).with_context(|| format!("{file}, {f} fidelity"))?;
+            results.push((res.results, dir));
+        }
+        let (reference, rdir) = &results[0];
+        let (corrected, cdir) = &results[1];
+        md.push_str(&format!(
+            "\n## {} (`models/{file}`)\n\nSeeds {}; per-fidelity reports in `{stem}/reference/` and `{stem}/corrected/`.\n\n",
+            corrected.study,
+            corrected.seeds.len()
+        ));
+        let mut t = MdTable::new(["finding", "claim", "reference", "corrected"]);
+        let mut findings = Vec::new();
+        let mut cats = Vec::new();
+        let (mut bars_r, mut bars_c) = (Vec::new(), Vec::new());
+        for fc in &corrected.findings {
+            let fr = reference.findings.iter().find(|f| f.id == fc.id);
+            let cell = |held: f64, v: &str| format!("{} → {v}", fmt_percent(held));
+            t.row([
+                fc.id.clone(),
+                fc.claim.clone(),
+                fr.map(|f| cell(f.held_in, f.verdict.as_str())).unwrap_or_else(|| "n/a".into()),
+                cell(fc.held_in, fc.verdict.as_str()),
+            ]);
+            findings.push(json!({
+                "id": fc.id,
+                "claim": fc.claim,
+                "reference": fr.map(|f| json!({ "held_in": f.held_in, "verdict": f.verdict })),
+                "corrected": { "held_in": fc.held_in, "verdict": fc.verdict },
+            }));
+            let label = fc.id.rsplit('.').next().unwrap_or(&fc.id).to_string();
+            cats.push(label.clone());
+            let h = fr.map(|f| f.held_in).unwrap_or(f64::NAN);
+            bars_r.push(Bar { label: label.clone(), mean: h, lo: h, hi: h });
+            bars_c.push(Bar { label, mean: fc.held_in, lo: fc.held_in, hi: fc.held_in });
+        }
+        md.push_str(&t.render());
+        let sdir = out.join(&stem);
+        if !cats.is_empty() {
+            grouped_bars(
+                &sdir,
+                "findings",
+                &format!("{}: share of seeds in which each finding held", corrected.study),
+                "held in (share of seeds)",
+                &cats,
+                &[("reference".into(), bars_r), ("corrected".into(), bars_c)],
+            )?;
+        }
+        let charts: Vec<String> = charts_in(cdir).into_iter().map(|c| format!("{stem}/corrected/{c}")).collect();
+        md.push_str(&format!(
+            "\nCharts: `{stem}/findings.png` (this table), corrected: {}; reference: `{stem}/reference/`.\n",
+            charts.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+        ));
+        let _ = rdir;
+        studies.push(json!({
+            "study": corrected.study,
+            "scenario": format!("models/{file}"),
+            "seeds": corrected.seeds,
+            "reference": format!("{stem}/reference/results.json"),
+            "corrected": format!("{stem}/corrected/results.json"),
+            "findings": findings,
+            "charts": charts,
+        }));
+    }
+    md.push_str(&format!("\nRun time: {:.1} s.\n", t0.elapsed().as_secs_f64()));
+    let summary: Value = json!({ "studies": studies });
+    std::fs::create_dir_all(&out)?;
+    write_atomic(&out.join("results.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
+    write_atomic(&out.join("REPORT.md"), md.as_bytes())?;
+    println!("{md}");
+    eprintln!("wrote {}/REPORT.md and {}/results.json", out.display(), out.display());
+    Ok(ExitCode::SUCCESS)
+}
