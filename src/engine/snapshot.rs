@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 /// First bytes of every snapshot file.
 pub const MAGIC: [u8; 8] = *b"OMSIMSNP";
 /// The format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// The header of a snapshot file.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,6 +8,7 @@ pub mod bids;
 pub mod orders;
 pub mod posted;
 pub mod price;
+pub mod slab;
 
 pub use bids::{ExpectedCost, Strategy};
 pub use orders::{IdleMode, IdleProviders, WaitingConsumers};

@@ -166,6 +166,24 @@ pub struct Bar {
     pub hi: f64,
 }
 
+impl Bar {
+    /// The bar of metric `key` (mean and 95% CI over seeds); NaN, so not
+    /// drawn, when the metric is missing or undefined.
+    pub fn of_metric(
+        metrics: &std::collections::BTreeMap<String, crate::report::results::MetricResult>,
+        key: &str,
+        label: &str,
+    ) -> Bar {
+        match metrics.get(key) {
+            Some(crate::report::results::MetricResult { mean: Some(mean), ci95, .. }) => {
+                let [lo, hi] = ci95.unwrap_or([*mean, *mean]);
+                Bar { label: label.into(), mean: *mean, lo, hi }
+            }
+            _ => Bar { label: label.into(), mean: f64::NAN, lo: f64::NAN, hi: f64::NAN },
+        }
+    }
+}
+
 struct BarsFig<'a> {
     title: &'a str,
     y_label: &'a str,

@@ -125,6 +125,11 @@ pub fn fmt_ci(m: &MetricResult, decimals: usize) -> String {
     }
 }
 
+/// The `mean [lo, hi]` cell of metric `key`, `n/a` if it is not there.
+pub fn metric_cell(metrics: &BTreeMap<String, MetricResult>, key: &str, decimals: usize) -> String {
+    metrics.get(key).map(|m| fmt_ci(m, decimals)).unwrap_or_else(|| "n/a".into())
+}
+
 /// Share as a percentage: whole numbers without decimals, else one decimal.
 pub fn fmt_percent(share: f64) -> String {
     let p = share * 100.0;

@@ -17,6 +17,7 @@ use crate::market::posted::{
     setter_floor, setter_optimise,
 };
 use crate::market::price::Price;
+use crate::market::slab::Slab;
 use rand::RngExt;
 use rand_distr::{Distribution, Exp1};
 use serde::{Deserialize, Serialize};
@@ -261,9 +262,7 @@ pub struct EconomicMarket {
     pub providers: Vec<Prov>,
     /// Consumers of the current leg.
     pub consumers: Vec<Cons>,
-    sessions: Vec<Sess>,
-    live: Vec<bool>,
-    free_slots: Vec<u32>,
+    sessions: Slab<Sess>,
     running: Vec<u32>,
     serial: u64,
     levels: Vec<Level>,
@@ -306,9 +305,7 @@ impl EconomicMarket {
             ticked: false,
             providers: Vec::new(),
             consumers: Vec::new(),
-            sessions: Vec::new(),
-            live: Vec::new(),
-            free_slots: Vec::new(),
+            sessions: Slab::default(),
             running: Vec::new(),
             serial: 0,
             levels: Vec::new(),
@@ -406,7 +403,7 @@ impl EconomicMarket {
         }
         match p.avail {
             Avail::Available if p.session != NONE => {
-                let s = &self.sessions[p.session as usize];
+                let s = &self.sessions[p.session];
                 self.params.price.busy_price(s.rate, ticks_to_hours(now - s.start))
             }
             Avail::Available => self.params.price.idle_price(p.price, ticks_to_hours(now - p.anchor_t), p.floor),
@@ -533,26 +530,6 @@ impl EconomicMarket {
         self.index_provider(i, ctx);
     }
 
-    fn alloc_session(&mut self, s: Sess) -> u32 {
-        match self.free_slots.pop() {
-            Some(k) => {
-                self.sessions[k as usize] = s;
-                self.live[k as usize] = true;
-                k
-            }
-            None => {
-                self.sessions.push(s);
-                self.live.push(true);
-                (self.sessions.len() - 1) as u32
-            }
-        }
-    }
-
-    fn release_session(&mut self, slot: u32) {
-        self.live[slot as usize] = false;
-        self.free_slots.push(slot);
-    }
-
     /// Start a session between free provider i and idle consumer j at `rate`.
     fn start_session(&mut self, i: usize, j: usize, rate: f64, ctx: &mut Ctx<'_, Ev>) {
         let now = ctx.now().ticks();
@@ -561,7 +538,7 @@ impl EconomicMarket {
         }
         self.consumer_busy(j);
         self.serial += 1;
-        let slot = self.alloc_session(Sess {
+        let slot = self.sessions.insert(Sess {
             consumer: j as u32,
             provider: i as u32,
             rate,
@@ -588,7 +565,7 @@ impl EconomicMarket {
             } else {
                 None
             };
-            let s = &mut self.sessions[slot as usize];
+            let s = &mut self.sessions[slot];
             s.end_ev = end;
             s.offer_ev = offer;
         }
@@ -607,7 +584,7 @@ impl EconomicMarket {
     /// its own accumulators (reference), and free both agents' books.
     /// Returns (provider, consumer).
     fn book(&mut self, slot: u32, end: End, e_u: u64, horizon: bool) -> (usize, usize) {
-        let s = self.sessions[slot as usize].clone();
+        let s = self.sessions[slot].clone();
         let (i, j) = (s.provider as usize, s.consumer as usize);
         let top = self.consumers[j].top;
         let job = self.params.job_hours;
@@ -674,7 +651,7 @@ impl EconomicMarket {
         }
         self.providers[i].session = NONE;
         self.consumers[j].session = NONE;
-        self.release_session(slot);
+        self.sessions.remove(slot);
         (i, j)
     }
 
@@ -999,8 +976,6 @@ impl EconomicMarket {
         self.providers = providers;
         self.consumers = consumers;
         self.sessions.clear();
-        self.live.clear();
-        self.free_slots.clear();
         self.running.clear();
         self.samples.clear();
         self.dc_price_sum = 0.0;
@@ -1077,7 +1052,7 @@ impl EconomicMarket {
         let job = self.params.job_hours;
         let p_offer = self.params.outside.offer_rate * dt;
         for idx in 0..self.running.len() {
-            let slot = self.running[idx] as usize;
+            let slot = self.running[idx];
             let (i, j) = (self.sessions[slot].provider as usize, self.sessions[slot].consumer as usize);
             let kappa = self.consumers[j].kappa;
             let h = self.pp(i).tick_probability(dt);
@@ -1114,13 +1089,13 @@ impl EconomicMarket {
         let running = std::mem::take(&mut self.running);
         for pass in [true, false] {
             for &slot in &running {
-                let end = self.sessions[slot as usize].end;
+                let end = self.sessions[slot].end;
                 let (is_done, ended) = (end == Some(End::Done), end.is_some());
-                if ended && is_done == pass && self.live[slot as usize] {
+                if ended && is_done == pass && self.sessions.is_live(slot) {
                     let e = end.expect("ended");
                     let (i, j) = self.book(slot, e, 0, false);
                     if self.checks && e != End::Done {
-                        let s = &self.sessions[slot as usize];
+                        let s = &self.sessions[slot];
                         let lost = s.e - s.l;
                         let kappa = self.consumers[j].kappa;
                         if !(-1e-12..=kappa + 1e-12).contains(&lost) {
@@ -1139,7 +1114,7 @@ impl EconomicMarket {
                 }
             }
         }
-        self.running = running.into_iter().filter(|&s| self.live[s as usize]).collect();
+        self.running = running.into_iter().filter(|&s| self.sessions.is_live(s)).collect();
         // 5. Prices in list order.
         let pp = self.params.price;
         for i in 0..self.providers.len() {
@@ -1207,7 +1182,7 @@ impl EconomicMarket {
     /// Corrected: cancel session `slot` now (personal use or a better offer).
     fn cancel_session(&mut self, slot: u32, end: End, ctx: &mut Ctx<'_, Ev>) -> (usize, usize, f64) {
         let now = ctx.now().ticks();
-        let s = self.sessions[slot as usize].clone();
+        let s = self.sessions[slot].clone();
         for id in [s.end_ev, s.offer_ev].into_iter().flatten() {
             ctx.cancel(id);
         }
@@ -1233,13 +1208,10 @@ impl EconomicMarket {
                 self.sample(now);
             }
             // Settle open sessions pro rata, in start order.
-            let mut open: Vec<(u64, u32)> = (0..self.sessions.len() as u32)
-                .filter(|&s| self.live[s as usize])
-                .map(|s| (self.sessions[s as usize].serial, s))
-                .collect();
+            let mut open: Vec<(u64, u32)> = self.sessions.iter().map(|(k, s)| (s.serial, k)).collect();
             open.sort_unstable();
             for &(_, slot) in &open {
-                let s = self.sessions[slot as usize].clone();
+                let s = self.sessions[slot].clone();
                 for id in [s.end_ev, s.offer_ev].into_iter().flatten() {
                     ctx.cancel(id);
                 }
@@ -1384,7 +1356,7 @@ impl Model for EconomicMarket {
             Ev::Tick(k) => self.on_tick(k, ctx),
             Ev::RunEnd(j) => self.on_run_end(j, ctx),
             Ev::SessionEnd(slot) => {
-                let s = self.sessions[slot as usize].clone();
+                let s = self.sessions[slot].clone();
                 if let Some(id) = s.offer_ev {
                     ctx.cancel(id);
                 }
@@ -1399,13 +1371,13 @@ impl Model for EconomicMarket {
                 self.round(ctx);
             }
             Ev::OutsideOffer(slot) => {
-                self.sessions[slot as usize].offer_ev = None;
+                self.sessions[slot].offer_ev = None;
                 let p = self.outside.at(&self.params.outside.index, SimTime(now), ctx.rng(S_INDEX));
                 let o = self.params.outside;
                 let u = o.multiplier_min + (o.multiplier_max - o.multiplier_min) * ctx.rng(S_OFFER).random::<f64>();
                 let b = p * u;
                 let (i, rate, start) = {
-                    let s = &self.sessions[slot as usize];
+                    let s = &self.sessions[slot];
                     (s.provider as usize, s.rate, s.start)
                 };
                 let theta = self.pp(i).cancel_threshold;
@@ -1430,7 +1402,7 @@ impl Model for EconomicMarket {
                     let gap = Self::exp_ticks(ctx, S_ARRIVAL, 1.0 / o.offer_rate);
                     if now + gap < start + self.job_u {
                         let id = self.sched(ctx, now + gap, Ev::OutsideOffer(slot));
-                        self.sessions[slot as usize].offer_ev = id;
+                        self.sessions[slot].offer_ev = id;
                     }
                     ctx.note(Some(AgentRef::new("provider", i as u32)), || format!("ignores an offer of ${b:.4}/h"));
                 }
@@ -1514,8 +1486,8 @@ impl Model for EconomicMarket {
         let tick = self.tick_mode();
         for (i, p) in self.providers.iter().enumerate() {
             if p.session != NONE {
-                let s = p.session as usize;
-                if !self.live[s] || self.sessions[s].provider != i as u32 {
+                let s = p.session;
+                if !self.sessions.is_live(s) || self.sessions[s].provider != i as u32 {
                     return Err(format!("provider {i} points at session {s} that is not its own"));
                 }
                 if p.avail != Avail::Available {
@@ -1536,8 +1508,8 @@ impl Model for EconomicMarket {
         }
         for (j, c) in self.consumers.iter().enumerate() {
             if c.session != NONE {
-                let s = c.session as usize;
-                if !self.live[s] || self.sessions[s].consumer != j as u32 {
+                let s = c.session;
+                if !self.sessions.is_live(s) || self.sessions[s].consumer != j as u32 {
                     return Err(format!("consumer {j} points at session {s} that is not its own"));
                 }
             }
@@ -1576,7 +1548,7 @@ impl Model for EconomicMarket {
         vec![
             ("provider", self.providers.len()),
             ("consumer", self.consumers.len()),
-            ("running session", self.live.iter().filter(|&&l| l).count()),
+            ("running session", self.sessions.len()),
         ]
     }
 
@@ -1586,7 +1558,7 @@ impl Model for EconomicMarket {
             "provider" => {
                 let p = self.providers.get(a.id as usize)?;
                 let state = if p.session != NONE {
-                    let s = &self.sessions[p.session as usize];
+                    let s = &self.sessions[p.session];
                     format!("busy with consumer {} at ${:.4}/h", s.consumer, s.rate)
                 } else {
                     format!("{:?}, idle", p.avail)
@@ -1609,7 +1581,7 @@ impl Model for EconomicMarket {
             "consumer" => {
                 let c = self.consumers.get(a.id as usize)?;
                 let state = if c.session != NONE {
-                    format!("in a session with provider {}", self.sessions[c.session as usize].provider)
+                    format!("in a session with provider {}", self.sessions[c.session].provider)
                 } else {
                     "idle".into()
                 };
@@ -1636,7 +1608,7 @@ impl Model for EconomicMarket {
             self.legs.len(),
             self.providers.len(),
             self.consumers.len(),
-            self.live.iter().filter(|&&l| l).count()
+            self.sessions.len()
         )
     }
 }

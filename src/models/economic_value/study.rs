@@ -6,7 +6,7 @@ use super::metrics::{CLAIMS, FINDINGS, seed_output};
 use super::model::EconomicMarket;
 use crate::engine::{Model, SimTime, TimeUnit};
 use crate::report::chart::{Bar, grouped_bars, heatmap_labeled};
-use crate::report::markdown::{MdTable, findings_table, fmt_ci};
+use crate::report::markdown::{MdTable, findings_table, metric_cell};
 use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput, Table, VerdictRule, write_tables};
 use crate::report::stats::summarize;
 use crate::study::{Fidelity, Run, RunControl, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
@@ -191,20 +191,6 @@ fn claims_block(s: &EconomicStudy, r: &Results, outputs: &[SeedOutput]) -> Vec<V
     v
 }
 
-fn cell(m: &BTreeMap<String, MetricResult>, k: &str, d: usize) -> String {
-    m.get(k).map(|x| fmt_ci(x, d)).unwrap_or_else(|| "n/a".into())
-}
-
-fn bar(m: &BTreeMap<String, MetricResult>, k: &str, label: &str) -> Bar {
-    match m.get(k) {
-        Some(MetricResult { mean: Some(mean), ci95, .. }) => {
-            let [lo, hi] = ci95.unwrap_or([*mean, *mean]);
-            Bar { label: label.into(), mean: *mean, lo, hi }
-        }
-        _ => Bar { label: label.into(), mean: f64::NAN, lo: f64::NAN, hi: f64::NAN },
-    }
-}
-
 const MARKET_ROWS: &[(&str, usize)] = &[
     ("cost_per_useful_hour", 3),
     ("cost_per_useful_hour_pooled", 3),
@@ -248,8 +234,8 @@ fn report(s: &EconomicStudy, r: &Results, outputs: &[SeedOutput], dir: &Path) ->
         for &(name, d) in MARKET_ROWS {
             t.row([
                 name.to_string(),
-                cell(m, &format!("{base}.dc_only.{name}"), d),
-                cell(m, &format!("{base}.dc_home.{name}"), d),
+                metric_cell(m, &format!("{base}.dc_only.{name}"), d),
+                metric_cell(m, &format!("{base}.dc_home.{name}"), d),
             ]);
         }
         md.push_str(&t.render());
@@ -265,7 +251,7 @@ fn report(s: &EconomicStudy, r: &Results, outputs: &[SeedOutput], dir: &Path) ->
         ] {
             let k = format!("{base}.change.{name}");
             if m.contains_key(&k) {
-                t.row([name.to_string(), cell(m, &k, d)]);
+                t.row([name.to_string(), metric_cell(m, &k, d)]);
             }
         }
         if !t.is_empty() {
@@ -296,8 +282,8 @@ fn report(s: &EconomicStudy, r: &Results, outputs: &[SeedOutput], dir: &Path) ->
                 c.demand.clone(),
                 c.checkpoint.clone(),
                 c.values.clone(),
-                cell(m, &format!("{base}.change.compute_pct"), 1),
-                cell(m, &format!("{base}.change.dc_profit_pct"), 1),
+                metric_cell(m, &format!("{base}.change.compute_pct"), 1),
+                metric_cell(m, &format!("{base}.change.dc_profit_pct"), 1),
                 share("value_creation"),
                 share("neutral"),
                 share("cannibalization"),
@@ -306,9 +292,9 @@ fn report(s: &EconomicStudy, r: &Results, outputs: &[SeedOutput], dir: &Path) ->
         md.push_str(&t.render());
         md.push_str(&format!(
             "\nCells per seed: value creation {}, neutral {}, cannibalization {}.\n",
-            cell(m, "sweep.counts.value_creation", 2),
-            cell(m, "sweep.counts.neutral", 2),
-            cell(m, "sweep.counts.cannibalization", 2)
+            metric_cell(m, "sweep.counts.value_creation", 2),
+            metric_cell(m, "sweep.counts.neutral", 2),
+            metric_cell(m, "sweep.counts.cannibalization", 2)
         ));
         sweep_heatmap(s, m, dir)?;
         md.push_str("\nChart: sweep_heatmap.svg / sweep_heatmap.png\n");
@@ -405,7 +391,10 @@ fn market_charts(s: &EconomicStudy, m: &BTreeMap<String, MetricResult>, dir: &Pa
         [("DC only", "dc_only"), ("DC + Home", "dc_home")]
             .iter()
             .map(|(label, leg)| {
-                (label.to_string(), names.iter().map(|n| bar(m, &format!("scenarios.{n}.{leg}.{metric}"), n)).collect())
+                (
+                    label.to_string(),
+                    names.iter().map(|n| Bar::of_metric(m, &format!("scenarios.{n}.{leg}.{metric}"), n)).collect(),
+                )
             })
             .collect()
     };
@@ -428,15 +417,18 @@ fn market_charts(s: &EconomicStudy, m: &BTreeMap<String, MetricResult>, dir: &Pa
     let profit = vec![
         (
             "DC profit/h, DC only".to_string(),
-            names.iter().map(|n| bar(m, &format!("scenarios.{n}.dc_only.dc_profit_per_hour"), n)).collect(),
+            names.iter().map(|n| Bar::of_metric(m, &format!("scenarios.{n}.dc_only.dc_profit_per_hour"), n)).collect(),
         ),
         (
             "DC profit/h, DC + Home".to_string(),
-            names.iter().map(|n| bar(m, &format!("scenarios.{n}.dc_home.dc_profit_per_hour"), n)).collect(),
+            names.iter().map(|n| Bar::of_metric(m, &format!("scenarios.{n}.dc_home.dc_profit_per_hour"), n)).collect(),
         ),
         (
             "home profit/h, DC + Home".to_string(),
-            names.iter().map(|n| bar(m, &format!("scenarios.{n}.dc_home.home_profit_per_hour"), n)).collect(),
+            names
+                .iter()
+                .map(|n| Bar::of_metric(m, &format!("scenarios.{n}.dc_home.home_profit_per_hour"), n))
+                .collect(),
         ),
     ];
     grouped_bars(dir, "profit_by_market", "Provider profit per provided hour", "$ / h", &names, &profit)?;

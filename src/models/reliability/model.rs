@@ -12,6 +12,7 @@ use crate::engine::{AgentRef, Ctx, EventId, EventInfo, Model, SimTime, TimeUnit}
 use crate::market::bids::{QuoteInput, Strategy, V2Input, cancel_probability, quote, v2_quote};
 use crate::market::orders::{IdleMode, IdleProviders, WaitingConsumers, desc_key};
 use crate::market::price::Price;
+use crate::market::slab::Slab;
 use rand::RngExt;
 use rand_distr::{Distribution, Exp1, StandardNormal};
 use serde::{Deserialize, Serialize};
@@ -237,9 +238,7 @@ pub struct ReliabilityMarket {
     pub providers: Vec<Provider>,
     /// Consumers, in list order.
     pub consumers: Vec<Consumer>,
-    sessions: Vec<Session>,
-    live: Vec<bool>,
-    free_slots: Vec<u32>,
+    sessions: Slab<Session>,
     serial: u64,
     idle: IdleProviders,
     waiting: WaitingConsumers,
@@ -303,9 +302,7 @@ impl ReliabilityMarket {
             params,
             providers,
             consumers,
-            sessions: Vec::new(),
-            live: Vec::new(),
-            free_slots: Vec::new(),
+            sessions: Slab::default(),
             serial: 0,
             idle: IdleProviders::new(idle_mode, n_prov),
             waiting: WaitingConsumers::default(),
@@ -455,26 +452,6 @@ impl ReliabilityMarket {
         if t >= 1e18 { u64::MAX } else { (t as u64).max(1) }
     }
 
-    fn alloc_session(&mut self, s: Session) -> u32 {
-        match self.free_slots.pop() {
-            Some(i) => {
-                self.sessions[i as usize] = s;
-                self.live[i as usize] = true;
-                i
-            }
-            None => {
-                self.sessions.push(s);
-                self.live.push(true);
-                (self.sessions.len() - 1) as u32
-            }
-        }
-    }
-
-    fn release_session(&mut self, slot: u32) {
-        self.live[slot as usize] = false;
-        self.free_slots.push(slot);
-    }
-
     /// Start a session between idle provider `i` and consumer `j` (already
     /// taken from the waiting order) at `rate`.
     fn start_session(&mut self, i: u32, j: u32, rate: f64, ctx: &mut Ctx<'_, Ev>) {
@@ -514,15 +491,15 @@ impl ReliabilityMarket {
             let gap = self.geometric_gap(ctx);
             let due = gap.min(s.n_ticks as u64);
             // Bid trials happen in session ticks 1..n-1 only.
-            slot = self.alloc_session(s);
+            slot = self.sessions.insert(s);
             let ring_len = self.ring.len() as u64;
             self.ring[((g + due) % ring_len) as usize].push((self.serial, slot));
         } else {
-            slot = self.alloc_session(s);
+            slot = self.sessions.insert(s);
             let end = ctx.schedule(now.plus(work_ticks), Ev::SessionEnd(slot));
             let gap = self.exp_gap(ctx);
             let bid = if gap < work_ticks { Some(ctx.schedule(now.plus(gap), Ev::CompetingBid(slot))) } else { None };
-            let s = &mut self.sessions[slot as usize];
+            let s = &mut self.sessions[slot];
             s.end_ev = Some(end);
             s.bid_ev = bid;
         }
@@ -543,7 +520,7 @@ impl ReliabilityMarket {
 
     /// Settle a completion of session `slot`.
     fn complete(&mut self, slot: u32, ctx: &mut Ctx<'_, Ev>) {
-        let s = self.sessions[slot as usize].clone();
+        let s = self.sessions[slot].clone();
         let money = s.rate * s.work;
         let (reliable_min, moderate_min) = (self.params.class_reliable_min, self.params.class_moderate_min);
         let p = &mut self.providers[s.provider as usize];
@@ -578,7 +555,7 @@ impl ReliabilityMarket {
         ctx.note(Some(AgentRef::new("provider", s.provider)), || {
             format!("session {slot} completes: consumer {} pays ${money:.4} for {:.3}h", s.consumer, s.work)
         });
-        self.release_session(slot);
+        self.sessions.remove(slot);
         self.free_provider(s.provider, ctx);
         self.free_consumer(s.consumer);
     }
@@ -586,7 +563,7 @@ impl ReliabilityMarket {
     /// Settle a cancellation of session `slot` after `e` hours with `ckpt`
     /// hours checkpointed (`ckpt_ticks` in corrected fidelity).
     fn cancel(&mut self, slot: u32, e: f64, ckpt: f64, ckpt_ticks: u64, bid: f64, ctx: &mut Ctx<'_, Ev>) {
-        let s = self.sessions[slot as usize].clone();
+        let s = self.sessions[slot].clone();
         let money = s.rate * e;
         let g = self.consumers[s.consumer as usize].group as usize;
         let kappa = self.params.consumer_groups[g].checkpoint;
@@ -634,7 +611,7 @@ impl ReliabilityMarket {
         ctx.note(Some(AgentRef::new("consumer", s.consumer)), || {
             format!("loses {:.3}h of work (checkpointed {ckpt:.3}h)", e - ckpt)
         });
-        self.release_session(slot);
+        self.sessions.remove(slot);
         self.free_provider(s.provider, ctx);
         self.free_consumer(s.consumer);
     }
@@ -643,7 +620,7 @@ impl ReliabilityMarket {
     /// Returns whether it cancelled.
     fn bid_arrives(&mut self, slot: u32, bid: f64) -> bool {
         self.diag.competing_bids += 1;
-        let s = &mut self.sessions[slot as usize];
+        let s = &mut self.sessions[slot];
         s.got_bid = true;
         let (rate, provider) = (s.rate, s.provider);
         let t = self.providers[provider as usize].threshold;
@@ -914,8 +891,6 @@ impl ReliabilityMarket {
             c.reset(jh, jt);
         }
         self.sessions.clear();
-        self.live.clear();
-        self.free_slots.clear();
         self.ring.iter_mut().for_each(Vec::clear);
         self.idle.clear();
         self.waiting.clear();
@@ -960,7 +935,7 @@ impl ReliabilityMarket {
         due.sort_unstable();
         for &(_, slot) in &due {
             let (start_tick, n, group) = {
-                let s = &self.sessions[slot as usize];
+                let s = &self.sessions[slot];
                 (s.start_tick, s.n_ticks, self.consumers[s.consumer as usize].group)
             };
             let m = (g - start_tick) as u32;
@@ -974,11 +949,11 @@ impl ReliabilityMarket {
                 let l = self.ckpt_tab[group as usize][m as usize];
                 self.cancel(slot, e, l, 0, bid, ctx);
             } else {
-                ctx.note(Some(AgentRef::new("provider", self.sessions[slot as usize].provider)), || {
+                ctx.note(Some(AgentRef::new("provider", self.sessions[slot].provider)), || {
                     format!("ignores a competing bid of ${bid:.4}/h")
                 });
                 let next = (m as u64).saturating_add(self.geometric_gap(ctx)).min(n as u64);
-                self.ring[((start_tick + next) % ring_len) as usize].push((self.sessions[slot as usize].serial, slot));
+                self.ring[((start_tick + next) % ring_len) as usize].push((self.sessions[slot].serial, slot));
             }
         }
         due.clear();
@@ -999,13 +974,10 @@ impl ReliabilityMarket {
         self.in_round = false;
         if !self.tick_mode() {
             // Complete sessions ending now, then settle the rest pro rata.
-            let mut running: Vec<(u64, u32)> = (0..self.sessions.len() as u32)
-                .filter(|&s| self.live[s as usize])
-                .map(|s| (self.sessions[s as usize].serial, s))
-                .collect();
+            let mut running: Vec<(u64, u32)> = self.sessions.iter().map(|(k, s)| (s.serial, k)).collect();
             running.sort_unstable();
             for &(_, slot) in &running {
-                let s = self.sessions[slot as usize].clone();
+                let s = self.sessions[slot].clone();
                 if let Some(id) = s.end_ev {
                     ctx.cancel(id);
                 }
@@ -1028,7 +1000,7 @@ impl ReliabilityMarket {
                     self.round_earned += money;
                     self.providers[s.provider as usize].session = NONE;
                     self.consumers[s.consumer as usize].session = NONE;
-                    self.release_session(slot);
+                    self.sessions.remove(slot);
                 }
             }
             for id in [self.requote_ev.take(), self.match_ev.take()].into_iter().flatten() {
@@ -1274,9 +1246,9 @@ impl Model for ReliabilityMarket {
                 let now = ctx.now();
                 let p = self.price.at(&self.params.price, now, ctx.rng(S_PRICE));
                 let bid = self.competing_bid(p, ctx);
-                self.sessions[slot as usize].bid_ev = None;
+                self.sessions[slot].bid_ev = None;
                 if self.bid_arrives(slot, bid) {
-                    let s = &self.sessions[slot as usize];
+                    let s = &self.sessions[slot];
                     let e_ticks = now.since(s.start);
                     let g = self.consumers[s.consumer as usize].group as usize;
                     let k = self.kappa_ticks[g];
@@ -1287,7 +1259,7 @@ impl Model for ReliabilityMarket {
                     self.cancel(slot, ticks_to_hours(e_ticks), ticks_to_hours(l_ticks), l_ticks, bid, ctx);
                     self.request_match(ctx);
                 } else {
-                    let s = &self.sessions[slot as usize];
+                    let s = &self.sessions[slot];
                     let end = s.start.plus(s.work_ticks);
                     let provider = s.provider;
                     ctx.note(Some(AgentRef::new("provider", provider)), || {
@@ -1295,12 +1267,12 @@ impl Model for ReliabilityMarket {
                     });
                     let gap = self.exp_gap(ctx);
                     if now.plus(gap) < end {
-                        self.sessions[slot as usize].bid_ev = Some(ctx.schedule(now.plus(gap), Ev::CompetingBid(slot)));
+                        self.sessions[slot].bid_ev = Some(ctx.schedule(now.plus(gap), Ev::CompetingBid(slot)));
                     }
                 }
             }
             Ev::SessionEnd(slot) => {
-                if let Some(id) = self.sessions[slot as usize].bid_ev.take() {
+                if let Some(id) = self.sessions[slot].bid_ev.take() {
                     ctx.cancel(id);
                 }
                 self.complete(slot, ctx);
@@ -1335,8 +1307,8 @@ impl Model for ReliabilityMarket {
         for (i, p) in self.providers.iter().enumerate() {
             if p.session != NONE {
                 busy += 1;
-                let s = p.session as usize;
-                if !self.live[s] || self.sessions[s].provider != i as u32 {
+                let s = p.session;
+                if !self.sessions.is_live(s) || self.sessions[s].provider != i as u32 {
                     return Err(format!("provider {i} points at session {s} that is not its own"));
                 }
                 if self.idle.contains(i as u32) {
@@ -1356,14 +1328,14 @@ impl Model for ReliabilityMarket {
                 return Err(format!("provider {i} threshold {} outside [{min}, {max}]", p.threshold));
             }
         }
-        let live = self.live.iter().filter(|&&l| l).count();
+        let live = self.sessions.len();
         if live != busy {
             return Err(format!("{live} live sessions but {busy} busy providers"));
         }
         for (j, c) in self.consumers.iter().enumerate() {
             if c.session != NONE {
-                let s = c.session as usize;
-                if !self.live[s] || self.sessions[s].consumer != j as u32 {
+                let s = c.session;
+                if !self.sessions.is_live(s) || self.sessions[s].consumer != j as u32 {
                     return Err(format!("consumer {j} points at session {s} that is not its own"));
                 }
             }
@@ -1387,7 +1359,7 @@ impl Model for ReliabilityMarket {
         vec![
             ("provider", self.providers.len()),
             ("consumer", self.consumers.len()),
-            ("running session", self.live.iter().filter(|&&l| l).count()),
+            ("running session", self.sessions.len()),
         ]
     }
 
@@ -1396,7 +1368,7 @@ impl Model for ReliabilityMarket {
             "provider" => {
                 let p = self.providers.get(a.id as usize)?;
                 let state = if p.session != NONE {
-                    let s = &self.sessions[p.session as usize];
+                    let s = &self.sessions[p.session];
                     format!(
                         "busy: session {} with consumer {} at ${:.4}/h since {}",
                         p.session, s.consumer, s.rate, s.start
@@ -1423,7 +1395,7 @@ impl Model for ReliabilityMarket {
                 let c = self.consumers.get(a.id as usize)?;
                 let g = &self.params.consumer_groups[c.group as usize];
                 let state = if c.session != NONE {
-                    let s = &self.sessions[c.session as usize];
+                    let s = &self.sessions[c.session];
                     format!(
                         "in session {} with provider {} at ${:.4}/h since {}",
                         c.session, s.provider, s.rate, s.start

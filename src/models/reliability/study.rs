@@ -5,11 +5,10 @@ use super::metrics::{V2_GROUP_METRICS, findings, seed_output, tiers};
 use super::model::ReliabilityMarket;
 use crate::engine::{SimTime, TimeUnit};
 use crate::report::chart::{Bar, Line, Panel, grouped_bars, line_panels};
-use crate::report::markdown::{MdTable, findings_table, fmt_ci};
-use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput, VerdictRule};
+use crate::report::markdown::{MdTable, findings_table, metric_cell};
+use crate::report::results::{FindingDef, Results, SeedOutput, VerdictRule};
 use crate::report::stats::summarize;
 use crate::study::{Run, RunControl, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
-use std::collections::BTreeMap;
 use std::path::Path;
 
 impl StudyModel for ReliabilityMarket {
@@ -106,20 +105,6 @@ impl Study for ReliabilityStudy {
     }
 }
 
-fn cell(m: &BTreeMap<String, MetricResult>, k: &str, d: usize) -> String {
-    m.get(k).map(|x| fmt_ci(x, d)).unwrap_or_else(|| "n/a".into())
-}
-
-fn bar(m: &BTreeMap<String, MetricResult>, k: &str, label: &str) -> Bar {
-    match m.get(k) {
-        Some(MetricResult { mean: Some(mean), ci95, .. }) => {
-            let [lo, hi] = ci95.unwrap_or([*mean, *mean]);
-            Bar { label: label.to_string(), mean: *mean, lo, hi }
-        }
-        _ => Bar { label: label.to_string(), mean: f64::NAN, lo: f64::NAN, hi: f64::NAN },
-    }
-}
-
 fn basic_report(p: &Params, r: &Results, dir: &Path, md: &mut String) -> anyhow::Result<()> {
     let m = &r.metrics;
     let ProviderSetup::Groups(groups) = &p.providers else {
@@ -134,9 +119,9 @@ fn basic_report(p: &Params, r: &Results, dir: &Path, md: &mut String) -> anyhow:
             t.row([
                 g.clone(),
                 format!("{th}"),
-                cell(m, &k("completion_rate"), 4),
-                cell(m, &k("rate_2h"), 4),
-                cell(m, &k("rate_per_hour"), 4),
+                metric_cell(m, &k("completion_rate"), 4),
+                metric_cell(m, &k("rate_2h"), 4),
+                metric_cell(m, &k("rate_per_hour"), 4),
             ]);
         }
         md.push_str(&t.render());
@@ -146,10 +131,10 @@ fn basic_report(p: &Params, r: &Results, dir: &Path, md: &mut String) -> anyhow:
             let k = |x: &str| format!("{s}.consumers.{}.{x}", g.name);
             t.row([
                 g.name.clone(),
-                cell(m, &k("effective_cost"), 4),
-                cell(m, &k("full_cost"), 4),
-                cell(m, &k("restarts"), 2),
-                cell(m, &k("lost_hours"), 2),
+                metric_cell(m, &k("effective_cost"), 4),
+                metric_cell(m, &k("full_cost"), 4),
+                metric_cell(m, &k("restarts"), 2),
+                metric_cell(m, &k("lost_hours"), 2),
             ]);
         }
         md.push_str(&t.render());
@@ -165,13 +150,13 @@ fn basic_report(p: &Params, r: &Results, dir: &Path, md: &mut String) -> anyhow:
         "choice.least_reliable_share",
         "choice.most_reliable_share",
     ] {
-        t.row([k.to_string(), cell(m, &format!("naive.{k}"), 4), cell(m, &format!("rational.{k}"), 4)]);
+        t.row([k.to_string(), metric_cell(m, &format!("naive.{k}"), 4), metric_cell(m, &format!("rational.{k}"), 4)]);
     }
     md.push_str(&t.render());
     md.push('\n');
     let mut t = MdTable::new(["consumer group", "cost improvement (naive - rational)/naive"]);
     for g in &p.consumer_groups {
-        t.row([g.name.clone(), cell(m, &format!("cost_improvement.{}", g.name), 4)]);
+        t.row([g.name.clone(), metric_cell(m, &format!("cost_improvement.{}", g.name), 4)]);
     }
     md.push_str(&t.render());
 
@@ -189,10 +174,14 @@ fn basic_report(p: &Params, r: &Results, dir: &Path, md: &mut String) -> anyhow:
             let s = s.name();
             let mut bars = Vec::new();
             for (g, _, _) in groups {
-                bars.push(bar(m, &format!("{s}.providers.{g}.completion_rate"), &format!("{g}: completion")));
+                bars.push(Bar::of_metric(
+                    m,
+                    &format!("{s}.providers.{g}.completion_rate"),
+                    &format!("{g}: completion"),
+                ));
             }
             for (g, _, _) in groups {
-                bars.push(bar(m, &format!("{s}.providers.{g}.rate_per_hour"), &format!("{g}: $/h")));
+                bars.push(Bar::of_metric(m, &format!("{s}.providers.{g}.rate_per_hour"), &format!("{g}: $/h")));
             }
             (s.to_string(), bars)
         })
@@ -282,7 +271,7 @@ fn threshold_report(
         "providers.worst_rate",
         "providers.completion_rate",
     ] {
-        t.row([k.to_string(), cell(m, k, 4)]);
+        t.row([k.to_string(), metric_cell(m, k, 4)]);
     }
     md.push_str(&t.render());
 
@@ -343,19 +332,19 @@ fn equilibrium_report(p: &Params, r: &Results, md: &mut String) {
         let k = |x: &str| format!("groups.{}.{x}", g.name);
         t.row([
             g.name.clone(),
-            cell(m, &k("effective_cost"), 4),
-            cell(m, &k("full_cost"), 4),
-            cell(m, &k("restarts"), 2),
-            cell(m, &k("threshold_used"), 3),
-            cell(m, &k("class_share.reliable"), 3),
-            cell(m, &k("class_share.moderate"), 3),
-            cell(m, &k("class_share.unreliable"), 3),
+            metric_cell(m, &k("effective_cost"), 4),
+            metric_cell(m, &k("full_cost"), 4),
+            metric_cell(m, &k("restarts"), 2),
+            metric_cell(m, &k("threshold_used"), 3),
+            metric_cell(m, &k("class_share.reliable"), 3),
+            metric_cell(m, &k("class_share.moderate"), 3),
+            metric_cell(m, &k("class_share.unreliable"), 3),
         ]);
     }
     md.push_str(&t.render());
     md.push_str(&format!(
         "\ndifferentiation.threshold_used (highest - lowest restart cost): {}\n",
-        cell(m, "differentiation.threshold_used", 4)
+        metric_cell(m, "differentiation.threshold_used", 4)
     ));
 }
 
@@ -371,7 +360,7 @@ fn v2_report(p: &Params, r: &Results, dir: &Path, md: &mut String) -> anyhow::Re
         for n in names {
             let mut row = vec![n.clone()];
             for c in cols {
-                row.push(cell(m, &format!("{prefix}.{n}.{c}"), 3));
+                row.push(metric_cell(m, &format!("{prefix}.{n}.{c}"), 3));
             }
             t.row(row);
         }
@@ -398,8 +387,8 @@ fn v2_report(p: &Params, r: &Results, dir: &Path, md: &mut String) -> anyhow::Re
                         .iter()
                         .find(|g| &g.tier == t && g.name.strip_prefix(&format!("{t}_")).unwrap_or(&g.name) == s);
                     match g {
-                        Some(g) => bar(m, &format!("groups.{}.compute_hours", g.name), t),
-                        None => bar(m, "", t),
+                        Some(g) => Bar::of_metric(m, &format!("groups.{}.compute_hours", g.name), t),
+                        None => Bar::of_metric(m, "", t),
                     }
                 })
                 .collect();

@@ -1,0 +1,105 @@
+//! A slab of values (e.g. running sessions) addressed by a stable `u32`
+//! slot; freed slots are reused. Plain data, so it is part of snapshots.
+
+use serde::{Deserialize, Serialize};
+
+/// Values in reusable slots.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Slab<T> {
+    items: Vec<T>,
+    live: Vec<bool>,
+    free: Vec<u32>,
+}
+
+impl<T> Default for Slab<T> {
+    fn default() -> Self {
+        Slab { items: Vec::new(), live: Vec::new(), free: Vec::new() }
+    }
+}
+
+impl<T> Slab<T> {
+    /// Store `v` in a free slot; returns the slot.
+    pub fn insert(&mut self, v: T) -> u32 {
+        match self.free.pop() {
+            Some(k) => {
+                self.items[k as usize] = v;
+                self.live[k as usize] = true;
+                k
+            }
+            None => {
+                self.items.push(v);
+                self.live.push(true);
+                u32::try_from(self.items.len() - 1).expect("fewer than 2^32 slots")
+            }
+        }
+    }
+
+    /// Free slot `k` (its value stays readable until the slot is reused).
+    pub fn remove(&mut self, k: u32) {
+        debug_assert!(self.live[k as usize], "slot {k} is not live");
+        self.live[k as usize] = false;
+        self.free.push(k);
+    }
+
+    /// Whether slot `k` holds a live value.
+    #[inline]
+    pub fn is_live(&self, k: u32) -> bool {
+        self.live.get(k as usize).copied().unwrap_or(false)
+    }
+
+    /// Number of live values.
+    pub fn len(&self) -> usize {
+        self.items.len() - self.free.len()
+    }
+
+    /// True when no value is live.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Drop everything.
+    pub fn clear(&mut self) {
+        self.items.clear();
+        self.live.clear();
+        self.free.clear();
+    }
+
+    /// Live slots and their values, in slot order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &T)> + '_ {
+        self.items.iter().enumerate().filter(|(k, _)| self.live[*k]).map(|(k, v)| (k as u32, v))
+    }
+}
+
+impl<T> std::ops::Index<u32> for Slab<T> {
+    type Output = T;
+    #[inline]
+    fn index(&self, k: u32) -> &T {
+        &self.items[k as usize]
+    }
+}
+
+impl<T> std::ops::IndexMut<u32> for Slab<T> {
+    #[inline]
+    fn index_mut(&mut self, k: u32) -> &mut T {
+        &mut self.items[k as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_reused() {
+        let mut s = Slab::default();
+        let a = s.insert('a');
+        let b = s.insert('b');
+        s.remove(a);
+        assert!(!s.is_live(a) && s.is_live(b));
+        let c = s.insert('c');
+        assert_eq!(c, a);
+        assert_eq!(s[c], 'c');
+        assert_eq!(s.len(), 2);
+        assert_eq!(s.iter().map(|(_, v)| *v).collect::<String>(), "cb");
+    }
+}
