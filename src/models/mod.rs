@@ -1,6 +1,7 @@
 //! One module per study: a `Model`, its scenario and its report; plus the
 //! registry that maps study ids and snapshot model kinds to them.
 
+pub mod identity_rotation;
 pub mod reliability;
 
 use crate::engine::snapshot;
@@ -8,7 +9,7 @@ use crate::study::{Scenario, ScenarioError, Stepper, Study};
 use std::path::Path;
 
 /// Study ids this build can run.
-pub const STUDIES: &[&str] = &["reliability_basic", "reliability_equilibrium", "reliability_v2"];
+pub const STUDIES: &[&str] = &["reliability_basic", "reliability_equilibrium", "reliability_v2", "identity_rotation"];
 
 /// Bind a scenario to its study.
 pub fn open_study(scenario: Scenario) -> Result<Box<dyn Study>, ScenarioError> {
@@ -16,6 +17,7 @@ pub fn open_study(scenario: Scenario) -> Result<Box<dyn Study>, ScenarioError> {
         "reliability_basic" | "reliability_equilibrium" | "reliability_v2" => {
             Ok(Box::new(reliability::ReliabilityStudy::new(scenario)?))
         }
+        "identity_rotation" => Ok(Box::new(identity_rotation::IdentityRotationStudy::new(scenario)?)),
         other => Err(scenario.invalid(format!("unknown study \"{other}\" (this build knows: {})", STUDIES.join(", ")))),
     }
 }
@@ -28,6 +30,12 @@ pub fn open_snapshot(path: &Path) -> anyhow::Result<(snapshot::Header, Box<dyn S
         k @ ("reliability_basic" | "reliability_equilibrium" | "reliability_v2") => {
             Box::new(crate::study::run::load_run::<reliability::ReliabilityMarket>(path, &header, body, &[k])?)
         }
+        "identity_rotation" => Box::new(crate::study::run::load_run::<identity_rotation::IdentityRotation>(
+            path,
+            &header,
+            body,
+            &["identity_rotation"],
+        )?),
         _ => {
             return Err(snapshot::SnapshotError::WrongModel {
                 path: path.to_path_buf(),
