@@ -448,9 +448,10 @@ impl Lct {
         r
     }
 
-    /// Link tree root x under w through an edge of residual `val`.
-    fn link(&mut self, x: u32, w: u32, val: i128) {
-        self.access(x);
+    /// Link tree root x, which is at the top of its splay tree, under w
+    /// through an edge of residual `val`: x becomes a path-parent child of w.
+    fn link_top(&mut self, x: u32, w: u32, val: i128) {
+        debug_assert!(self.is_root(x) && self.t[x as usize].ch[0] == NIL, "x is the top of its tree");
         let n = &mut self.t[x as usize];
         n.val = val;
         n.fa = w;
@@ -527,14 +528,18 @@ pub fn walk_tree(g: &FlowGraph) -> Vec<i128> {
             finished[s] = true;
             continue;
         }
+        // r: the root of s's tree (the path top), kept at the top of its
+        // splay tree so that linking it is O(1).
+        let mut r = lct.find_root(s as u32) as usize;
         loop {
-            let r = lct.find_root(s as u32) as usize;
             if finished[r] {
-                // The node below r still points at it: cut that edge, and
-                // its tail advances past it next.
+                // The node below r on s's path still points at r: cut that
+                // edge; its tail is the new top and advances past it next.
+                lct.find_root(s as u32);
                 let y = lct.below_root(r as u32) as usize;
                 res[cur[y]] = lct.cut(y as u32);
                 linked[y] = false;
+                r = y;
                 continue;
             }
             let end = g.offsets[r + 1];
@@ -551,25 +556,36 @@ pub fn walk_tree(g: &FlowGraph) -> Vec<i128> {
                 continue;
             }
             let w = g.heads[e];
-            if lct.find_root(w) as usize == r {
-                // Cycle: w's tree path up to r, then (r, w).
-                lct.access(w);
-                let f = lct.t[w as usize].min.min(res[e]);
-                lct.apply(w, -f);
-                res[e] -= f;
-                loop {
-                    lct.access(w);
-                    if lct.t[w as usize].min != 0 {
-                        break;
-                    }
-                    let z = lct.shallowest_zero(w) as usize;
-                    lct.cut(z as u32);
-                    res[cur[z]] = 0;
-                    linked[z] = false;
-                }
-            } else {
-                lct.link(r as u32, w, res[e]);
+            let rw = lct.find_root(w) as usize;
+            if rw != r {
+                // w's tree is another one: r goes under w, and the new top
+                // is w's root (left at the top of its splay tree).
+                lct.link_top(r as u32, w, res[e]);
                 linked[r] = true;
+                r = rw;
+                continue;
+            }
+            // Cycle: w's tree path up to r, then (r, w). `find_root(w)` left
+            // that path as one splay tree with r at its top.
+            let f = lct.t[r].min.min(res[e]);
+            lct.apply(r as u32, -f);
+            res[e] -= f;
+            let mut cut_any = false;
+            loop {
+                lct.access(w);
+                if lct.t[w as usize].min != 0 {
+                    break;
+                }
+                let z = lct.shallowest_zero(w) as usize;
+                lct.cut(z as u32);
+                res[cur[z]] = 0;
+                linked[z] = false;
+                cut_any = true;
+            }
+            if cut_any {
+                r = lct.find_root(s as u32) as usize;
+            } else {
+                lct.splay(r as u32);
             }
         }
     }
@@ -585,6 +601,7 @@ pub fn walk_tree(g: &FlowGraph) -> Vec<i128> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn ring(k: u32, a: i128) -> Vec<(u32, u32, i128)> {
         (0..k).map(|i| (i, (i + 1) % k, a)).collect()
@@ -637,6 +654,31 @@ mod tests {
         let (c, v) = corrected(g);
         assert_eq!(c, vec![2, 2, 2]);
         assert_eq!(v, vec![1001, 2000, 1001]);
+    }
+
+    fn graph_strategy() -> impl Strategy<Value = (usize, Vec<(u32, u32, i128)>)> {
+        (2usize..30).prop_flat_map(|n| {
+            let edge = (0..n as u32, 0..n as u32, prop_oneof![1i128..4, 1i128..1_000_000]);
+            (Just(n), proptest::collection::vec(edge, 0..150))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        /// The dynamic-tree walk finds the same cycles as the direct walk:
+        /// the same residuals on every edge, on raw and restricted graphs.
+        #[test]
+        fn tree_walk_equals_direct_walk((n, edges) in graph_strategy()) {
+            let g = FlowGraph::from_edges(n, &edges);
+            let r = g.restrict(&g.scc());
+            for h in [&g, &r] {
+                let direct = walk_direct(h);
+                prop_assert_eq!(&walk_tree(h), &direct);
+                prop_assert!(h.is_acyclic(&direct));
+                prop_assert!(direct.iter().zip(&h.gross).all(|(r, g)| *r >= 0 && r <= g));
+            }
+        }
     }
 
     #[test]
