@@ -308,8 +308,9 @@ pub fn walk_direct(g: &FlowGraph) -> Vec<i128> {
 
 /// A link-cut tree node: splay children, parent (splay or path-parent), the
 /// residual of the node's current edge (INF at a root), the minimum over its
-/// splay subtree, and a pending add for that subtree.
+/// splay subtree, and a pending add for that subtree. One cache line.
 #[derive(Clone, Copy)]
+#[repr(align(64))]
 struct Node {
     ch: [u32; 2],
     fa: u32,
@@ -472,35 +473,53 @@ impl Lct {
         v
     }
 
-    /// After `find_root` returned r: the node just below r on the accessed
-    /// path.
-    fn below_root(&mut self, r: u32) -> u32 {
+    /// After `find_root(s)` returned r (at the top of the splay tree of the
+    /// path r..s): cut the edge from the node just below r on that path to r,
+    /// and return that node, now a tree root at the top of its splay tree.
+    fn cut_below_top(&mut self, r: u32) -> (u32, i128) {
         let mut y = self.t[r as usize].ch[1];
         debug_assert!(y != NIL);
         loop {
             self.push(y);
             let l = self.t[y as usize].ch[0];
             if l == NIL {
-                return y;
+                break;
             }
             y = l;
         }
+        // Within the path's splay tree only r is shallower than y: after
+        // splaying y, r is its whole left subtree.
+        self.splay(y);
+        let l = self.t[y as usize].ch[0];
+        debug_assert_eq!(l, r);
+        self.t[l as usize].fa = NIL;
+        let n = &mut self.t[y as usize];
+        n.ch[0] = NIL;
+        let v = n.val;
+        n.val = INF;
+        self.pull(y);
+        (y, v)
     }
 
-    /// After `access(w)`: the shallowest node on the path whose value is 0.
-    fn shallowest_zero(&mut self, w: u32) -> u32 {
-        let mut x = w;
-        loop {
+    /// The nodes of the splay tree under `top` whose value is 0 (pending adds
+    /// pushed on the way down; subtrees whose minimum is above 0 skipped).
+    fn zeros(&mut self, top: u32, out: &mut Vec<u32>) {
+        let mut stack = std::mem::take(&mut self.stack);
+        stack.clear();
+        stack.push(top);
+        while let Some(x) = stack.pop() {
             self.push(x);
-            let l = self.t[x as usize].ch[0];
-            if l != NIL && self.t[l as usize].min == 0 {
-                x = l;
-            } else if self.t[x as usize].val == 0 {
-                return x;
-            } else {
-                x = self.t[x as usize].ch[1];
+            let n = self.t[x as usize];
+            if n.val == 0 {
+                out.push(x);
+            }
+            for c in n.ch {
+                if c != NIL && self.t[c as usize].min == 0 {
+                    stack.push(c);
+                }
             }
         }
+        self.stack = stack;
     }
 }
 
@@ -518,6 +537,7 @@ pub fn walk_tree(g: &FlowGraph) -> Vec<i128> {
     let mut finished = vec![false; n];
     let mut linked = vec![false; n];
     let mut lct = Lct::new(n);
+    let mut zeros: Vec<u32> = Vec::new();
     for s in 0..n {
         if finished[s] {
             continue;
@@ -536,8 +556,9 @@ pub fn walk_tree(g: &FlowGraph) -> Vec<i128> {
                 // The node below r on s's path still points at r: cut that
                 // edge; its tail is the new top and advances past it next.
                 lct.find_root(s as u32);
-                let y = lct.below_root(r as u32) as usize;
-                res[cur[y]] = lct.cut(y as u32);
+                let (y, v) = lct.cut_below_top(r as u32);
+                let y = y as usize;
+                res[cur[y]] = v;
                 linked[y] = false;
                 r = y;
                 continue;
@@ -570,22 +591,16 @@ pub fn walk_tree(g: &FlowGraph) -> Vec<i128> {
             let f = lct.t[r].min.min(res[e]);
             lct.apply(r as u32, -f);
             res[e] -= f;
-            let mut cut_any = false;
-            loop {
-                lct.access(w);
-                if lct.t[w as usize].min != 0 {
-                    break;
+            if lct.t[r].min == 0 {
+                // Zeroed tree edges: cut them all, then find s's new top.
+                zeros.clear();
+                lct.zeros(r as u32, &mut zeros);
+                for &z in &zeros {
+                    lct.cut(z);
+                    res[cur[z as usize]] = 0;
+                    linked[z as usize] = false;
                 }
-                let z = lct.shallowest_zero(w) as usize;
-                lct.cut(z as u32);
-                res[cur[z]] = 0;
-                linked[z] = false;
-                cut_any = true;
-            }
-            if cut_any {
                 r = lct.find_root(s as u32) as usize;
-            } else {
-                lct.splay(r as u32);
             }
         }
     }
