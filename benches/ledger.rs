@@ -1,25 +1,28 @@
 //! The ledger alone, without the engine (identity_rotation.md §10).
 //!
 //! - `ledger_transfers/*`: transfers on a ledger of 1,000,000 accounts with
-//!   the defended switches and the corrected detector's flow records (90-day
-//!   window), one iteration = one transfer request. Requests are generated
-//!   up front (2^20 of them, replayed in a cycle) from a seeded PCG: a
-//!   uniform sender, a uniform receiver != sender, an amount log-uniform in
-//!   [1, 10,000] OMC; time advances 864 ms per request, as in the scale run
-//!   (100,000 requests a day, so days roll over and leave the window).
-//!   `scale_workload` opens every account with 1,000 OMC and a trust uniform
-//!   in [0, 1000), like the scale run: about 30% of the requests are refused
-//!   for insufficient balance. `all_applied` opens them with 10^9 OMC, so
-//!   every request commits. Target: at least 2,000,000 transfers/s.
+//!   the defended switches, one iteration = one transfer. Requests are
+//!   generated up front (2^20 of them, replayed in a cycle) from a seeded
+//!   PCG: a uniform sender, a uniform receiver != sender, an amount
+//!   log-uniform in [1, 10,000] OMC; time advances 864 ms per request, as in
+//!   the scale run (100,000 a day, so days roll over and leave the window).
+//!   Every account opens with 10^6 OMC and a trust uniform in [0, 1000), so
+//!   every request commits (the bench asserts it): the figure is committed
+//!   transfers per second. `with_flow_records` keeps the corrected
+//!   detector's flow records (90-day window), as the scale run does;
+//!   `no_detector` keeps none. Target: at least 2,000,000 transfers/s.
 //! - `ledger_detect/*`: the corrected detector (CSR build, Tarjan,
-//!   restriction, the cancellation walk on link-cut trees) on a uniform
-//!   random flow graph of 1,000,000 nodes with E = 3,000,000 and
-//!   2E = 6,000,000 edges, amounts log-uniform in [1, 10,000] OMC. The scale
-//!   run's final window has about 6.2 million edges. Target: doubling E
-//!   raises the detection time by at most 2.5x.
+//!   restriction, the cancellation walk on link-cut trees) on uniform random
+//!   flow graphs, amounts log-uniform in [1, 10,000] OMC: V nodes and E
+//!   edges for (V, E) = (500k, 3M), (1M, 3M) and (1M, 6M). The scale run's
+//!   final window has 1M accounts and about 6.2M edges. Doubling the graph at
+//!   that density, (500k, 3M) -> (1M, 6M), is the near-linearity check
+//!   (target: at most 2.5x the time). Doubling E on 1M nodes doubles the
+//!   density too, and with it the number of cycles to cancel.
 //!
-//! Run: `cargo bench --bench ledger` (about 5 minutes);
-//! `cargo bench --bench ledger -- transfers` for the transfers alone.
+//! Run: `cargo bench --bench ledger` (about 10 minutes);
+//! `cargo bench --bench ledger -- transfers` for the transfers alone (a
+//! minute).
 
 use criterion::{BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use omerta_sim::engine::SimTime;
@@ -27,6 +30,7 @@ use omerta_sim::ledger::detect::{FlowGraph, corrected};
 use omerta_sim::ledger::{AccountId, Ledger, LedgerConfig, Micro};
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
+use std::cell::OnceCell;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -54,10 +58,14 @@ fn requests(seed: u64) -> Vec<(u32, u32, i64)> {
         .collect()
 }
 
-fn ledger(balance_omc: f64) -> Ledger {
+fn ledger(detector: bool) -> Ledger {
     let mut rng = Pcg64Mcg::seed_from_u64(7);
-    let mut l = Ledger::with_capacity(LedgerConfig::defended(), ACCOUNTS as usize).unwrap();
-    let b = Micro::from_omc(balance_omc).unwrap();
+    let mut config = LedgerConfig::defended();
+    if !detector {
+        config.detector = None;
+    }
+    let mut l = Ledger::with_capacity(config, ACCOUNTS as usize).unwrap();
+    let b = Micro::from_omc(1e6).unwrap();
     for _ in 0..ACCOUNTS {
         l.open_account(b, rng.random::<f64>() * 1000.0, SimTime::ZERO).unwrap();
     }
@@ -68,8 +76,8 @@ fn transfers(c: &mut Criterion) {
     let reqs = requests(1);
     let mut g = c.benchmark_group("ledger_transfers");
     g.throughput(Throughput::Elements(1));
-    for (name, balance) in [("scale_workload", 1_000.0), ("all_applied", 1e9)] {
-        let mut l = ledger(balance);
+    for (name, detector) in [("with_flow_records", true), ("no_detector", false)] {
+        let mut l = ledger(detector);
         let mut i = 0usize;
         let mut t = 0u64;
         let (mut applied, mut total) = (0u64, 0u64);
@@ -85,11 +93,8 @@ fn transfers(c: &mut Criterion) {
             })
         });
         l.check_conservation().expect("money is conserved");
-        eprintln!(
-            "{name}: {applied} of {total} requests committed ({:.1}%), {} flow records held",
-            100.0 * applied as f64 / total.max(1) as f64,
-            l.flow_records()
-        );
+        assert_eq!(applied, total, "{name}: every request commits");
+        eprintln!("{name}: {applied} transfers committed, {} flow records held", l.flow_records());
     }
     g.finish();
 }
@@ -112,17 +117,24 @@ fn random_graph(n: u32, edges: usize, seed: u64) -> FlowGraph {
 fn detect(c: &mut Criterion) {
     let mut g = c.benchmark_group("ledger_detect");
     g.sampling_mode(SamplingMode::Flat);
-    for edges in [3_000_000usize, 6_000_000] {
-        let graph = random_graph(ACCOUNTS, edges, 11);
-        let t0 = Instant::now();
-        let (cancelled, volume) = corrected(graph.clone());
-        let flagged = cancelled.iter().zip(&volume).filter(|(c, v)| **v > 0 && **c as f64 / **v as f64 > 0.3).count();
-        eprintln!(
-            "detect {edges} edges: {} distinct, {flagged} accounts with ratio > 0.3, one run {:.2}s",
-            graph.edges(),
-            t0.elapsed().as_secs_f64()
-        );
-        g.bench_with_input(BenchmarkId::new("corrected_1M_nodes", edges), &graph, |b, graph| {
+    for (nodes, edges) in [(500_000u32, 3_000_000usize), (1_000_000, 3_000_000), (1_000_000, 6_000_000)] {
+        // Built only when this benchmark is selected.
+        let graph: OnceCell<FlowGraph> = OnceCell::new();
+        let id = BenchmarkId::new("corrected", format!("{}k_nodes_{}M_edges", nodes / 1000, edges / 1_000_000));
+        g.bench_function(id, |b| {
+            let graph = graph.get_or_init(|| {
+                let graph = random_graph(nodes, edges, 11);
+                let t0 = Instant::now();
+                let (cancelled, volume) = corrected(graph.clone());
+                let flagged =
+                    cancelled.iter().zip(&volume).filter(|(c, v)| **v > 0 && **c as f64 / **v as f64 > 0.3).count();
+                eprintln!(
+                    "detect {nodes} nodes, {} edges: {flagged} accounts with ratio > 0.3, one run {:.2}s",
+                    graph.edges(),
+                    t0.elapsed().as_secs_f64()
+                );
+                graph
+            });
             b.iter_batched(|| graph.clone(), |g| black_box(corrected(g)), BatchSize::LargeInput)
         });
     }

@@ -306,33 +306,84 @@ pub fn walk_direct(g: &FlowGraph) -> Vec<i128> {
     res
 }
 
-/// A link-cut tree node: splay children, parent (splay or path-parent), the
-/// residual of the node's current edge (INF at a root), the minimum over its
-/// splay subtree, and a pending add for that subtree. One cache line.
-#[derive(Clone, Copy)]
-#[repr(align(64))]
-struct Node {
-    ch: [u32; 2],
-    fa: u32,
-    val: i128,
-    min: i128,
-    lazy: i128,
+/// The integer type of the tree walk's residuals: `i64` when the graph's
+/// total flow leaves room (the usual case: smaller nodes, cheaper
+/// arithmetic), `i128` otherwise. Both give the same results.
+trait Amount:
+    Copy
+    + Ord
+    + std::fmt::Debug
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::AddAssign
+    + std::ops::SubAssign
+    + std::ops::Neg<Output = Self>
+{
+    const ZERO: Self;
+    /// "No edge": above any real residual, and far from overflow after the
+    /// subtractions it can receive.
+    const INF: Self;
+    /// The minimum of an empty subtree.
+    const EMPTY: Self;
+    fn of(x: i128) -> Self;
+    fn wide(self) -> i128;
 }
 
-/// "No edge": far above any sum of i64 amounts, and far from overflow after
-/// the subtractions it can receive.
-const INF: i128 = i128::MAX / 4;
+impl Amount for i64 {
+    const ZERO: i64 = 0;
+    const INF: i64 = i64::MAX / 4;
+    const EMPTY: i64 = i64::MAX;
+    #[inline]
+    fn of(x: i128) -> i64 {
+        x as i64
+    }
+    #[inline]
+    fn wide(self) -> i128 {
+        self as i128
+    }
+}
+
+impl Amount for i128 {
+    const ZERO: i128 = 0;
+    const INF: i128 = i128::MAX / 4;
+    const EMPTY: i128 = i128::MAX;
+    #[inline]
+    fn of(x: i128) -> i128 {
+        x
+    }
+    #[inline]
+    fn wide(self) -> i128 {
+        self
+    }
+}
+
+/// A link-cut tree node: splay children, parent (splay or path-parent), the
+/// residual of the node's current edge (INF at a root), the minimum over its
+/// splay subtree, a pending add for that subtree, and each child's subtree
+/// minimum (so that a rotation reads no node beyond those it relinks). One
+/// cache line with `i64` amounts.
+#[derive(Clone, Copy)]
+#[repr(align(64))]
+struct Node<A> {
+    ch: [u32; 2],
+    fa: u32,
+    val: A,
+    min: A,
+    lazy: A,
+    cmin: [A; 2],
+}
 
 /// Link-cut trees (Sleator–Tarjan) on splay trees, rooted (no re-rooting),
 /// with path minimum and lazy path add of the node values.
-struct Lct {
-    t: Vec<Node>,
+struct Lct<A> {
+    t: Vec<Node<A>>,
     stack: Vec<u32>,
 }
 
-impl Lct {
-    fn new(n: usize) -> Lct {
-        Lct { t: vec![Node { ch: [NIL; 2], fa: NIL, val: INF, min: INF, lazy: 0 }; n], stack: Vec::new() }
+impl<A: Amount> Lct<A> {
+    fn new(n: usize) -> Lct<A> {
+        let node = Node { ch: [NIL; 2], fa: NIL, val: A::INF, min: A::INF, lazy: A::ZERO, cmin: [A::EMPTY; 2] };
+        Lct { t: vec![node; n], stack: Vec::new() }
     }
 
     #[inline]
@@ -341,36 +392,46 @@ impl Lct {
         f == NIL || (self.t[f as usize].ch[0] != x && self.t[f as usize].ch[1] != x)
     }
 
+    /// Add `d` to every value of x's splay subtree.
     #[inline]
-    fn apply(&mut self, x: u32, d: i128) {
-        if x != NIL {
-            let n = &mut self.t[x as usize];
-            n.val += d;
-            n.min += d;
-            n.lazy += d;
+    fn apply(&mut self, x: u32, d: A) {
+        let n = &mut self.t[x as usize];
+        n.val += d;
+        n.min += d;
+        n.lazy += d;
+        for i in 0..2 {
+            if n.ch[i] != NIL {
+                n.cmin[i] += d;
+            }
         }
     }
 
     #[inline]
     fn push(&mut self, x: u32) {
         let n = self.t[x as usize];
-        if n.lazy != 0 {
-            self.apply(n.ch[0], n.lazy);
-            self.apply(n.ch[1], n.lazy);
-            self.t[x as usize].lazy = 0;
+        if n.lazy != A::ZERO {
+            for c in n.ch {
+                if c != NIL {
+                    self.apply(c, n.lazy);
+                }
+            }
+            self.t[x as usize].lazy = A::ZERO;
         }
     }
 
     #[inline]
-    fn min_of(&self, x: u32) -> i128 {
-        if x == NIL { i128::MAX } else { self.t[x as usize].min }
+    fn pull(&mut self, x: u32) {
+        let n = &mut self.t[x as usize];
+        n.min = n.val.min(n.cmin[0]).min(n.cmin[1]);
     }
 
+    /// Make `c` child `i` of `x` (NIL for none), keeping x's cached minimum.
     #[inline]
-    fn pull(&mut self, x: u32) {
-        let n = self.t[x as usize];
-        let m = n.val.min(self.min_of(n.ch[0])).min(self.min_of(n.ch[1]));
-        self.t[x as usize].min = m;
+    fn set_child(&mut self, x: u32, i: usize, c: u32) {
+        let m = if c == NIL { A::EMPTY } else { self.t[c as usize].min };
+        let n = &mut self.t[x as usize];
+        n.ch[i] = c;
+        n.cmin[i] = m;
     }
 
     #[inline]
@@ -380,17 +441,19 @@ impl Lct {
         let dx = (self.t[y as usize].ch[1] == x) as usize;
         if !self.is_root(y) {
             let dy = (self.t[z as usize].ch[1] == y) as usize;
+            // x's subtree after the rotation holds y's nodes: z's cached
+            // minimum is unchanged.
             self.t[z as usize].ch[dy] = x;
         }
         self.t[x as usize].fa = z;
         let b = self.t[x as usize].ch[dx ^ 1];
-        self.t[y as usize].ch[dx] = b;
         if b != NIL {
             self.t[b as usize].fa = y;
         }
-        self.t[x as usize].ch[dx ^ 1] = y;
-        self.t[y as usize].fa = x;
+        self.set_child(y, dx, b);
         self.pull(y);
+        self.t[y as usize].fa = x;
+        self.set_child(x, dx ^ 1, y);
         self.pull(x);
     }
 
@@ -425,7 +488,7 @@ impl Lct {
         let mut y = x;
         while y != NIL {
             self.splay(y);
-            self.t[y as usize].ch[1] = last;
+            self.set_child(y, 1, last);
             self.pull(y);
             last = y;
             y = self.t[y as usize].fa;
@@ -451,7 +514,7 @@ impl Lct {
 
     /// Link tree root x, which is at the top of its splay tree, under w
     /// through an edge of residual `val`: x becomes a path-parent child of w.
-    fn link_top(&mut self, x: u32, w: u32, val: i128) {
+    fn link_top(&mut self, x: u32, w: u32, val: A) {
         debug_assert!(self.is_root(x) && self.t[x as usize].ch[0] == NIL, "x is the top of its tree");
         let n = &mut self.t[x as usize];
         n.val = val;
@@ -459,24 +522,30 @@ impl Lct {
         self.pull(x);
     }
 
-    /// Cut x from its parent; returns the residual its edge had.
-    fn cut(&mut self, x: u32) -> i128 {
-        self.access(x);
+    /// Detach x's left splay subtree (the path above x) and clear x's value;
+    /// x must be at the top of its splay tree. Returns the old value.
+    fn detach_left(&mut self, x: u32) -> A {
         let l = self.t[x as usize].ch[0];
         debug_assert!(l != NIL, "cut of a root");
         self.t[l as usize].fa = NIL;
+        self.set_child(x, 0, NIL);
         let n = &mut self.t[x as usize];
-        n.ch[0] = NIL;
         let v = n.val;
-        n.val = INF;
+        n.val = A::INF;
         self.pull(x);
         v
+    }
+
+    /// Cut x from its parent; returns the residual its edge had.
+    fn cut(&mut self, x: u32) -> A {
+        self.access(x);
+        self.detach_left(x)
     }
 
     /// After `find_root(s)` returned r (at the top of the splay tree of the
     /// path r..s): cut the edge from the node just below r on that path to r,
     /// and return that node, now a tree root at the top of its splay tree.
-    fn cut_below_top(&mut self, r: u32) -> (u32, i128) {
+    fn cut_below_top(&mut self, r: u32) -> (u32, A) {
         let mut y = self.t[r as usize].ch[1];
         debug_assert!(y != NIL);
         loop {
@@ -490,15 +559,8 @@ impl Lct {
         // Within the path's splay tree only r is shallower than y: after
         // splaying y, r is its whole left subtree.
         self.splay(y);
-        let l = self.t[y as usize].ch[0];
-        debug_assert_eq!(l, r);
-        self.t[l as usize].fa = NIL;
-        let n = &mut self.t[y as usize];
-        n.ch[0] = NIL;
-        let v = n.val;
-        n.val = INF;
-        self.pull(y);
-        (y, v)
+        debug_assert_eq!(self.t[y as usize].ch[0], r);
+        (y, self.detach_left(y))
     }
 
     /// The nodes of the splay tree under `top` whose value is 0 (pending adds
@@ -510,12 +572,12 @@ impl Lct {
         while let Some(x) = stack.pop() {
             self.push(x);
             let n = self.t[x as usize];
-            if n.val == 0 {
+            if n.val == A::ZERO {
                 out.push(x);
             }
-            for c in n.ch {
-                if c != NIL && self.t[c as usize].min == 0 {
-                    stack.push(c);
+            for i in 0..2 {
+                if n.ch[i] != NIL && n.cmin[i] == A::ZERO {
+                    stack.push(n.ch[i]);
                 }
             }
         }
@@ -531,12 +593,18 @@ impl Lct {
 /// same order as [`walk_direct`], in O((V + E) log V). Returns the residual
 /// of every edge.
 pub fn walk_tree(g: &FlowGraph) -> Vec<i128> {
+    // i64 amounts while the total flow stays far below INF = i64::MAX / 4.
+    let total: i128 = g.gross.iter().sum();
+    if total < 1i128 << 60 { walk_tree_with::<i64>(g) } else { walk_tree_with::<i128>(g) }
+}
+
+fn walk_tree_with<A: Amount>(g: &FlowGraph) -> Vec<i128> {
     let n = g.n;
-    let mut res = g.gross.clone();
+    let mut res: Vec<A> = g.gross.iter().map(|&x| A::of(x)).collect();
     let mut cur: Vec<usize> = g.offsets[..n].to_vec();
     let mut finished = vec![false; n];
     let mut linked = vec![false; n];
-    let mut lct = Lct::new(n);
+    let mut lct = Lct::<A>::new(n);
     let mut zeros: Vec<u32> = Vec::new();
     for s in 0..n {
         if finished[s] {
@@ -565,7 +633,7 @@ pub fn walk_tree(g: &FlowGraph) -> Vec<i128> {
             }
             let end = g.offsets[r + 1];
             let mut e = cur[r];
-            while e < end && (res[e] == 0 || finished[g.heads[e] as usize]) {
+            while e < end && (res[e] == A::ZERO || finished[g.heads[e] as usize]) {
                 e += 1;
             }
             cur[r] = e;
@@ -591,13 +659,13 @@ pub fn walk_tree(g: &FlowGraph) -> Vec<i128> {
             let f = lct.t[r].min.min(res[e]);
             lct.apply(r as u32, -f);
             res[e] -= f;
-            if lct.t[r].min == 0 {
+            if lct.t[r].min == A::ZERO {
                 // Zeroed tree edges: cut them all, then find s's new top.
                 zeros.clear();
                 lct.zeros(r as u32, &mut zeros);
                 for &z in &zeros {
                     lct.cut(z);
-                    res[cur[z as usize]] = 0;
+                    res[cur[z as usize]] = A::ZERO;
                     linked[z as usize] = false;
                 }
                 r = lct.find_root(s as u32) as usize;
@@ -610,7 +678,7 @@ pub fn walk_tree(g: &FlowGraph) -> Vec<i128> {
             res[cur[x]] = lct.t[x].val;
         }
     }
-    res
+    res.into_iter().map(A::wide).collect()
 }
 
 #[cfg(test)]
@@ -690,10 +758,23 @@ mod tests {
             for h in [&g, &r] {
                 let direct = walk_direct(h);
                 prop_assert_eq!(&walk_tree(h), &direct);
+                prop_assert_eq!(&walk_tree_with::<i64>(h), &direct);
+                prop_assert_eq!(&walk_tree_with::<i128>(h), &direct);
                 prop_assert!(h.is_acyclic(&direct));
                 prop_assert!(direct.iter().zip(&h.gross).all(|(r, g)| *r >= 0 && r <= g));
             }
         }
+    }
+
+    /// Flows too large for i64 take the i128 walk.
+    #[test]
+    fn huge_flows_stay_exact() {
+        let big = 1i128 << 70;
+        let g = FlowGraph::from_edges(3, &[(0, 1, big + 5), (1, 2, big), (2, 0, big + 1), (1, 0, 3)]);
+        let res = walk_tree(&g);
+        assert_eq!(res, walk_direct(&g));
+        // 0->1->0 cancels 3, then 0->1->2->0 cancels 2^70.
+        assert_eq!(res, vec![2, 0, 0, 1], "(0,1) (1,0) (1,2) (2,0)");
     }
 
     #[test]
