@@ -7,10 +7,13 @@
 //!   log-uniform in [1, 10,000] OMC; time advances 864 ms per request, as in
 //!   the scale run (100,000 a day, so days roll over and leave the window).
 //!   Every account opens with 10^6 OMC and a trust uniform in [0, 1000), so
-//!   every request commits (the bench asserts it): the figure is committed
-//!   transfers per second. `with_flow_records` keeps the corrected
-//!   detector's flow records (90-day window), as the scale run does;
-//!   `no_detector` keeps none. Target: at least 2,000,000 transfers/s.
+//!   nearly every request commits (the bench asserts more than 99% and
+//!   prints the share, 99.8-99.98% in practice: over tens of millions of
+//!   replayed requests a few balances random-walk below an amount). The
+//!   figure is, to within 1%, committed transfers per second.
+//!   `with_flow_records` keeps the corrected detector's flow records (90-day
+//!   window), as the scale run does; `no_detector` keeps none. Target: at
+//!   least 2,000,000 transfers/s.
 //! - `ledger_detect/*`: the corrected detector (CSR build, Tarjan,
 //!   restriction, the cancellation walk on link-cut trees) on uniform random
 //!   flow graphs, amounts log-uniform in [1, 10,000] OMC: V nodes and E
@@ -93,8 +96,13 @@ fn transfers(c: &mut Criterion) {
             })
         });
         l.check_conservation().expect("money is conserved");
-        assert_eq!(applied, total, "{name}: every request commits");
-        eprintln!("{name}: {applied} transfers committed, {} flow records held", l.flow_records());
+        let share = applied as f64 / total.max(1) as f64;
+        assert!(share > 0.99, "{name}: only {applied} of {total} requests committed");
+        eprintln!(
+            "{name}: {applied} of {total} requests committed ({:.4}%), {} flow records held",
+            100.0 * share,
+            l.flow_records()
+        );
     }
     g.finish();
 }
