@@ -75,34 +75,47 @@ fn ledger(detector: bool) -> Ledger {
     l
 }
 
+/// State of one transfers benchmark, built when it is selected.
+struct Replay {
+    ledger: Ledger,
+    next: usize,
+    t: u64,
+    applied: u64,
+    total: u64,
+}
+
 fn transfers(c: &mut Criterion) {
-    let reqs = requests(1);
+    let reqs: OnceCell<Vec<(u32, u32, i64)>> = OnceCell::new();
     let mut g = c.benchmark_group("ledger_transfers");
     g.throughput(Throughput::Elements(1));
     for (name, detector) in [("with_flow_records", true), ("no_detector", false)] {
-        let mut l = ledger(detector);
-        let mut i = 0usize;
-        let mut t = 0u64;
-        let (mut applied, mut total) = (0u64, 0u64);
+        let mut state: Option<Replay> = None;
         g.bench_function(name, |b| {
+            let reqs = reqs.get_or_init(|| requests(1));
+            let st =
+                state.get_or_insert_with(|| Replay { ledger: ledger(detector), next: 0, t: 0, applied: 0, total: 0 });
             b.iter(|| {
-                let (from, to, a) = reqs[i];
-                i = (i + 1) & (REQUESTS - 1);
-                t += STEP_MS;
-                let r = l.transfer(AccountId(from), AccountId(to), a, SimTime(t));
-                applied += r.is_ok() as u64;
-                total += 1;
+                let (from, to, a) = reqs[st.next];
+                st.next = (st.next + 1) & (REQUESTS - 1);
+                st.t += STEP_MS;
+                let r = st.ledger.transfer(AccountId(from), AccountId(to), a, SimTime(st.t));
+                st.applied += r.is_ok() as u64;
+                st.total += 1;
                 black_box(r)
             })
         });
-        l.check_conservation().expect("money is conserved");
-        let share = applied as f64 / total.max(1) as f64;
-        assert!(share > 0.99, "{name}: only {applied} of {total} requests committed");
-        eprintln!(
-            "{name}: {applied} of {total} requests committed ({:.4}%), {} flow records held",
-            100.0 * share,
-            l.flow_records()
-        );
+        if let Some(st) = state {
+            st.ledger.check_conservation().expect("money is conserved");
+            let share = st.applied as f64 / st.total.max(1) as f64;
+            assert!(share > 0.99, "{name}: only {} of {} requests committed", st.applied, st.total);
+            eprintln!(
+                "{name}: {} of {} requests committed ({:.4}%), {} flow records held",
+                st.applied,
+                st.total,
+                100.0 * share,
+                st.ledger.flow_records()
+            );
+        }
     }
     g.finish();
 }
