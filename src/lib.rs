@@ -3,18 +3,21 @@
 //! A discrete-event, agent-based simulator of the Omerta compute market and
 //! its trust system. The crate is layered; dependencies point one way:
 //!
-//! `cli -> study/report -> models -> market -> engine`
+//! `cli -> study/report -> models -> market/ledger -> engine`
 //!
 //! - [`engine`]: the model-agnostic discrete-event core (time, queue, random
 //!   streams, `Simulation`, snapshots, progress, traces).
 //! - [`market`]: the price process, bids and the matching orders shared by
 //!   the market studies.
+//! - [`ledger`]: accounts with exact integer money, transfers with burns and
+//!   trust inheritance, and the circular-flow detector.
 //! - [`models`]: one module per study: a `Model`, its scenario and its report.
 //! - [`study`]: scenario loading, many seeds in parallel, aggregation.
 //! - [`report`]: statistics, `results.json`, Markdown, CSV and charts.
 
 pub mod cli;
 pub mod engine;
+pub mod ledger;
 pub mod market;
 pub mod models;
 pub mod report;

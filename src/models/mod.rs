@@ -2,6 +2,7 @@
 //! registry that maps study ids and snapshot model kinds to them.
 
 pub mod economic_value;
+pub mod identity_rotation;
 pub mod reliability;
 
 use crate::engine::snapshot;
@@ -9,7 +10,8 @@ use crate::study::{Scenario, ScenarioError, Stepper, Study};
 use std::path::Path;
 
 /// Study ids this build can run.
-pub const STUDIES: &[&str] = &["reliability_basic", "reliability_equilibrium", "reliability_v2", "economic_value"];
+pub const STUDIES: &[&str] =
+    &["reliability_basic", "reliability_equilibrium", "reliability_v2", "economic_value", "identity_rotation"];
 
 /// Scenario files `omerta-sim reproduce` runs, each in both fidelities.
 pub const REPRODUCE: &[&str] = &[
@@ -28,6 +30,7 @@ pub fn open_study(scenario: Scenario) -> Result<Box<dyn Study>, ScenarioError> {
             Ok(Box::new(reliability::ReliabilityStudy::new(scenario)?))
         }
         "economic_value" => Ok(Box::new(economic_value::EconomicStudy::new(scenario)?)),
+        "identity_rotation" => Ok(Box::new(identity_rotation::IdentityRotationStudy::new(scenario)?)),
         other => Err(scenario.invalid(format!("unknown study \"{other}\" (this build knows: {})", STUDIES.join(", ")))),
     }
 }
@@ -45,6 +48,12 @@ pub fn open_snapshot(path: &Path) -> anyhow::Result<(snapshot::Header, Box<dyn S
             &header,
             body,
             &["economic_value"],
+        )?),
+        "identity_rotation" => Box::new(crate::study::run::load_run::<identity_rotation::IdentityRotation>(
+            path,
+            &header,
+            body,
+            &["identity_rotation"],
         )?),
         _ => {
             return Err(snapshot::SnapshotError::WrongModel {

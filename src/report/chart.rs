@@ -8,6 +8,7 @@ use anyhow::{Context, anyhow};
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::coord::types::RangedCoordf64;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -358,20 +359,29 @@ struct PanelsFig<'a> {
 }
 
 impl PanelsFig<'_> {
-    fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> anyhow::Result<()>
+    fn draw_panel<DB: DrawingBackend>(
+        area: &DrawingArea<DB, Shift>,
+        p: &Panel,
+        guides: &[Guide],
+        legend: Corner,
+    ) -> anyhow::Result<()>
     where
         DB::ErrorType: 'static,
     {
         let xs =
             p.lines.iter().flat_map(|l| l.points.iter().map(|pt| pt.0).chain(l.band.iter().flatten().map(|b| b.0)));
         let (x0, x1) = padded_range(xs, 0.0);
-        let ys = p.lines.iter().flat_map(|l| {
-            l.points
-                .iter()
-                .filter(|pt| pt.0.is_finite())
-                .map(|pt| pt.1)
-                .chain(l.band.iter().flatten().flat_map(|b| [b.1, b.2]))
-        });
+        let ys = p
+            .lines
+            .iter()
+            .flat_map(|l| {
+                l.points
+                    .iter()
+                    .filter(|pt| pt.0.is_finite())
+                    .map(|pt| pt.1)
+                    .chain(l.band.iter().flatten().flat_map(|b| [b.1, b.2]))
+            })
+            .chain(guides.iter().map(|g| g.y));
         let (y0, y1) = padded_range(ys, 0.05);
 
         let mut chart = ChartBuilder::on(area)
@@ -428,10 +438,20 @@ impl PanelsFig<'_> {
                     .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
             }
         }
+        for g in guides.iter().filter(|g| g.y.is_finite()) {
+            let style = BLACK.mix(0.7).stroke_width(1);
+            let anno = chart.draw_series(DashedLineSeries::new(vec![(x0, g.y), (x1, g.y)], 8, 6, style))?;
+            if !g.name.is_empty() {
+                any_legend = true;
+                anno.label(g.name.as_str()).legend(move |(x, y)| {
+                    DashedPathElement::new(vec![(x, y), (x + 20, y)], 5, 3, BLACK.mix(0.7).stroke_width(1))
+                });
+            }
+        }
         if any_legend {
             chart
                 .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
+                .position(legend.position())
                 .background_style(WHITE.mix(0.85))
                 .border_style(BLACK)
                 .label_font((FONT, 14))
@@ -455,7 +475,7 @@ impl Figure for PanelsFig<'_> {
             return Ok(());
         }
         for (sub, p) in area.split_evenly((self.panels.len(), 1)).iter().zip(self.panels) {
-            Self::draw_panel(sub, p)?;
+            Self::draw_panel(sub, p, &[], Corner::UpperRight)?;
         }
         Ok(())
     }
@@ -466,6 +486,94 @@ impl Figure for PanelsFig<'_> {
 /// with legend. Writes `dir/<stem>.svg` and `dir/<stem>.png`.
 pub fn line_panels(dir: &Path, stem: &str, title: &str, panels: &[Panel]) -> anyhow::Result<()> {
     render(dir, stem, &PanelsFig { title, panels })
+}
+
+/// A dashed horizontal reference line in a panel of [`line_grid`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Guide {
+    /// Legend name (empty: none).
+    pub name: String,
+    /// Its height.
+    pub y: f64,
+}
+
+/// Where a panel's legend goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Corner {
+    /// Top left.
+    UpperLeft,
+    /// Top right (the default of [`line_panels`]).
+    UpperRight,
+    /// Left, halfway up.
+    MiddleLeft,
+    /// Bottom left.
+    LowerLeft,
+    /// Bottom right.
+    LowerRight,
+}
+
+impl Corner {
+    fn position(self) -> SeriesLabelPosition {
+        match self {
+            Corner::UpperLeft => SeriesLabelPosition::UpperLeft,
+            Corner::UpperRight => SeriesLabelPosition::UpperRight,
+            Corner::MiddleLeft => SeriesLabelPosition::MiddleLeft,
+            Corner::LowerLeft => SeriesLabelPosition::LowerLeft,
+            Corner::LowerRight => SeriesLabelPosition::LowerRight,
+        }
+    }
+}
+
+/// One panel of a [`line_grid`]: its lines, dashed guides and legend corner.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GridPanel {
+    /// The panel.
+    pub panel: Panel,
+    /// Dashed horizontal guides, drawn over the lines.
+    pub guides: Vec<Guide>,
+    /// Where its legend goes.
+    pub legend: Corner,
+}
+
+struct GridFig<'a> {
+    title: &'a str,
+    cols: usize,
+    panels: &'a [GridPanel],
+}
+
+impl GridFig<'_> {
+    fn rows(&self) -> usize {
+        self.panels.len().div_ceil(self.cols.max(1)).max(1)
+    }
+}
+
+impl Figure for GridFig<'_> {
+    fn size(&self) -> (u32, u32) {
+        let cols = self.cols.max(1) as u32;
+        ((650 * cols).max(800), 420 * self.rows() as u32 + 60)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let area = root.margin(12, 0, 0, 0).titled(self.title, (FONT, 26))?;
+        if self.panels.is_empty() {
+            return Ok(());
+        }
+        for (sub, g) in area.split_evenly((self.rows(), self.cols.max(1))).iter().zip(self.panels) {
+            PanelsFig::draw_panel(sub, &g.panel, &g.guides, g.legend)?;
+        }
+        Ok(())
+    }
+}
+
+/// Panels in a grid of `cols` columns, filled row by row, each with optional
+/// dashed horizontal guides (drawn over the lines, with a legend entry when
+/// named). Lines as in [`line_panels`]. Writes `dir/<stem>.svg` and
+/// `dir/<stem>.png`.
+pub fn line_grid(dir: &Path, stem: &str, title: &str, cols: usize, panels: &[GridPanel]) -> anyhow::Result<()> {
+    render(dir, stem, &GridFig { title, cols, panels })
 }
 
 // ----------------------------------------------------------------------------
@@ -693,6 +801,29 @@ mod tests {
         let svg = std::fs::read_to_string(dir.join("lines.svg")).unwrap();
         assert!(svg.contains("mean") && svg.contains("Prices"));
         assert!(!svg.contains("provider 0"), "thin lines must not get a legend entry");
+
+        let grid: Vec<GridPanel> = (0..4)
+            .map(|k| {
+                let line = Line {
+                    name: format!("run {k}"),
+                    points: xs.iter().map(|&x| (x, x * k as f64)).collect(),
+                    band: None,
+                    thin: false,
+                };
+                let p = Panel {
+                    title: format!("Panel {k}"),
+                    x_label: "step".into(),
+                    y_label: "v".into(),
+                    lines: vec![line],
+                };
+                let guides = if k % 2 == 0 { vec![Guide { name: "spotlight line".into(), y: 30.0 }] } else { vec![] };
+                GridPanel { panel: p, guides, legend: Corner::UpperLeft }
+            })
+            .collect();
+        line_grid(&dir, "grid", "Grid title", 2, &grid).unwrap();
+        check_pair(&dir, "grid");
+        let svg = std::fs::read_to_string(dir.join("grid.svg")).unwrap();
+        assert!(svg.contains("Panel 3") && svg.contains("spotlight line"), "grid.svg lacks a panel or the guide");
 
         let xl: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
         let yl: Vec<String> = ["r1", "r2"].iter().map(|s| s.to_string()).collect();
