@@ -1,6 +1,7 @@
-//! The `omerta-sim` subcommands: run, resume, step, inspect, list.
+//! The `omerta-sim` subcommands: run, resume, step, inspect, list, trust.
 
 mod step;
+mod trust;
 
 use crate::engine::progress::ProgressMode;
 use crate::engine::time::parse_time;
@@ -42,6 +43,11 @@ enum Command {
         /// Folder of scenario files.
         #[arg(long, default_value = "models")]
         dir: PathBuf,
+    },
+    /// Trust engine tools: replay recorded traces.
+    Trust {
+        #[command(subcommand)]
+        command: trust::TrustCommand,
     },
 }
 
@@ -148,6 +154,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Step(a) => step::cmd_step(a),
         Command::Inspect { snapshot } => cmd_inspect(&snapshot),
         Command::List { dir } => cmd_list(&dir),
+        Command::Trust { command } => trust::cmd_trust(command),
     }
 }
 

@@ -12,6 +12,7 @@ mod queue;
 mod scenarios;
 mod snapshots;
 mod split_run;
+mod trust_replay;
 
 use omerta_sim::models::open_study;
 use omerta_sim::study::{Scenario, Stepper, Study};
