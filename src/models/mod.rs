@@ -2,13 +2,15 @@
 //! registry that maps study ids and snapshot model kinds to them.
 
 pub mod reliability;
+pub mod trust;
 
 use crate::engine::snapshot;
 use crate::study::{Scenario, ScenarioError, Stepper, Study};
 use std::path::Path;
 
 /// Study ids this build can run.
-pub const STUDIES: &[&str] = &["reliability_basic", "reliability_equilibrium", "reliability_v2"];
+pub const STUDIES: &[&str] =
+    &["reliability_basic", "reliability_equilibrium", "reliability_v2", "trust_dynamics", "failure_modes"];
 
 /// Bind a scenario to its study.
 pub fn open_study(scenario: Scenario) -> Result<Box<dyn Study>, ScenarioError> {
@@ -16,6 +18,7 @@ pub fn open_study(scenario: Scenario) -> Result<Box<dyn Study>, ScenarioError> {
         "reliability_basic" | "reliability_equilibrium" | "reliability_v2" => {
             Ok(Box::new(reliability::ReliabilityStudy::new(scenario)?))
         }
+        "trust_dynamics" | "failure_modes" => Ok(Box::new(trust::TrustStudy::new(scenario)?)),
         other => Err(scenario.invalid(format!("unknown study \"{other}\" (this build knows: {})", STUDIES.join(", ")))),
     }
 }
@@ -27,6 +30,9 @@ pub fn open_snapshot(path: &Path) -> anyhow::Result<(snapshot::Header, Box<dyn S
     let run: Box<dyn Stepper> = match header.model_kind.as_str() {
         k @ ("reliability_basic" | "reliability_equilibrium" | "reliability_v2") => {
             Box::new(crate::study::run::load_run::<reliability::ReliabilityMarket>(path, &header, body, &[k])?)
+        }
+        k @ ("trust_dynamics" | "failure_modes") => {
+            Box::new(crate::study::run::load_run::<trust::TrustModel>(path, &header, body, &[k])?)
         }
         _ => {
             return Err(snapshot::SnapshotError::WrongModel {

@@ -69,7 +69,7 @@ pub fn results_of(study: &dyn Study, outputs: &[SeedOutput]) -> Results {
         seeds: outputs.iter().map(|o| o.seed).collect(),
         metrics,
         findings,
-        extra: Default::default(),
+        extra: study.extra(outputs),
     }
 }
 

@@ -161,6 +161,12 @@ pub trait Study: Send + Sync {
     fn stepper(&self, seed: u64) -> Box<dyn Stepper>;
     /// Write charts into `dir` and return the Markdown summary.
     fn report(&self, results: &Results, outputs: &[SeedOutput], dir: &Path) -> anyhow::Result<String>;
+    /// Study-specific blocks of `results.json` (`Results::extra`), e.g.
+    /// distributions over seeds. None by default.
+    fn extra(&self, outputs: &[SeedOutput]) -> serde_json::Map<String, serde_json::Value> {
+        let _ = outputs;
+        serde_json::Map::new()
+    }
 }
 
 /// A run that can be stepped, inspected and saved, whatever its model.

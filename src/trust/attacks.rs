@@ -110,23 +110,23 @@ pub struct ReferenceEscrow {
     pub escrowed_total: f64,
     /// Everything clawed back (with repeats).
     pub clawed: f64,
-    /// Exploit-day index k of every job so far.
-    pub jobs: Vec<u32>,
+    /// Every job so far: (exploit-day index k, held half, escrow delay).
+    pub jobs: Vec<(u32, f64, f64)>,
 }
 
 impl ReferenceEscrow {
-    /// A job worth 2·`half` on exploit day `k`.
-    pub fn job(&mut self, k: u32, half: f64) {
+    /// A job worth 2·`half` on exploit day `k`, held for `delay` days.
+    pub fn job(&mut self, k: u32, half: f64, delay: f64) {
         self.immediate += half;
         self.escrowed += half;
         self.escrowed_total += half;
-        self.jobs.push(k);
+        self.jobs.push((k, half, delay));
     }
 
-    /// A complaint on exploit day `k` with escrow delay `delay` (days); every
-    /// job has the same `half`.
-    pub fn complaint(&mut self, k: u32, delay: f64, half: f64) {
-        for &j in &self.jobs {
+    /// A complaint on exploit day `k`: every job with k − k' < its delay is
+    /// clawed back (again).
+    pub fn complaint(&mut self, k: u32) {
+        for &(j, half, delay) in &self.jobs {
             if f64::from(k - j) < delay {
                 self.clawed += half;
                 self.escrowed -= half;
@@ -284,16 +284,16 @@ mod tests {
     #[test]
     fn reference_escrow_claws_repeatedly() {
         let mut e = ReferenceEscrow::default();
-        e.job(0, 6.0);
-        e.complaint(0, 6.0, 6.0);
-        e.job(1, 6.0);
-        e.complaint(1, 6.0, 6.0);
+        e.job(0, 6.0, 6.0);
+        e.complaint(0);
+        e.job(1, 6.0, 6.0);
+        e.complaint(1);
         // Job 0 was clawed twice, job 1 once.
         assert_eq!(e.clawed, 18.0);
         assert_eq!(e.escrowed_total, 12.0);
         assert_eq!(e.escrowed, -6.0);
         assert_eq!(e.final_revenue(), 12.0);
-        e.complaint(7, 6.0, 6.0);
+        e.complaint(7);
         assert_eq!(e.clawed, 18.0, "both jobs are older than the delay");
     }
 

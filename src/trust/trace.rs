@@ -872,10 +872,10 @@ fn attack_result(a: Attack, r: &Replayer) -> Result<AttackResult, String> {
             let (mut j, mut c) = (0, 0);
             while j < jobs.len() || c < complaints.len() {
                 if j < jobs.len() && (c >= complaints.len() || jobs[j] <= complaints[c]) {
-                    book.job(jobs[j], half);
+                    book.job(jobs[j], half, delay);
                     j += 1;
                 } else {
-                    book.complaint(complaints[c], delay, half);
+                    book.complaint(complaints[c]);
                     c += 1;
                 }
             }
@@ -899,7 +899,7 @@ fn attack_result(a: Attack, r: &Replayer) -> Result<AttackResult, String> {
         Attack::Degradation => {
             let d = id("degrader")?;
             let last = log.solves.len().checked_sub(1).ok_or("no checkpoint")?;
-            let phase = log.assertions.iter().find(|x| x.3).map(|x| (x.0 - 91) / 30);
+            let phase = log.assertions.iter().find(|x| x.3).map(|x| x.0.saturating_sub(91) / 30);
             Ok(attacks::degradation(t(0, d)?, t(last, d)?, phase, (log.solves.len() - 1) as u32))
         }
         Attack::Sockpuppet => {

@@ -7,14 +7,14 @@ use omerta_sim::study::exec::finish as finish_study;
 use proptest::prelude::*;
 use std::path::Path;
 
-struct Whole {
-    events: u64,
+pub struct Whole {
+    pub events: u64,
     fingerprint: String,
     state_hash: String,
     results: Vec<u8>,
     /// Event indices k (0-based count of events handled before the split)
     /// that fall strictly inside a group of >= 3 events at the same time.
-    tie_splits: Vec<u64>,
+    pub tie_splits: Vec<u64>,
 }
 
 fn runs_csv(dir: &Path) -> (String, String) {
@@ -23,7 +23,7 @@ fn runs_csv(dir: &Path) -> (String, String) {
     (row[3].clone(), row[4].clone())
 }
 
-fn whole(file: &str, sets: &[&str], seed: u64, dir: &Path) -> Whole {
+pub fn whole(file: &str, sets: &[&str], seed: u64, dir: &Path) -> Whole {
     let s = study(file, sets);
     let mut run = s.stepper(seed);
     let mut times = Vec::new();
@@ -48,7 +48,7 @@ fn whole(file: &str, sets: &[&str], seed: u64, dir: &Path) -> Whole {
 }
 
 /// Split `file` at event k and resume in a fresh process; compare.
-fn split_and_compare(file: &str, sets: &[&str], seed: u64, k: u64, w: &Whole, dir: &Path) {
+pub fn split_and_compare(file: &str, sets: &[&str], seed: u64, k: u64, w: &Whole, dir: &Path) {
     let s = study(file, sets);
     let mut run = s.stepper(seed);
     for _ in 0..k {
