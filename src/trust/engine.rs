@@ -142,8 +142,9 @@ struct Identity {
     judge_vouch: Judge,
     /// Assertion-map entries with this identity as subject.
     entries: Vec<u32>,
-    /// Pairs where this identity provided, in first-appearance order.
-    prov_pairs: Vec<u32>,
+    /// (consumer, pair) where this identity provided, in first-appearance
+    /// order of the consumer.
+    prov_pairs: Vec<(u32, u32)>,
     /// (provider, pair) where this identity consumed, sorted by provider.
     cons_pairs: Vec<(u32, u32)>,
 }
@@ -669,7 +670,7 @@ impl TrustEngine {
         let k = self.pairs.len() as u32;
         self.pairs.push(Pair { consumer: c, provider: p, n: 0, w: Decayed::default(), snap_w: 0.0, snap_epoch: 0 });
         self.pair_index.insert((c, p), k);
-        self.ids[p as usize].prov_pairs.push(k);
+        self.ids[p as usize].prov_pairs.push((c, k));
         let cp = &mut self.ids[c as usize].cons_pairs;
         let at = cp.partition_point(|&(q, _)| q < p);
         cp.insert(at, (p, k));
@@ -988,8 +989,8 @@ impl TrustEngine {
             }
             let mut ext = 0usize;
             for &m in g {
-                for &pk in &self.ids[m as usize].prov_pairs {
-                    let c = self.pairs[pk as usize].consumer as usize;
+                for &(c, _) in &self.ids[m as usize].prov_pairs {
+                    let c = c as usize;
                     if mark[c] != inside && mark[c] != counted {
                         mark[c] = counted;
                         ext += 1;
@@ -1227,6 +1228,13 @@ impl TrustEngine {
     }
 
     /// [`TrustEngine::local_trust`] on the existing snapshot (none: no path).
+    ///
+    /// The breadth-first search of §4.8, pruned without changing its
+    /// result: a node popped at depth H−1 can only add candidates through
+    /// its own edges to S, so it is not scanned but looked up in a table of
+    /// S's neighbours; and a node first reached at depth H−1 that is not a
+    /// neighbour of S can add nothing, so it is not enqueued. The nodes that
+    /// matter are reached in the same order along the same first paths.
     pub fn local_trust_on_snapshot(&self, observer: Ident, subject: Ident) -> f64 {
         let direct = self.live_edge(observer, subject) + 0.5 * self.live_edge(subject, observer);
         if direct > 0.0 {
@@ -1236,37 +1244,68 @@ impl TrustEngine {
             return f64::INFINITY;
         }
         let p = &self.params;
+        let h = p.max_path_length;
         let (s, limit) = (subject.0, self.snapshot.n_pairs);
-        let snap = self.has_edge_snapshot();
-        let mut seen = vec![false; self.ids.len()];
-        seen[observer.idx()] = true;
-        let mut queue: VecDeque<(u32, u32, f64)> = VecDeque::new();
-        queue.push_back((observer.0, 0, f64::INFINITY));
         let mut best: Option<f64> = None;
-        while let Some((u, depth, b)) = queue.pop_front() {
-            if depth >= p.max_path_length || !snap {
-                continue;
+        if self.has_edge_snapshot() && h > 0 {
+            let n = self.ids.len();
+            // The best edge value between each neighbour of S and S.
+            let mut near = vec![f64::NAN; n];
+            let sn = &self.ids[s as usize];
+            for &(q, k) in &sn.cons_pairs {
+                if k < limit {
+                    let v = 0.5 * self.snap_weight(k);
+                    near[q as usize] = if near[q as usize] >= v { near[q as usize] } else { v };
+                }
             }
-            let node = &self.ids[u as usize];
-            let split = node.cons_pairs.partition_point(|&(q, _)| q < u);
-            let before = node.cons_pairs[..split].iter().map(|&(_, k)| (k, true));
-            let own = node.prov_pairs.iter().map(|&k| (k, false));
-            let after = node.cons_pairs[split..].iter().map(|&(_, k)| (k, true));
-            for (k, forward) in before.chain(own).chain(after) {
-                if k >= limit {
+            for &(c, k) in &sn.prov_pairs {
+                if k < limit {
+                    let v = self.snap_weight(k);
+                    near[c as usize] = if near[c as usize] >= v { near[c as usize] } else { v };
+                }
+            }
+            let mut seen = vec![false; n];
+            seen[observer.idx()] = true;
+            let mut queue: VecDeque<(u32, u32, f64)> = VecDeque::new();
+            queue.push_back((observer.0, 0, f64::INFINITY));
+            let mut candidate = |bb: f64, depth: u32| {
+                let c = bb * p.transitivity_decay.powi(depth as i32 + 1);
+                best = Some(best.map_or(c, |x: f64| x.max(c)));
+            };
+            while let Some((u, depth, b)) = queue.pop_front() {
+                if depth >= h {
                     continue;
                 }
-                let w = self.snap_weight(k);
-                let pair = &self.pairs[k as usize];
-                let (v, value) = if forward { (pair.provider, w) } else { (pair.consumer, 0.5 * w) };
-                let bb = b.min(value);
-                if v == s {
-                    let cand = bb * p.transitivity_decay.powi(depth as i32 + 1);
-                    best = Some(best.map_or(cand, |x: f64| x.max(cand)));
-                } else if !seen[v as usize] {
-                    seen[v as usize] = true;
-                    queue.push_back((v, depth + 1, bb));
+                if depth + 1 == h {
+                    let v = near[u as usize];
+                    if !v.is_nan() {
+                        candidate(b.min(v), depth);
+                    }
+                    continue;
                 }
+                let last = depth + 2 == h;
+                let node = &self.ids[u as usize];
+                let split = node.cons_pairs.partition_point(|&(q, _)| q < u);
+                // Edge-map order: edges to providers before u, u's own
+                // consumers, edges to providers after u.
+                let mut visit = |edges: &[(u32, u32)], forward: bool| {
+                    for &(v, k) in edges {
+                        if k >= limit || (v != s && (seen[v as usize] || (last && near[v as usize].is_nan()))) {
+                            continue;
+                        }
+                        let w = self.snap_weight(k);
+                        let bb = b.min(if forward { w } else { 0.5 * w });
+                        if v == s {
+                            candidate(bb, depth);
+                        } else {
+                            seen[v as usize] = true;
+                            queue.push_back((v, depth + 1, bb));
+                        }
+                    }
+                };
+                visit(&node.cons_pairs[..split], true);
+                visit(&node.prov_pairs, false);
+                visit(&node.cons_pairs[split..], true);
             }
         }
         match best {

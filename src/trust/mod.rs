@@ -10,12 +10,14 @@
 //! - [`engine`]: `TrustEngine`, the history and its incremental caches.
 //! - [`trace`]: JSON Lines traces of engine calls and their replay.
 //! - [`attacks`]: the reference's attack-result formulas (§7.2).
+//! - [`workload`]: the §14 scale workload (benches).
 
 pub mod attacks;
 pub mod engine;
 pub mod math;
 pub mod params;
 pub mod trace;
+pub mod workload;
 
 #[cfg(test)]
 mod naive;

@@ -443,12 +443,15 @@ fn engine_matches_direct_sums_on_random_histories() {
     for seed in 0..160u64 {
         let rules = rule_sets[seed as usize % rule_sets.len()];
         let params = if seed % 5 == 4 {
-            // Short windows and a quick judgement, so the rarer branches run.
+            // Short windows and a quick judgement, so the rarer branches run;
+            // every search depth.
             TrustParams {
                 accusation_window: 5.0,
                 praise_window: 3.0,
                 false_accusation_good_tx: 1,
                 vouch_bad_tx: 1,
+                max_path_length: (seed / 5 % 5) as u32,
+                transitivity_decay: 0.7,
                 ..TrustParams::default()
             }
         } else {
@@ -497,6 +500,52 @@ fn changed_parameters_rebuild_the_caches() {
         nv.solve();
         for i in 0..6 {
             assert!(close(e.trust(Ident(i)), nv.trust[i as usize]), "seed {seed}: T[{i}]");
+        }
+    }
+}
+
+/// The pruned local-trust search equals the plain one on larger random
+/// graphs, for every depth, every observer and every subject.
+#[test]
+fn local_trust_matches_the_plain_search() {
+    use rand::SeedableRng;
+    for seed in 0..12u64 {
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(100 + seed);
+        let n = rng.random_range(10..40usize);
+        let h = (seed % 6) as u32;
+        let params = TrustParams { max_path_length: h, ..TrustParams::default() };
+        let mut e = TrustEngine::new(params.clone(), Rules::REFERENCE).unwrap();
+        let mut nv = Naive::new(params, Rules::REFERENCE);
+        for i in 0..n {
+            e.create_identity(&format!("i{i}"));
+            nv.create();
+        }
+        let edges = rng.random_range(n..4 * n);
+        for day in 1..=3u32 {
+            e.set_day(day).unwrap();
+            nv.day = day;
+            for _ in 0..edges / 3 {
+                let c = rng.random_range(0..n);
+                let p = rng.random_range(0..n);
+                if c != p {
+                    let (rw, vs) = (rng.random_range(0.5..4.0), rng.random_range(0.0..=1.0));
+                    e.add_transaction(Ident(c as u32), Ident(p as u32), rw, 2.0, vs).unwrap();
+                    nv.tx(c, p, rw, 2.0, vs);
+                }
+            }
+            if day == 2 {
+                e.build_edge_snapshot();
+                nv.build_edges();
+            }
+        }
+        e.solve();
+        nv.solve();
+        for o in 0..n {
+            for s in 0..n {
+                let a = e.local_trust(Ident(o as u32), Ident(s as u32)).unwrap();
+                let b = nv.local(o, s);
+                assert!(close(a, b), "seed {seed} H={h}: {o} sees {s}: engine {a}, plain {b}");
+            }
         }
     }
 }
