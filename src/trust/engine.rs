@@ -254,13 +254,16 @@ struct DecayTable {
     vals: Vec<f64>,
 }
 
+/// Gaps beyond this are computed directly (bounds the table's memory).
+const DECAY_TABLE_MAX: u32 = 1 << 16;
+
 impl DecayTable {
     fn ensure(&mut self, tau: f64, upto: u32) {
         if self.tau != tau {
             self.tau = tau;
             self.vals.clear();
         }
-        while self.vals.len() <= upto as usize {
+        while self.vals.len() <= upto.min(DECAY_TABLE_MAX) as usize {
             let k = self.vals.len() as u32;
             self.vals.push(decay(k, tau));
         }

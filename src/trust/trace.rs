@@ -1017,3 +1017,25 @@ mod tests {
         assert!(replay(&lines).unwrap().mismatches.is_empty());
     }
 }
+
+#[cfg(test)]
+mod edge_tests {
+    use super::*;
+
+    /// Extreme but well-formed values replay without a panic.
+    #[test]
+    fn extreme_values_do_not_panic() {
+        let text = concat!(
+            "{\"op\": \"create_identity\", \"day\": 0, \"args\": [\"a\"], \"kw\": {}}\n",
+            "{\"op\": \"create_identity\", \"day\": 0, \"args\": [\"b\"], \"kw\": {}}\n",
+            "{\"op\": \"advance_days\", \"day\": 4000000000, \"args\": [4000000000], \"kw\": {}}\n",
+            "{\"op\": \"add_transaction\", \"day\": 4000000000, \"args\": [\"b\", \"a\"], \"kw\": {\"resource_weight\": 1e308, \"duration_hours\": 1e308}}\n",
+            "{\"op\": \"solve_trust\", \"day\": 4000000000, \"args\": [], \"kw\": {}, \"trust\": {\"a\": 0, \"b\": 0}, \"cluster_weight\": {\"a\": 1, \"b\": 1}}\n",
+            "{\"op\": \"compute_escrow_delay\", \"day\": 4000000000, \"args\": [1e300, 1e300], \"kw\": {}, \"result\": 1}\n",
+        );
+        let r = replay_text(text).unwrap();
+        assert_eq!(r.counts.solves, 1);
+        let e = replay_text("{\"op\": \"advance_days\", \"day\": 1, \"args\": [4294967295], \"kw\": {}}\n{\"op\": \"advance_days\", \"day\": 1, \"args\": [5], \"kw\": {}}\n").unwrap_err();
+        assert_eq!(e.line, 2);
+    }
+}
