@@ -67,17 +67,6 @@ impl Attack {
     pub fn has_victim(self) -> bool {
         matches!(self, Attack::Assassination | Attack::Authority | Attack::Sockpuppet | Attack::Crisis)
     }
-
-    /// The start day d0 of the attack (with default parameters where they
-    /// matter: see the study's config for the general form).
-    pub fn start_day(self) -> u32 {
-        match self {
-            Attack::LongCon | Attack::Authority => 181,
-            Attack::Sockpuppet => 90,
-            Attack::Redemption | Attack::Crisis => 61,
-            _ => 91,
-        }
-    }
 }
 
 /// What every attack returns (trust.md §7.1).

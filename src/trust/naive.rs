@@ -4,10 +4,10 @@
 //! edge list per node. Tests compare the real engine with it on random
 //! histories.
 
+use super::Ident;
 use super::engine::TrustEngine;
 use super::math::{credibility, decay};
 use super::params::{AgeMode, ClusterGrouping, FalseAccusationPenalty, PositiveAssertions, Rules, TrustParams};
-use super::{Ident, TrustError};
 use rand::RngExt;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -427,7 +427,6 @@ fn compare(seed: u64, rules: Rules, params: TrustParams) -> Result<usize, String
             }
         }
     }
-    let _ = TrustError::UnknownIdentity(0);
     Ok(checks)
 }
 

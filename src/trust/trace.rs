@@ -606,12 +606,11 @@ struct Log {
     txs: Vec<(u32, usize, usize, f64)>,
     /// (day, asserter, subject, accepted).
     assertions: Vec<(u32, usize, usize, bool)>,
-    /// (solves so far, observer, value).
-    local: Vec<(usize, usize, f64)>,
+    /// (solves so far, value).
+    local: Vec<(usize, f64)>,
     escrow: Vec<f64>,
     transfers: Vec<(f64, f64, f64)>,
     clusters: Vec<Vec<f64>>,
-    rates: Vec<(u32, f64)>,
 }
 
 const TRUST_TOL: f64 = 1e-9;
@@ -747,7 +746,7 @@ pub fn replay(lines: &[TraceLine]) -> Result<ReplayReport, TraceError> {
                 r.engine.resolve_accusation(a, s, *verified_bad).map_err(|e| engine_err(line, op, e))?;
             }
             Call::Solve { trust, weight } => {
-                let _ = r.engine.solve();
+                r.engine.solve();
                 report.counts.solves += 1;
                 let (t, w) = (r.engine.trusts(), (0..r.engine.len()).map(|i| r.engine.weight(Ident(i as u32))));
                 let w: Vec<f64> = w.collect();
@@ -770,7 +769,7 @@ pub fn replay(lines: &[TraceLine]) -> Result<ReplayReport, TraceError> {
                 report.counts.local_trust += 1;
                 let mut c = Checker { line, op, day: r.engine.day(), out: &mut mism };
                 c.rel("result", *result, got);
-                r.log.local.push((r.log.solves.len(), o.idx(), got));
+                r.log.local.push((r.log.solves.len(), got));
             }
             Call::VerificationRate { subject, result, boosts } => {
                 let s = r.id(subject, line, op)?;
@@ -781,7 +780,6 @@ pub fn replay(lines: &[TraceLine]) -> Result<ReplayReport, TraceError> {
                 let mut c = Checker { line, op, day: r.engine.day(), out: &mut mism };
                 c.rel("result", *result, got);
                 c.map("boosts", boosts, &gb, true, true);
-                r.log.rates.push((r.engine.day(), got));
             }
             Call::EscrowDelay { trust, value, result } => {
                 let got = r.engine.escrow_delay(*trust, *value);
@@ -911,10 +909,10 @@ fn attack_result(a: Attack, r: &Replayer) -> Result<AttackResult, String> {
         }
         Attack::Arbitrage => {
             let arb = id("arbitrageur")?;
-            let l_b = log.local.get(1).ok_or("fewer than two local-trust queries")?.2;
+            let l_b = log.local.get(1).ok_or("fewer than two local-trust queries")?.1;
             let share = r.engine.payment_share(l_b);
             let (mut profit, mut accepted) = (0.0, 0u32);
-            for &(solves, _, l) in log.local.iter().skip(2) {
+            for &(solves, l) in log.local.iter().skip(2) {
                 if solves >= 2 {
                     break;
                 }

@@ -150,7 +150,6 @@ fn avg(s: &Slot, cp: usize, ids: &[u32]) -> f64 {
 /// One trust-dynamics scenario's metrics and findings (prefix `td.<id>.`).
 fn td_metrics(sc: TdScenario, s: &Slot, pre: &str, out: &mut Out, findings: bool) {
     let k = |x: &str| format!("{pre}td.{}.{x}", sc.id());
-    let last = s.records.len().saturating_sub(1);
     let mut finding = |id: &str, v: Option<bool>| {
         if findings {
             out.f.insert(format!("td.{}.{id}", sc.id()), v);
@@ -225,7 +224,6 @@ fn td_metrics(sc: TdScenario, s: &Slot, pre: &str, out: &mut Out, findings: bool
             finding("advantage_2x", (n.is_finite() && d.is_finite()).then_some(d > 2.0 * n));
         }
     }
-    let _ = last;
     for (key, v) in ms {
         out.set(key, v);
     }
