@@ -1569,6 +1569,30 @@ mod tests {
         assert_eq!(e.params().solver_epsilon, 0.001);
     }
 
+    /// §4.9: runway, hoarding penalty and effective trust.
+    #[test]
+    fn hoarding() {
+        let mut e = TrustEngine::new(TrustParams::default(), Rules::REFERENCE).unwrap();
+        let a = e.create_identity("a");
+        let b = e.create_identity("b");
+        e.credit(a, 1000.0).unwrap();
+        e.ids[0].trust = 10.0;
+        assert_eq!(e.runway(a), f64::INFINITY);
+        assert_eq!(e.hoarding_penalty(a), 0.0, "younger than 30 days");
+        assert_eq!(e.effective_trust(a), 10.0);
+        e.advance_days(40).unwrap();
+        assert_eq!(e.effective_trust(a), 0.0, "no outflow: infinite runway");
+        // 9 h of weighted consumption over the 90-day window: 0.1 per day.
+        e.add_transaction(a, b, 3.0, 3.0, 1.0).unwrap();
+        assert!((e.runway(a) - 10_000.0).abs() < 1e-9);
+        let h = (10_000.0f64 / 90.0).ln();
+        assert!((e.hoarding_penalty(a) - h).abs() < 1e-12);
+        assert!((e.effective_trust(a) - 10.0 / (1.0 + h)).abs() < 1e-12);
+        e.advance_days(91).unwrap();
+        assert_eq!(e.runway(a), f64::INFINITY, "the purchase left the window");
+        assert_eq!(e.hoarding_penalty(b), 0.0, "b earned nothing");
+    }
+
     /// A solve that hits the iteration cap says so and is counted.
     #[test]
     fn nonconvergence_is_reported() {

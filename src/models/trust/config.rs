@@ -350,44 +350,16 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
             fidelity.name()
         )));
     }
-    let mut scenarios = Vec::new();
-    if study == StudyKind::Dynamics {
-        let names = s.scenarios.clone().unwrap_or_else(|| TdScenario::ALL.iter().map(|x| x.id().to_string()).collect());
-        for n in &names {
-            let sc = TdScenario::from_id(n).ok_or_else(|| {
-                keys.err(format!(
-                    "key `scenarios`: unknown scenario \"{n}\" (expected some of: {})",
-                    TdScenario::ALL.map(|x| x.id()).join(", ")
-                ))
-            })?;
-            if scenarios.contains(&sc) {
-                return Err(keys.err(format!("key `scenarios`: \"{n}\" is listed twice")));
-            }
-            scenarios.push(sc);
-        }
-        if scenarios.is_empty() {
-            return Err(keys.err("key `scenarios` must name at least one scenario"));
-        }
-    }
-    let mut attacks = Vec::new();
-    if study == StudyKind::FailureModes {
-        let names = s.attacks.clone().unwrap_or_else(|| Attack::ALL.iter().map(|x| x.id().to_string()).collect());
-        for n in &names {
-            let a = Attack::from_id(n).ok_or_else(|| {
-                keys.err(format!(
-                    "key `attacks`: unknown attack \"{n}\" (expected some of: {})",
-                    Attack::ALL.map(|x| x.id()).join(", ")
-                ))
-            })?;
-            if attacks.contains(&a) {
-                return Err(keys.err(format!("key `attacks`: \"{n}\" is listed twice")));
-            }
-            attacks.push(a);
-        }
-        if attacks.is_empty() {
-            return Err(keys.err("key `attacks` must name at least one attack"));
-        }
-    }
+    let scenarios = if study == StudyKind::Dynamics {
+        pick_list(&keys, "scenarios", "scenario", &s.scenarios, &TdScenario::ALL, TdScenario::id)?
+    } else {
+        Vec::new()
+    };
+    let attacks = if study == StudyKind::FailureModes {
+        pick_list(&keys, "attacks", "attack", &s.attacks, &Attack::ALL, Attack::id)?
+    } else {
+        Vec::new()
+    };
     let d = AttackParams::default();
     let spec = s.attack.clone().unwrap_or_default();
     let lc = spec.long_con.unwrap_or_default();
@@ -414,4 +386,32 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
         return Err(keys.err("keys `attack.*`: at most 10000 socks or attackers"));
     }
     Ok(Params { study, fidelity, seeds, seed_base, verdict, trust, switches, compare, scenarios, attacks, attack })
+}
+
+/// A list key naming some of `all` by id (all of them when absent): each
+/// known, none twice, at least one.
+fn pick_list<T: Copy + PartialEq>(
+    keys: &Keys<'_>,
+    key: &str,
+    what: &str,
+    names: &Option<Vec<String>>,
+    all: &[T],
+    id: fn(T) -> &'static str,
+) -> Result<Vec<T>, ScenarioError> {
+    let Some(names) = names else { return Ok(all.to_vec()) };
+    let mut out = Vec::new();
+    for n in names {
+        let x = all.iter().copied().find(|&x| id(x) == n).ok_or_else(|| {
+            let known: Vec<&str> = all.iter().map(|&x| id(x)).collect();
+            keys.err(format!("key `{key}`: unknown {what} \"{n}\" (expected some of: {})", known.join(", ")))
+        })?;
+        if out.contains(&x) {
+            return Err(keys.err(format!("key `{key}`: \"{n}\" is listed twice")));
+        }
+        out.push(x);
+    }
+    if out.is_empty() {
+        return Err(keys.err(format!("key `{key}` must name at least one {what}")));
+    }
+    Ok(out)
 }

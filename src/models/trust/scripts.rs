@@ -44,57 +44,8 @@ pub const FM_ROWS: [(Attack, &[&str]); 9] = [
 /// Streams of one variant (17 trust-dynamics rows, then 31 attack rows).
 pub const STREAMS_PER_VARIANT: usize = 48;
 
-/// Every stream name, for two variants (the second, a compared fidelity,
-/// draws the same numbers: its streams have the same names).
-pub const STREAM_NAMES: [&str; 2 * STREAMS_PER_VARIANT] = [
-    "td.normal_operation.activity",
-    "td.normal_operation.praise",
-    "td.sybil_attack.honest",
-    "td.sybil_attack.sybil_tx",
-    "td.sybil_attack.sybil_praise",
-    "td.collusion_ring.build",
-    "td.collusion_ring.accuse",
-    "td.collusion_ring.victim",
-    "td.long_con.build",
-    "td.long_con.fail",
-    "td.long_con.complain",
-    "td.long_con.honest",
-    "td.new_entrant.build",
-    "td.new_entrant.newbie",
-    "td.new_entrant.praise",
-    "td.donation_bootstrapping.normal",
-    "td.donation_bootstrapping.donation",
-    "fm.long_con.build",
-    "fm.long_con.exploit",
-    "fm.long_con.complain",
-    "fm.laundering.v1",
-    "fm.laundering.ally",
-    "fm.laundering.v2",
-    "fm.assassination.victim",
-    "fm.assassination.attackers",
-    "fm.assassination.accuse",
-    "fm.authority.authority",
-    "fm.authority.others",
-    "fm.authority.endorse",
-    "fm.authority.smear",
-    "fm.authority.target",
-    "fm.authority.competitor",
-    "fm.degradation.build",
-    "fm.degradation.degrader",
-    "fm.degradation.verify",
-    "fm.degradation.complain",
-    "fm.degradation.honest",
-    "fm.sockpuppet.socks",
-    "fm.sockpuppet.real",
-    "fm.arbitrage.community",
-    "fm.arbitrage.arb",
-    "fm.arbitrage.job",
-    "fm.redemption.build",
-    "fm.redemption.exploit",
-    "fm.crisis.build",
-    "fm.crisis.accuse",
-    "fm.crisis.victim",
-    "fm.crisis.attacker",
+/// The stream names of one variant, in row order (`TD_ROWS`, then `FM_ROWS`).
+pub const VARIANT_STREAMS: [&str; STREAMS_PER_VARIANT] = [
     "td.normal_operation.activity",
     "td.normal_operation.praise",
     "td.sybil_attack.honest",
@@ -144,6 +95,20 @@ pub const STREAM_NAMES: [&str; 2 * STREAMS_PER_VARIANT] = [
     "fm.crisis.victim",
     "fm.crisis.attacker",
 ];
+
+const fn twice(v: [&'static str; STREAMS_PER_VARIANT]) -> [&'static str; 2 * STREAMS_PER_VARIANT] {
+    let mut out = [""; 2 * STREAMS_PER_VARIANT];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = v[i % STREAMS_PER_VARIANT];
+        i += 1;
+    }
+    out
+}
+
+/// Every stream name, for two variants: the second (a compared fidelity)
+/// has the same names, so it draws the same numbers.
+pub const STREAM_NAMES: [&str; 2 * STREAMS_PER_VARIANT] = twice(VARIANT_STREAMS);
 
 /// Index of the first stream of `kind` in a variant.
 pub fn stream_base(kind: Kind) -> usize {
@@ -755,5 +720,27 @@ fn fm_day(a: Attack, d: u32, x: &mut DayCtx<'_, '_, '_>) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stream list is `td.<scenario>.<row>` then `fm.<attack>.<row>`,
+    /// in `TD_ROWS` / `FM_ROWS` order, and `stream_base` points into it.
+    #[test]
+    fn stream_names_follow_the_rows() {
+        let mut want = Vec::new();
+        for (s, rows) in TD_ROWS {
+            want.extend(rows.iter().map(|r| format!("td.{}.{r}", s.id())));
+        }
+        for (a, rows) in FM_ROWS {
+            want.extend(rows.iter().map(|r| format!("fm.{}.{r}", a.id())));
+        }
+        assert_eq!(want, VARIANT_STREAMS);
+        assert_eq!(STREAM_NAMES[..STREAMS_PER_VARIANT], STREAM_NAMES[STREAMS_PER_VARIANT..]);
+        assert_eq!(STREAM_NAMES[stream_base(Kind::Fm(Attack::Crisis))], "fm.crisis.build");
+        assert_eq!(STREAM_NAMES[stream_base(Kind::Td(TdScenario::LongCon)) + 3], "td.long_con.honest");
     }
 }
