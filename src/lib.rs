@@ -14,6 +14,7 @@
 //! - [`models`]: one module per study: a `Model`, its scenario and its report.
 //! - [`study`]: scenario loading, many seeds in parallel, aggregation.
 //! - [`report`]: statistics, `results.json`, Markdown, CSV and charts.
+//! - [`trust`]: the trust engine (trust.md) and its trace replay.
 
 pub mod cli;
 pub mod engine;
@@ -22,3 +23,4 @@ pub mod market;
 pub mod models;
 pub mod report;
 pub mod study;
+pub mod trust;

@@ -1,7 +1,8 @@
-//! The `omerta-sim` subcommands: run, resume, step, inspect, list.
+//! The `omerta-sim` subcommands: run, resume, step, inspect, list, trust.
 
 mod reproduce;
 mod step;
+mod trust;
 
 use crate::engine::progress::ProgressMode;
 use crate::engine::time::parse_time;
@@ -57,6 +58,11 @@ enum Command {
         /// Folder of scenario files.
         #[arg(long, default_value = "models")]
         dir: PathBuf,
+    },
+    /// Trust engine tools: replay recorded traces.
+    Trust {
+        #[command(subcommand)]
+        command: trust::TrustCommand,
     },
 }
 
@@ -189,6 +195,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::List { dir } => cmd_list(&dir),
         Command::Merge { dirs, out } => cmd_merge(&dirs, out),
         Command::Reproduce(a) => reproduce::cmd_reproduce(a),
+        Command::Trust { command } => trust::cmd_trust(command),
     }
 }
 
@@ -323,11 +330,23 @@ fn cmd_inspect(path: &Path) -> anyhow::Result<ExitCode> {
 }
 
 fn cmd_list(dir: &Path) -> anyhow::Result<ExitCode> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+    let entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("reading scenario folder {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
+    // One level of subfolders too (e.g. models/failure_modes/<attack>.toml).
+    let mut files: Vec<PathBuf> = Vec::new();
+    for p in entries {
+        if p.is_dir() {
+            if let Ok(sub) = std::fs::read_dir(&p) {
+                files.extend(
+                    sub.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "toml")),
+                );
+            }
+        } else if p.extension().is_some_and(|x| x == "toml") {
+            files.push(p);
+        }
+    }
     files.sort();
     if files.is_empty() {
         println!("no scenario files in {}", dir.display());

@@ -4,14 +4,22 @@
 pub mod economic_value;
 pub mod identity_rotation;
 pub mod reliability;
+pub mod trust;
 
 use crate::engine::snapshot;
 use crate::study::{Scenario, ScenarioError, Stepper, Study};
 use std::path::Path;
 
 /// Study ids this build can run.
-pub const STUDIES: &[&str] =
-    &["reliability_basic", "reliability_equilibrium", "reliability_v2", "economic_value", "identity_rotation"];
+pub const STUDIES: &[&str] = &[
+    "reliability_basic",
+    "reliability_equilibrium",
+    "reliability_v2",
+    "economic_value",
+    "identity_rotation",
+    "trust_dynamics",
+    "failure_modes",
+];
 
 /// Scenario files `omerta-sim reproduce` runs, each in both fidelities.
 pub const REPRODUCE: &[&str] = &[
@@ -21,6 +29,9 @@ pub const REPRODUCE: &[&str] = &[
     "reliability_v2_scarcity.toml",
     "economic_value.toml",
     "economic_value_sweep.toml",
+    "identity_rotation.toml",
+    "trust_dynamics.toml",
+    "failure_modes.toml",
 ];
 
 /// Bind a scenario to its study.
@@ -31,6 +42,7 @@ pub fn open_study(scenario: Scenario) -> Result<Box<dyn Study>, ScenarioError> {
         }
         "economic_value" => Ok(Box::new(economic_value::EconomicStudy::new(scenario)?)),
         "identity_rotation" => Ok(Box::new(identity_rotation::IdentityRotationStudy::new(scenario)?)),
+        "trust_dynamics" | "failure_modes" => Ok(Box::new(trust::TrustStudy::new(scenario)?)),
         other => Err(scenario.invalid(format!("unknown study \"{other}\" (this build knows: {})", STUDIES.join(", ")))),
     }
 }
@@ -55,6 +67,9 @@ pub fn open_snapshot(path: &Path) -> anyhow::Result<(snapshot::Header, Box<dyn S
             body,
             &["identity_rotation"],
         )?),
+        k @ ("trust_dynamics" | "failure_modes") => {
+            Box::new(crate::study::run::load_run::<trust::TrustModel>(path, &header, body, &[k])?)
+        }
         _ => {
             return Err(snapshot::SnapshotError::WrongModel {
                 path: path.to_path_buf(),

@@ -415,22 +415,35 @@ impl PanelsFig<'_> {
             let Some(band) = &l.band else { continue };
             let alpha = if l.thin { 0.08 } else { 0.2 };
             let ok = |b: &(f64, f64, f64)| b.0.is_finite() && b.1.is_finite() && b.2.is_finite();
-            let polys = finite_runs(band, ok).into_iter().map(|run| {
+            let runs = finite_runs(band, ok);
+            let polys = runs.iter().filter(|r| r.len() > 1).map(|run| {
                 let mut pts: Vec<(f64, f64)> = run.iter().map(|b| (b.0, b.1)).collect();
                 pts.extend(run.iter().rev().map(|b| (b.0, b.2)));
                 Polygon::new(pts, c.mix(alpha).filled())
             });
             chart.draw_series(polys)?;
+            // An isolated band point is drawn as a whisker.
+            let whiskers = runs.iter().filter(|r| r.len() == 1).map(|r| {
+                let b = r[0];
+                PathElement::new(vec![(b.0, b.1), (b.0, b.2)], c.mix(0.6).stroke_width(2))
+            });
+            chart.draw_series(whiskers)?;
         }
         let ok = |pt: &(f64, f64)| pt.0.is_finite() && pt.1.is_finite();
+        // An isolated point (a run of one) is drawn as a dot.
+        let dots = |pts: &[(f64, f64)], style: ShapeStyle| {
+            finite_runs(pts, ok).into_iter().filter(|r| r.len() == 1).map(move |r| Circle::new(r[0], 4, style))
+        };
         for (l, c) in p.lines.iter().zip(&colors).filter(|(l, _)| l.thin) {
             let style = c.mix(0.6).stroke_width(1);
             chart.draw_series(finite_runs(&l.points, ok).into_iter().map(|r| PathElement::new(r, style)))?;
+            chart.draw_series(dots(&l.points, c.mix(0.6).filled()))?;
         }
         let mut any_legend = false;
         for (l, c) in p.lines.iter().zip(&colors).filter(|(l, _)| !l.thin) {
             let c = *c;
             let style = c.stroke_width(2);
+            chart.draw_series(dots(&l.points, c.filled()))?;
             let anno = chart.draw_series(finite_runs(&l.points, ok).into_iter().map(|r| PathElement::new(r, style)))?;
             if !l.name.is_empty() {
                 any_legend = true;
@@ -483,7 +496,8 @@ impl Figure for PanelsFig<'_> {
 
 /// Panels stacked vertically in one figure. Bands are translucent areas;
 /// `thin` lines are 1 px, muted, without legend entry; other lines are 2 px
-/// with legend. Writes `dir/<stem>.svg` and `dir/<stem>.png`.
+/// with legend. An isolated point (finite, between non-finite ones) is drawn
+/// as a dot, an isolated band point as a whisker. Writes `dir/<stem>.svg` and `dir/<stem>.png`.
 pub fn line_panels(dir: &Path, stem: &str, title: &str, panels: &[Panel]) -> anyhow::Result<()> {
     render(dir, stem, &PanelsFig { title, panels })
 }

@@ -167,8 +167,9 @@ pub struct Results {
     pub metrics: BTreeMap<String, MetricResult>,
     /// Findings in definition order.
     pub findings: Vec<FindingResult>,
-    /// Study-specific blocks (e.g. "claims").
-    #[serde(flatten)]
+    /// Study-specific top-level blocks (e.g. "claims", "distributions"),
+    /// written beside the contract's keys.
+    #[serde(default, flatten, skip_serializing_if = "serde_json::Map::is_empty")]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 

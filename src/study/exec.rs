@@ -60,7 +60,7 @@ pub fn run_seeds(study: &dyn Study, opts: &RunOptions) -> anyhow::Result<Vec<See
 /// Aggregate outputs into the results contract.
 pub fn results_of(study: &dyn Study, outputs: &[SeedOutput]) -> Results {
     let (metrics, findings) = aggregate(outputs, study.findings(), study.verdict());
-    Results {
+    let mut results = Results {
         study: study.id().to_string(),
         scenario: study.scenario().path.display().to_string(),
         fidelity: study.fidelity().to_string(),
@@ -69,16 +69,17 @@ pub fn results_of(study: &dyn Study, outputs: &[SeedOutput]) -> Results {
         seeds: outputs.iter().map(|o| o.seed).collect(),
         metrics,
         findings,
-        extra: Default::default(),
-    }
+        extra: serde_json::Map::new(),
+    };
+    results.extra = study.extra(&results, outputs);
+    results
 }
 
 /// Write `results.json`, the CSV tables, the charts and `summary.md` into
 /// `dir`; return everything.
 pub fn finish(study: &dyn Study, outputs: Vec<SeedOutput>, dir: &Path) -> anyhow::Result<StudyOutput> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut results = results_of(study, &outputs);
-    results.extra = study.extra(&results, &outputs);
+    let results = results_of(study, &outputs);
     let mut markdown = format!(
         "# {} ({} fidelity, {} timing)\n\nScenario `{}`, {} seed(s): {}\n",
         results.study,

@@ -16,6 +16,8 @@ mod scenarios;
 mod shards;
 mod snapshots;
 mod split_run;
+mod trust_replay;
+mod trust_studies;
 
 use omerta_sim::models::open_study;
 use omerta_sim::study::{Scenario, Stepper, Study};

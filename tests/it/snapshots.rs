@@ -54,8 +54,8 @@ fn each_error_has_its_own_message() {
     b[8..12].copy_from_slice(&99u32.to_le_bytes());
     rejected(&write("version.snap", &b), "format version 99");
 
-    let foreign = snapshot::encode("trust_dynamics", 0, &(1u64, "not a market"));
-    rejected(&write("model.snap", &foreign), "snapshot of model `trust_dynamics`");
+    let foreign = snapshot::encode("weather_forecast", 0, &(1u64, "not a market"));
+    rejected(&write("model.snap", &foreign), "snapshot of model `weather_forecast`");
 
     for cut in [0, 5, 20, bytes.len() / 2, bytes.len() - 1] {
         rejected(&write(&format!("cut{cut}.snap"), &bytes[..cut]), "truncated snapshot");

@@ -1,0 +1,95 @@
+//! `omerta-sim trust replay <trace.jsonl>...`: replay recorded traces
+//! through the trust engine and report every mismatch (trust.md §11).
+//!
+//! Exit codes: 0 every output matches, 1 any mismatch, 2 a malformed trace
+//! (bad JSON, unknown op, unknown identity, a refused call), with its line.
+
+use clap::Subcommand;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::trust::trace::{self, Counts};
+
+/// The `trust` subcommands.
+#[derive(Subcommand, Debug)]
+pub(super) enum TrustCommand {
+    /// Replay golden traces (JSON Lines of engine calls) and check every
+    /// recorded output: exit 0 all match, 1 any mismatch, 2 a malformed trace.
+    Replay {
+        /// Trace files (e.g. tests/golden/trust/*.jsonl).
+        #[arg(required = true)]
+        traces: Vec<PathBuf>,
+    },
+}
+
+fn describe(c: &Counts) -> String {
+    let mut parts = Vec::new();
+    for (n, what) in [
+        (c.solves, "solve"),
+        (c.assertions, "assertion decision"),
+        (c.local_trust, "local-trust result"),
+        (c.rates, "verification rate"),
+        (c.escrow, "escrow delay"),
+        (c.transfers, "transfer"),
+        (c.clusters, "cluster query"),
+        (c.edge_builds, "edge-map build"),
+    ] {
+        if n > 0 {
+            parts.push(plural(n, what));
+        }
+    }
+    let attack = if c.attack_results > 0 {
+        format!(", plus {}", plural(c.attack_results, "attack result"))
+    } else {
+        String::new()
+    };
+    format!("{} outputs checked ({}){attack}", c.outputs(), parts.join(", "))
+}
+
+fn plural(n: usize, what: &str) -> String {
+    match (n, what.strip_suffix('y')) {
+        (1, _) => format!("1 {what}"),
+        (_, Some(stem)) => format!("{n} {stem}ies"),
+        _ => format!("{n} {what}s"),
+    }
+}
+
+pub(super) fn cmd_trust(cmd: TrustCommand) -> anyhow::Result<ExitCode> {
+    let TrustCommand::Replay { traces } = cmd;
+    let mut worst = 0u8;
+    let mut total = Counts::default();
+    let mut mismatches = 0usize;
+    for path in &traces {
+        let name = path.display();
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("{name}: cannot read the trace: {e}");
+                worst = 2;
+                continue;
+            }
+        };
+        match trace::replay_text(&text) {
+            Err(e) => {
+                eprintln!("{name}:{}: malformed trace: {}", e.line, e.message);
+                println!("{name}: malformed trace (line {})", e.line);
+                worst = 2;
+            }
+            Ok(r) => {
+                for m in &r.mismatches {
+                    println!("{name}:{m}");
+                }
+                println!("{name}: {}, {} mismatches", describe(&r.counts), r.mismatches.len());
+                if !r.mismatches.is_empty() {
+                    worst = worst.max(1);
+                }
+                mismatches += r.mismatches.len();
+                total.add(&r.counts);
+            }
+        }
+    }
+    if traces.len() > 1 {
+        println!("total: {} files, {}, {mismatches} mismatches", traces.len(), describe(&total));
+    }
+    Ok(ExitCode::from(worst))
+}

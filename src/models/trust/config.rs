@@ -1,0 +1,417 @@
+//! Scenario keys of `trust_dynamics` and `failure_modes` (trust.md §9) and
+//! their resolution into the parameters the model runs on.
+
+use crate::report::results::VerdictRule;
+pub use crate::study::Fidelity;
+use crate::study::{Keys, Scenario, ScenarioError, VerdictSpec};
+use crate::trust::attacks::Attack;
+use crate::trust::{AgeMode, ClusterGrouping, FalseAccusationPenalty, PositiveAssertions, Rules, TrustParams};
+use serde::{Deserialize, Serialize};
+
+/// Which of the two studies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StudyKind {
+    /// Six scripted scenarios.
+    Dynamics,
+    /// Nine scripted attacks.
+    FailureModes,
+}
+
+impl StudyKind {
+    /// The study id.
+    pub fn id(self) -> &'static str {
+        match self {
+            StudyKind::Dynamics => "trust_dynamics",
+            StudyKind::FailureModes => "failure_modes",
+        }
+    }
+}
+
+/// The six trust-dynamics scenarios (trust.md §6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum TdScenario {
+    /// Providers and consumers trading normally.
+    NormalOperation,
+    /// Five sybils trading and praising among themselves.
+    SybilAttack,
+    /// Colluders accusing a victim they never bought from.
+    CollusionRing,
+    /// Build, then fail and get complaints.
+    LongCon,
+    /// A newcomer next to established providers.
+    NewEntrant,
+    /// Donated compute as a bootstrapping bonus.
+    DonationBootstrapping,
+}
+
+impl TdScenario {
+    /// All, in the spec's order.
+    pub const ALL: [TdScenario; 6] = [
+        TdScenario::NormalOperation,
+        TdScenario::SybilAttack,
+        TdScenario::CollusionRing,
+        TdScenario::LongCon,
+        TdScenario::NewEntrant,
+        TdScenario::DonationBootstrapping,
+    ];
+
+    /// The scenario id.
+    pub fn id(self) -> &'static str {
+        match self {
+            TdScenario::NormalOperation => "normal_operation",
+            TdScenario::SybilAttack => "sybil_attack",
+            TdScenario::CollusionRing => "collusion_ring",
+            TdScenario::LongCon => "long_con",
+            TdScenario::NewEntrant => "new_entrant",
+            TdScenario::DonationBootstrapping => "donation_bootstrapping",
+        }
+    }
+
+    /// From an id.
+    pub fn from_id(id: &str) -> Option<TdScenario> {
+        TdScenario::ALL.into_iter().find(|s| s.id() == id)
+    }
+}
+
+/// How often trust is solved (defect 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Recompute {
+    /// Only at the scripted checkpoints; agents act on stale values.
+    Checkpoints,
+    /// A solve at the end of every day; reads at the moment of use.
+    Daily,
+}
+
+/// The switches of trust.md §12, resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Switches {
+    /// `recompute`.
+    pub recompute: Recompute,
+    /// `escrow_clawback = "once"` (failure modes).
+    pub clawback_once: bool,
+    /// `detection = "measured"` (failure modes).
+    pub measured: bool,
+    /// The engine's rules: `positive_assertions`, `false_accusation_penalty`,
+    /// `age_mode`, `cluster_grouping`.
+    pub rules: Rules,
+}
+
+impl Switches {
+    /// The preset of a fidelity.
+    pub fn preset(f: Fidelity) -> Switches {
+        match f {
+            Fidelity::Reference => Switches {
+                recompute: Recompute::Checkpoints,
+                clawback_once: false,
+                measured: false,
+                rules: Rules::REFERENCE,
+            },
+            Fidelity::Corrected => {
+                Switches { recompute: Recompute::Daily, clawback_once: true, measured: true, rules: Rules::CORRECTED }
+            }
+        }
+    }
+
+    /// Whether trust is solved daily.
+    pub fn daily(&self) -> bool {
+        self.recompute == Recompute::Daily
+    }
+
+    /// The resolved switch values, for `settings`.
+    pub fn settings(&self, study: StudyKind) -> serde_json::Map<String, serde_json::Value> {
+        use serde_json::json;
+        let r = &self.rules;
+        let mut m = serde_json::Map::new();
+        m.insert("recompute".into(), json!(if self.daily() { "daily" } else { "checkpoints" }));
+        if study == StudyKind::FailureModes {
+            m.insert("escrow_clawback".into(), json!(if self.clawback_once { "once" } else { "reference" }));
+            m.insert("detection".into(), json!(if self.measured { "measured" } else { "hardcoded" }));
+        }
+        let fap = match r.false_accusation_penalty {
+            FalseAccusationPenalty::Applied => "applied",
+            FalseAccusationPenalty::Inert => "inert",
+        };
+        m.insert("false_accusation_penalty".into(), json!(fap));
+        let pa = match r.positive_assertions {
+            PositiveAssertions::Checked => "checked",
+            PositiveAssertions::Unchecked => "unchecked",
+        };
+        m.insert("positive_assertions".into(), json!(pa));
+        m.insert("age_mode".into(), json!(if r.age_mode == AgeMode::Derate { "derate" } else { "additive" }));
+        let cg = if r.cluster_grouping == ClusterGrouping::Components { "components" } else { "greedy" };
+        m.insert("cluster_grouping".into(), json!(cg));
+        m
+    }
+}
+
+/// The attacks' own parameters (`[attack]` table).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AttackParams {
+    /// Long Con: days of building.
+    pub build_days: u32,
+    /// Long Con: days of exploiting.
+    pub exploit_days: u32,
+    /// Long Con: probability of an exploit job per day.
+    pub intensity: f64,
+    /// Assassination: number of attackers.
+    pub attackers: u32,
+    /// Sockpuppet: number of socks.
+    pub socks: u32,
+    /// Redemption: build-and-exploit cycles.
+    pub cycles: u32,
+}
+
+impl Default for AttackParams {
+    fn default() -> Self {
+        AttackParams { build_days: 180, exploit_days: 30, intensity: 0.8, attackers: 5, socks: 10, cycles: 3 }
+    }
+}
+
+/// `[attack.long_con]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LongConSpec {
+    pub build_days: Option<i64>,
+    pub exploit_days: Option<i64>,
+    pub intensity: Option<f64>,
+}
+
+/// `[attack.assassination]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssassinationSpec {
+    pub attackers: Option<i64>,
+}
+
+/// `[attack.sockpuppet]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SockpuppetSpec {
+    pub socks: Option<i64>,
+}
+
+/// `[attack.redemption]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedemptionSpec {
+    pub cycles: Option<i64>,
+}
+
+/// The `[attack]` table.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttackSpec {
+    pub long_con: Option<LongConSpec>,
+    pub assassination: Option<AssassinationSpec>,
+    pub sockpuppet: Option<SockpuppetSpec>,
+    pub redemption: Option<RedemptionSpec>,
+}
+
+/// A trust study's scenario file, as written.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustScenario {
+    pub study: String,
+    pub description: Option<String>,
+    pub fidelity: Option<Fidelity>,
+    pub seeds: Option<i64>,
+    pub seed_base: Option<i64>,
+    pub verdict: Option<VerdictSpec>,
+    pub scenarios: Option<Vec<String>>,
+    pub attacks: Option<Vec<String>>,
+    pub recompute: Option<String>,
+    pub escrow_clawback: Option<String>,
+    pub false_accusation_penalty: Option<String>,
+    pub detection: Option<String>,
+    pub positive_assertions: Option<String>,
+    pub age_mode: Option<String>,
+    pub cluster_grouping: Option<String>,
+    pub compare_fidelity: Option<String>,
+    pub trust: Option<TrustParams>,
+    pub attack: Option<AttackSpec>,
+}
+
+/// Everything the model needs, resolved and checked.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Params {
+    pub study: StudyKind,
+    pub fidelity: Fidelity,
+    pub seeds: u64,
+    pub seed_base: u64,
+    pub verdict: VerdictRule,
+    pub trust: TrustParams,
+    pub switches: Switches,
+    /// A second fidelity run side by side on the same seeds (its preset).
+    pub compare: Option<Fidelity>,
+    /// Trust dynamics: the scenarios to run, in order.
+    pub scenarios: Vec<TdScenario>,
+    /// Failure modes: the attacks to run, in order.
+    pub attacks: Vec<Attack>,
+    pub attack: AttackParams,
+}
+
+impl Params {
+    /// The variants a run holds: (label prefix of its metric keys, fidelity,
+    /// switches). The first has no prefix.
+    pub fn variants(&self) -> Vec<(String, Fidelity, Switches)> {
+        let mut v = vec![(String::new(), self.fidelity, self.switches)];
+        if let Some(f) = self.compare {
+            v.push((format!("{}.", f.name()), f, Switches::preset(f)));
+        }
+        v
+    }
+
+    /// Resolved settings for `results.json`.
+    pub fn settings(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut m = self.switches.settings(self.study);
+        if let Some(f) = self.compare {
+            m.insert("compare_fidelity".into(), serde_json::json!(f.name()));
+        }
+        m
+    }
+}
+
+/// Resolve and check a trust scenario.
+pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
+    let study = match scn.study.as_str() {
+        "trust_dynamics" => StudyKind::Dynamics,
+        "failure_modes" => StudyKind::FailureModes,
+        other => return Err(scn.invalid(format!("study `{other}` is not a trust study"))),
+    };
+    let s: TrustScenario = scn.decode()?;
+    let fidelity = s.fidelity.unwrap_or_default();
+    let keys = Keys::new(scn, fidelity);
+    match study {
+        StudyKind::Dynamics => keys.not_here(
+            study.id(),
+            &[
+                ("attacks", s.attacks.is_some()),
+                ("attack", s.attack.is_some()),
+                ("escrow_clawback", s.escrow_clawback.is_some()),
+                ("detection", s.detection.is_some()),
+            ],
+        )?,
+        StudyKind::FailureModes => keys.not_here(study.id(), &[("scenarios", s.scenarios.is_some())])?,
+    }
+    let seeds = keys.count("seeds", s.seeds, if study == StudyKind::Dynamics { 20 } else { 200 })? as u64;
+    let seed_base = keys.count("seed_base", s.seed_base, 1)? as u64;
+    let verdict = keys.verdict(s.verdict)?;
+    let trust = s.trust.clone().unwrap_or_default();
+    trust.validate().map_err(|e| keys.err(format!("key `trust.{}`: {}", e.key, e.message)))?;
+    let recompute = keys.switch("recompute", &s.recompute, &["daily", "checkpoints"], ("checkpoints", "daily"))?;
+    let clawback = keys.switch("escrow_clawback", &s.escrow_clawback, &["once", "reference"], ("reference", "once"))?;
+    let detection = keys.switch("detection", &s.detection, &["measured", "hardcoded"], ("hardcoded", "measured"))?;
+    let fap = keys.switch(
+        "false_accusation_penalty",
+        &s.false_accusation_penalty,
+        &["applied", "inert"],
+        ("inert", "applied"),
+    )?;
+    let pa = keys.switch(
+        "positive_assertions",
+        &s.positive_assertions,
+        &["checked", "unchecked"],
+        ("unchecked", "checked"),
+    )?;
+    let age = keys.switch("age_mode", &s.age_mode, &["additive", "derate"], ("additive", "additive"))?;
+    let cg = keys.switch("cluster_grouping", &s.cluster_grouping, &["greedy", "components"], ("greedy", "greedy"))?;
+    let switches = Switches {
+        recompute: if recompute == "daily" { Recompute::Daily } else { Recompute::Checkpoints },
+        clawback_once: clawback == "once",
+        measured: detection == "measured",
+        rules: Rules {
+            positive_assertions: if pa == "checked" {
+                PositiveAssertions::Checked
+            } else {
+                PositiveAssertions::Unchecked
+            },
+            false_accusation_penalty: if fap == "applied" {
+                FalseAccusationPenalty::Applied
+            } else {
+                FalseAccusationPenalty::Inert
+            },
+            age_mode: if age == "derate" { AgeMode::Derate } else { AgeMode::Additive },
+            cluster_grouping: if cg == "components" { ClusterGrouping::Components } else { ClusterGrouping::Greedy },
+        },
+    };
+    let compare = match s.compare_fidelity.as_deref() {
+        None | Some("none") => None,
+        Some("reference") => Some(Fidelity::Reference),
+        Some("corrected") => Some(Fidelity::Corrected),
+        Some(x) => {
+            return Err(keys.err(format!(
+                "key `compare_fidelity`: unknown value \"{x}\" (expected \"reference\", \"corrected\" or \"none\")"
+            )));
+        }
+    };
+    if compare == Some(fidelity) {
+        return Err(keys.err(format!(
+            "key `compare_fidelity`: \"{}\" is the scenario's own fidelity; compare with the other one",
+            fidelity.name()
+        )));
+    }
+    let scenarios = if study == StudyKind::Dynamics {
+        pick_list(&keys, "scenarios", "scenario", &s.scenarios, &TdScenario::ALL, TdScenario::id)?
+    } else {
+        Vec::new()
+    };
+    let attacks = if study == StudyKind::FailureModes {
+        pick_list(&keys, "attacks", "attack", &s.attacks, &Attack::ALL, Attack::id)?
+    } else {
+        Vec::new()
+    };
+    let d = AttackParams::default();
+    let spec = s.attack.clone().unwrap_or_default();
+    let lc = spec.long_con.unwrap_or_default();
+    let attack = AttackParams {
+        build_days: keys.count_min1("attack.long_con.build_days", lc.build_days, d.build_days.into())?,
+        exploit_days: keys.count_min1("attack.long_con.exploit_days", lc.exploit_days, d.exploit_days.into())?,
+        intensity: keys.probability("attack.long_con.intensity", lc.intensity, d.intensity)?,
+        attackers: keys.count_min1(
+            "attack.assassination.attackers",
+            spec.assassination.unwrap_or_default().attackers,
+            d.attackers.into(),
+        )?,
+        socks: keys.count_min1("attack.sockpuppet.socks", spec.sockpuppet.unwrap_or_default().socks, d.socks.into())?,
+        cycles: keys.count_min1(
+            "attack.redemption.cycles",
+            spec.redemption.unwrap_or_default().cycles,
+            d.cycles.into(),
+        )?,
+    };
+    if attack.build_days > 100_000 || attack.exploit_days > 100_000 || attack.cycles > 1_000 {
+        return Err(keys.err("keys `attack.*`: build_days, exploit_days (<= 100000) or cycles (<= 1000) too large"));
+    }
+    if attack.socks > 10_000 || attack.attackers > 10_000 {
+        return Err(keys.err("keys `attack.*`: at most 10000 socks or attackers"));
+    }
+    Ok(Params { study, fidelity, seeds, seed_base, verdict, trust, switches, compare, scenarios, attacks, attack })
+}
+
+/// A list key naming some of `all` by id (all of them when absent): each
+/// known, none twice, at least one.
+fn pick_list<T: Copy + PartialEq>(
+    keys: &Keys<'_>,
+    key: &str,
+    what: &str,
+    names: &Option<Vec<String>>,
+    all: &[T],
+    id: fn(T) -> &'static str,
+) -> Result<Vec<T>, ScenarioError> {
+    let Some(names) = names else { return Ok(all.to_vec()) };
+    let mut out = Vec::new();
+    for n in names {
+        let x = all.iter().copied().find(|&x| id(x) == n).ok_or_else(|| {
+            let known: Vec<&str> = all.iter().map(|&x| id(x)).collect();
+            keys.err(format!("key `{key}`: unknown {what} \"{n}\" (expected some of: {})", known.join(", ")))
+        })?;
+        if out.contains(&x) {
+            return Err(keys.err(format!("key `{key}`: \"{n}\" is listed twice")));
+        }
+        out.push(x);
+    }
+    if out.is_empty() {
+        return Err(keys.err(format!("key `{key}` must name at least one {what}")));
+    }
+    Ok(out)
+}

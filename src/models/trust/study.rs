@@ -1,0 +1,511 @@
+//! The trust studies as `Study`s: runs, printed summary, charts and the
+//! detection/recovery distributions of `results.json`.
+
+use super::config::{Params, StudyKind, TdScenario, resolve};
+use super::metrics::{FM_FINDINGS, TD_FINDINGS, attack_extras, phase_days, roles, seed_output};
+use super::model::TrustModel;
+use crate::engine::{Model, SimTime, TimeUnit};
+use crate::report::chart::{Bar, Line, Panel, grouped_bars, line_panels};
+use crate::report::markdown::{MdTable, auto_decimals, findings_table, fmt_ci};
+use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput, VerdictRule};
+use crate::report::stats::summarize;
+use crate::study::{Run, RunControl, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
+use crate::trust::attacks::Attack;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+impl StudyModel for TrustModel {
+    fn seed_output(&self, seed: u64) -> SeedOutput {
+        seed_output(self, seed)
+    }
+}
+
+/// A trust study bound to its scenario.
+pub struct TrustStudy {
+    scenario: Scenario,
+    /// Resolved parameters.
+    pub params: Params,
+}
+
+impl TrustStudy {
+    /// Resolve a scenario.
+    pub fn new(scenario: Scenario) -> Result<Self, ScenarioError> {
+        let params = resolve(&scenario)?;
+        Ok(TrustStudy { scenario, params })
+    }
+
+    fn meta(&self, seed: u64) -> RunMeta {
+        RunMeta {
+            study: self.params.study.id().to_string(),
+            scenario_path: self.scenario.path.display().to_string(),
+            scenario_toml: self.scenario.to_toml(),
+            seed,
+        }
+    }
+
+    /// A fresh run of `seed`.
+    pub fn new_run(&self, seed: u64) -> Run<TrustModel> {
+        Run::new(self.meta(seed), TrustModel::new(self.params.clone()))
+    }
+}
+
+impl Study for TrustStudy {
+    fn id(&self) -> &'static str {
+        self.params.study.id()
+    }
+    fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+    fn fidelity(&self) -> &'static str {
+        self.params.fidelity.name()
+    }
+    fn timing(&self) -> &'static str {
+        "daily"
+    }
+    fn settings(&self) -> serde_json::Map<String, Value> {
+        self.params.settings()
+    }
+    fn default_seeds(&self) -> (u64, u64) {
+        (self.params.seed_base, self.params.seeds)
+    }
+    fn verdict(&self) -> VerdictRule {
+        self.params.verdict
+    }
+    fn findings(&self) -> &'static [FindingDef] {
+        match self.params.study {
+            StudyKind::Dynamics => TD_FINDINGS,
+            StudyKind::FailureModes => FM_FINDINGS,
+        }
+    }
+    fn time_unit(&self) -> TimeUnit {
+        TimeUnit::Days
+    }
+    fn horizon(&self) -> SimTime {
+        TrustModel::new(self.params.clone()).horizon()
+    }
+    fn run_seed(&self, seed: u64, ctl: &RunControl) -> anyhow::Result<SeedOutput> {
+        let mut run = self.new_run(seed);
+        run.drive(SimTime::MAX, ctl)?;
+        Ok(Stepper::output(&run))
+    }
+    fn stepper(&self, seed: u64) -> Box<dyn Stepper> {
+        Box::new(self.new_run(seed))
+    }
+    fn report(&self, results: &Results, outputs: &[SeedOutput], dir: &Path) -> anyhow::Result<String> {
+        let mut md = String::new();
+        match self.params.study {
+            StudyKind::Dynamics => self.td_report(results, outputs, dir, &mut md)?,
+            StudyKind::FailureModes => self.fm_report(results, dir, &mut md)?,
+        }
+        solver_note(results, &mut md);
+        md.push_str("\n## Findings\n\n");
+        md.push_str(&findings_table(&results.findings));
+        Ok(md)
+    }
+    fn extra(&self, _results: &Results, outputs: &[SeedOutput]) -> serde_json::Map<String, Value> {
+        let mut m = serde_json::Map::new();
+        if self.params.study == StudyKind::FailureModes {
+            m.insert("distributions".into(), Value::Object(distributions(outputs)));
+        }
+        m
+    }
+}
+
+/// Detection and recovery days over seeds (trust.md §10): counts per day
+/// and "never", and nearest-rank p10/p50/p90 over the seeds where the event
+/// happened.
+pub fn distributions(outputs: &[SeedOutput]) -> serde_json::Map<String, Value> {
+    let mut keys: Vec<&String> = outputs
+        .iter()
+        .flat_map(|o| o.series.keys())
+        .filter(|k| k.ends_with(".detection_day") || k.ends_with(".recovery_days"))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    let mut out = serde_json::Map::new();
+    for key in keys {
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        let mut days: Vec<i64> = Vec::new();
+        for o in outputs {
+            let Some(&v) = o.series.get(key).and_then(|v| v.first()) else { continue };
+            if v >= 0.0 {
+                let d = v as i64;
+                days.push(d);
+                *counts.entry(d.to_string()).or_default() += 1;
+            } else {
+                *counts.entry("never".into()).or_default() += 1;
+            }
+        }
+        days.sort_unstable();
+        let q = |p: f64| -> Value {
+            if days.is_empty() {
+                return Value::Null;
+            }
+            let rank = ((p * days.len() as f64).ceil() as usize).clamp(1, days.len());
+            json!(days[rank - 1])
+        };
+        out.insert(key.clone(), json!({ "counts": counts, "p10": q(0.1), "p50": q(0.5), "p90": q(0.9) }));
+    }
+    out
+}
+
+fn cell(m: &BTreeMap<String, MetricResult>, key: &str) -> String {
+    match m.get(key) {
+        Some(r) => {
+            let [lo, hi] = r.ci95.unwrap_or([0.0, 0.0]);
+            let scale = r.mean.unwrap_or(0.0).abs().max(lo.abs()).max(hi.abs());
+            fmt_ci(r, auto_decimals(scale).min(3))
+        }
+        None => "n/a".into(),
+    }
+}
+
+fn bar(m: &BTreeMap<String, MetricResult>, key: &str, label: &str) -> Bar {
+    match m.get(key) {
+        Some(MetricResult { mean: Some(mean), ci95, .. }) => {
+            let [lo, hi] = ci95.unwrap_or([*mean, *mean]);
+            Bar { label: label.to_string(), mean: *mean, lo, hi }
+        }
+        _ => Bar { label: label.to_string(), mean: f64::NAN, lo: f64::NAN, hi: f64::NAN },
+    }
+}
+
+fn solver_note(results: &Results, md: &mut String) {
+    let bad: Vec<String> = results
+        .metrics
+        .iter()
+        .filter(|(k, m)| k.ends_with("solver_nonconverged") && m.values.iter().flatten().any(|&v| v > 0.0))
+        .map(|(k, m)| format!("{k} (in {} seeds)", m.values.iter().flatten().filter(|&&v| v > 0.0).count()))
+        .collect();
+    if !bad.is_empty() {
+        md.push_str(&format!(
+            "\n**Warning: solves that hit the iteration cap without converging:** {}\n",
+            bad.join(", ")
+        ));
+    }
+    let max = results
+        .metrics
+        .iter()
+        .filter(|(k, _)| k.ends_with("solver_iterations_max"))
+        .flat_map(|(_, m)| m.values.iter().flatten().copied())
+        .fold(0.0f64, f64::max);
+    md.push_str(&format!("\nSolver: at most {max} Jacobi iterations in any solve.\n"));
+}
+
+/// Points (day, mean) and band (day, lo, hi).
+type Band = (Vec<(f64, f64)>, Vec<(f64, f64, f64)>);
+
+/// Day-by-day mean and 95% CI over seeds of series `key`.
+fn band(outputs: &[SeedOutput], key: &str) -> Band {
+    let days = outputs.iter().filter_map(|o| o.series.get(key)).map(Vec::len).max().unwrap_or(0);
+    let mut pts = Vec::with_capacity(days);
+    let mut b = Vec::with_capacity(days);
+    for d in 0..days {
+        let vals: Vec<Option<f64>> =
+            outputs.iter().map(|o| o.series.get(key).and_then(|v| v.get(d).copied())).collect();
+        let s = summarize(&vals, false);
+        let x = d as f64;
+        match s.mean {
+            Some(m) => {
+                let [lo, hi] = s.ci95.unwrap_or([m, m]);
+                pts.push((x, m));
+                b.push((x, lo, hi));
+            }
+            None => {
+                pts.push((x, f64::NAN));
+                b.push((x, f64::NAN, f64::NAN));
+            }
+        }
+    }
+    (pts, b)
+}
+
+fn td_keys(sc: TdScenario) -> &'static [&'static str] {
+    match sc {
+        TdScenario::NormalOperation => {
+            &["provider_trust_mean", "provider_trust_min", "consumer_trust", "provider_payment_share_mean"]
+        }
+        TdScenario::SybilAttack => {
+            &["honest_trust_mean", "sybil_trust_mean", "penalized", "sybils_flagged", "sybil_cluster_weight_mean"]
+        }
+        TdScenario::CollusionRing => &[
+            "victim_trust_d60",
+            "victim_trust_d90",
+            "colluder_trust_mean_d90",
+            "accusations_attempted",
+            "accusations_accepted",
+        ],
+        TdScenario::LongCon => &[
+            "trust_before",
+            "trust_after",
+            "trust_lost",
+            "payment_share_before",
+            "payment_share_after",
+            "after_zero",
+            "complaints_accepted",
+        ],
+        TdScenario::NewEntrant => &[
+            "newbie_trust",
+            "established_trust_mean_d180",
+            "established_trust_mean_d240",
+            "newbie_payment_share",
+            "established_payment_share",
+        ],
+        TdScenario::DonationBootstrapping => {
+            &["normal_trust", "donation_trust", "ratio", "normal_payment_share", "donation_payment_share"]
+        }
+    }
+}
+
+impl TrustStudy {
+    fn variant_names(&self) -> Vec<(String, String)> {
+        self.params.variants().into_iter().map(|(pre, f, _)| (pre, f.name().to_string())).collect()
+    }
+
+    fn td_report(&self, r: &Results, outputs: &[SeedOutput], dir: &Path, md: &mut String) -> anyhow::Result<()> {
+        let m = &r.metrics;
+        let variants = self.variant_names();
+        for &sc in &self.params.scenarios {
+            md.push_str(&format!("\n## {}\n\n", sc.id()));
+            let header: Vec<String> = std::iter::once("metric".to_string())
+                .chain(variants.iter().map(|(_, f)| format!("{f}: mean [95% CI]")))
+                .collect();
+            let mut t = MdTable::new(header);
+            for key in td_keys(sc) {
+                let mut row = vec![key.to_string()];
+                for (pre, _) in &variants {
+                    row.push(cell(m, &format!("{pre}td.{}.{key}", sc.id())));
+                }
+                t.row(row);
+            }
+            md.push_str(&t.render());
+            self.td_chart(sc, outputs, dir)?;
+            md.push_str(&format!("\nChart: charts/td_{0}_trust.svg / charts/td_{0}_trust.png\n", sc.id()));
+        }
+        Ok(())
+    }
+
+    fn td_chart(&self, sc: TdScenario, outputs: &[SeedOutput], dir: &Path) -> anyhow::Result<()> {
+        let variants = self.variant_names();
+        let mut panels = Vec::new();
+        let rules = phase_days(sc);
+        let rule_lines = |lines: &[Line]| -> Vec<Line> {
+            let ys = lines
+                .iter()
+                .flat_map(|l| l.points.iter().map(|p| p.1).chain(l.band.iter().flatten().flat_map(|b| [b.1, b.2])));
+            let (lo, hi) = ys.filter(|y| y.is_finite()).fold((0.0f64, 0.0f64), |(a, b), y| (a.min(y), b.max(y)));
+            rules
+                .iter()
+                .map(|&d| Line {
+                    name: String::new(),
+                    points: vec![(f64::from(d), lo), (f64::from(d), hi)],
+                    band: None,
+                    thin: true,
+                })
+                .collect()
+        };
+        if let Some(first) = outputs.first() {
+            let prefix = format!("td.{}.id.", sc.id());
+            let mut lines: Vec<Line> = first
+                .series
+                .iter()
+                .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|name| (name, v)))
+                .map(|(name, v)| Line {
+                    // Keys are `<index>.<name>`: creation order, then the name.
+                    name: name.split_once('.').map_or(name, |x| x.1).to_string(),
+                    points: v.iter().enumerate().map(|(d, &y)| (d as f64, y)).collect(),
+                    band: None,
+                    thin: false,
+                })
+                .collect();
+            let mut all = rule_lines(&lines);
+            all.append(&mut lines);
+            panels.push(Panel {
+                title: format!("Trust per identity, seed {} ({})", first.seed, self.params.fidelity.name()),
+                x_label: "day".into(),
+                y_label: "trust".into(),
+                lines: all,
+            });
+        }
+        let mut lines = Vec::new();
+        for (pre, f) in &variants {
+            for (role, _) in roles(sc) {
+                let (pts, b) = band(outputs, &format!("{pre}td.{}.role.{role}", sc.id()));
+                let name = if variants.len() > 1 { format!("{role} ({f})") } else { role.to_string() };
+                lines.push(Line { name, points: pts, band: Some(b), thin: false });
+            }
+        }
+        let mut all = rule_lines(&lines);
+        all.append(&mut lines);
+        panels.push(Panel {
+            title: format!("Mean trust per role, 95% CI over {} seeds", outputs.len()),
+            x_label: "day".into(),
+            y_label: "trust".into(),
+            lines: all,
+        });
+        let mode = if self.params.switches.daily() { "daily solves" } else { "solved at checkpoints" };
+        line_panels(
+            &dir.join("charts"),
+            &format!("td_{}_trust", sc.id()),
+            &format!("{}: trust ({mode})", sc.id()),
+            &panels,
+        )
+    }
+
+    fn fm_report(&self, r: &Results, dir: &Path, md: &mut String) -> anyhow::Result<()> {
+        let m = &r.metrics;
+        let variants = self.variant_names();
+        let dist = r.extra.get("distributions").and_then(Value::as_object);
+        md.push_str("\n## Attack success and detection\n\n");
+        md.push_str(
+            "Success is a probability over seeds with a Wilson 95% interval; detection and recovery days are \
+             distributions (p10 / p50 / p90 over the seeds where the event happened).\n\n",
+        );
+        for (pre, f) in &variants {
+            if variants.len() > 1 {
+                md.push_str(&format!("### {f} fidelity\n\n"));
+            }
+            let mut t = MdTable::new([
+                "attack",
+                "success",
+                "detected",
+                "detection day p10/p50/p90",
+                "recovered",
+                "recovery days p10/p50/p90",
+                "attacker profit",
+                "victim damage",
+                "network damage",
+            ]);
+            for &a in &self.params.attacks {
+                let k = |x: &str| format!("{pre}fm.{}.{x}", a.id());
+                let q = |key: String| -> String {
+                    let Some(d) = dist.and_then(|d| d.get(&key)) else { return "-".into() };
+                    let f = |p: &str| d.get(p).and_then(Value::as_i64).map_or("-".into(), |x| x.to_string());
+                    format!("{} / {} / {}", f("p10"), f("p50"), f("p90"))
+                };
+                t.row([
+                    a.id().to_string(),
+                    cell(m, &k("success")),
+                    cell(m, &k("detected")),
+                    q(k("detection_day")),
+                    if a.has_victim() { cell(m, &k("recovered")) } else { "-".into() },
+                    if a.has_victim() { q(k("recovery_days")) } else { "-".into() },
+                    cell(m, &k("attacker_profit")),
+                    cell(m, &k("victim_damage")),
+                    cell(m, &k("network_damage")),
+                ]);
+            }
+            md.push_str(&t.render());
+            md.push('\n');
+        }
+        md.push_str("## Per-attack measurements\n");
+        for &a in &self.params.attacks {
+            md.push_str(&format!("\n### {}\n\n", a.id()));
+            let extras = attack_extras(a, self.params.attack.cycles);
+            let header: Vec<String> = std::iter::once("metric".to_string())
+                .chain(variants.iter().map(|(_, f)| format!("{f}: mean [95% CI]")))
+                .collect();
+            let mut t = MdTable::new(header);
+            for e in &extras {
+                let mut row = vec![e.clone()];
+                for (pre, _) in &variants {
+                    row.push(cell(m, &format!("{pre}fm.{}.{e}", a.id())));
+                }
+                t.row(row);
+            }
+            md.push_str(&t.render());
+        }
+        // Charts.
+        let charts = dir.join("charts");
+        let cats: Vec<String> = self.params.attacks.iter().map(|a| a.id().to_string()).collect();
+        let series: Vec<(String, Vec<Bar>)> = variants
+            .iter()
+            .map(|(pre, f)| {
+                let bars = self.params.attacks.iter().map(|a| bar(m, &format!("{pre}fm.{}.success", a.id()), a.id()));
+                (f.clone(), bars.collect())
+            })
+            .collect();
+        grouped_bars(
+            &charts,
+            "fm_success",
+            &format!("Attack success probability (Wilson 95% CI over {} seeds)", r.seeds.len()),
+            "P(success)",
+            &cats,
+            &series,
+        )?;
+        self.detection_chart(dist, &charts, r.seeds.len())?;
+        md.push_str("\nCharts: charts/fm_success.svg / .png, charts/fm_detection.svg / .png\n");
+        Ok(())
+    }
+
+    /// Detection days as 30-day bins plus "never", one bar per attack.
+    fn detection_chart(
+        &self,
+        dist: Option<&serde_json::Map<String, Value>>,
+        charts: &Path,
+        seeds: usize,
+    ) -> anyhow::Result<()> {
+        let mut per_attack: Vec<(Attack, BTreeMap<String, u64>)> = Vec::new();
+        let mut max_day = 0i64;
+        for &a in &self.params.attacks {
+            let counts: BTreeMap<String, u64> = dist
+                .and_then(|d| d.get(&format!("fm.{}.detection_day", a.id())))
+                .and_then(|d| d.get("counts"))
+                .and_then(Value::as_object)
+                .map(|c| c.iter().map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0))).collect())
+                .unwrap_or_default();
+            for k in counts.keys() {
+                if let Ok(d) = k.parse::<i64>() {
+                    max_day = max_day.max(d);
+                }
+            }
+            per_attack.push((a, counts));
+        }
+        // "never" first (the legend sits top right), then 30-day bins from
+        // the first observed one.
+        let mut min_day = max_day;
+        for (_, counts) in &per_attack {
+            for k in counts.keys() {
+                if let Ok(d) = k.parse::<i64>() {
+                    min_day = min_day.min(d);
+                }
+            }
+        }
+        let (b0, b1) = (min_day / 30, max_day / 30);
+        let nbins = (b1 - b0 + 1) as usize;
+        let mut cats: Vec<String> = vec!["never".into()];
+        cats.extend((b0..=b1).map(|b| format!("{}-{}", 30 * b, 30 * b + 29)));
+        let series: Vec<(String, Vec<Bar>)> = per_attack
+            .iter()
+            .map(|(a, counts)| {
+                let mut h = vec![0u64; nbins + 1];
+                for (k, n) in counts {
+                    match k.parse::<i64>() {
+                        Ok(d) => h[1 + (d / 30 - b0) as usize] += n,
+                        Err(_) => h[0] += n,
+                    }
+                }
+                let bars = h
+                    .iter()
+                    .zip(&cats)
+                    .map(|(&n, c)| Bar {
+                        label: c.clone(),
+                        mean: n as f64 / seeds.max(1) as f64,
+                        lo: f64::NAN,
+                        hi: f64::NAN,
+                    })
+                    .collect();
+                (a.id().to_string(), bars)
+            })
+            .collect();
+        grouped_bars(
+            charts,
+            "fm_detection",
+            &format!("Detection day ({} fidelity), share of {seeds} seeds", self.params.fidelity.name()),
+            "share of seeds",
+            &cats,
+            &series,
+        )
+    }
+}
