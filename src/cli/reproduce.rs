@@ -16,15 +16,19 @@ use std::process::ExitCode;
 
 const FIDELITIES: [&str; 2] = ["reference", "corrected"];
 
+/// PNG charts in `dir` and its subfolders, as paths relative to `dir`.
 fn charts_in(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|it| {
-            it.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.ends_with(".png"))
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut v = Vec::new();
+    let Ok(it) = std::fs::read_dir(dir) else { return v };
+    for e in it.filter_map(|e| e.ok()) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if e.path().is_dir() {
+            // Studies that keep their charts in a subfolder (e.g. `charts/`).
+            v.extend(charts_in(&e.path()).into_iter().map(|c| format!("{name}/{c}")));
+        } else if name.ends_with(".png") {
+            v.push(name);
+        }
+    }
     v.sort();
     v
 }
