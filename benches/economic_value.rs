@@ -64,7 +64,11 @@ fn scale(c: &mut Criterion) {
     let sets: Vec<String> =
         std::env::var("OMERTA_SCALE_HOURS").map(|h| vec![format!("duration_hours={h}")]).unwrap_or_default();
     let scenario = Scenario::load(&model("economic_value_scale.toml"), &sets).expect("loads");
-    let hours = scenario.table.get("duration_hours").and_then(|v| v.as_float()).unwrap_or(f64::NAN);
+    let hours = scenario
+        .table
+        .get("duration_hours")
+        .and_then(|v| v.as_float().or_else(|| v.as_integer().map(|h| h as f64)))
+        .unwrap_or(f64::NAN);
     let s = open_study(scenario).expect("resolves");
     let o = opts(vec![1], 1);
     let mut g = c.benchmark_group("economic_value_scale");

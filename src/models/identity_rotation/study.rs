@@ -112,9 +112,16 @@ fn mean(m: &BTreeMap<String, MetricResult>, k: &str) -> Option<f64> {
     m.get(k).and_then(|x| x.mean)
 }
 
-/// A value as the tool computed it (shortest exact f64 form), `n/a` if undefined.
+/// A value to six decimals with trailing zeros dropped (`results.json` keeps
+/// the exact f64), `n/a` if undefined.
 fn val(m: &BTreeMap<String, MetricResult>, k: &str) -> String {
-    mean(m, k).map(|x| format!("{x}")).unwrap_or_else(|| "n/a".into())
+    mean(m, k).map(short).unwrap_or_else(|| "n/a".into())
+}
+
+fn short(x: f64) -> String {
+    let s = format!("{x:.6}");
+    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.') } else { &s };
+    if s == "-0" { "0".into() } else { s.to_string() }
 }
 
 /// Money in OMC with six decimals (the exact µOMC).
@@ -152,7 +159,7 @@ fn scripted_report(p: &Params, r: &Results, md: &mut String) {
     for s in SCENARIOS {
         for d in ["undefended", "defended"] {
             let k = |x: &str| format!("{s}.{d}.{x}");
-            let line = mean(m, &k("w_effective_trust")).map(|w| format!("{}", p.spotlight_factor * w));
+            let line = mean(m, &k("w_effective_trust")).map(|w| short(p.spotlight_factor * w));
             t.row([
                 format!("{s} {d}"),
                 money(m, &k("wealth_preserved")),
