@@ -15,6 +15,8 @@
 //! Run: `cargo bench --bench economic_value -- study` (about a minute) and
 //! `cargo bench --bench economic_value -- scale`.
 
+mod common;
+
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use omerta_sim::engine::progress::ProgressMode;
 use omerta_sim::models::open_study;
@@ -22,7 +24,6 @@ use omerta_sim::study::Scenario;
 use omerta_sim::study::exec::{RunOptions, run_seeds};
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::time::Duration;
 
 fn model(file: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models").join(file)
@@ -36,13 +37,6 @@ fn opts(seeds: Vec<u64>, jobs: usize) -> RunOptions {
         snapshot_every: None,
         out: std::env::temp_dir().join(format!("omerta-bench-ev-{}", std::process::id())),
     }
-}
-
-fn peak_memory() -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l["VmHWM:".len()..].trim().to_string()))
-        .unwrap_or_else(|| "unknown".into())
 }
 
 fn study(c: &mut Criterion) {
@@ -75,17 +69,13 @@ fn scale(c: &mut Criterion) {
     g.sampling_mode(SamplingMode::Flat);
     g.bench_function(format!("one_seed_{hours}h"), |b| b.iter(|| black_box(run_seeds(s.as_ref(), &o).expect("runs"))));
     g.finish();
-    eprintln!("economic_value_scale: peak memory (VmHWM) of the bench process: {}", peak_memory());
+    eprintln!("economic_value_scale: peak memory (VmHWM) of the bench process: {}", common::peak_memory());
 }
 
 criterion_group! {
     name = benches;
     // Ten samples of one run each; no plots (the machine has no fonts for them).
-    config = Criterion::default()
-        .without_plots()
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(1));
+    config = common::long_runs();
     targets = study, scale
 }
 criterion_main!(benches);

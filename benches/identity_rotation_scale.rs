@@ -24,20 +24,13 @@
 //! `OMERTA_IR_SCALE_TRANSFERS=<n>` runs n requests instead (e.g. 1000000 for
 //! a quick look); the benchmark id names the number.
 
+mod common;
+
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 use omerta_sim::engine::progress::ProgressMode;
 use omerta_sim::study::Scenario;
 use omerta_sim::study::exec::{RunOptions, run_seeds};
 use std::path::PathBuf;
-use std::time::Duration;
-
-/// `VmHWM` (peak resident set) of this process, as printed by the kernel.
-fn peak_memory() -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l["VmHWM:".len()..].trim().to_string()))
-        .unwrap_or_else(|| "unknown (no /proc/self/status)".into())
-}
 
 fn scale(c: &mut Criterion) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/identity_rotation_scale.toml");
@@ -78,7 +71,7 @@ fn scale(c: &mut Criterion) {
             get("scale.flagged_accounts"),
         );
     }
-    eprintln!("identity_rotation_scale: peak memory (VmHWM) of the bench process: {}", peak_memory());
+    eprintln!("identity_rotation_scale: peak memory (VmHWM) of the bench process: {}", common::peak_memory());
     let _ = std::fs::remove_dir_all(&out);
 }
 
@@ -86,11 +79,7 @@ criterion_group! {
     name = benches;
     // 10 samples of one run each, after one warm-up run. No plots:
     // criterion's plotters backend panics when the machine has no fonts.
-    config = Criterion::default()
-        .without_plots()
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(1));
+    config = common::long_runs();
     targets = scale
 }
 criterion_main!(benches);

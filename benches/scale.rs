@@ -24,21 +24,14 @@
 //! The benchmark id names the number of rounds (`rounds_50`, `rounds_5`), so
 //! criterion never compares a quick run with a full one.
 
+mod common;
+
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 use omerta_sim::engine::progress::ProgressMode;
 use omerta_sim::study::Scenario;
 use omerta_sim::study::exec::{RunOptions, run_seeds};
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::time::Duration;
-
-/// `VmHWM` (peak resident set) of this process, as printed by the kernel.
-fn peak_memory() -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l["VmHWM:".len()..].trim().to_string()))
-        .unwrap_or_else(|| "unknown (no /proc/self/status)".into())
-}
 
 fn scale(c: &mut Criterion) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/reliability_v2_scale.toml");
@@ -62,7 +55,7 @@ fn scale(c: &mut Criterion) {
         b.iter(|| black_box(run_seeds(study.as_ref(), &opts).expect("the study runs")));
     });
     g.finish();
-    eprintln!("scale: peak memory (VmHWM) of the bench process: {}", peak_memory());
+    eprintln!("scale: peak memory (VmHWM) of the bench process: {}", common::peak_memory());
     let _ = std::fs::remove_dir_all(&out);
 }
 
@@ -72,11 +65,7 @@ criterion_group! {
     // makes criterion take one iteration per sample), after one warm-up run.
     // No plots: criterion's plotters backend panics when the machine has no
     // fonts.
-    config = Criterion::default()
-        .without_plots()
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(1));
+    config = common::long_runs();
     targets = scale
 }
 criterion_main!(benches);

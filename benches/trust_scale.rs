@@ -22,18 +22,13 @@
 //! `OMERTA_TRUST_SCALE_DAYS=365` runs a shorter horizon (the benchmark id
 //! names the days, so criterion never compares it with a full run).
 
+mod common;
+
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 use omerta_sim::trust::Rules;
 use omerta_sim::trust::workload::scale_run;
 use std::hint::black_box;
 use std::time::Duration;
-
-fn peak_memory() -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l["VmHWM:".len()..].trim().to_string()))
-        .unwrap_or_else(|| "unknown (no /proc/self/status)".into())
-}
 
 fn trust_scale(c: &mut Criterion) {
     let days: u32 = std::env::var("OMERTA_TRUST_SCALE_DAYS").ok().and_then(|d| d.parse().ok()).unwrap_or(1095);
@@ -50,7 +45,7 @@ fn trust_scale(c: &mut Criterion) {
         });
     }
     g.finish();
-    eprintln!("peak resident memory (VmHWM): {}", peak_memory());
+    eprintln!("peak resident memory (VmHWM): {}", common::peak_memory());
 }
 
 criterion_group! {

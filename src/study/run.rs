@@ -30,6 +30,16 @@ pub struct RunMeta {
 }
 
 impl RunMeta {
+    /// The metadata of a run of `study` on `scenario` with master seed `seed`.
+    pub fn of(study: &str, scenario: &Scenario, seed: u64) -> RunMeta {
+        RunMeta {
+            study: study.to_string(),
+            scenario_path: scenario.path.display().to_string(),
+            scenario_toml: scenario.to_toml(),
+            seed,
+        }
+    }
+
     /// Rebuild the scenario stored in the snapshot.
     pub fn scenario(&self) -> anyhow::Result<Scenario> {
         Ok(Scenario::parse(&self.scenario_toml, Path::new(&self.scenario_path), &[])?)

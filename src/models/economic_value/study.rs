@@ -50,12 +50,7 @@ impl EconomicStudy {
     }
 
     fn meta(scenario: &Scenario, seed: u64) -> RunMeta {
-        RunMeta {
-            study: "economic_value".into(),
-            scenario_path: scenario.path.display().to_string(),
-            scenario_toml: scenario.to_toml(),
-            seed,
-        }
+        RunMeta::of("economic_value", scenario, seed)
     }
 
     /// A fresh run of `seed` in the study's fidelity.

@@ -34,12 +34,7 @@ impl IdentityRotationStudy {
     }
 
     fn meta(&self, seed: u64) -> RunMeta {
-        RunMeta {
-            study: "identity_rotation".into(),
-            scenario_path: self.scenario.path.display().to_string(),
-            scenario_toml: self.scenario.to_toml(),
-            seed,
-        }
+        RunMeta::of("identity_rotation", &self.scenario, seed)
     }
 
     /// A fresh run of `seed`.

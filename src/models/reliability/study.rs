@@ -32,12 +32,7 @@ impl ReliabilityStudy {
     }
 
     fn meta(&self, seed: u64) -> RunMeta {
-        RunMeta {
-            study: self.params.variant.id().to_string(),
-            scenario_path: self.scenario.path.display().to_string(),
-            scenario_toml: self.scenario.to_toml(),
-            seed,
-        }
+        RunMeta::of(self.params.variant.id(), &self.scenario, seed)
     }
 
     /// A fresh run of `seed`.
