@@ -212,7 +212,7 @@ fn sampled_share_is_the_verification_rate() {
     assert!((sampled as f64 - n as f64 * p).abs() < 3.0 * sd, "{sampled} of {n}");
     // Daily purchases: 10 providers × 0.25.
     let mean = n as f64 / (4.0 * 720.0);
-    assert!((mean - 2.5).abs() < 3.0 * (10.0 * 0.25 * 0.75 / (4.0 * 720.0) as f64).sqrt(), "mean {mean}");
+    assert!((mean - 2.5).abs() < 3.0 * (10.0 * 0.25 * 0.75 / (4.0 * 720.0f64)).sqrt(), "mean {mean}");
     assert_eq!(ROWS.len(), 8);
 }
 

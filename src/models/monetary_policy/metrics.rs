@@ -194,7 +194,7 @@ pub fn csv_sample(s: &Slot, every: u32) -> Vec<f64> {
     let n = s.history.len();
     let mut out = Vec::new();
     for (k, m) in s.history.iter().enumerate() {
-        if k % every as usize == 0 || k + 1 == n {
+        if k.is_multiple_of(every as usize) || k + 1 == n {
             out.extend(m.values());
         }
     }

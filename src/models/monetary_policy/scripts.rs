@@ -438,7 +438,7 @@ pub fn day(s: &mut Slot, p: &Params, slot: u16, out: &mut Vec<Ev>) {
                 let sc = x.s.unif(PRAISE, (0.3, 0.8));
                 x.praise(a, t, sc);
             }
-            if d % 30 == 0 && d > 0 {
+            if d.is_multiple_of(30) && d > 0 {
                 x.create(format!("provider_{}", 10 + d / 30));
                 x.create(format!("consumer_{}", 20 + d / 30));
             }
@@ -501,7 +501,7 @@ pub fn day(s: &mut Slot, p: &Params, slot: u16, out: &mut Vec<Ev>) {
                 let _label = x.s.u(ASSERT);
                 x.assertion(a, t, sc);
             }
-            if d % 45 == 0 && d > 0 {
+            if d.is_multiple_of(45) && d > 0 {
                 let (np, nc) = (x.s.roles.prov.len(), x.s.roles.cons.len());
                 let i = x.create(format!("provider_{np}"));
                 x.s.roles.prov.push(i);
