@@ -3,7 +3,7 @@
 //! A discrete-event, agent-based simulator of the Omerta compute market and
 //! its trust system. The crate is layered; dependencies point one way:
 //!
-//! `cli -> study/report -> models -> market/ledger -> engine`
+//! `cli -> study/report -> models -> market/ledger/trust/policy -> engine`
 //!
 //! - [`engine`]: the model-agnostic discrete-event core (time, queue, random
 //!   streams, `Simulation`, snapshots, progress, traces).
@@ -11,6 +11,8 @@
 //!   the market studies.
 //! - [`ledger`]: accounts with exact integer money, transfers with burns and
 //!   trust inheritance, and the circular-flow detector.
+//! - [`policy`]: observable network metrics and the automated monetary
+//!   policy (its rules, phases and bounds).
 //! - [`models`]: one module per study: a `Model`, its scenario and its report.
 //! - [`study`]: scenario loading, many seeds in parallel, aggregation.
 //! - [`report`]: statistics, `results.json`, Markdown, CSV and charts.
@@ -21,6 +23,7 @@ pub mod engine;
 pub mod ledger;
 pub mod market;
 pub mod models;
+pub mod policy;
 pub mod report;
 pub mod study;
 pub mod trust;

@@ -209,14 +209,23 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<ExitCode> {
     let name = scenario.name();
     let study = open_study(scenario)?;
     let (base, n) = study.default_seeds();
-    let seeds: Vec<u64> = match (a.seed, a.seeds) {
-        (Some(s), _) => vec![s],
-        (None, Some(0)) => bail!("--seeds must be at least 1"),
-        (None, Some(n)) => (base..base + n).collect(),
-        (None, None) if n == 0 => {
-            bail!("{}: key `seeds` is 0: nothing to run", a.scenario.display())
-        }
-        (None, None) => (base..base + n).collect(),
+    let seeds: Vec<u64> = match (study.grid_seeds(), a.seed, a.seeds) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => bail!(
+            "{}: study {} derives its seeds from its grid (seed = 1000*iteration + sample); \
+             --seed and --seeds do not apply (set full_study.iterations and full_study.samples instead)",
+            a.scenario.display(),
+            study.id()
+        ),
+        (Some(grid), None, None) => grid,
+        (None, seed, seeds) => match (seed, seeds) {
+            (Some(s), _) => vec![s],
+            (None, Some(0)) => bail!("--seeds must be at least 1"),
+            (None, Some(n)) => (base..base + n).collect(),
+            (None, None) if n == 0 => {
+                bail!("{}: key `seeds` is 0: nothing to run", a.scenario.display())
+            }
+            (None, None) => (base..base + n).collect(),
+        },
     };
     let snapshot_every = match &a.snapshot_every {
         Some(t) => {

@@ -56,16 +56,16 @@ pub(super) fn cmd_reproduce(a: ReproduceArgs) -> anyhow::Result<ExitCode> {
             let scenario = Scenario::load(&path, &sets)?;
             let study = open_study(scenario)?;
             let (base, n) = study.default_seeds();
-            let n = a.seeds.unwrap_or(n);
-            let dir = out.join(&stem).join(f);
-            eprintln!("reproduce: {file} ({f} fidelity, {n} seeds)");
-            let opts = RunOptions {
-                seeds: (base..base + n).collect(),
-                jobs: a.jobs,
-                progress: a.progress,
-                snapshot_every: None,
-                out: dir.clone(),
+            let seeds: Vec<u64> = match study.grid_seeds() {
+                Some(grid) => grid,
+                None => {
+                    let n = a.seeds.unwrap_or(n);
+                    (base..base + n).collect()
+                }
             };
+            let dir = out.join(&stem).join(f);
+            eprintln!("reproduce: {file} ({f} fidelity, {} seeds)", seeds.len());
+            let opts = RunOptions { seeds, jobs: a.jobs, progress: a.progress, snapshot_every: None, out: dir.clone() };
             let res = run_study(study.as_ref(), &opts).with_context(|| format!("{file}, {f} fidelity"))?;
             results.push((res.results, dir));
         }

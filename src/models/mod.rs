@@ -3,6 +3,7 @@
 
 pub mod economic_value;
 pub mod identity_rotation;
+pub mod monetary_policy;
 pub mod reliability;
 pub mod trust;
 
@@ -19,6 +20,9 @@ pub const STUDIES: &[&str] = &[
     "identity_rotation",
     "trust_dynamics",
     "failure_modes",
+    "monetary_policy",
+    "monetary_policy_iteration2",
+    "full_study",
 ];
 
 /// Scenario files `omerta-sim reproduce` runs, each in both fidelities.
@@ -32,6 +36,9 @@ pub const REPRODUCE: &[&str] = &[
     "identity_rotation.toml",
     "trust_dynamics.toml",
     "failure_modes.toml",
+    "monetary_policy.toml",
+    "monetary_policy_iteration2.toml",
+    "full_study.toml",
 ];
 
 /// Bind a scenario to its study.
@@ -43,6 +50,9 @@ pub fn open_study(scenario: Scenario) -> Result<Box<dyn Study>, ScenarioError> {
         "economic_value" => Ok(Box::new(economic_value::EconomicStudy::new(scenario)?)),
         "identity_rotation" => Ok(Box::new(identity_rotation::IdentityRotationStudy::new(scenario)?)),
         "trust_dynamics" | "failure_modes" => Ok(Box::new(trust::TrustStudy::new(scenario)?)),
+        "monetary_policy" | "monetary_policy_iteration2" | "full_study" => {
+            Ok(Box::new(monetary_policy::PolicyStudy::new(scenario)?))
+        }
         other => Err(scenario.invalid(format!("unknown study \"{other}\" (this build knows: {})", STUDIES.join(", ")))),
     }
 }
@@ -69,6 +79,9 @@ pub fn open_snapshot(path: &Path) -> anyhow::Result<(snapshot::Header, Box<dyn S
         )?),
         k @ ("trust_dynamics" | "failure_modes") => {
             Box::new(crate::study::run::load_run::<trust::TrustModel>(path, &header, body, &[k])?)
+        }
+        k @ ("monetary_policy" | "monetary_policy_iteration2" | "full_study") => {
+            Box::new(crate::study::run::load_run::<monetary_policy::PolicyModel>(path, &header, body, &[k])?)
         }
         _ => {
             return Err(snapshot::SnapshotError::WrongModel {

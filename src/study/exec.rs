@@ -71,6 +71,8 @@ pub fn results_of(study: &dyn Study, outputs: &[SeedOutput]) -> Results {
         findings,
         extra: serde_json::Map::new(),
     };
+    let more = study.study_metrics(&results, outputs);
+    results.metrics.extend(more);
     results.extra = study.extra(&results, outputs);
     results
 }

@@ -183,4 +183,32 @@ impl<'a> Keys<'a> {
             None => Ok(()),
         }
     }
+
+    /// A list key naming some of `all` by id (all of them when absent):
+    /// each known, none twice, at least one; in the listed order.
+    pub fn pick_list<T: Copy + PartialEq>(
+        &self,
+        key: &str,
+        what: &str,
+        names: &Option<Vec<String>>,
+        all: &[T],
+        id: fn(T) -> &'static str,
+    ) -> Result<Vec<T>, ScenarioError> {
+        let Some(names) = names else { return Ok(all.to_vec()) };
+        let mut out = Vec::new();
+        for n in names {
+            let x = all.iter().copied().find(|&x| id(x) == n).ok_or_else(|| {
+                let known: Vec<&str> = all.iter().map(|&x| id(x)).collect();
+                self.err(format!("key `{key}`: unknown {what} \"{n}\" (expected some of: {})", known.join(", ")))
+            })?;
+            if out.contains(&x) {
+                return Err(self.err(format!("key `{key}`: \"{n}\" is listed twice")));
+            }
+            out.push(x);
+        }
+        if out.is_empty() {
+            return Err(self.err(format!("key `{key}` must name at least one {what}")));
+        }
+        Ok(out)
+    }
 }

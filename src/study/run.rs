@@ -171,6 +171,21 @@ pub trait Study: Send + Sync {
     fn stepper(&self, seed: u64) -> Box<dyn Stepper>;
     /// Write charts into `dir` and return the Markdown summary.
     fn report(&self, results: &Results, outputs: &[SeedOutput], dir: &Path) -> anyhow::Result<String>;
+    /// The master seeds of a study whose seeds come from its grid (the
+    /// full study: 1000·iteration + sample); such a study refuses
+    /// `--seed`/`--seeds`. `None`: seeds are `seed_base ..`.
+    fn grid_seeds(&self) -> Option<Vec<u64>> {
+        None
+    }
+    /// Study-level metrics computed from the aggregated ones (n = 1, e.g.
+    /// an effect size), added to `metrics` before `extra` and `report`.
+    fn study_metrics(
+        &self,
+        _results: &Results,
+        _outputs: &[SeedOutput],
+    ) -> std::collections::BTreeMap<String, crate::report::results::MetricResult> {
+        Default::default()
+    }
     /// Study-specific blocks of `results.json` (e.g. `claims`), computed
     /// before `report` sees the results.
     fn extra(&self, _results: &Results, _outputs: &[SeedOutput]) -> serde_json::Map<String, serde_json::Value> {
@@ -282,8 +297,11 @@ impl<M: StudyModel> Stepper for Run<M> {
     fn output(&self) -> SeedOutput {
         let mut out = self.sim.model.seed_output(self.meta.seed);
         let c = self.sim.counters();
+        // A model with its own `runs.csv` (one row per run inside the seed)
+        // gets the engine's row per seed as `seeds.csv`.
+        let name = if out.tables.contains_key("runs.csv") { "seeds.csv" } else { "runs.csv" };
         out.tables.insert(
-            "runs.csv".into(),
+            name.into(),
             Table {
                 header: ["seed", "simulated_time", "events", "fingerprint", "state_hash"].map(String::from).to_vec(),
                 rows: vec![vec![

@@ -1076,8 +1076,18 @@ impl TrustEngine {
 
     /// The fixed-point solve (§4.6): stores w and T, returns what it did.
     pub fn solve(&mut self) -> SolveReport {
+        let weights = self.clusters().weights;
+        self.solve_with_weights(weights)
+    }
+
+    /// The solve with cluster weights computed by the caller (one per
+    /// identity, in (0, 1]): a study with its own cluster test (the
+    /// monetary-policy isolation score) uses the engine's grouping from
+    /// [`TrustEngine::clusters`] and its own flags.
+    pub fn solve_with_weights(&mut self, weights: Vec<f64>) -> SolveReport {
+        assert_eq!(weights.len(), self.ids.len(), "one cluster weight per identity");
         self.fill_tables();
-        let clusters = self.clusters();
+        let clusters = Clusters { weights, groups: Vec::new(), flagged: Vec::new() };
         let p = self.params.clone();
         let t = self.day;
         let n = self.ids.len();

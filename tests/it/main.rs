@@ -11,6 +11,7 @@ mod economic_value;
 mod identity_rotation;
 mod invariants;
 mod ledger;
+mod monetary_policy;
 mod queue;
 mod scenarios;
 mod shards;

@@ -18,7 +18,10 @@ pub(crate) struct Whole {
 }
 
 fn runs_csv(dir: &Path) -> (String, String) {
-    let text = std::fs::read_to_string(dir.join("runs.csv")).unwrap();
+    // Studies with one row per run in runs.csv keep the engine's row per seed in seeds.csv.
+    let seeds = dir.join("seeds.csv");
+    let file = if seeds.exists() { seeds } else { dir.join("runs.csv") };
+    let text = std::fs::read_to_string(file).unwrap();
     let row: Vec<String> = text.lines().nth(1).unwrap().split(',').map(String::from).collect();
     (row[3].clone(), row[4].clone())
 }

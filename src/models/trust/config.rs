@@ -351,12 +351,12 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
         )));
     }
     let scenarios = if study == StudyKind::Dynamics {
-        pick_list(&keys, "scenarios", "scenario", &s.scenarios, &TdScenario::ALL, TdScenario::id)?
+        keys.pick_list("scenarios", "scenario", &s.scenarios, &TdScenario::ALL, TdScenario::id)?
     } else {
         Vec::new()
     };
     let attacks = if study == StudyKind::FailureModes {
-        pick_list(&keys, "attacks", "attack", &s.attacks, &Attack::ALL, Attack::id)?
+        keys.pick_list("attacks", "attack", &s.attacks, &Attack::ALL, Attack::id)?
     } else {
         Vec::new()
     };
@@ -386,32 +386,4 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
         return Err(keys.err("keys `attack.*`: at most 10000 socks or attackers"));
     }
     Ok(Params { study, fidelity, seeds, seed_base, verdict, trust, switches, compare, scenarios, attacks, attack })
-}
-
-/// A list key naming some of `all` by id (all of them when absent): each
-/// known, none twice, at least one.
-fn pick_list<T: Copy + PartialEq>(
-    keys: &Keys<'_>,
-    key: &str,
-    what: &str,
-    names: &Option<Vec<String>>,
-    all: &[T],
-    id: fn(T) -> &'static str,
-) -> Result<Vec<T>, ScenarioError> {
-    let Some(names) = names else { return Ok(all.to_vec()) };
-    let mut out = Vec::new();
-    for n in names {
-        let x = all.iter().copied().find(|&x| id(x) == n).ok_or_else(|| {
-            let known: Vec<&str> = all.iter().map(|&x| id(x)).collect();
-            keys.err(format!("key `{key}`: unknown {what} \"{n}\" (expected some of: {})", known.join(", ")))
-        })?;
-        if out.contains(&x) {
-            return Err(keys.err(format!("key `{key}`: \"{n}\" is listed twice")));
-        }
-        out.push(x);
-    }
-    if out.is_empty() {
-        return Err(keys.err(format!("key `{key}` must name at least one {what}")));
-    }
-    Ok(out)
 }

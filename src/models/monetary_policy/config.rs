@@ -1,0 +1,716 @@
+//! Scenario keys of `monetary_policy`, `monetary_policy_iteration2` and
+//! `full_study` (monetary_policy.md §3, §11) and their resolution into the
+//! parameters the model runs on.
+
+use crate::policy::PolicyConfig;
+use crate::report::results::VerdictRule;
+pub use crate::study::Fidelity;
+use crate::study::{Keys, Scenario, ScenarioError, VerdictSpec};
+use crate::trust::{AgeMode, ClusterGrouping, FalseAccusationPenalty, PositiveAssertions, Rules, TrustParams};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Which of the three studies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StudyKind {
+    /// Iteration 1 (`mp1`).
+    Mp1,
+    /// Iteration 2 (`mp2`).
+    Mp2,
+    /// The full study (`fs`).
+    Fs,
+}
+
+impl StudyKind {
+    /// The study id.
+    pub fn id(self) -> &'static str {
+        match self {
+            StudyKind::Mp1 => "monetary_policy",
+            StudyKind::Mp2 => "monetary_policy_iteration2",
+            StudyKind::Fs => "full_study",
+        }
+    }
+
+    /// The metric-key prefix.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            StudyKind::Mp1 => "mp1",
+            StudyKind::Mp2 => "mp2",
+            StudyKind::Fs => "fs",
+        }
+    }
+
+    /// Its experiments or scenarios, in the spec's order.
+    pub fn all(self) -> &'static [Script] {
+        match self {
+            StudyKind::Mp1 => &MP1,
+            StudyKind::Mp2 => &MP2,
+            StudyKind::Fs => &FS,
+        }
+    }
+}
+
+/// Every scripted scenario of §7 and §8.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Script {
+    /// FS `baseline`.
+    FsBaseline,
+    /// FS `sybil_small`.
+    SybilSmall,
+    /// FS `sybil_large`.
+    SybilLarge,
+    /// FS `inflation_mild`.
+    InflationMild,
+    /// FS `inflation_aggressive`.
+    InflationAggressive,
+    /// FS `combined_attack`.
+    CombinedAttack,
+    /// FS `wave_attack`.
+    FsWave,
+    /// FS `slow_degradation`.
+    FsSlowDegradation,
+    /// FS and MP1 `hoarding`.
+    Hoarding,
+    /// FS `gini_manipulation`.
+    FsGini,
+    /// FS `attack_recovery`.
+    AttackRecovery,
+    /// FS `sustained_pressure`.
+    SustainedPressure,
+    /// MP1 `baseline`.
+    Mp1Baseline,
+    /// MP1 `trust_inflation`.
+    TrustInflation,
+    /// MP1 `sybil_explosion`.
+    SybilExplosion,
+    /// MP1 `verification_starvation`.
+    VerificationStarvation,
+    /// MP1 `gini_manipulation`.
+    Mp1Gini,
+    /// MP1 `slow_degradation`.
+    Mp1SlowDegradation,
+    /// MP1 `extended_baseline` (1825 days).
+    ExtendedBaseline,
+    /// MP1 `adversarial_multi_attack` (1825 days).
+    AdversarialMulti,
+    /// MP2 `combined_sybil_inflation`.
+    CombinedSybilInflation,
+    /// MP2 `attack_and_recovery`.
+    AttackAndRecovery,
+    /// MP2 `wave_attack`.
+    Mp2Wave,
+    /// MP2 `policy_comparison` (four policy configurations).
+    PolicyComparison,
+    /// MP2 `sensitivity` (five fixed k_payment, policy off).
+    Sensitivity,
+}
+
+const FS: [Script; 12] = [
+    Script::FsBaseline,
+    Script::SybilSmall,
+    Script::SybilLarge,
+    Script::InflationMild,
+    Script::InflationAggressive,
+    Script::CombinedAttack,
+    Script::FsWave,
+    Script::FsSlowDegradation,
+    Script::Hoarding,
+    Script::FsGini,
+    Script::AttackRecovery,
+    Script::SustainedPressure,
+];
+
+const MP1: [Script; 9] = [
+    Script::Mp1Baseline,
+    Script::TrustInflation,
+    Script::SybilExplosion,
+    Script::VerificationStarvation,
+    Script::Hoarding,
+    Script::Mp1Gini,
+    Script::Mp1SlowDegradation,
+    Script::ExtendedBaseline,
+    Script::AdversarialMulti,
+];
+
+const MP2: [Script; 5] = [
+    Script::CombinedSybilInflation,
+    Script::AttackAndRecovery,
+    Script::Mp2Wave,
+    Script::PolicyComparison,
+    Script::Sensitivity,
+];
+
+impl Script {
+    /// The scenario id.
+    pub fn id(self) -> &'static str {
+        match self {
+            Script::FsBaseline | Script::Mp1Baseline => "baseline",
+            Script::SybilSmall => "sybil_small",
+            Script::SybilLarge => "sybil_large",
+            Script::InflationMild => "inflation_mild",
+            Script::InflationAggressive => "inflation_aggressive",
+            Script::CombinedAttack => "combined_attack",
+            Script::FsWave | Script::Mp2Wave => "wave_attack",
+            Script::FsSlowDegradation | Script::Mp1SlowDegradation => "slow_degradation",
+            Script::Hoarding => "hoarding",
+            Script::FsGini | Script::Mp1Gini => "gini_manipulation",
+            Script::AttackRecovery => "attack_recovery",
+            Script::SustainedPressure => "sustained_pressure",
+            Script::TrustInflation => "trust_inflation",
+            Script::SybilExplosion => "sybil_explosion",
+            Script::VerificationStarvation => "verification_starvation",
+            Script::ExtendedBaseline => "extended_baseline",
+            Script::AdversarialMulti => "adversarial_multi_attack",
+            Script::CombinedSybilInflation => "combined_sybil_inflation",
+            Script::AttackAndRecovery => "attack_and_recovery",
+            Script::PolicyComparison => "policy_comparison",
+            Script::Sensitivity => "sensitivity",
+        }
+    }
+}
+
+/// One arm of an experiment: with or without the policy, and which
+/// configuration / fixed k_payment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Arm {
+    /// `off`, `on`, a configuration or `kp_…`.
+    pub name: String,
+    /// The policy's configuration, when enabled.
+    pub policy: Option<PolicyConfig>,
+    /// Initial k_payment.
+    pub k_payment: f64,
+}
+
+/// The switches of §13, resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Switches {
+    /// `policy_wiring = "live"`.
+    pub live: bool,
+    /// `cartel_repeats = "round"`.
+    pub cartel_round: bool,
+    /// `accuser_history = "buy_first"`.
+    pub buy_first: bool,
+    /// `trust_stats_over = "all"`.
+    pub stats_all: bool,
+    /// `hoarding_metric = "spenders"`.
+    pub hoarding_spenders: bool,
+}
+
+/// `[economy]`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Economy {
+    /// Mint per day.
+    pub daily_mint: f64,
+    /// A sampled purchase passes iff v ≥ this.
+    pub pass_score: f64,
+    /// Window of `active_identities` (days).
+    pub activity_window: u32,
+}
+
+/// `[economy]` as written.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EconomySpec {
+    pub daily_mint: Option<f64>,
+    pub pass_score: Option<f64>,
+    pub activity_window: Option<i64>,
+}
+
+/// `[policy]` as written.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySpec {
+    pub dampening_factor: Option<f64>,
+    pub max_change_rate: Option<f64>,
+    pub min_adjustment_interval: Option<i64>,
+    pub window: Option<i64>,
+    pub target_gini: Option<f64>,
+    pub gini_dead_zone: Option<f64>,
+    pub target_failure_rate: Option<f64>,
+    pub target_cluster_prevalence: Option<f64>,
+    pub trigger_multiple: Option<f64>,
+    pub target_hoarding_prevalence: Option<f64>,
+    pub growth_high: Option<f64>,
+    pub growth_low: Option<f64>,
+    pub growth_lag: Option<i64>,
+    pub growth_min_history: Option<i64>,
+    pub tau_down: Option<f64>,
+    pub tau_up: Option<f64>,
+    pub log_threshold: Option<f64>,
+    pub phase_days: Option<Vec<i64>>,
+    pub k_payment_min: Option<f64>,
+    pub k_payment_max: Option<toml::Value>,
+    pub k_transfer_factor: Option<f64>,
+    pub k_transfer_max: Option<toml::Value>,
+    pub isolation_step: Option<f64>,
+    pub isolation_min: Option<f64>,
+    pub tau_min: Option<f64>,
+    pub tau_max: Option<f64>,
+}
+
+/// `[full_study]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FsSpec {
+    pub iterations: Option<i64>,
+    pub samples: Option<i64>,
+    pub scenarios: Option<Vec<String>>,
+}
+
+/// `[monetary_policy]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mp1Spec {
+    pub experiments: Option<Vec<String>>,
+    pub long_days: Option<i64>,
+}
+
+/// One `[iteration2.policy_comparison.<config>]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigSpec {
+    pub dampening_factor: Option<f64>,
+    pub max_change_rate: Option<f64>,
+    pub min_adjustment_interval: Option<i64>,
+}
+
+/// `[iteration2.sensitivity]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SensitivitySpec {
+    pub k_payment: Option<Vec<f64>>,
+    pub days: Option<i64>,
+}
+
+/// `[iteration2]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mp2Spec {
+    pub experiments: Option<Vec<String>>,
+    pub policy_comparison: Option<BTreeMap<String, ConfigSpec>>,
+    pub sensitivity: Option<SensitivitySpec>,
+}
+
+/// A monetary-policy scenario file, as written.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyScenario {
+    pub study: String,
+    pub description: Option<String>,
+    pub fidelity: Option<Fidelity>,
+    pub days: Option<i64>,
+    pub arms: Option<Vec<String>>,
+    pub seeds: Option<i64>,
+    pub seed_base: Option<i64>,
+    pub verdict: Option<VerdictSpec>,
+    pub csv_every: Option<i64>,
+    pub full_study: Option<FsSpec>,
+    pub monetary_policy: Option<Mp1Spec>,
+    pub iteration2: Option<Mp2Spec>,
+    pub policy_wiring: Option<String>,
+    pub cartel_repeats: Option<String>,
+    pub accuser_history: Option<String>,
+    pub trust_stats_over: Option<String>,
+    pub hoarding_metric: Option<String>,
+    pub failure_rate_average: Option<String>,
+    pub phase_rules: Option<String>,
+    pub phantom_events: Option<String>,
+    pub positive_assertions: Option<String>,
+    pub false_accusation_penalty: Option<String>,
+    pub age_mode: Option<String>,
+    pub cluster_grouping: Option<String>,
+    pub trust: Option<TrustParams>,
+    pub economy: Option<EconomySpec>,
+    pub policy: Option<PolicySpec>,
+}
+
+/// The policy configurations of §8.4: (name, δ, r, interval).
+pub const CONFIGS: [(&str, f64, f64, u32); 3] =
+    [("conservative", 0.1, 0.02, 14), ("moderate", 0.3, 0.05, 7), ("aggressive", 0.5, 0.10, 3)];
+
+/// Everything the model needs, resolved and checked.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Params {
+    pub study: StudyKind,
+    pub fidelity: Fidelity,
+    pub seeds: u64,
+    pub seed_base: u64,
+    pub verdict: VerdictRule,
+    /// Days of the 720-day experiments.
+    pub days: u32,
+    /// Days of MP1's two long runs.
+    pub long_days: u32,
+    /// Days of MP2's sensitivity experiment.
+    pub sensitivity_days: u32,
+    pub csv_every: u32,
+    pub trust: TrustParams,
+    pub rules: Rules,
+    pub sw: Switches,
+    pub economy: Economy,
+    /// The policy as configured (arm `on`).
+    pub policy: PolicyConfig,
+    /// The experiments to run, in order.
+    pub scripts: Vec<Script>,
+    /// §8.4 arms after the `no_policy` one: (name, δ, r, interval).
+    pub configs: Vec<(String, f64, f64, u32)>,
+    /// §8.5 fixed k_payment values.
+    pub sensitivity_k: Vec<f64>,
+    /// FS: iterations and samples per iteration.
+    pub iterations: u32,
+    pub samples: u32,
+}
+
+/// `kp_0p01` for 0.01.
+pub fn kp_name(k: f64) -> String {
+    format!("kp_{}", format!("{k}").replace('.', "p"))
+}
+
+impl Params {
+    /// The days an experiment runs.
+    pub fn days_of(&self, s: Script) -> u32 {
+        match s {
+            Script::ExtendedBaseline | Script::AdversarialMulti => self.long_days,
+            Script::Sensitivity => self.sensitivity_days,
+            _ => self.days,
+        }
+    }
+
+    /// The arms of an experiment, in report order.
+    pub fn arms_of(&self, s: Script) -> Vec<Arm> {
+        let k = self.trust.k_payment;
+        match s {
+            Script::PolicyComparison => {
+                let mut v = vec![Arm { name: "no_policy".into(), policy: None, k_payment: k }];
+                for (name, d, r, i) in &self.configs {
+                    let cfg = PolicyConfig {
+                        dampening_factor: *d,
+                        max_change_rate: *r,
+                        min_adjustment_interval: *i,
+                        ..self.policy.clone()
+                    };
+                    v.push(Arm { name: name.clone(), policy: Some(cfg), k_payment: k });
+                }
+                v
+            }
+            Script::Sensitivity => {
+                self.sensitivity_k.iter().map(|&k| Arm { name: kp_name(k), policy: None, k_payment: k }).collect()
+            }
+            _ => vec![
+                Arm { name: "off".into(), policy: None, k_payment: k },
+                Arm { name: "on".into(), policy: Some(self.policy.clone()), k_payment: k },
+            ],
+        }
+    }
+
+    /// The FS seeds: 1000·k + j, iteration-major.
+    pub fn grid_seeds(&self) -> Vec<u64> {
+        (0..u64::from(self.iterations)).flat_map(|k| (0..u64::from(self.samples)).map(move |j| 1000 * k + j)).collect()
+    }
+
+    /// Resolved settings for `results.json`.
+    pub fn settings(&self) -> serde_json::Map<String, serde_json::Value> {
+        use serde_json::json;
+        let s = &self.sw;
+        let p = &self.policy;
+        let r = &self.rules;
+        let mut m = serde_json::Map::new();
+        let mut put = |k: &str, v: serde_json::Value| {
+            m.insert(k.into(), v);
+        };
+        put("policy_wiring", json!(if s.live { "live" } else { "inert" }));
+        put("cartel_repeats", json!(if s.cartel_round { "round" } else { "truncate" }));
+        put("accuser_history", json!(if s.buy_first { "buy_first" } else { "none" }));
+        put("trust_stats_over", json!(if s.stats_all { "all" } else { "positive" }));
+        put("hoarding_metric", json!(if s.hoarding_spenders { "spenders" } else { "all" }));
+        put("failure_rate_average", json!(if p.failure_pooled { "pooled" } else { "nonzero_days" }));
+        put("phase_rules", json!(if p.design_phases { "design" } else { "code" }));
+        put("phantom_events", json!(if p.drop_phantoms { "dropped" } else { "logged" }));
+        let fap = if r.false_accusation_penalty == FalseAccusationPenalty::Applied { "applied" } else { "inert" };
+        put("false_accusation_penalty", json!(fap));
+        let pa = if r.positive_assertions == PositiveAssertions::Checked { "checked" } else { "unchecked" };
+        put("positive_assertions", json!(pa));
+        put("age_mode", json!(if r.age_mode == AgeMode::Derate { "derate" } else { "additive" }));
+        let cg = if r.cluster_grouping == ClusterGrouping::Components { "components" } else { "greedy" };
+        put("cluster_grouping", json!(cg));
+        put("k_transfer_max", p.k_transfer_max.map_or(json!("none"), |x| json!(x)));
+        put("days", json!(self.days));
+        put("csv_every", json!(self.csv_every));
+        if self.study == StudyKind::Fs {
+            put("iterations", json!(self.iterations));
+            put("samples", json!(self.samples));
+        }
+        put("scenarios", json!(self.scripts.iter().map(|s| s.id()).collect::<Vec<_>>()));
+        m
+    }
+}
+
+/// Resolve and check a monetary-policy scenario.
+pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
+    let study = match scn.study.as_str() {
+        "monetary_policy" => StudyKind::Mp1,
+        "monetary_policy_iteration2" => StudyKind::Mp2,
+        "full_study" => StudyKind::Fs,
+        other => return Err(scn.invalid(format!("study `{other}` is not a monetary-policy study"))),
+    };
+    let s: PolicyScenario = scn.decode()?;
+    let fidelity = s.fidelity.unwrap_or_default();
+    let keys = Keys::new(scn, fidelity);
+    let id = study.id();
+    keys.not_here(
+        id,
+        &[
+            ("full_study", s.full_study.is_some() && study != StudyKind::Fs),
+            ("monetary_policy", s.monetary_policy.is_some() && study != StudyKind::Mp1),
+            ("iteration2", s.iteration2.is_some() && study != StudyKind::Mp2),
+            ("seeds", s.seeds.is_some() && study == StudyKind::Fs),
+            ("seed_base", s.seed_base.is_some() && study == StudyKind::Fs),
+        ],
+    )?;
+    if let Some(arms) = &s.arms {
+        let ok = arms.len() == 2 && arms.iter().any(|a| a == "off") && arms.iter().any(|a| a == "on");
+        if !ok {
+            return Err(keys.err(format!(
+                "key `arms` must be [\"off\", \"on\"] (got {arms:?}): policy on and off always run on the same seeds"
+            )));
+        }
+    }
+    let seeds = keys.count("seeds", s.seeds, 20)? as u64;
+    let seed_base = keys.count("seed_base", s.seed_base, 42)? as u64;
+    let verdict = keys.verdict(s.verdict)?;
+    let days = keys.count_min1("days", s.days, 720)?;
+    let mp1 = s.monetary_policy.clone().unwrap_or_default();
+    let long_days = keys.count_min1("monetary_policy.long_days", mp1.long_days, 1825)?;
+    let mp2 = s.iteration2.clone().unwrap_or_default();
+    let sens = mp2.sensitivity.clone().unwrap_or_default();
+    let sensitivity_days = keys.count_min1("iteration2.sensitivity.days", sens.days, 360)?;
+    for (k, d) in
+        [("days", days), ("monetary_policy.long_days", long_days), ("iteration2.sensitivity.days", sensitivity_days)]
+    {
+        if d > 100_000 {
+            return Err(keys.err(format!("key `{k}` must be at most 100000 (got {d})")));
+        }
+    }
+    let csv_every = keys.count_min1("csv_every", s.csv_every, 7)?;
+    let mut trust = s.trust.clone().unwrap_or_default();
+    trust.validate().map_err(|e| keys.err(format!("key `trust.{}`: {}", e.key, e.message)))?;
+    let sw = |k: &str, v: &Option<String>, opts: &[&str], by: (&str, &str)| keys.switch(k, v, opts, by);
+    let live = sw("policy_wiring", &s.policy_wiring, &["live", "inert"], ("inert", "live"))? == "live";
+    let cartel_round =
+        sw("cartel_repeats", &s.cartel_repeats, &["round", "truncate"], ("truncate", "round"))? == "round";
+    let buy_first =
+        sw("accuser_history", &s.accuser_history, &["buy_first", "none"], ("none", "buy_first"))? == "buy_first";
+    let stats_all = sw("trust_stats_over", &s.trust_stats_over, &["all", "positive"], ("positive", "all"))? == "all";
+    let hoarding_spenders =
+        sw("hoarding_metric", &s.hoarding_metric, &["spenders", "all"], ("all", "spenders"))? == "spenders";
+    let failure_pooled =
+        sw("failure_rate_average", &s.failure_rate_average, &["pooled", "nonzero_days"], ("nonzero_days", "pooled"))?
+            == "pooled";
+    let design_phases = sw("phase_rules", &s.phase_rules, &["design", "code"], ("code", "design"))? == "design";
+    let drop_phantoms =
+        sw("phantom_events", &s.phantom_events, &["dropped", "logged"], ("logged", "dropped"))? == "dropped";
+    let fap = sw("false_accusation_penalty", &s.false_accusation_penalty, &["applied", "inert"], ("inert", "applied"))?;
+    let pa = sw("positive_assertions", &s.positive_assertions, &["checked", "unchecked"], ("unchecked", "checked"))?;
+    let age = sw("age_mode", &s.age_mode, &["additive", "derate"], ("additive", "additive"))?;
+    let cg = sw("cluster_grouping", &s.cluster_grouping, &["greedy", "components"], ("greedy", "greedy"))?;
+    let rules = Rules {
+        positive_assertions: if pa == "checked" { PositiveAssertions::Checked } else { PositiveAssertions::Unchecked },
+        false_accusation_penalty: if fap == "applied" {
+            FalseAccusationPenalty::Applied
+        } else {
+            FalseAccusationPenalty::Inert
+        },
+        age_mode: if age == "derate" { AgeMode::Derate } else { AgeMode::Additive },
+        cluster_grouping: if cg == "components" { ClusterGrouping::Components } else { ClusterGrouping::Greedy },
+    };
+    let e = s.economy.clone().unwrap_or_default();
+    let economy = Economy {
+        daily_mint: keys.nonneg("economy.daily_mint", e.daily_mint, 100.0)?,
+        pass_score: keys.probability("economy.pass_score", e.pass_score, 0.7)?,
+        activity_window: keys.count("economy.activity_window", e.activity_window, 30)?,
+    };
+    let policy =
+        policy_config(&keys, &s.policy.clone().unwrap_or_default(), failure_pooled, design_phases, drop_phantoms)?;
+    if trust.tau_transaction < policy.tau_min || trust.tau_transaction > policy.tau_max {
+        return Err(keys.err(format!(
+            "key `trust.tau_transaction` = {} lies outside the policy's bounds [{}, {}]",
+            trust.tau_transaction, policy.tau_min, policy.tau_max
+        )));
+    }
+    // The policy set and the engine start from the same scenario values.
+    trust.k_transfer = trust.k_transfer.max(0.0);
+    let names = match study {
+        StudyKind::Fs => s.full_study.as_ref().and_then(|f| f.scenarios.clone()),
+        StudyKind::Mp1 => mp1.experiments.clone(),
+        StudyKind::Mp2 => mp2.experiments.clone(),
+    };
+    let list_key = match study {
+        StudyKind::Fs => "full_study.scenarios",
+        StudyKind::Mp1 => "monetary_policy.experiments",
+        StudyKind::Mp2 => "iteration2.experiments",
+    };
+    let mut scripts = keys.pick_list(list_key, "scenario", &names, study.all(), Script::id)?;
+    // Canonical order, whatever the listed order.
+    scripts.sort_by_key(|x| study.all().iter().position(|y| y == x));
+    let fs = s.full_study.clone().unwrap_or_default();
+    let iterations = keys.count_min1("full_study.iterations", fs.iterations, 15)?;
+    let samples = keys.count_min1("full_study.samples", fs.samples, 15)?;
+    if samples > 1000 {
+        return Err(keys.err(format!(
+            "key `full_study.samples` must be at most 1000 (seed = 1000*iteration + sample; got {samples})"
+        )));
+    }
+    if iterations > 1_000_000 {
+        return Err(keys.err("key `full_study.iterations` is too large"));
+    }
+    let mut configs = Vec::new();
+    let given = mp2.policy_comparison.clone().unwrap_or_default();
+    for name in given.keys() {
+        if !CONFIGS.iter().any(|c| c.0 == name) {
+            return Err(keys.err(format!(
+                "key `iteration2.policy_comparison.{name}`: unknown configuration (expected conservative, moderate or aggressive)"
+            )));
+        }
+    }
+    for (name, d, r, i) in CONFIGS {
+        let c = given.get(name).cloned().unwrap_or_default();
+        let k = |x: &str| format!("iteration2.policy_comparison.{name}.{x}");
+        let d = keys.positive(&k("dampening_factor"), c.dampening_factor, d)?;
+        let r = keys.positive(&k("max_change_rate"), c.max_change_rate, r)?;
+        if d > 1.0 || r > 1.0 {
+            return Err(keys.err(format!(
+                "keys `{}`, `{}` must be in (0, 1]",
+                k("dampening_factor"),
+                k("max_change_rate")
+            )));
+        }
+        let i = keys.count_min1(&k("min_adjustment_interval"), c.min_adjustment_interval, i64::from(i))?;
+        configs.push((name.to_string(), d, r, i));
+    }
+    let sensitivity_k = sens.k_payment.clone().unwrap_or_else(|| vec![0.01, 0.05, 0.1, 0.2, 0.5]);
+    if sensitivity_k.is_empty() || sensitivity_k.iter().any(|k| !k.is_finite() || *k < 0.0) {
+        return Err(keys.err("key `iteration2.sensitivity.k_payment` must list finite values >= 0"));
+    }
+    let mut names: Vec<String> = sensitivity_k.iter().map(|&k| kp_name(k)).collect();
+    names.sort();
+    names.dedup();
+    if names.len() != sensitivity_k.len() {
+        return Err(keys.err("key `iteration2.sensitivity.k_payment` lists a value twice"));
+    }
+    Ok(Params {
+        study,
+        fidelity,
+        seeds,
+        seed_base,
+        verdict,
+        days,
+        long_days,
+        sensitivity_days,
+        csv_every,
+        trust,
+        rules,
+        sw: Switches { live, cartel_round, buy_first, stats_all, hoarding_spenders },
+        economy,
+        policy,
+        scripts,
+        configs,
+        sensitivity_k,
+        iterations,
+        samples,
+    })
+}
+
+/// A number key that may also be `"none"` (no bound) or `"auto"` (the
+/// fidelity's value).
+fn bound(keys: &Keys<'_>, key: &str, v: &Option<toml::Value>, auto: Option<f64>) -> Result<Option<f64>, ScenarioError> {
+    match v {
+        None => Ok(auto),
+        Some(toml::Value::String(s)) if s == "auto" => Ok(auto),
+        Some(toml::Value::String(s)) if s == "none" => Ok(None),
+        Some(toml::Value::Float(x)) if x.is_finite() && *x > 0.0 => Ok(Some(*x)),
+        Some(toml::Value::Integer(x)) if *x > 0 => Ok(Some(*x as f64)),
+        Some(other) => Err(keys.err(format!("key `{key}` must be a number > 0, \"none\" or \"auto\" (got {other})"))),
+    }
+}
+
+fn policy_config(
+    keys: &Keys<'_>,
+    p: &PolicySpec,
+    failure_pooled: bool,
+    design_phases: bool,
+    drop_phantoms: bool,
+) -> Result<PolicyConfig, ScenarioError> {
+    let d = PolicyConfig::default();
+    let unit_open = |k: &str, v: Option<f64>, def: f64| -> Result<f64, ScenarioError> {
+        let x = keys.positive(k, v, def)?;
+        if x > 1.0 {
+            return Err(keys.err(format!("key `{k}` must be in (0, 1] (got {x})")));
+        }
+        Ok(x)
+    };
+    let phase_days = match &p.phase_days {
+        None => d.phase_days,
+        Some(v) => {
+            let ok =
+                v.len() == 3 && v.iter().all(|&x| (0..=i64::from(u32::MAX)).contains(&x)) && v[0] < v[1] && v[1] < v[2];
+            if !ok {
+                return Err(keys.err(format!("key `policy.phase_days` must be three increasing days (got {v:?})")));
+            }
+            [v[0] as u32, v[1] as u32, v[2] as u32]
+        }
+    };
+    let auto_kt = match keys.fidelity() {
+        Fidelity::Reference => None,
+        Fidelity::Corrected => Some(0.1),
+    };
+    let cfg = PolicyConfig {
+        dampening_factor: unit_open("policy.dampening_factor", p.dampening_factor, d.dampening_factor)?,
+        max_change_rate: unit_open("policy.max_change_rate", p.max_change_rate, d.max_change_rate)?,
+        min_adjustment_interval: keys.count_min1(
+            "policy.min_adjustment_interval",
+            p.min_adjustment_interval,
+            d.min_adjustment_interval.into(),
+        )?,
+        window: keys.count_min1("policy.window", p.window, d.window.into())?,
+        target_gini: keys.num("policy.target_gini", p.target_gini, d.target_gini)?,
+        gini_dead_zone: keys.nonneg("policy.gini_dead_zone", p.gini_dead_zone, d.gini_dead_zone)?,
+        target_failure_rate: keys.nonneg("policy.target_failure_rate", p.target_failure_rate, d.target_failure_rate)?,
+        target_cluster_prevalence: keys.nonneg(
+            "policy.target_cluster_prevalence",
+            p.target_cluster_prevalence,
+            d.target_cluster_prevalence,
+        )?,
+        trigger_multiple: keys.nonneg("policy.trigger_multiple", p.trigger_multiple, d.trigger_multiple)?,
+        target_hoarding_prevalence: keys.num(
+            "policy.target_hoarding_prevalence",
+            p.target_hoarding_prevalence,
+            d.target_hoarding_prevalence,
+        )?,
+        growth_high: keys.num("policy.growth_high", p.growth_high, d.growth_high)?,
+        growth_low: keys.num("policy.growth_low", p.growth_low, d.growth_low)?,
+        growth_lag: keys.count_min1("policy.growth_lag", p.growth_lag, d.growth_lag.into())?,
+        growth_min_history: keys.count(
+            "policy.growth_min_history",
+            p.growth_min_history,
+            d.growth_min_history.into(),
+        )?,
+        tau_down: keys.positive("policy.tau_down", p.tau_down, d.tau_down)?,
+        tau_up: keys.positive("policy.tau_up", p.tau_up, d.tau_up)?,
+        log_threshold: keys.nonneg("policy.log_threshold", p.log_threshold, d.log_threshold)?,
+        phase_days,
+        k_payment_min: keys.nonneg("policy.k_payment_min", p.k_payment_min, d.k_payment_min)?,
+        k_payment_max: bound(keys, "policy.k_payment_max", &p.k_payment_max, None)?,
+        k_transfer_factor: keys.positive("policy.k_transfer_factor", p.k_transfer_factor, d.k_transfer_factor)?,
+        k_transfer_max: bound(keys, "policy.k_transfer_max", &p.k_transfer_max, auto_kt)?,
+        isolation_step: keys.nonneg("policy.isolation_step", p.isolation_step, d.isolation_step)?,
+        isolation_min: keys.num("policy.isolation_min", p.isolation_min, d.isolation_min)?,
+        tau_min: keys.positive("policy.tau_min", p.tau_min, d.tau_min)?,
+        tau_max: keys.positive("policy.tau_max", p.tau_max, d.tau_max)?,
+        failure_pooled,
+        design_phases,
+        drop_phantoms,
+    };
+    if cfg.tau_min > cfg.tau_max {
+        return Err(keys.err("keys `policy.tau_min`, `policy.tau_max`: need tau_min <= tau_max"));
+    }
+    Ok(cfg)
+}

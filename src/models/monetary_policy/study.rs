@@ -1,0 +1,115 @@
+//! The monetary-policy studies as `Study`s: runs, the printed summary
+//! (paired differences with their CIs), the FS aggregation and the charts.
+
+use super::config::{Params, StudyKind, resolve};
+use super::metrics::{findings, seed_output};
+use super::model::PolicyModel;
+use super::report;
+use crate::engine::{Model, SimTime, TimeUnit};
+use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput, VerdictRule};
+use crate::study::{Run, RunControl, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+impl StudyModel for PolicyModel {
+    fn seed_output(&self, seed: u64) -> SeedOutput {
+        seed_output(self, seed, 0.0)
+    }
+}
+
+/// A monetary-policy study bound to its scenario.
+pub struct PolicyStudy {
+    scenario: Scenario,
+    /// Resolved parameters.
+    pub params: Params,
+}
+
+impl PolicyStudy {
+    /// Resolve a scenario.
+    pub fn new(scenario: Scenario) -> Result<Self, ScenarioError> {
+        let params = resolve(&scenario)?;
+        Ok(PolicyStudy { scenario, params })
+    }
+
+    fn meta(&self, seed: u64) -> RunMeta {
+        RunMeta {
+            study: self.params.study.id().to_string(),
+            scenario_path: self.scenario.path.display().to_string(),
+            scenario_toml: self.scenario.to_toml(),
+            seed,
+        }
+    }
+
+    /// A fresh run of `seed`.
+    pub fn new_run(&self, seed: u64) -> Run<PolicyModel> {
+        Run::new(self.meta(seed), PolicyModel::new(self.params.clone()))
+    }
+}
+
+impl Study for PolicyStudy {
+    fn id(&self) -> &'static str {
+        self.params.study.id()
+    }
+    fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+    fn fidelity(&self) -> &'static str {
+        self.params.fidelity.name()
+    }
+    fn timing(&self) -> &'static str {
+        "daily"
+    }
+    fn settings(&self) -> serde_json::Map<String, Value> {
+        self.params.settings()
+    }
+    fn default_seeds(&self) -> (u64, u64) {
+        match self.params.study {
+            StudyKind::Fs => (0, self.params.grid_seeds().len() as u64),
+            _ => (self.params.seed_base, self.params.seeds),
+        }
+    }
+    fn grid_seeds(&self) -> Option<Vec<u64>> {
+        (self.params.study == StudyKind::Fs).then(|| self.params.grid_seeds())
+    }
+    fn verdict(&self) -> VerdictRule {
+        self.params.verdict
+    }
+    fn findings(&self) -> &'static [FindingDef] {
+        findings(self.params.study.prefix())
+    }
+    fn time_unit(&self) -> TimeUnit {
+        TimeUnit::Days
+    }
+    fn horizon(&self) -> SimTime {
+        PolicyModel::new(self.params.clone()).horizon()
+    }
+    fn run_seed(&self, seed: u64, ctl: &RunControl) -> anyhow::Result<SeedOutput> {
+        let t0 = std::time::Instant::now();
+        let mut run = self.new_run(seed);
+        run.drive(SimTime::MAX, ctl)?;
+        let wall = format!("{:.4}", t0.elapsed().as_secs_f64());
+        let mut out = Stepper::output(&run);
+        // Runs share one simulation per seed: each gets the seed's wall time.
+        if let Some(t) = out.tables.get_mut("runs.csv") {
+            for row in &mut t.rows {
+                if let Some(w) = row.last_mut() {
+                    *w = wall.clone();
+                }
+            }
+        }
+        Ok(out)
+    }
+    fn stepper(&self, seed: u64) -> Box<dyn Stepper> {
+        Box::new(self.new_run(seed))
+    }
+    fn report(&self, results: &Results, outputs: &[SeedOutput], dir: &Path) -> anyhow::Result<String> {
+        report::report(&self.params, results, outputs, dir)
+    }
+    fn study_metrics(&self, results: &Results, _outputs: &[SeedOutput]) -> BTreeMap<String, MetricResult> {
+        report::study_metrics(&self.params, results)
+    }
+    fn extra(&self, results: &Results, outputs: &[SeedOutput]) -> serde_json::Map<String, Value> {
+        report::extra(&self.params, results, outputs)
+    }
+}

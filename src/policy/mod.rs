@@ -1,0 +1,11 @@
+//! Observable network metrics and the automated parameter policy
+//! (monetary_policy.md §5–§6). A domain module: plain data, no printing.
+//!
+//! - [`metrics`]: `DailyMetrics`, the trust statistics and Gini.
+//! - [`rules`]: phases, gates, window averages and Rules G, F, C, T.
+
+pub mod metrics;
+pub mod rules;
+
+pub use metrics::{DailyMetrics, Param, PolicyParams, TrustStats, gini_sorted, trust_stats};
+pub use rules::{Phase, PolicyConfig, PolicyEvent, PolicyState, Rule};
