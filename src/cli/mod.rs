@@ -107,7 +107,7 @@ struct ReproduceArgs {
     /// Output folder (default: results/reproduce).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Seeds per study (default: each scenario's own `seeds`).
+    /// Seeds per study (default: each scenario's own `seeds`; for the full study, the first N seeds of its grid).
     #[arg(long)]
     seeds: Option<u64>,
     /// Worker threads (default: all cores).

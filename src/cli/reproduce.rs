@@ -5,8 +5,8 @@
 use super::ReproduceArgs;
 use crate::models::{REPRODUCE, open_study};
 use crate::report::chart::{Bar, grouped_bars};
-use crate::report::markdown::{MdTable, fmt_percent};
-use crate::report::results::{Results, write_atomic};
+use crate::report::markdown::{MdTable, auto_decimals, fmt_ci, fmt_percent};
+use crate::report::results::{MetricResult, Results, write_atomic};
 use crate::study::Scenario;
 use crate::study::exec::{RunOptions, run_study};
 use anyhow::Context;
@@ -15,6 +15,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const FIDELITIES: [&str; 2] = ["reference", "corrected"];
+
+/// The mean of metric `key` in `r`, with the metric, when both exist.
+fn value<'a>(r: &'a Results, key: Option<&str>) -> Option<(&'a MetricResult, f64)> {
+    key.and_then(|k| r.metrics.get(k)).and_then(|m| m.mean.map(|x| (m, x)))
+}
 
 /// PNG charts in `dir` and its subfolders, as paths relative to `dir`.
 fn charts_in(dir: &Path) -> Vec<String> {
@@ -40,13 +45,15 @@ pub(super) fn cmd_reproduce(a: ReproduceArgs) -> anyhow::Result<ExitCode> {
         "# omerta-sim: the original suite, reproduced\n\n\
          Every study in both fidelities on the same seeds: `reference` keeps the original scripts' time step, \
          order of operations and quirks; `corrected` is the intended model with the defects fixed. For each \
-         finding: the share of seeds in which it held, and the verdict (holds >= 90%, fails <= 10%, else mixed).\n",
+         finding: the quantity it judges (mean and 95% interval over seeds, where the finding has one), the share of \
+         seeds in which it held, and the verdict (holds >= 90%, fails <= 10%, else mixed).\n",
     );
     let mut studies = Vec::new();
     for file in REPRODUCE {
         let path = a.models.join(file);
         let stem = Path::new(file).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        let mut results: Vec<(Results, PathBuf)> = Vec::new();
+        // Per fidelity: results, report folder, and each finding's metric.
+        let mut results: Vec<(Results, PathBuf, Vec<Option<String>>)> = Vec::new();
         for f in FIDELITIES {
             let mut sets = vec![format!("fidelity={f}")];
             let probe = Scenario::load(&path, &[])?;
@@ -57,7 +64,8 @@ pub(super) fn cmd_reproduce(a: ReproduceArgs) -> anyhow::Result<ExitCode> {
             let study = open_study(scenario)?;
             let (base, n) = study.default_seeds();
             let seeds: Vec<u64> = match study.grid_seeds() {
-                Some(grid) => grid,
+                // A grid study (the full study): its first N grid seeds.
+                Some(grid) => grid.into_iter().take(a.seeds.map_or(usize::MAX, |n| n as usize)).collect(),
                 None => {
                     let n = a.seeds.unwrap_or(n);
                     (base..base + n).collect()
@@ -67,33 +75,55 @@ pub(super) fn cmd_reproduce(a: ReproduceArgs) -> anyhow::Result<ExitCode> {
             eprintln!("reproduce: {file} ({f} fidelity, {} seeds)", seeds.len());
             let opts = RunOptions { seeds, jobs: a.jobs, progress: a.progress, snapshot_every: None, out: dir.clone() };
             let res = run_study(study.as_ref(), &opts).with_context(|| format!("{file}, {f} fidelity"))?;
-            results.push((res.results, dir));
+            let metrics = res.results.findings.iter().map(|f| study.finding_metric(&f.id)).collect();
+            results.push((res.results, dir, metrics));
         }
-        let (reference, rdir) = &results[0];
-        let (corrected, cdir) = &results[1];
+        let (reference, rdir, rkeys) = &results[0];
+        let (corrected, cdir, ckeys) = &results[1];
         md.push_str(&format!(
             "\n## {} (`models/{file}`)\n\nSeeds {}; per-fidelity reports in `{stem}/reference/` and `{stem}/corrected/`.\n\n",
             corrected.study,
             corrected.seeds.len()
         ));
-        let mut t = MdTable::new(["finding", "claim", "reference", "corrected"]);
+        let mut t = MdTable::new(["finding", "claim", "measured by", "reference", "corrected"]);
         let mut findings = Vec::new();
         let mut cats = Vec::new();
         let (mut bars_r, mut bars_c) = (Vec::new(), Vec::new());
-        for fc in &corrected.findings {
-            let fr = reference.findings.iter().find(|f| f.id == fc.id);
-            let cell = |held: f64, v: &str| format!("{} → {v}", fmt_percent(held));
+        for (ci, fc) in corrected.findings.iter().enumerate() {
+            let ri = reference.findings.iter().position(|f| f.id == fc.id);
+            let fr = ri.map(|i| &reference.findings[i]);
+            let ckey = ckeys[ci].as_deref();
+            let rkey = ri.and_then(|i| rkeys[i].as_deref());
+            // "mean [lo, hi]; 95% → holds", the value part when the finding has a metric.
+            let cell = |r: &Results, key: Option<&str>, held: f64, v: &str| match value(r, key) {
+                Some((m, x)) => format!("{}; {} → {v}", fmt_ci(m, auto_decimals(x)), fmt_percent(held)),
+                None => format!("{} → {v}", fmt_percent(held)),
+            };
+            let by = match (rkey, ckey) {
+                (Some(r), Some(c)) if r != c => format!("`{r}` / `{c}`"),
+                (_, Some(k)) | (Some(k), None) => format!("`{k}`"),
+                (None, None) => "–".into(),
+            };
             t.row([
                 fc.id.clone(),
                 fc.claim.clone(),
-                fr.map(|f| cell(f.held_in, f.verdict.as_str())).unwrap_or_else(|| "n/a".into()),
-                cell(fc.held_in, fc.verdict.as_str()),
+                by,
+                fr.map(|f| cell(reference, rkey, f.held_in, f.verdict.as_str())).unwrap_or_else(|| "n/a".into()),
+                cell(corrected, ckey, fc.held_in, fc.verdict.as_str()),
             ]);
+            let side = |r: &Results, key: Option<&str>, held: f64, verdict| {
+                json!({
+                    "metric": key,
+                    "value": value(r, key).map(|(m, _)| json!({ "mean": m.mean, "ci95": m.ci95 })),
+                    "held_in": held,
+                    "verdict": verdict,
+                })
+            };
             findings.push(json!({
                 "id": fc.id,
                 "claim": fc.claim,
-                "reference": fr.map(|f| json!({ "held_in": f.held_in, "verdict": f.verdict })),
-                "corrected": { "held_in": fc.held_in, "verdict": fc.verdict },
+                "reference": fr.map(|f| side(reference, rkey, f.held_in, f.verdict)),
+                "corrected": side(corrected, ckey, fc.held_in, fc.verdict),
             }));
             let label = fc.id.rsplit('.').next().unwrap_or(&fc.id).to_string();
             cats.push(label.clone());

@@ -191,6 +191,11 @@ pub trait Study: Send + Sync {
     fn extra(&self, _results: &Results, _outputs: &[SeedOutput]) -> serde_json::Map<String, serde_json::Value> {
         serde_json::Map::new()
     }
+    /// The metric that carries the quantity finding `id` judges (a report
+    /// prints its mean and interval beside the verdict), if one does.
+    fn finding_metric(&self, _id: &str) -> Option<String> {
+        None
+    }
     /// Finish a seed whose main run came back from a snapshot (a study that
     /// also runs a comparison adds it here).
     fn complete_seed(&self, _seed: u64, output: SeedOutput) -> anyhow::Result<SeedOutput> {

@@ -163,13 +163,24 @@ fn reproduce_writes_one_report() {
         serde_json::from_slice(&std::fs::read(dir.path().join("results.json")).unwrap()).unwrap();
     let studies = r["studies"].as_array().unwrap();
     assert_eq!(studies.len(), omerta_sim::models::REPRODUCE.len());
+    let mut valued = 0;
     for s in studies {
         let f = &s["findings"][0];
         assert!(f["reference"]["held_in"].is_number() && f["corrected"]["verdict"].is_string(), "{s}");
+        // A finding that names the metric it judges has that metric's value.
+        for f in s["findings"].as_array().unwrap() {
+            for side in ["reference", "corrected"] {
+                if f[side]["metric"].is_string() {
+                    assert!(f[side]["value"]["mean"].is_number(), "{side} value of {f}");
+                    valued += 1;
+                }
+            }
+        }
         let stem = s["scenario"].as_str().unwrap().trim_start_matches("models/").trim_end_matches(".toml");
         assert!(dir.path().join(stem).join("findings.png").exists());
         assert!(dir.path().join(stem).join("reference/results.json").exists());
         assert!(stdout.contains(&format!("`models/{stem}.toml`")), "{stem}");
     }
     assert!(dir.path().join("REPORT.md").exists());
+    assert!(valued > 50, "only {valued} finding values");
 }

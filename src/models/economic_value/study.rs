@@ -88,6 +88,9 @@ impl Study for EconomicStudy {
     fn findings(&self) -> &'static [FindingDef] {
         FINDINGS
     }
+    fn finding_metric(&self, id: &str) -> Option<String> {
+        CLAIMS.iter().find(|c| c.id == id).map(|c| c.metric.to_string())
+    }
     fn time_unit(&self) -> TimeUnit {
         TimeUnit::Hours
     }

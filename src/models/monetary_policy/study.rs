@@ -78,6 +78,16 @@ impl Study for PolicyStudy {
     fn findings(&self) -> &'static [FindingDef] {
         findings(self.params.study.prefix())
     }
+    fn finding_metric(&self, id: &str) -> Option<String> {
+        let (base, name) = id.rsplit_once('.')?;
+        match name {
+            "policy_lowers_gini" => Some(format!("{base}.diff.final_gini")),
+            "policy_changes_trust" => Some(format!("{base}.diff.final_mean_trust")),
+            "k_payment_at_floor" => Some(format!("{base}.on.final_k_payment")),
+            "cluster_is_attacker_fraction" => Some(format!("{base}.on.final_cluster_prevalence")),
+            _ => None,
+        }
+    }
     fn time_unit(&self) -> TimeUnit {
         TimeUnit::Days
     }

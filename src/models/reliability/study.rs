@@ -8,7 +8,7 @@ use crate::report::chart::{Bar, Line, Panel, grouped_bars, line_panels};
 use crate::report::markdown::{MdTable, findings_table, metric_cell};
 use crate::report::results::{FindingDef, Results, SeedOutput, VerdictRule};
 use crate::report::stats::summarize;
-use crate::study::{Run, RunControl, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
+use crate::study::{Fidelity, Run, RunControl, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
 use std::path::Path;
 
 impl StudyModel for ReliabilityMarket {
@@ -65,6 +65,23 @@ impl Study for ReliabilityStudy {
     }
     fn findings(&self) -> &'static [FindingDef] {
         findings(self.params.variant)
+    }
+    fn finding_metric(&self, id: &str) -> Option<String> {
+        let name = id.rsplit('.').next()?;
+        let key = match name {
+            "reliability_premium" if self.params.fidelity == Fidelity::Reference => "rational.premium_2h",
+            "reliability_premium" => "rational.premium_per_hour",
+            "rational_more_restarts" => "rational.restarts_per_iteration",
+            "thresholds_converge" => "thresholds.final_std",
+            "std_drop_98" => "thresholds.std_reduction",
+            "converges_near_2_2" => "thresholds.final_mean",
+            "threshold_drift_up" => "thresholds.drift",
+            "high_cost_more_reliable" => "differentiation.threshold_used",
+            "low_value_priced_out" => "tiers.low.compute_hours",
+            "low_nocp_priced_out" => "groups.low_cp_none.compute_hours",
+            _ => return None,
+        };
+        Some(key.to_string())
     }
     fn time_unit(&self) -> TimeUnit {
         TimeUnit::Hours

@@ -73,6 +73,24 @@ impl Study for TrustStudy {
             StudyKind::FailureModes => FM_FINDINGS,
         }
     }
+    fn finding_metric(&self, id: &str) -> Option<String> {
+        let key = match id {
+            "td.normal_operation.providers_above_consumers" => "td.normal_operation.provider_trust_min",
+            "td.sybil_attack.penalized" => "td.sybil_attack.sybil_trust_mean",
+            "td.sybil_attack.all_flagged" => "td.sybil_attack.sybils_flagged",
+            "td.collusion_ring.victim_unharmed" => "td.collusion_ring.victim_trust_d90",
+            "td.long_con.trust_halved" => "td.long_con.trust_after",
+            "td.new_entrant.newbie_below_established" => "td.new_entrant.newbie_trust",
+            "td.donation_bootstrapping.advantage_2x" => "td.donation_bootstrapping.ratio",
+            "fm.long_con.clawback_bounded" => "fm.long_con.clawed_back",
+            _ => {
+                // fm.<attack>.prevented: the attack's success probability.
+                let attack = id.strip_prefix("fm.")?.strip_suffix(".prevented")?;
+                return Some(format!("fm.{attack}.success"));
+            }
+        };
+        Some(key.to_string())
+    }
     fn time_unit(&self) -> TimeUnit {
         TimeUnit::Days
     }
