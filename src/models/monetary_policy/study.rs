@@ -33,12 +33,7 @@ impl PolicyStudy {
     }
 
     fn meta(&self, seed: u64) -> RunMeta {
-        RunMeta {
-            study: self.params.study.id().to_string(),
-            scenario_path: self.scenario.path.display().to_string(),
-            scenario_toml: self.scenario.to_toml(),
-            seed,
-        }
+        RunMeta::of(self.params.study.id(), &self.scenario, seed)
     }
 
     /// A fresh run of `seed`.
