@@ -165,17 +165,61 @@ fn category_label(labels: &[String], x: f64) -> String {
     labels.get(x.floor() as usize).cloned().unwrap_or_default()
 }
 
-/// Category-axis labels: `n` labels of up to `chars` characters across `px`
-/// pixels are drawn side by side when they fit, else vertically. Returns the
-/// label area height and the label style.
-fn category_labels_layout(n: usize, chars: usize, px: f64) -> (u32, TextStyle<'static>) {
+/// Height of the label area under a category axis of `n` labels of up to
+/// `chars` characters across `px` pixels, and whether the labels are drawn
+/// vertically (when they do not fit side by side).
+fn category_labels_layout(n: usize, chars: usize, px: f64) -> (u32, bool) {
     let per = px / n.max(1) as f64;
-    if chars as f64 * 8.0 > per {
-        let style = (FONT, 13).into_font().transform(FontTransform::Rotate90);
-        ((chars as u32 * 8 + 20).min(270), style.into())
-    } else {
-        (50, (FONT, label_font_size(n, chars, px)).into_font().into())
+    if chars as f64 * 8.0 > per { ((chars as u32 * 8 + 24).min(270), true) } else { (50, false) }
+}
+
+/// A chart with categories along x (each at a cell centre, labelled) and
+/// `y0..y1` along y, its mesh drawn. Long labels are drawn vertically
+/// below the axis, reading downwards from their tick.
+fn category_chart<'a, 'b, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    (caption, caption_size): (&str, u32),
+    y_label: &str,
+    categories: &[String],
+    (y0, y1): (f64, f64),
+) -> anyhow::Result<ChartContext<'a, DB, Cartesian2d<CategoryAxis, RangedCoordf64>>>
+where
+    DB::ErrorType: 'static,
+{
+    let ncat = categories.len().max(1);
+    let chars = categories.iter().map(|c| c.chars().count()).max().unwrap_or(1);
+    let px = (f64::from(area.dim_in_pixel().0) - 150.0).max(100.0);
+    let (x_area, vertical) = category_labels_layout(ncat, chars, px);
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, (FONT, caption_size))
+        .margin(20)
+        .x_label_area_size(x_area)
+        .y_label_area_size(80)
+        .build_cartesian_2d(CategoryAxis::new(ncat), y0..y1)?;
+    let fmt = |x: &f64| if vertical { String::new() } else { category_label(categories, *x) };
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .max_light_lines(1)
+        .light_line_style(RGBColor(238, 238, 238))
+        .x_label_formatter(&fmt)
+        .x_label_style((FONT, label_font_size(ncat, chars, px)))
+        .y_label_style((FONT, 15))
+        .y_desc(y_label)
+        .axis_desc_style((FONT, 18))
+        .draw()?;
+    if vertical {
+        // plotters centres a rotated tick label on its tick, half inside the
+        // plot, so these are drawn here: from just below the axis, downwards.
+        let (bx, by) = area.get_base_pixel();
+        let font = (FONT, 13).into_font().transform(FontTransform::Rotate90);
+        let style = TextStyle::from(font).pos(Pos::new(HPos::Left, VPos::Center));
+        for (i, label) in categories.iter().enumerate() {
+            let (px, py) = chart.backend_coord(&(i as f64 + 0.5, y0));
+            area.draw_text(label, &style, (px - bx, py - by + 10))?;
+        }
     }
+    Ok(chart)
 }
 
 /// Font size for `n` labels of up to `chars` characters across `px` pixels.
@@ -296,28 +340,7 @@ where
     if y0 < 0.0 && all_non_negative {
         y0 = 0.0;
     }
-    let max_chars = categories.iter().map(|c| c.chars().count()).max().unwrap_or(1);
-    let width = f64::from(area.dim_in_pixel().0);
-    let (x_area, x_style) = category_labels_layout(ncat, max_chars, (width - 150.0).max(100.0));
-
-    let mut chart = ChartBuilder::on(area)
-        .caption(&p.title, (FONT, caption))
-        .margin(20)
-        .x_label_area_size(x_area)
-        .y_label_area_size(80)
-        .build_cartesian_2d(CategoryAxis::new(ncat), y0..y1)?;
-    let fmt = |x: &f64| category_label(categories, *x);
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .max_light_lines(1)
-        .light_line_style(RGBColor(238, 238, 238))
-        .x_label_formatter(&fmt)
-        .x_label_style(x_style)
-        .y_label_style((FONT, 15))
-        .y_desc(p.y_label.as_str())
-        .axis_desc_style((FONT, 18))
-        .draw()?;
+    let mut chart = category_chart(area, (&p.title, caption), &p.y_label, categories, (y0, y1))?;
 
     let group = 0.8;
     let bw = group / nser as f64;
@@ -380,7 +403,14 @@ impl Figure for BarGridFig<'_> {
         }
         let cols = self.cols.max(1) as u32;
         let rows = self.panels.len().div_ceil(self.cols.max(1)).max(1) as u32;
-        ((650 * cols).max(1200), 560 * rows + 60)
+        let width = (650 * cols).max(1200);
+        let px = (f64::from(width / cols) - 150.0).max(100.0);
+        let label_area = |p: &BarPanel| {
+            let chars = p.categories.iter().map(|c| c.chars().count()).max().unwrap_or(1);
+            category_labels_layout(p.categories.len(), chars, px).0
+        };
+        let extra = self.panels.iter().map(label_area).max().unwrap_or(50) - 50;
+        (width, (510 + extra) * rows + 60)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
@@ -923,15 +953,11 @@ impl BoxFig<'_> {
     fn max_chars(&self) -> usize {
         self.categories.iter().map(|c| c.chars().count()).max().unwrap_or(1)
     }
-
-    fn label_layout(&self) -> (u32, TextStyle<'static>) {
-        category_labels_layout(self.categories.len(), self.max_chars(), 1050.0)
-    }
 }
 
 impl Figure for BoxFig<'_> {
     fn size(&self) -> (u32, u32) {
-        (1200, 750 + self.label_layout().0)
+        (1200, 750 + category_labels_layout(self.categories.len(), self.max_chars(), 1050.0).0)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
@@ -942,25 +968,7 @@ impl Figure for BoxFig<'_> {
         let nser = self.series.len().max(1);
         let values = self.series.iter().flat_map(|s| s.values.iter().flatten().copied());
         let (y0, y1) = padded_range(values.chain(self.guides.iter().map(|g| g.y)), 0.06);
-        let (x_area, x_style) = self.label_layout();
-        let mut chart = ChartBuilder::on(root)
-            .caption(self.title, (FONT, 26))
-            .margin(20)
-            .x_label_area_size(x_area)
-            .y_label_area_size(80)
-            .build_cartesian_2d(CategoryAxis::new(ncat), y0..y1)?;
-        let fmt = |x: &f64| category_label(self.categories, *x);
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .max_light_lines(1)
-            .light_line_style(RGBColor(238, 238, 238))
-            .x_label_formatter(&fmt)
-            .x_label_style(x_style)
-            .y_label_style((FONT, 15))
-            .y_desc(self.y_label)
-            .axis_desc_style((FONT, 18))
-            .draw()?;
+        let mut chart = category_chart(root, (self.title, 26), self.y_label, self.categories, (y0, y1))?;
 
         // Two series: centres at ±0.15 of the category centre, width 0.25.
         let slot = 0.6 / nser as f64;
