@@ -993,14 +993,15 @@ impl Figure for BoxFig<'_> {
                 let finite = vals.iter().copied().filter(|v| v.is_finite());
                 points.extend(finite.enumerate().map(|(k, v)| (xc + 0.4 * w * jitter(k), v)));
             }
+            // The points first, so that many of them do not hide the box.
+            let style = c.mix(0.55).filled();
+            chart.draw_series(points.into_iter().map(|pt| EmptyElement::at(pt) + Circle::new((0, 0), 2, style)))?;
             let anno = chart.draw_series(shapes)?;
             if !s.name.is_empty() {
                 any_legend = true;
                 anno.label(s.name.as_str())
                     .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], c.mix(0.5).filled()));
             }
-            let style = c.mix(0.55).filled();
-            chart.draw_series(points.into_iter().map(|pt| EmptyElement::at(pt) + Circle::new((0, 0), 2, style)))?;
         }
         any_legend |= draw_guides(&mut chart, self.guides, (0.0, ncat as f64))?;
         if any_legend {
