@@ -1051,6 +1051,44 @@ fn diverging(t: f64) -> RGBColor {
     RGBColor(mix(MID.0, end.0), mix(MID.1, end.1), mix(MID.2, end.2))
 }
 
+/// ColorBrewer RdYlGn (11 classes, matplotlib's `RdYlGn`), red to green.
+const RDYLGN: [(u8, u8, u8); 11] = [
+    (165, 0, 38),
+    (215, 48, 39),
+    (244, 109, 67),
+    (253, 174, 97),
+    (254, 224, 139),
+    (255, 255, 191),
+    (217, 239, 139),
+    (166, 217, 106),
+    (102, 189, 99),
+    (26, 152, 80),
+    (0, 104, 55),
+];
+
+/// Red–yellow–green colour for `t` in `[-1, 1]` (red at −1, pale yellow at 0),
+/// linear between the RdYlGn anchors.
+fn rdylgn(t: f64) -> RGBColor {
+    let t = if t.is_finite() { t.clamp(-1.0, 1.0) } else { 0.0 };
+    let pos = (t + 1.0) / 2.0 * (RDYLGN.len() - 1) as f64;
+    let i = (pos.floor() as usize).min(RDYLGN.len() - 2);
+    let f = pos - i as f64;
+    let (a, b) = (RDYLGN[i], RDYLGN[i + 1]);
+    let mix = |x: u8, y: u8| (f64::from(x) + (f64::from(y) - f64::from(x)) * f).round() as u8;
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// Colour scale of a heatmap.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum HeatScale {
+    /// Blue–white–red, symmetric at ± the largest |value| ([`heatmap`]).
+    Diverging,
+    /// Red–yellow–green on the fixed range `[−limit, +limit]` (values
+    /// beyond are drawn in the end colours; a limit that is not a positive
+    /// finite number falls back to ± the largest |value|).
+    RdYlGn(f64),
+}
+
 struct HeatFig<'a> {
     title: &'a str,
     x_labels: &'a [String],
@@ -1058,6 +1096,7 @@ struct HeatFig<'a> {
     values: &'a [Vec<Option<f64>>],
     value_label: &'a str,
     labels: Option<&'a [Vec<String>]>,
+    scale: HeatScale,
 }
 
 impl HeatFig<'_> {
@@ -1066,8 +1105,22 @@ impl HeatFig<'_> {
     }
 
     fn max_abs(&self) -> f64 {
+        if let HeatScale::RdYlGn(limit) = self.scale
+            && limit.is_finite()
+            && limit > 0.0
+        {
+            return limit;
+        }
         let m = self.values.iter().flatten().flatten().filter(|v| v.is_finite()).fold(0.0f64, |m, v| m.max(v.abs()));
         if m > 0.0 { m } else { 1.0 }
+    }
+
+    /// The colour of `t` = value / scale end, in `[-1, 1]`.
+    fn color(&self, t: f64) -> RGBColor {
+        match self.scale {
+            HeatScale::Diverging => diverging(t),
+            HeatScale::RdYlGn(_) => rdylgn(t),
+        }
     }
 }
 
@@ -1123,7 +1176,7 @@ impl Figure for HeatFig<'_> {
             for i in 0..nx {
                 let x = i as f64;
                 let v = self.value(j, i);
-                let fill = v.map(|v| diverging(v / m)).unwrap_or(MISSING);
+                let fill = v.map(|v| self.color(v / m)).unwrap_or(MISSING);
                 cells.push(Rectangle::new([(x, row), (x + 1.0, row + 1.0)], fill.filled()));
                 cells.push(Rectangle::new([(x, row), (x + 1.0, row + 1.0)], WHITE.stroke_width(1)));
                 let label = self.labels.and_then(|l| l.get(j)).and_then(|r| r.get(i)).cloned();
@@ -1159,7 +1212,7 @@ impl Figure for HeatFig<'_> {
         cb.draw_series((0..steps).map(|k| {
             let a = -m + 2.0 * m * k as f64 / steps as f64;
             let b = -m + 2.0 * m * (k + 1) as f64 / steps as f64;
-            Rectangle::new([(0.0, a), (1.0, b)], diverging((a + b) / 2.0 / m).filled())
+            Rectangle::new([(0.0, a), (1.0, b)], self.color((a + b) / 2.0 / m).filled())
         }))?;
         Ok(())
     }
@@ -1178,7 +1231,11 @@ pub fn heatmap(
     values: &[Vec<Option<f64>>],
     value_label: &str,
 ) -> anyhow::Result<()> {
-    render(dir, stem, &HeatFig { title, x_labels, y_labels, values, value_label, labels: None })
+    render(
+        dir,
+        stem,
+        &HeatFig { title, x_labels, y_labels, values, value_label, labels: None, scale: HeatScale::Diverging },
+    )
 }
 
 /// [`heatmap`] with a text of the caller's choosing in each cell (`labels`,
@@ -1194,7 +1251,25 @@ pub fn heatmap_labeled(
     labels: &[Vec<String>],
     value_label: &str,
 ) -> anyhow::Result<()> {
-    render(dir, stem, &HeatFig { title, x_labels, y_labels, values, value_label, labels: Some(labels) })
+    let fig =
+        HeatFig { title, x_labels, y_labels, values, value_label, labels: Some(labels), scale: HeatScale::Diverging };
+    render(dir, stem, &fig)
+}
+
+/// [`heatmap_labeled`] on the colour scale `scale`.
+#[allow(clippy::too_many_arguments)]
+pub fn heatmap_scaled(
+    dir: &Path,
+    stem: &str,
+    title: &str,
+    x_labels: &[String],
+    y_labels: &[String],
+    values: &[Vec<Option<f64>>],
+    labels: &[Vec<String>],
+    value_label: &str,
+    scale: HeatScale,
+) -> anyhow::Result<()> {
+    render(dir, stem, &HeatFig { title, x_labels, y_labels, values, value_label, labels: Some(labels), scale })
 }
 
 #[cfg(test)]
@@ -1293,6 +1368,15 @@ mod tests {
         let svg = std::fs::read_to_string(dir.join("heat.svg")).unwrap();
         for word in ["-1.00", "0.50", "2.00", "n/a", "r1", "correlation"] {
             assert!(svg.contains(word), "heat.svg lacks {word}");
+        }
+        // A fixed RdYlGn scale: −80 on a ±40 scale is the end red, +40 the end green, 0 pale yellow.
+        let vals = vec![vec![Some(-80.0), Some(0.0), Some(40.0)]];
+        let labels = vec![vec!["-80.0".to_string(), "0.0".into(), "40.0".into()]];
+        heatmap_scaled(&dir, "heat40", "Fixed", &xl, &yl[..1], &vals, &labels, "pct", HeatScale::RdYlGn(40.0)).unwrap();
+        check_pair(&dir, "heat40");
+        let svg = std::fs::read_to_string(dir.join("heat40.svg")).unwrap();
+        for colour in ["#A50026", "#FFFFBF", "#006837"] {
+            assert!(svg.contains(colour), "heat40.svg lacks {colour}");
         }
         // Set OMERTA_KEEP_CHART_TEST=1 to keep the files for a visual check.
         finish(&dir);
@@ -1423,6 +1507,14 @@ mod tests {
         assert_eq!(diverging(1.0), RGBColor(178, 24, 43));
         assert_eq!(diverging(-1.0), RGBColor(33, 102, 172));
         assert_eq!(diverging(f64::NAN), RGBColor(247, 247, 247));
+        assert_eq!(rdylgn(-1.0), RGBColor(165, 0, 38));
+        assert_eq!(rdylgn(-7.0), RGBColor(165, 0, 38));
+        assert_eq!(rdylgn(0.0), RGBColor(255, 255, 191));
+        assert_eq!(rdylgn(1.0), RGBColor(0, 104, 55));
+        assert_eq!(rdylgn(f64::NAN), RGBColor(255, 255, 191));
+        // The anchors sit every 0.2: 0.8 is the tenth, −0.5 halfway between the third and fourth.
+        assert_eq!(rdylgn(0.8), RGBColor(26, 152, 80));
+        assert_eq!(rdylgn(-0.5), RGBColor(249, 142, 82));
         assert_eq!(padded_range([f64::NAN].into_iter(), 0.1), (0.0, 1.0));
         assert_eq!(padded_range([0.0, 10.0].into_iter(), 0.1), (-1.0, 11.0));
         let runs = finite_runs(&[1.0, f64::NAN, 2.0, 3.0, f64::NAN], |v: &f64| v.is_finite());

@@ -7,8 +7,8 @@ use super::report::{improvement_pct, values};
 use super::scripts::WAVES;
 use crate::policy::DailyMetrics;
 use crate::report::chart::{
-    BLUE, Bar, BarPanel, BarSeries, BoxSeries, Corner, DARK, GREEN, GREY, Guide, PlotPanel, RED, RGBColor, Rule,
-    Series, Stroke, bar_grid, box_points, heatmap_labeled, palette, plot_grid,
+    BLUE, Bar, BarPanel, BarSeries, BoxSeries, Corner, DARK, GREEN, GREY, Guide, HeatScale, PlotPanel, RED, RGBColor,
+    Rule, Series, Stroke, bar_grid, box_points, heatmap_scaled, palette, plot_grid,
 };
 use crate::report::results::{MetricResult, Results, SeedOutput, write_atomic};
 use crate::report::stats::least_squares;
@@ -365,7 +365,7 @@ pub fn all(p: &Params, r: &Results, outputs: &[SeedOutput], dir: &Path) -> anyho
             }
             let xl: Vec<String> =
                 ["Gini", "Cluster Prev.", "Failure Rate", "Hoarding"].iter().map(|s| s.to_string()).collect();
-            heatmap_labeled(
+            heatmap_scaled(
                 &cd,
                 "policy_effectiveness_heatmap",
                 "monetary_policy: 100·(off − on)/off of the mean final value",
@@ -374,6 +374,7 @@ pub fn all(p: &Params, r: &Results, outputs: &[SeedOutput], dir: &Path) -> anyho
                 &vals,
                 &labels,
                 "improvement %",
+                HeatScale::RdYlGn(50.0),
             )?;
         }
         StudyKind::Mp2 => {
@@ -480,7 +481,7 @@ pub fn all(p: &Params, r: &Results, outputs: &[SeedOutput], dir: &Path) -> anyho
                     vals.push(row);
                 }
                 let yl: Vec<String> = (1..=p.iterations).map(|k| format!("Iter {k}")).collect();
-                heatmap_labeled(
+                heatmap_scaled(
                     &cd,
                     "improvement_heatmap",
                     "full_study: improvement_pct of final Gini per iteration",
@@ -489,6 +490,7 @@ pub fn all(p: &Params, r: &Results, outputs: &[SeedOutput], dir: &Path) -> anyho
                     &vals,
                     &labels,
                     "improvement %",
+                    HeatScale::RdYlGn(40.0),
                 )?;
             }
         }
