@@ -176,7 +176,7 @@ fn category_labels_layout(n: usize, chars: usize, px: f64) -> (u32, bool) {
 /// A chart with categories along x (each at a cell centre, labelled) and
 /// `y0..y1` along y, its mesh drawn. Long labels are drawn vertically
 /// below the axis, reading downwards from their tick.
-fn category_chart<'a, 'b, DB: DrawingBackend>(
+fn category_chart<'a, DB: DrawingBackend>(
     area: &'a DrawingArea<DB, Shift>,
     (caption, caption_size): (&str, u32),
     y_label: &str,
@@ -300,28 +300,38 @@ fn bars_by_category<'a>(categories: &[String], bars: &'a [Bar]) -> Vec<Option<&'
         .collect()
 }
 
-/// Dashed horizontal guides from `x0` to `x1`, with legend entries when named;
-/// returns whether any got one.
-fn draw_guides<DB: DrawingBackend>(
-    chart: &mut ChartContext<'_, DB, Cartesian2d<impl Ranged<ValueType = f64>, RangedCoordf64>>,
+/// Dashed horizontal guides from `x0` to `x1` (with legend entries when
+/// named), then the legend at `position` if any series or guide has an entry.
+fn guides_and_legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<impl Ranged<ValueType = f64>, RangedCoordf64>>,
     guides: &[Guide],
     (x0, x1): (f64, f64),
-) -> anyhow::Result<bool>
+    mut any_legend: bool,
+    (position, font): (SeriesLabelPosition, u32),
+) -> anyhow::Result<()>
 where
     DB::ErrorType: 'static,
 {
-    let mut any = false;
     for g in guides.iter().filter(|g| g.y.is_finite()) {
         let style = BLACK.mix(0.7).stroke_width(1);
         let anno = chart.draw_series(DashedLineSeries::new(vec![(x0, g.y), (x1, g.y)], 8, 6, style))?;
         if !g.name.is_empty() {
-            any = true;
+            any_legend = true;
             anno.label(g.name.as_str()).legend(move |(x, y)| {
                 DashedPathElement::new(vec![(x, y), (x + 20, y)], 5, 3, BLACK.mix(0.7).stroke_width(1))
             });
         }
     }
-    Ok(any)
+    if any_legend {
+        chart
+            .configure_series_labels()
+            .position(position)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font((FONT, font))
+            .draw()?;
+    }
+    Ok(())
 }
 
 fn draw_bar_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &BarPanel, caption: u32) -> anyhow::Result<()>
@@ -376,17 +386,7 @@ where
         });
         chart.draw_series(whiskers.flatten())?;
     }
-    any_legend |= draw_guides(&mut chart, &p.guides, (0.0, ncat as f64))?;
-    if any_legend {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, 16))
-            .draw()?;
-    }
-    Ok(())
+    guides_and_legend(&mut chart, &p.guides, (0.0, ncat as f64), any_legend, (SeriesLabelPosition::UpperRight, 16))
 }
 
 struct BarGridFig<'a> {
@@ -755,17 +755,7 @@ where
             });
         }
     }
-    any_legend |= draw_guides(&mut chart, &p.guides, (x0, x1))?;
-    if any_legend {
-        chart
-            .configure_series_labels()
-            .position(p.legend.position())
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, 14))
-            .draw()?;
-    }
-    Ok(())
+    guides_and_legend(&mut chart, &p.guides, (x0, x1), any_legend, (p.legend.position(), 14))
 }
 
 struct PlotGridFig<'a> {
@@ -1003,17 +993,8 @@ impl Figure for BoxFig<'_> {
                     .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], c.mix(0.5).filled()));
             }
         }
-        any_legend |= draw_guides(&mut chart, self.guides, (0.0, ncat as f64))?;
-        if any_legend {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .label_font((FONT, 16))
-                .draw()?;
-        }
-        Ok(())
+        let legend = (SeriesLabelPosition::UpperRight, 16);
+        guides_and_legend(&mut chart, self.guides, (0.0, ncat as f64), any_legend, legend)
     }
 }
 
@@ -1251,9 +1232,7 @@ pub fn heatmap_labeled(
     labels: &[Vec<String>],
     value_label: &str,
 ) -> anyhow::Result<()> {
-    let fig =
-        HeatFig { title, x_labels, y_labels, values, value_label, labels: Some(labels), scale: HeatScale::Diverging };
-    render(dir, stem, &fig)
+    heatmap_scaled(dir, stem, title, x_labels, y_labels, values, labels, value_label, HeatScale::Diverging)
 }
 
 /// [`heatmap_labeled`] on the colour scale `scale`.
