@@ -170,7 +170,7 @@ fn category_label(labels: &[String], x: f64) -> String {
 /// vertically (when they do not fit side by side).
 fn category_labels_layout(n: usize, chars: usize, px: f64) -> (u32, bool) {
     let per = px / n.max(1) as f64;
-    if chars as f64 * 8.0 > per { ((chars as u32 * 8 + 24).min(270), true) } else { (50, false) }
+    if chars as f64 * 8.0 > per { ((chars as u32 * 8 + 24).clamp(50, 270), true) } else { (50, false) }
 }
 
 /// A chart with categories along x (each at a cell centre, labelled) and
@@ -409,7 +409,7 @@ impl Figure for BarGridFig<'_> {
             let chars = p.categories.iter().map(|c| c.chars().count()).max().unwrap_or(1);
             category_labels_layout(p.categories.len(), chars, px).0
         };
-        let extra = self.panels.iter().map(label_area).max().unwrap_or(50) - 50;
+        let extra = self.panels.iter().map(label_area).max().unwrap_or(50).saturating_sub(50);
         (width, (510 + extra) * rows + 60)
     }
 
@@ -1477,6 +1477,26 @@ mod tests {
         }
         // Category "b" is the second: it gets the second colour of the cycle, grey is unused.
         assert!(!svg.contains("#7F7F7F"));
+        finish(&dir);
+    }
+
+    #[test]
+    fn many_short_categories_keep_a_sane_size() {
+        // 60 labels of 2–3 characters do not fit side by side in a 650 px panel: they are drawn vertically.
+        let cats: Vec<String> = (1..=60).map(|i| format!("c{i}")).collect();
+        assert_eq!(category_labels_layout(cats.len(), 3, 500.0), (50, true));
+        let panel = BarPanel {
+            title: "many".into(),
+            y_label: "v".into(),
+            categories: cats.clone(),
+            series: vec![BarSeries { name: "s".into(), colors: vec![], bars: vec![] }],
+            guides: vec![],
+        };
+        let fig = BarGridFig { title: "Many", cols: 2, panels: &[panel.clone(), panel] };
+        assert_eq!(fig.size(), (1300, 570));
+        let dir = temp_dir("many");
+        render(&dir, "many", &fig).unwrap();
+        check_pair(&dir, "many");
         finish(&dir);
     }
 
