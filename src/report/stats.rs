@@ -60,9 +60,9 @@ pub fn sample_sd(xs: &[f64]) -> Option<f64> {
     Some((ss / (xs.len() - 1) as f64).sqrt())
 }
 
-/// Pearson correlation; `None` with fewer than 2 points, unequal lengths or
-/// zero variance in either variable.
-pub fn pearson(xs: &[f64], ys: &[f64]) -> Option<f64> {
+/// Means and centred sums of squares and products `(mx, my, sxx, syy, sxy)`;
+/// `None` with fewer than 2 points or unequal lengths.
+fn centred_sums(xs: &[f64], ys: &[f64]) -> Option<(f64, f64, f64, f64, f64)> {
     if xs.len() != ys.len() || xs.len() < 2 {
         return None;
     }
@@ -75,11 +75,30 @@ pub fn pearson(xs: &[f64], ys: &[f64]) -> Option<f64> {
         sxx += dx * dx;
         syy += dy * dy;
     }
+    Some((mx, my, sxx, syy, sxy))
+}
+
+/// Pearson correlation; `None` with fewer than 2 points, unequal lengths or
+/// zero variance in either variable.
+pub fn pearson(xs: &[f64], ys: &[f64]) -> Option<f64> {
+    let (_, _, sxx, syy, sxy) = centred_sums(xs, ys)?;
     if sxx <= 0.0 || syy <= 0.0 {
         return None;
     }
     let r = sxy / (sxx * syy).sqrt();
     r.is_finite().then(|| r.clamp(-1.0, 1.0))
+}
+
+/// Ordinary least-squares line `y = a + b·x` as `(a, b)`; `None` with fewer
+/// than 2 points, unequal lengths, no spread in x or a non-finite result.
+pub fn least_squares(xs: &[f64], ys: &[f64]) -> Option<(f64, f64)> {
+    let (mx, my, sxx, _, sxy) = centred_sums(xs, ys)?;
+    if sxx <= 0.0 {
+        return None;
+    }
+    let b = sxy / sxx;
+    let a = my - b * mx;
+    (a.is_finite() && b.is_finite()).then_some((a, b))
 }
 
 /// Wilson score 95 % interval (z = 1.96) for `successes` out of `n`,
@@ -308,5 +327,17 @@ mod tests {
         assert!(close(pearson(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]).unwrap(), -1.0, 1e-12));
         let r = pearson(&[1.0, 2.0, 3.0, 4.0], &[1.0, 3.0, 2.0, 4.0]).unwrap();
         assert!(close(r, 0.8, 1e-12));
+    }
+
+    #[test]
+    fn least_squares_line() {
+        let (a, b) = least_squares(&[0.0, 1.0, 2.0, 3.0], &[1.0, 3.0, 5.0, 7.0]).unwrap();
+        assert!(close(a, 1.0, 1e-12) && close(b, 2.0, 1e-12));
+        // (1,1),(2,1),(3,2): b = Sxy/Sxx = 1/2, a = 4/3 - 2b = 1/3.
+        let (a, b) = least_squares(&[1.0, 2.0, 3.0], &[1.0, 1.0, 2.0]).unwrap();
+        assert!(close(b, 0.5, 1e-12) && close(a, 1.0 / 3.0, 1e-12));
+        assert_eq!(least_squares(&[1.0, 1.0], &[1.0, 2.0]), None);
+        assert_eq!(least_squares(&[1.0], &[1.0]), None);
+        assert_eq!(least_squares(&[1.0, 2.0], &[1.0]), None);
     }
 }

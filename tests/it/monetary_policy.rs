@@ -275,6 +275,77 @@ fn sharded_merge_equals_unsharded_and_thread_count_does_not_matter() {
     assert!(read(&whole, "results.json") == read(&arr, "results.json"), "merged results.json differs");
     assert!(read(&whole, "runs/combined_attack/1002_on.csv") == read(&arr, "runs/combined_attack/1002_on.csv"));
     assert!(std::path::Path::new(&arr).join("charts/gini_boxplot.png").exists());
+    assert!(read(&whole, "charts/gini_boxplot.svg") == read(&one, "charts/gini_boxplot.svg"));
+    // One dot per seed and arm in every box: 12 scenarios × 6 seeds × 2 arms.
+    assert_eq!(read(&whole, "charts/gini_boxplot.svg").matches(r#"r="2""#).count(), 12 * 6 * 2);
+}
+
+/// Every chart of monetary_policy.md §12.4 for iterations 1 and 2, as PNG
+/// and SVG, the same bytes whatever the thread count.
+#[test]
+fn iteration_charts_are_complete_and_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = |s: &str| dir.path().join(s);
+    let mp1 = [
+        "paired_diff",
+        "attack_comparison",
+        "policy_effectiveness_heatmap",
+        "parameter_adjustments",
+        "parameter_sensitivity",
+        "extended_baseline_5year",
+        "adversarial_multi_attack_5year",
+        "trust_evolution_baseline",
+        "trust_evolution_trust_inflation",
+        "trust_evolution_sybil_explosion",
+        "trust_evolution_verification_starvation",
+        "trust_evolution_hoarding",
+        "trust_evolution_gini_manipulation",
+        "trust_evolution_slow_degradation",
+    ];
+    let mp2 = ["paired_diff", "policy_comparison", "sensitivity_analysis", "recovery_analysis"];
+    for (file, charts) in
+        [("models/monetary_policy.toml", &mp1[..]), ("models/monetary_policy_iteration2.toml", &mp2[..])]
+    {
+        let stem = std::path::Path::new(file).file_stem().unwrap().to_str().unwrap();
+        let (a, b) = (out(&format!("{stem}_a")), out(&format!("{stem}_b")));
+        for (o, jobs) in [(&a, "2"), (&b, "1")] {
+            run_ok(&["run", file, "--seeds", "3", "--jobs", jobs, "--progress", "none", "--out", o.to_str().unwrap()]);
+        }
+        let cd = a.join("charts");
+        let mut names: Vec<String> =
+            std::fs::read_dir(&cd).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        let mut want: Vec<String> = charts.iter().flat_map(|c| [format!("{c}.png"), format!("{c}.svg")]).collect();
+        want.sort();
+        assert_eq!(names, want, "{file}: the chart files");
+        for n in &names {
+            let bytes = std::fs::read(cd.join(n)).unwrap();
+            assert!(bytes.len() > 5_000, "{file}: {n} is too small");
+            assert!(bytes == std::fs::read(b.join("charts").join(n)).unwrap(), "{file}: {n} depends on --jobs");
+        }
+        let svg = |c: &str| std::fs::read_to_string(cd.join(format!("{c}.svg"))).unwrap();
+        // The paired differences: one dot per experiment and seed.
+        let experiments = if charts.len() == mp1.len() { 9 } else { 3 };
+        assert_eq!(svg("paired_diff").matches(r#"r="2""#).count(), experiments * 3, "{file}");
+        if charts.len() == mp1.len() {
+            let evolution = svg("trust_evolution_baseline");
+            for word in ["OBSERVATION", "LIMITED_AUTO", "FULL_AUTO", "policy off", "policy on", "target 0.4"] {
+                assert!(evolution.contains(word), "trust_evolution_baseline lacks {word}");
+            }
+            assert!(evolution.contains("#D62728") && evolution.contains("#1F77B4"), "off red, on blue");
+            assert!(evolution.contains("<polygon"), "the mean ± CI band");
+            let waves = svg("adversarial_multi_attack_5year");
+            for word in ["180 Sybil", "450 Inflation", "720 Hoarding", "990 Degradation", "1260 Coordinated"] {
+                assert_eq!(waves.matches(word).count(), 4, "{word} on every panel");
+            }
+            let attack = svg("attack_comparison");
+            for word in ["final Gini", "final cluster prevalence", "final mean trust", "target 0.4"] {
+                assert!(attack.contains(word), "attack_comparison lacks {word}");
+            }
+            assert!(svg("parameter_adjustments").contains("k_payment"));
+            assert!(svg("parameter_sensitivity").contains("least squares"));
+        }
+    }
 }
 
 #[test]

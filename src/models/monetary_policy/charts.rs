@@ -4,11 +4,24 @@
 use super::config::{Params, Script, StudyKind};
 use super::metrics::csv_key;
 use super::report::{improvement_pct, values};
+use super::scripts::WAVES;
 use crate::policy::DailyMetrics;
-use crate::report::chart::{Bar, Corner, GridPanel, Guide, Line, Panel, grouped_bars, heatmap_labeled, line_grid};
-use crate::report::results::{Results, SeedOutput, write_atomic};
+use crate::report::chart::{
+    BLUE, Bar, BarPanel, BarSeries, BoxSeries, Corner, DARK, GREEN, GREY, Guide, HeatScale, PlotPanel, RED, RGBColor,
+    Rule, Series, Stroke, bar_grid, box_points, heatmap_scaled, palette, plot_grid,
+};
+use crate::report::results::{MetricResult, Results, SeedOutput, write_atomic};
+use crate::report::stats::least_squares;
 use anyhow::Context;
+use std::collections::BTreeMap;
 use std::path::Path;
+
+/// Policy off is drawn red, on blue (monetary_policy.md §12.4).
+const OFF: RGBColor = RED;
+const ON: RGBColor = BLUE;
+/// Colour of the phase rules and of the attack-wave rules.
+const PHASE: RGBColor = DARK;
+const WAVE: RGBColor = RGBColor(204, 85, 0);
 
 fn col(name: &str) -> usize {
     DailyMetrics::FIELDS.iter().position(|f| *f == name).expect("a metrics field")
@@ -18,7 +31,7 @@ fn col(name: &str) -> usize {
 fn points(sample: &[f64], name: &str) -> Vec<(f64, f64)> {
     let w = DailyMetrics::FIELDS.len();
     let (d, c) = (col("day"), col(name));
-    sample.chunks(w).map(|r| (r[d], r[c])).collect()
+    sample.chunks_exact(w).map(|r| (r[d], r[c])).collect()
 }
 
 /// `DIR/runs/<scenario>/<seed>_<arm>.csv` for every run.
@@ -42,46 +55,220 @@ pub fn write_run_csvs(outputs: &[SeedOutput], dir: &Path) -> anyhow::Result<()> 
     Ok(())
 }
 
-fn line(name: &str, pts: Vec<(f64, f64)>) -> Line {
-    Line { name: name.into(), points: pts, band: None, thin: false }
+fn guide(name: &str, y: f64) -> Guide {
+    Guide { name: name.into(), y }
 }
 
-fn panel(title: &str, y: &str, lines: Vec<Line>, guides: Vec<Guide>) -> GridPanel {
-    GridPanel {
-        panel: Panel { title: title.into(), x_label: "day".into(), y_label: y.into(), lines },
-        guides,
-        legend: Corner::UpperLeft,
+fn target(p: &Params) -> Vec<Guide> {
+    let t = p.policy.target_gini;
+    vec![guide(&format!("target {t}"), t)]
+}
+
+/// Rules at the starts of OBSERVATION, LIMITED_AUTO and FULL_AUTO and, for
+/// `adversarial_multi_attack`, at the attack waves; in day order.
+fn rules(p: &Params, s: Script) -> Vec<Rule> {
+    let names = ["OBSERVATION", "LIMITED_AUTO", "FULL_AUTO"];
+    let mut rules: Vec<Rule> = p
+        .policy
+        .phase_days
+        .iter()
+        .zip(names)
+        .map(|(&d, name)| Rule { x: f64::from(d), label: name.into(), color: PHASE })
+        .collect();
+    if s == Script::AdversarialMulti {
+        let waves =
+            WAVES.iter().map(|&(d, _, _, label)| Rule { x: f64::from(d), label: format!("{d} {label}"), color: WAVE });
+        rules.extend(waves);
     }
+    rules.sort_by(|a, b| a.x.total_cmp(&b.x));
+    rules
 }
 
-fn target() -> Vec<Guide> {
-    vec![Guide { name: "target 0.4".into(), y: 0.4 }]
+/// Per sampled day, the values of `field` over the seeds (in output order)
+/// of arm `arm` of experiment `s`.
+fn over_seeds(outputs: &[SeedOutput], s: Script, arm: &str, field: &str) -> Vec<(f64, Vec<f64>)> {
+    let mut by_day: BTreeMap<i64, (f64, Vec<f64>)> = BTreeMap::new();
+    for o in outputs {
+        let Some(sample) = o.series.get(&csv_key(s, arm)) else { continue };
+        for (day, v) in points(sample, field) {
+            if day.is_finite() {
+                by_day.entry(day as i64).or_insert_with(|| (day, Vec::new())).1.push(v);
+            }
+        }
+    }
+    by_day.into_values().collect()
 }
 
-/// A 2×2 grid of the first seed's daily series for the given arms.
+fn arm_color(arm: &str) -> RGBColor {
+    if arm == "off" { OFF } else { ON }
+}
+
+/// A 2×2 grid of daily series: per arm the mean over seeds with its 95 % CI
+/// band and the first seed as a thin line; the target on the Gini panel;
+/// phase (and wave) rules on every panel.
 fn evolution(
     dir: &Path,
     stem: &str,
-    title: &str,
-    first: &SeedOutput,
+    p: &Params,
+    outputs: &[SeedOutput],
     s: Script,
-    arms: &[&str],
     fields: [(&str, &str); 4],
 ) -> anyhow::Result<()> {
+    let Some(first) = outputs.first() else { return Ok(()) };
     let mut panels = Vec::new();
     for (field, label) in fields {
-        let lines: Vec<Line> = arms
-            .iter()
-            .filter_map(|a| first.series.get(&csv_key(s, a)).map(|x| line(&format!("policy {a}"), points(x, field))))
-            .collect();
-        let guides = if field == "trust_gini" { target() } else { Vec::new() };
-        panels.push(panel(label, field, lines, guides));
+        let mut series = Vec::new();
+        for arm in ["off", "on"] {
+            let samples = over_seeds(outputs, s, arm, field);
+            if samples.is_empty() {
+                continue;
+            }
+            series.push(Series::mean_ci(&format!("policy {arm}"), arm_color(arm), &samples));
+            if let Some(sample) = first.series.get(&csv_key(s, arm)) {
+                series.push(Series::new("", arm_color(arm), Stroke::Thin, points(sample, field)));
+            }
+        }
+        panels.push(PlotPanel {
+            title: label.into(),
+            x_label: "day".into(),
+            y_label: field.into(),
+            series,
+            guides: if field == "trust_gini" { target(p) } else { Vec::new() },
+            rules: rules(p, s),
+            legend: Corner::LowerRight,
+        });
     }
-    line_grid(dir, stem, title, 2, &panels)
+    let title = format!(
+        "{}: mean and 95% CI over {} seeds (thin: seed {}), policy off red, on blue",
+        s.id(),
+        outputs.len(),
+        first.seed
+    );
+    plot_grid(dir, stem, &title, 2, &panels)
 }
 
 fn bar(r: &Results, key: &str, label: &str) -> Bar {
     Bar::of_metric(&r.metrics, key, label)
+}
+
+/// Off (red) and on (blue) bars of `<prefix>.<category>.<arm>.<name>`.
+fn off_on(r: &Results, prefix: &str, cats: &[String], name: &str) -> Vec<BarSeries> {
+    ["off", "on"]
+        .iter()
+        .map(|arm| BarSeries {
+            name: format!("policy {arm}"),
+            colors: vec![arm_color(arm)],
+            bars: cats.iter().map(|c| bar(r, &format!("{prefix}.{c}.{arm}.{name}"), c)).collect(),
+        })
+        .collect()
+}
+
+fn bar_panel(
+    title: &str,
+    y_label: &str,
+    categories: &[String],
+    series: Vec<BarSeries>,
+    guides: Vec<Guide>,
+) -> BarPanel {
+    BarPanel { title: title.into(), y_label: y_label.into(), categories: categories.to_vec(), series, guides }
+}
+
+/// The parameters the policy adjusts, in chart order.
+const PARAMETERS: [&str; 4] = ["k_payment", "k_transfer", "isolation_threshold", "tau_transaction"];
+
+/// `parameter_adjustments`: per parameter changed in the first seed's on arm
+/// of any experiment, the new value at each event day, one series per experiment.
+fn parameter_adjustments(dir: &Path, first: &SeedOutput, scripts: &[Script]) -> anyhow::Result<()> {
+    let Some(t) = first.tables.get("policy_events.csv") else { return Ok(()) };
+    let at = |name: &str| t.header.iter().position(|h| h == name);
+    let (Some(sc), Some(arm), Some(day), Some(par), Some(old), Some(new)) =
+        (at("scenario"), at("arm"), at("day"), at("parameter"), at("old"), at("new"))
+    else {
+        return Ok(());
+    };
+    let num = |row: &[String], i: usize| row.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    let cell = |row: &[String], i: usize| row.get(i).map_or("", |x| x.as_str()).to_string();
+    let on: Vec<&Vec<String>> = t.rows.iter().filter(|row| cell(row, arm) == "on").collect();
+    let mut panels = Vec::new();
+    for param in PARAMETERS {
+        let rows: Vec<&&Vec<String>> = on.iter().filter(|row| cell(row, par) == param).collect();
+        if !rows.iter().any(|row| num(row, new) != num(row, old)) {
+            continue;
+        }
+        let series = scripts
+            .iter()
+            .enumerate()
+            .filter_map(|(k, s)| {
+                let pts: Vec<(f64, f64)> = rows
+                    .iter()
+                    .filter(|row| cell(row, sc) == s.id())
+                    .map(|row| (num(row, day), num(row, new)))
+                    .collect();
+                (!pts.is_empty()).then(|| Series::new(s.id(), palette(k), Stroke::PointsOnLine, pts))
+            })
+            .collect();
+        panels.push(PlotPanel {
+            title: param.into(),
+            x_label: "event day".into(),
+            y_label: format!("new {param}"),
+            series,
+            guides: Vec::new(),
+            rules: Vec::new(),
+            legend: Corner::UpperRight,
+        });
+    }
+    let title = if panels.is_empty() {
+        format!("No parameter changed in the on arm of seed {}", first.seed)
+    } else {
+        format!("Parameter adjustments, on arm of seed {} (one series per experiment)", first.seed)
+    };
+    plot_grid(dir, "parameter_adjustments", &title, 1, &panels)
+}
+
+/// Per-seed (x, y) pairs of two metrics, where both are finite.
+fn paired_values(m: &BTreeMap<String, MetricResult>, x: &str, y: &str) -> Vec<(f64, f64)> {
+    let (Some(a), Some(b)) = (m.get(x), m.get(y)) else { return Vec::new() };
+    a.values
+        .iter()
+        .zip(&b.values)
+        .filter_map(|(u, v)| Some((u.filter(|u| u.is_finite())?, v.filter(|v| v.is_finite())?)))
+        .collect()
+}
+
+/// `parameter_sensitivity`: final k_payment against final Gini over every
+/// on-arm run, with the least-squares line when k_payment varies.
+fn parameter_sensitivity(dir: &Path, r: &Results, scripts: &[Script]) -> anyhow::Result<()> {
+    let pts: Vec<(f64, f64)> = scripts
+        .iter()
+        .flat_map(|s| {
+            let base = format!("mp1.{}.on", s.id());
+            paired_values(&r.metrics, &format!("{base}.final_k_payment"), &format!("{base}.final_gini"))
+        })
+        .collect();
+    let (xs, ys): (Vec<f64>, Vec<f64>) = pts.iter().copied().unzip();
+    let mut series = vec![Series::new(&format!("on-arm runs ({})", pts.len()), ON, Stroke::Points, pts)];
+    let mut title = "Final k_payment against final Gini, every on-arm run".to_string();
+    match least_squares(&xs, &ys) {
+        Some((a, b)) => {
+            let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let line = vec![(lo, a + b * lo), (hi, a + b * hi)];
+            let sign = if b < 0.0 { '−' } else { '+' };
+            let name = format!("least squares: Gini = {a:.4} {sign} {:.4}·k_payment", b.abs());
+            series.push(Series::new(&name, DARK, Stroke::Dashed, line));
+        }
+        None => title.push_str(" (no least-squares line: k_payment does not vary)"),
+    }
+    let panel = PlotPanel {
+        title: String::new(),
+        x_label: "final k_payment".into(),
+        y_label: "final Gini".into(),
+        series,
+        guides: Vec::new(),
+        rules: Vec::new(),
+        legend: Corner::UpperRight,
+    };
+    plot_grid(dir, "parameter_sensitivity", &title, 1, &[panel])
 }
 
 /// Every chart of the study.
@@ -92,17 +279,21 @@ pub fn all(p: &Params, r: &Results, outputs: &[SeedOutput], dir: &Path) -> anyho
     let two_arm: Vec<Script> =
         p.scripts.iter().copied().filter(|s| !matches!(s, Script::PolicyComparison | Script::Sensitivity)).collect();
     let ids: Vec<String> = two_arm.iter().map(|s| s.id().to_string()).collect();
-    // Paired differences of final Gini (mean with CI; exactly 0 in reference fidelity).
+    // Paired differences of final Gini: exactly 0 on every seed in reference fidelity.
     if !two_arm.is_empty() {
-        let bars: Vec<Bar> =
-            two_arm.iter().map(|s| bar(r, &format!("{prefix}.{}.diff.final_gini", s.id()), s.id())).collect();
-        grouped_bars(
+        let diffs = BoxSeries {
+            name: "on − off, one point per seed".into(),
+            color: DARK,
+            values: ids.iter().map(|s| values(&r.metrics, &format!("{prefix}.{s}.diff.final_gini"))).collect(),
+        };
+        box_points(
             &cd,
             "paired_diff",
-            &format!("{}: final Gini, policy on − off on the same seed (mean, 95% CI)", p.study.id()),
+            &format!("{}: final Gini, policy on − off on the same seed", p.study.id()),
             "on − off",
             &ids,
-            &[("on − off".into(), bars)],
+            &[diffs],
+            &[guide("no difference", 0.0)],
         )?;
     }
     let first = outputs.first();
@@ -114,34 +305,47 @@ pub fn all(p: &Params, r: &Results, outputs: &[SeedOutput], dir: &Path) -> anyho
                 ("cluster_prevalence", "cluster prevalence"),
                 ("daily_transactions", "daily transactions"),
             ];
-            if let Some(f) = first {
-                for &s in &two_arm {
-                    let stem = match s {
-                        Script::ExtendedBaseline => "extended_baseline_5year".to_string(),
-                        Script::AdversarialMulti => "adversarial_multi_attack_5year".to_string(),
-                        _ => format!("trust_evolution_{}", s.id()),
-                    };
-                    let fields = if s == Script::ExtendedBaseline {
-                        [fields[0], fields[1], ("total_identities", "total identities"), fields[3]]
-                    } else if s == Script::AdversarialMulti {
-                        [fields[0], fields[2], fields[1], ("total_identities", "total identities")]
-                    } else {
-                        fields
-                    };
-                    let title = format!("{}: first seed ({}), policy off and on", s.id(), f.seed);
-                    evolution(&cd, &stem, &title, f, s, &["off", "on"], fields)?;
-                }
+            for &s in &two_arm {
+                let (stem, fields) = match s {
+                    Script::ExtendedBaseline => (
+                        "extended_baseline_5year".to_string(),
+                        [fields[0], fields[1], ("total_identities", "total identities"), fields[3]],
+                    ),
+                    Script::AdversarialMulti => (
+                        "adversarial_multi_attack_5year".to_string(),
+                        [fields[0], fields[2], fields[1], ("total_identities", "total identities")],
+                    ),
+                    _ => (format!("trust_evolution_{}", s.id()), fields),
+                };
+                evolution(&cd, &stem, p, outputs, s, fields)?;
             }
-            let series = |arm: &str| -> Vec<Bar> {
-                two_arm.iter().map(|s| bar(r, &format!("mp1.{}.{arm}.final_gini", s.id()), s.id())).collect()
-            };
-            grouped_bars(
+            if let Some(f) = first {
+                parameter_adjustments(&cd, f, &two_arm)?;
+            }
+            parameter_sensitivity(&cd, r, &two_arm)?;
+            let panels = [
+                bar_panel("final Gini", "final Gini", &ids, off_on(r, "mp1", &ids, "final_gini"), target(p)),
+                bar_panel(
+                    "final cluster prevalence",
+                    "cluster prevalence",
+                    &ids,
+                    off_on(r, "mp1", &ids, "final_cluster_prevalence"),
+                    Vec::new(),
+                ),
+                bar_panel(
+                    "final mean trust",
+                    "mean trust",
+                    &ids,
+                    off_on(r, "mp1", &ids, "final_mean_trust"),
+                    Vec::new(),
+                ),
+            ];
+            bar_grid(
                 &cd,
                 "attack_comparison",
-                "monetary_policy: final Gini per experiment (mean, 95% CI)",
-                "final Gini",
-                &ids,
-                &[("policy off".into(), series("off")), ("policy on".into(), series("on"))],
+                "monetary_policy: per experiment, mean and 95% CI over seeds",
+                3,
+                &panels,
             )?;
             let cols = ["final_gini", "final_cluster_prevalence", "final_failure_rate", "final_hoarding_prevalence"];
             let mut vals = Vec::new();
@@ -161,7 +365,7 @@ pub fn all(p: &Params, r: &Results, outputs: &[SeedOutput], dir: &Path) -> anyho
             }
             let xl: Vec<String> =
                 ["Gini", "Cluster Prev.", "Failure Rate", "Hoarding"].iter().map(|s| s.to_string()).collect();
-            heatmap_labeled(
+            heatmap_scaled(
                 &cd,
                 "policy_effectiveness_heatmap",
                 "monetary_policy: 100·(off − on)/off of the mean final value",
@@ -170,36 +374,25 @@ pub fn all(p: &Params, r: &Results, outputs: &[SeedOutput], dir: &Path) -> anyho
                 &vals,
                 &labels,
                 "improvement %",
+                HeatScale::RdYlGn(50.0),
             )?;
         }
         StudyKind::Mp2 => {
             if p.scripts.contains(&Script::PolicyComparison) {
                 let arms = p.arms_of(Script::PolicyComparison);
                 let cats: Vec<String> = arms.iter().map(|a| a.name.clone()).collect();
-                let g: Vec<Bar> = arms
-                    .iter()
-                    .map(|a| bar(r, &format!("mp2.policy_comparison.{}.final_gini", a.name), &a.name))
-                    .collect();
-                let e: Vec<Bar> = arms
-                    .iter()
-                    .map(|a| bar(r, &format!("mp2.policy_comparison.{}.policy_events", a.name), &a.name))
-                    .collect();
-                grouped_bars(
-                    &cd,
-                    "policy_comparison",
-                    "policy_comparison: final Gini",
-                    "final Gini",
-                    &cats,
-                    &[(String::new(), g)],
-                )?;
-                grouped_bars(
-                    &cd,
-                    "policy_comparison_events",
-                    "policy_comparison: number of policy events",
-                    "events",
-                    &cats,
-                    &[(String::new(), e)],
-                )?;
+                let series = |name: &str| {
+                    vec![BarSeries {
+                        name: String::new(),
+                        colors: vec![GREY, GREEN, BLUE, RED],
+                        bars: cats.iter().map(|a| bar(r, &format!("mp2.policy_comparison.{a}.{name}"), a)).collect(),
+                    }]
+                };
+                let panels = [
+                    bar_panel("final Gini", "final Gini", &cats, series("final_gini"), target(p)),
+                    bar_panel("policy events", "events", &cats, series("policy_events"), Vec::new()),
+                ];
+                bar_grid(&cd, "policy_comparison", "policy_comparison: mean and 95% CI over seeds", 2, &panels)?;
             }
             if p.scripts.contains(&Script::Sensitivity) {
                 let pts = |name: &str| -> Vec<(f64, f64)> {
@@ -211,63 +404,72 @@ pub fn all(p: &Params, r: &Results, outputs: &[SeedOutput], dir: &Path) -> anyho
                         })
                         .collect()
                 };
-                let panels = vec![
-                    GridPanel {
-                        panel: Panel {
-                            title: "final Gini".into(),
-                            x_label: "k_payment".into(),
-                            y_label: "final Gini".into(),
-                            lines: vec![line("final Gini", pts("final_gini"))],
-                        },
-                        guides: Vec::new(),
-                        legend: Corner::UpperRight,
-                    },
-                    GridPanel {
-                        panel: Panel {
-                            title: "final mean trust".into(),
-                            x_label: "k_payment".into(),
-                            y_label: "mean trust".into(),
-                            lines: vec![line("final mean trust", pts("final_mean_trust"))],
-                        },
-                        guides: Vec::new(),
-                        legend: Corner::UpperRight,
-                    },
+                let panel = |title: &str, y: &str, color: RGBColor, name: &str| PlotPanel {
+                    title: title.into(),
+                    x_label: "k_payment".into(),
+                    y_label: y.into(),
+                    series: vec![Series::new(title, color, Stroke::PointsOnLine, pts(name))],
+                    guides: Vec::new(),
+                    rules: Vec::new(),
+                    legend: Corner::UpperRight,
+                };
+                let panels = [
+                    panel("final Gini", "final Gini", BLUE, "final_gini"),
+                    panel("final mean trust", "mean trust", GREEN, "final_mean_trust"),
                 ];
-                line_grid(&cd, "sensitivity_analysis", "sensitivity: fixed k_payment, policy off", 2, &panels)?;
+                plot_grid(
+                    &cd,
+                    "sensitivity_analysis",
+                    "sensitivity: fixed k_payment, policy off (means over seeds)",
+                    2,
+                    &panels,
+                )?;
             }
             if p.scripts.contains(&Script::AttackAndRecovery) {
                 let cats: Vec<String> =
                     ["day 170", "day 300", "day 500", "final"].iter().map(|s| s.to_string()).collect();
                 let keys = ["mean_trust_d170", "mean_trust_d300", "mean_trust_d500", "final_mean_trust"];
-                let series = |arm: &str| -> Vec<Bar> {
-                    keys.iter()
-                        .zip(&cats)
-                        .map(|(k, c)| bar(r, &format!("mp2.attack_and_recovery.{arm}.{k}"), c))
-                        .collect()
-                };
-                grouped_bars(
+                let series = ["off", "on"]
+                    .iter()
+                    .map(|arm| BarSeries {
+                        name: format!("policy {arm}"),
+                        colors: vec![arm_color(arm)],
+                        bars: keys
+                            .iter()
+                            .zip(&cats)
+                            .map(|(k, c)| bar(r, &format!("mp2.attack_and_recovery.{arm}.{k}"), c))
+                            .collect(),
+                    })
+                    .collect();
+                let title = "attack_and_recovery: mean trust before, during and after the attack (mean, 95% CI)";
+                bar_grid(
                     &cd,
                     "recovery_analysis",
-                    "attack_and_recovery: mean trust before, during and after the attack",
-                    "mean trust",
-                    &cats,
-                    &[("policy off".into(), series("off")), ("policy on".into(), series("on"))],
+                    "",
+                    1,
+                    &[bar_panel(title, "mean trust", &cats, series, Vec::new())],
                 )?;
             }
         }
         StudyKind::Fs => {
             let mut sorted = ids.clone();
             sorted.sort();
-            let series = |arm: &str| -> Vec<Bar> {
-                sorted.iter().map(|s| bar(r, &format!("fs.{s}.{arm}.final_gini"), s)).collect()
-            };
-            grouped_bars(
+            let boxes: Vec<BoxSeries> = ["off", "on"]
+                .iter()
+                .map(|arm| BoxSeries {
+                    name: format!("policy {arm}"),
+                    color: arm_color(arm),
+                    values: sorted.iter().map(|s| values(&r.metrics, &format!("fs.{s}.{arm}.final_gini"))).collect(),
+                })
+                .collect();
+            box_points(
                 &cd,
                 "gini_boxplot",
-                "full_study: final Gini per scenario over all seeds (mean, 95% CI)",
+                "full_study: final Gini per scenario, one point per seed",
                 "final Gini",
                 &sorted,
-                &[("policy off".into(), series("off")), ("policy on".into(), series("on"))],
+                &boxes,
+                &[],
             )?;
             if let Some(per) = r.extra.get("per_iteration") {
                 let mut vals = Vec::new();
@@ -279,7 +481,7 @@ pub fn all(p: &Params, r: &Results, outputs: &[SeedOutput], dir: &Path) -> anyho
                     vals.push(row);
                 }
                 let yl: Vec<String> = (1..=p.iterations).map(|k| format!("Iter {k}")).collect();
-                heatmap_labeled(
+                heatmap_scaled(
                     &cd,
                     "improvement_heatmap",
                     "full_study: improvement_pct of final Gini per iteration",
@@ -288,6 +490,7 @@ pub fn all(p: &Params, r: &Results, outputs: &[SeedOutput], dir: &Path) -> anyho
                     &vals,
                     &labels,
                     "improvement %",
+                    HeatScale::RdYlGn(40.0),
                 )?;
             }
         }

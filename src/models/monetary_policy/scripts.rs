@@ -5,6 +5,15 @@ use super::config::{Params, Script};
 use super::model::{ASSERT, ATTACK, COMPLETION, Ev, HONEST, PRAISE, SAMPLE, Slot, WHALE};
 use serde::{Deserialize, Serialize};
 
+/// MP1 `adversarial_multi_attack` waves: (start day, attackers, name, chart label).
+pub const WAVES: [(u32, u32, &str, &str); 5] = [
+    (180, 15, "sybil_180", "Sybil"),
+    (450, 5, "inflator_450", "Inflation"),
+    (720, 3, "hoarder_720", "Hoarding"),
+    (990, 1, "degrader_990", "Degradation"),
+    (1260, 10, "coord_1260", "Coordinated"),
+];
+
 /// The part an identity plays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -511,14 +520,7 @@ pub fn day(s: &mut Slot, p: &Params, slot: u16, out: &mut Vec<Ev>) {
         }
         Script::AdversarialMulti => {
             x.honest(&prov, 0.25, (1.0, 3.0), (2.0, 6.0), (0.9, 1.0), None, false);
-            const WAVES: [(u32, u32, &str); 5] = [
-                (180, 15, "sybil_180"),
-                (450, 5, "inflator_450"),
-                (720, 3, "hoarder_720"),
-                (990, 1, "degrader_990"),
-                (1260, 10, "coord_1260"),
-            ];
-            if let Some(&(_, n, name)) = WAVES.iter().find(|w| w.0 == d) {
+            if let Some(&(_, n, name, _)) = WAVES.iter().find(|w| w.0 == d) {
                 let g = if n == 1 { vec![x.create(name.to_string())] } else { x.create_group(name, n) };
                 x.s.roles.waves.push(g);
                 x.s.roles.wave_day.push(d);
