@@ -339,24 +339,8 @@ fn cmd_inspect(path: &Path) -> anyhow::Result<ExitCode> {
 }
 
 fn cmd_list(dir: &Path) -> anyhow::Result<ExitCode> {
-    let entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("reading scenario folder {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    // One level of subfolders too (e.g. models/failure_modes/<attack>.toml).
-    let mut files: Vec<PathBuf> = Vec::new();
-    for p in entries {
-        if p.is_dir() {
-            if let Ok(sub) = std::fs::read_dir(&p) {
-                files.extend(
-                    sub.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "toml")),
-                );
-            }
-        } else if p.extension().is_some_and(|x| x == "toml") {
-            files.push(p);
-        }
-    }
-    files.sort();
+    let files = crate::study::scenario::scenario_files(dir)
+        .with_context(|| format!("reading scenario folder {}", dir.display()))?;
     if files.is_empty() {
         println!("no scenario files in {}", dir.display());
     }

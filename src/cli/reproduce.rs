@@ -6,7 +6,7 @@ use super::ReproduceArgs;
 use crate::models::{REPRODUCE, open_study};
 use crate::report::chart::{Bar, grouped_bars};
 use crate::report::markdown::{MdTable, auto_decimals, fmt_ci, fmt_percent};
-use crate::report::results::{MetricResult, Results, write_atomic};
+use crate::report::results::{MetricResult, Results, files_under, write_atomic};
 use crate::study::Scenario;
 use crate::study::exec::{RunOptions, run_study};
 use anyhow::Context;
@@ -23,19 +23,11 @@ fn value<'a>(r: &'a Results, key: Option<&str>) -> Option<(&'a MetricResult, f64
 
 /// PNG charts in `dir` and its subfolders, as paths relative to `dir`.
 fn charts_in(dir: &Path) -> Vec<String> {
-    let mut v = Vec::new();
-    let Ok(it) = std::fs::read_dir(dir) else { return v };
-    for e in it.filter_map(|e| e.ok()) {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if e.path().is_dir() {
-            // Studies that keep their charts in a subfolder (e.g. `charts/`).
-            v.extend(charts_in(&e.path()).into_iter().map(|c| format!("{name}/{c}")));
-        } else if name.ends_with(".png") {
-            v.push(name);
-        }
-    }
-    v.sort();
-    v
+    files_under(dir, "png")
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| p.strip_prefix(dir).ok().map(|r| r.to_string_lossy().into_owned()))
+        .collect()
 }
 
 pub(super) fn cmd_reproduce(a: ReproduceArgs) -> anyhow::Result<ExitCode> {

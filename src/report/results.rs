@@ -233,6 +233,27 @@ fn sanitized(r: &Results) -> anyhow::Result<Results> {
     Ok(r)
 }
 
+/// Every file with extension `ext` under `dir`, subfolders included,
+/// sorted by path. An unreadable subfolder is skipped; an unreadable `dir`
+/// is an error.
+pub fn files_under(dir: &Path, ext: &str) -> std::io::Result<Vec<PathBuf>> {
+    fn walk(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
+        let Ok(it) = std::fs::read_dir(dir) else { return };
+        for p in it.filter_map(|e| e.ok().map(|e| e.path())) {
+            if p.is_dir() {
+                walk(&p, ext, out);
+            } else if p.extension().is_some_and(|x| x == ext) {
+                out.push(p);
+            }
+        }
+    }
+    std::fs::read_dir(dir)?;
+    let mut out = Vec::new();
+    walk(dir, ext, &mut out);
+    out.sort();
+    Ok(out)
+}
+
 /// Write `bytes` to `path` atomically: write `<file>.tmp` in the same
 /// directory, then rename over `path`. Creates the parent directory if needed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -53,6 +53,12 @@ pub enum ScenarioError {
     },
 }
 
+/// Every scenario file (`*.toml`) under `dir`, subfolders included, sorted
+/// by path.
+pub fn scenario_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    crate::report::results::files_under(dir, "toml")
+}
+
 /// Parse the value of `--set key=value`: a TOML value, or a bare string.
 pub fn parse_set_value(raw: &str) -> toml::Value {
     let doc = format!("v = {raw}");

@@ -95,3 +95,23 @@ fn errors_do_not_damage_results() {
     fails_with(&["run", V2, "--set", "rounds=-1", "--out", out], &["rounds"]);
     assert_eq!(std::fs::read(dir.path().join("results.json")).unwrap(), before);
 }
+
+/// Every scenario file the repository ships, subfolders included, loads and
+/// resolves to a study of this build, and `list` shows each of them.
+#[test]
+fn every_shipped_scenario_resolves_and_is_listed() {
+    let files = omerta_sim::study::scenario::scenario_files(&super::root().join("models")).unwrap();
+    assert!(files.len() >= 60, "only {} scenario files found", files.len());
+    let o = run_bin(&["list"]);
+    let (listed, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    for f in &files {
+        let s = omerta_sim::study::Scenario::load(f, &[]).unwrap_or_else(|e| panic!("{e}"));
+        if let Err(e) = omerta_sim::models::open_study(s) {
+            panic!("{}: {e}", f.display());
+        }
+        let rel = f.strip_prefix(super::root()).unwrap().display().to_string();
+        assert!(listed.contains(&rel), "`list` does not show {rel}");
+    }
+    assert!(!listed.contains("unreadable"), "{listed}");
+}
