@@ -51,9 +51,10 @@ enum Command {
         out: Option<PathBuf>,
     },
     /// Run every study in both fidelities and write one report: each finding
-    /// of the original suite with its verdict over seeds in each fidelity.
+    /// of the original suite with the quantity it judges (mean, 95% CI) and
+    /// its verdict over seeds, in each fidelity.
     Reproduce(ReproduceArgs),
-    /// List the scenario files with one line each.
+    /// List the scenario files (subfolders included) with one line each.
     List {
         /// Folder of scenario files.
         #[arg(long, default_value = "models")]
