@@ -70,7 +70,7 @@ pub(super) fn cmd_reproduce(a: ReproduceArgs) -> anyhow::Result<ExitCode> {
             let metrics = res.results.findings.iter().map(|f| study.finding_metric(&f.id)).collect();
             results.push((res.results, dir, metrics));
         }
-        let (reference, rdir, rkeys) = &results[0];
+        let (reference, _, rkeys) = &results[0];
         let (corrected, cdir, ckeys) = &results[1];
         md.push_str(&format!(
             "\n## {} (`models/{file}`)\n\nSeeds {}; per-fidelity reports in `{stem}/reference/` and `{stem}/corrected/`.\n\n",
@@ -140,7 +140,6 @@ pub(super) fn cmd_reproduce(a: ReproduceArgs) -> anyhow::Result<ExitCode> {
             "\nCharts: `{stem}/findings.png` (this table), corrected: {}; reference: `{stem}/reference/`.\n",
             charts.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
         ));
-        let _ = rdir;
         studies.push(json!({
             "study": corrected.study,
             "scenario": format!("models/{file}"),
