@@ -302,11 +302,10 @@ impl<M: StudyModel> Stepper for Run<M> {
     fn output(&self) -> SeedOutput {
         let mut out = self.sim.model.seed_output(self.meta.seed);
         let c = self.sim.counters();
-        // A model with its own `runs.csv` (one row per run inside the seed)
-        // gets the engine's row per seed as `seeds.csv`.
-        let name = if out.tables.contains_key("runs.csv") { "seeds.csv" } else { "runs.csv" };
+        // The engine's row per seed; `runs.csv` is left to models that run
+        // several runs inside a seed (the monetary-policy studies).
         out.tables.insert(
-            name.into(),
+            "seeds.csv".into(),
             Table {
                 header: ["seed", "simulated_time", "events", "fingerprint", "state_hash"].map(String::from).to_vec(),
                 rows: vec![vec![

@@ -50,7 +50,7 @@ fn results_do_not_depend_on_jobs() {
     assert_eq!(outs[0], outs[1]);
 }
 
-/// Two separate processes write byte-identical results.json and runs.csv
+/// Two separate processes write byte-identical results.json and seeds.csv
 /// (which holds each seed's trajectory fingerprint); another seed differs.
 #[test]
 fn same_seed_in_two_processes() {
@@ -71,7 +71,7 @@ fn same_seed_in_two_processes() {
             out.to_str().unwrap(),
         ]);
         assert!(o.status.success(), "{:?}", text(&o));
-        files.push((std::fs::read(out.join("results.json")).unwrap(), std::fs::read(out.join("runs.csv")).unwrap()));
+        files.push((std::fs::read(out.join("results.json")).unwrap(), std::fs::read(out.join("seeds.csv")).unwrap()));
     }
     assert_eq!(files[0], files[1], "same seed, two processes");
     assert_ne!(files[0].1, files[2].1, "different seeds, same fingerprint");

@@ -202,7 +202,7 @@ fn run_writes_results_tables_and_chart() {
     let receipts = std::fs::read_to_string(dir.path().join("receipts.csv")).unwrap();
     assert!(receipts.lines().next().unwrap().contains("receiver_trust_after"));
     assert!(receipts.contains(",0.5000000000000001,0.4049756588800868,"));
-    for f in ["identity_rotation.png", "identity_rotation.svg", "runs.csv", "summary.md"] {
+    for f in ["identity_rotation.png", "identity_rotation.svg", "seeds.csv", "summary.md"] {
         assert!(dir.path().join(f).exists(), "{f} missing");
     }
     let svg = std::fs::read_to_string(dir.path().join("identity_rotation.svg")).unwrap();
@@ -303,7 +303,7 @@ fn determinism() {
     let z = super::finish(study(SCALE, SMALL_SCALE).stepper(4));
     assert_eq!((x.fingerprint(), x.state_bytes()), (y.fingerprint(), y.state_bytes()));
     assert_ne!(x.fingerprint(), z.fingerprint());
-    // Two processes write the same runs.csv (fingerprint and state hash).
+    // Two processes write the same seeds.csv (fingerprint and state hash).
     let dir = tempfile::tempdir().unwrap();
     let mut csv = Vec::new();
     for name in ["p1", "p2"] {
@@ -315,7 +315,7 @@ fn determinism() {
         args.extend(["--out", out.to_str().unwrap()]);
         let o = run_bin(&args);
         assert!(o.status.success(), "{:?}", text(&o));
-        csv.push(std::fs::read(out.join("runs.csv")).unwrap());
+        csv.push(std::fs::read(out.join("seeds.csv")).unwrap());
     }
     assert_eq!(csv[0], csv[1]);
 }
@@ -346,8 +346,8 @@ fn reduced_scale_run() {
 // ---------------------------------------------------------------------------
 // Snapshot and resume
 
-fn runs_csv(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("runs.csv")).unwrap()
+fn seeds_csv(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("seeds.csv")).unwrap()
 }
 
 /// Results without the wall-clock metrics of the scale run.
@@ -379,7 +379,7 @@ fn split_and_compare(file: &str, sets: &[&str], k: u64) {
     let out = dir.path().join("resumed");
     let o = run_bin(&["resume", snap.to_str().unwrap(), "--out", out.to_str().unwrap(), "--progress", "none"]);
     assert!(o.status.success(), "resume failed: {:?}", text(&o));
-    assert_eq!(runs_csv(&out), runs_csv(&w), "{file}: fingerprint and state after a split at event {k}");
+    assert_eq!(seeds_csv(&out), seeds_csv(&w), "{file}: fingerprint and state after a split at event {k}");
     assert_eq!(results_without_wall(&out), results_without_wall(&w), "{file}: results after a split at {k}");
     assert_eq!(
         std::fs::read(out.join("receipts.csv")).unwrap_or_default(),

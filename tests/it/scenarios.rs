@@ -113,5 +113,6 @@ fn every_shipped_scenario_resolves_and_is_listed() {
         let rel = f.strip_prefix(super::root()).unwrap().display().to_string();
         assert!(listed.contains(&rel), "`list` does not show {rel}");
     }
+    assert_eq!(listed.lines().count(), files.len(), "{listed}");
     assert!(!listed.contains("unreadable"), "{listed}");
 }

@@ -17,11 +17,8 @@ pub(crate) struct Whole {
     pub(crate) tie_splits: Vec<u64>,
 }
 
-fn runs_csv(dir: &Path) -> (String, String) {
-    // Studies with one row per run in runs.csv keep the engine's row per seed in seeds.csv.
-    let seeds = dir.join("seeds.csv");
-    let file = if seeds.exists() { seeds } else { dir.join("runs.csv") };
-    let text = std::fs::read_to_string(file).unwrap();
+fn seeds_csv(dir: &Path) -> (String, String) {
+    let text = std::fs::read_to_string(dir.join("seeds.csv")).unwrap();
     let row: Vec<String> = text.lines().nth(1).unwrap().split(',').map(String::from).collect();
     (row[3].clone(), row[4].clone())
 }
@@ -36,7 +33,7 @@ pub(crate) fn whole(file: &str, sets: &[&str], seed: u64, dir: &Path) -> Whole {
     let out = dir.join("whole");
     let output = s.complete_seed(seed, run.output()).unwrap();
     finish_study(s.as_ref(), vec![output], &out).unwrap();
-    let (fingerprint, state_hash) = runs_csv(&out);
+    let (fingerprint, state_hash) = seeds_csv(&out);
     assert_eq!(fingerprint, format!("{:016x}", run.fingerprint()));
     let tie_splits = (0..times.len().saturating_sub(2))
         .filter(|&i| times[i] == times[i + 1] && times[i + 1] == times[i + 2])
@@ -63,7 +60,7 @@ pub(crate) fn split_and_compare(file: &str, sets: &[&str], seed: u64, k: u64, w:
     let out = dir.join(format!("resumed-{k}"));
     let o = run_bin(&["resume", snap.to_str().unwrap(), "--out", out.to_str().unwrap(), "--progress", "none"]);
     assert!(o.status.success(), "resume failed: {:?}", text(&o));
-    let (fp, st) = runs_csv(&out);
+    let (fp, st) = seeds_csv(&out);
     assert_eq!(fp, w.fingerprint, "{file}: fingerprint after a split at event {k}");
     assert_eq!(st, w.state_hash, "{file}: final state after a split at event {k}");
     assert!(
@@ -112,7 +109,7 @@ fn resume_until_then_to_the_end() {
     let end = dir.path().join("end");
     let o = run_bin(&["resume", mid.to_str().unwrap(), "--out", end.to_str().unwrap()]);
     assert!(o.status.success(), "{:?}", text(&o));
-    assert_eq!(runs_csv(&end), (w.fingerprint.clone(), w.state_hash.clone()));
+    assert_eq!(seeds_csv(&end), (w.fingerprint.clone(), w.state_hash.clone()));
     assert!(std::fs::read_to_string(end.join("results.json")).unwrap() == w.results, "results.json differs");
 }
 

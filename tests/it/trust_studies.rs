@@ -182,7 +182,7 @@ fn results_do_not_depend_on_jobs_or_process() {
         assert!(o.status.success(), "{:?}", text(&o));
         files.push((
             std::fs::read(out.join("results.json")).unwrap(),
-            std::fs::read(out.join("runs.csv")).unwrap(),
+            std::fs::read(out.join("seeds.csv")).unwrap(),
             std::fs::read(out.join("fm_runs.csv")).unwrap(),
         ));
     }
