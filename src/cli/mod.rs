@@ -8,8 +8,9 @@ use crate::engine::progress::ProgressMode;
 use crate::engine::time::parse_time;
 use crate::engine::{SimTime, TimeUnit};
 use crate::models::{STUDIES, open_snapshot, open_study, study_of};
-use crate::study::exec::{RunOptions, finish, run_study};
-use crate::study::{RunControl, Scenario};
+use crate::study::exec::{FolderEnd, FolderRun, finish, run_folder};
+use crate::study::rundir::{Existing, Manifest, RunDir, RunState};
+use crate::study::{DriveEnd, RunControl, Scenario, StopCheck};
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -30,7 +31,8 @@ enum Command {
     /// Run a study over many seeds and write results.json, CSV, charts and a
     /// Markdown summary (also printed).
     Run(RunArgs),
-    /// Continue a run from a snapshot, to its end or to --until.
+    /// Continue an interrupted run (its output folder), or one seed from a
+    /// snapshot file.
     Resume(ResumeArgs),
     /// Step through one run event by event (interactive on a terminal).
     Step(StepArgs),
@@ -49,6 +51,9 @@ enum Command {
         /// Where to write the report (default: the first folder).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Replace the outputs of another run that the report folder holds.
+        #[arg(long)]
+        force: bool,
     },
     /// Run every study in both fidelities and write one report: each finding
     /// of the original suite with the quantity it judges (mean, 95% CI) and
@@ -101,6 +106,10 @@ struct RunArgs {
     /// (e.g. --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT).
     #[arg(long, value_name = "i/N")]
     shard: Option<crate::study::shard::ShardSpec>,
+    /// Replace the outputs of an earlier run that OUT holds (without it,
+    /// such a folder is refused; the same run, interrupted, is continued).
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -122,17 +131,40 @@ struct ReproduceArgs {
     models: PathBuf,
 }
 
+/// `resume PATH`: a run's output folder (continue the whole run) or a
+/// snapshot file (continue one seed).
 #[derive(Args, Debug)]
+#[command(after_help = "A run stopped by Ctrl-C or SIGTERM keeps its finished seeds and a snapshot of each \
+unfinished one; `omerta-sim resume OUT` continues it and writes the same report, byte for byte, as a run that \
+never stopped. For a sharded run give the shard's folder (OUT/shards/i-of-N), or OUT with --shard i/N, or OUT \
+alone to continue every unfinished shard in it.")]
 struct ResumeArgs {
-    /// Snapshot file.
-    snapshot: PathBuf,
-    /// Stop at this simulated time and write a new snapshot (default: run to
-    /// the end and write results).
+    /// A run's output folder (OUT, or a shard's OUT/shards/i-of-N), or a
+    /// snapshot file (.snap).
+    path: PathBuf,
+    /// Snapshot file only: stop at this simulated time and write a new
+    /// snapshot (default: run to the end and write results).
     #[arg(long, value_name = "TIME")]
     until: Option<String>,
-    /// Output folder (default: results/<scenario stem>/resumed-seed<S>).
+    /// Snapshot file only: output folder (default:
+    /// results/<scenario stem>/resumed-seed<S>).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Keep writing a snapshot of every seed each time this much simulated
+    /// time has passed (as for run; a folder remembers the period it was
+    /// run with).
+    #[arg(long, value_name = "TIME")]
+    snapshot_every: Option<String>,
+    /// Folder only: continue just this shard of OUT.
+    #[arg(long, value_name = "i/N")]
+    shard: Option<crate::study::shard::ShardSpec>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, default_value_t = 0)]
+    jobs: usize,
+    /// Snapshot file only: replace the outputs of an earlier run that the
+    /// output folder holds.
+    #[arg(long)]
+    force: bool,
     /// Progress display.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     progress: ProgressMode,
@@ -194,7 +226,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Step(a) => step::cmd_step(a),
         Command::Inspect { snapshot } => cmd_inspect(&snapshot),
         Command::List { dir } => cmd_list(&dir),
-        Command::Merge { dirs, out } => cmd_merge(&dirs, out),
+        Command::Merge { dirs, out, force } => cmd_merge(&dirs, out, force),
         Command::Reproduce(a) => reproduce::cmd_reproduce(a),
         Command::Trust { command } => trust::cmd_trust(command),
     }
@@ -205,113 +237,328 @@ fn time_arg(flag: &str, text: &str, unit: TimeUnit) -> anyhow::Result<SimTime> {
     parse_time(text, unit).map_err(|e| anyhow::anyhow!("{flag}: {e}"))
 }
 
-fn cmd_run(a: RunArgs) -> anyhow::Result<ExitCode> {
-    let scenario = Scenario::load(&a.scenario, &a.sets)?;
-    let name = scenario.name();
-    let study = open_study(scenario)?;
+/// Most seeds one run takes (a larger study is split into shards).
+pub const MAX_SEEDS: u64 = 1_000_000;
+
+/// The master seeds a run takes: the study's grid, `--seed`, `--seeds N`
+/// from `seed_base`, or the scenario's `seeds`.
+fn run_seeds_of(study: &dyn crate::study::Study, a: &RunArgs) -> anyhow::Result<Vec<u64>> {
     let (base, n) = study.default_seeds();
-    let seeds: Vec<u64> = match (study.grid_seeds(), a.seed, a.seeds) {
+    let count = |n: u64, what: &str| -> anyhow::Result<Vec<u64>> {
+        if n == 0 && what == "--seeds" {
+            bail!("--seeds must be at least 1");
+        }
+        if n == 0 {
+            bail!("{what} is 0: nothing to run");
+        }
+        if n > MAX_SEEDS {
+            bail!("{what} is {n}: at most {MAX_SEEDS} seeds in one run (split a larger study with --shard)");
+        }
+        let Some(last) = base.checked_add(n - 1) else {
+            bail!("{what} = {n} from seed_base {base} runs past the largest seed ({})", u64::MAX);
+        };
+        Ok((base..=last).collect())
+    };
+    match (study.grid_seeds(), a.seed, a.seeds) {
         (Some(_), Some(_), _) | (Some(_), _, Some(_)) => bail!(
             "{}: study {} derives its seeds from its grid (seed = 1000*iteration + sample); \
              --seed and --seeds do not apply (set full_study.iterations and full_study.samples instead)",
             a.scenario.display(),
             study.id()
         ),
-        (Some(grid), None, None) => grid,
-        (None, seed, seeds) => match (seed, seeds) {
-            (Some(s), _) => vec![s],
-            (None, Some(0)) => bail!("--seeds must be at least 1"),
-            (None, Some(n)) => (base..base + n).collect(),
-            (None, None) if n == 0 => {
-                bail!("{}: key `seeds` is 0: nothing to run", a.scenario.display())
-            }
-            (None, None) => (base..base + n).collect(),
-        },
-    };
-    let snapshot_every = match &a.snapshot_every {
-        Some(t) => {
-            let t = time_arg("--snapshot-every", t, study.time_unit())?;
-            if t.ticks() == 0 {
-                bail!("--snapshot-every must be greater than 0");
-            }
-            Some(t.ticks())
-        }
-        None => None,
-    };
-    let out = a.out.unwrap_or_else(|| PathBuf::from("results").join(name));
-    let opts = RunOptions { seeds, jobs: a.jobs, progress: a.progress, snapshot_every, out: out.clone() };
-    let t0 = std::time::Instant::now();
-    if let Some(shard) = a.shard {
-        let all = opts.seeds.clone();
-        let mine = shard.select(&all);
-        let outputs = crate::study::exec::run_seeds(study.as_ref(), &RunOptions { seeds: mine, ..opts })?;
-        let dir = crate::study::shard::write_shard(study.as_ref(), shard, &all, &outputs, &out)?;
-        eprintln!(
-            "shard {}/{}: {} of {} seeds in {:.2}s, written to {}; combine the shards with `omerta-sim merge {}`",
-            shard.index,
-            shard.count,
-            outputs.len(),
-            all.len(),
-            t0.elapsed().as_secs_f64(),
-            dir.display(),
-            out.display()
-        );
-        return Ok(ExitCode::SUCCESS);
+        (Some(grid), None, None) => Ok(grid),
+        (None, Some(s), _) => Ok(vec![s]),
+        (None, None, Some(n)) => count(n, "--seeds"),
+        (None, None, None) => count(n, &format!("{}: key `seeds`", a.scenario.display())),
     }
-    let res = run_study(study.as_ref(), &opts)?;
-    println!("{}", res.markdown);
-    eprintln!(
-        "wrote {}/results.json ({} seeds in {:.2}s)",
-        out.display(),
-        res.results.seeds.len(),
-        t0.elapsed().as_secs_f64()
-    );
-    Ok(ExitCode::SUCCESS)
+}
+
+/// Most periodic snapshots one seed may write.
+pub const MAX_SNAPSHOTS_PER_SEED: u64 = 10_000;
+
+/// `--snapshot-every` checked against the study: more than zero, no finer
+/// than snapshot file names tell apart (1/1000 of the unit), and not more
+/// than [`MAX_SNAPSHOTS_PER_SEED`] over the horizon.
+fn snapshot_period(text: Option<&str>, study: &dyn crate::study::Study) -> anyhow::Result<Option<u64>> {
+    let Some(text) = text else { return Ok(None) };
+    let unit = study.time_unit();
+    let t = time_arg("--snapshot-every", text, unit)?.ticks();
+    let finest = unit.ticks() / 1000;
+    if t == 0 {
+        bail!("--snapshot-every must be greater than 0");
+    }
+    if t < finest {
+        bail!(
+            "--snapshot-every {text} is finer than snapshot file names can tell apart (they keep 1/1000 {}); use {} or more",
+            unit.name(),
+            unit.format(SimTime(finest))
+        );
+    }
+    let count = study.horizon().ticks() / t;
+    if count > MAX_SNAPSHOTS_PER_SEED {
+        let min = study.horizon().ticks().div_ceil(MAX_SNAPSHOTS_PER_SEED);
+        bail!(
+            "--snapshot-every {text} would write {count} snapshots of every seed over the {} horizon (at most {MAX_SNAPSHOTS_PER_SEED}); use {} or more",
+            unit.format(study.horizon()),
+            unit.format(SimTime(min))
+        );
+    }
+    Ok(Some(t))
+}
+
+fn cmd_run(a: RunArgs) -> anyhow::Result<ExitCode> {
+    let scenario = Scenario::load(&a.scenario, &a.sets)?;
+    let name = scenario.name();
+    let study = open_study(scenario)?;
+    let all = run_seeds_of(study.as_ref(), &a)?;
+    let snapshot_every = snapshot_period(a.snapshot_every.as_deref(), study.as_ref())?;
+    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("results").join(name));
+    let (seeds, folder) = match a.shard {
+        Some(shard) => (shard.select(&all), shard.dir(&out)),
+        None => (all.clone(), out.clone()),
+    };
+    if seeds.is_empty() {
+        bail!(
+            "--shard {}/{}: this shard has no seeds (the run has {} seeds)",
+            a.shard.map_or(0, |s| s.index),
+            a.shard.map_or(0, |s| s.count),
+            all.len()
+        );
+    }
+    let manifest = Manifest::new(study.as_ref(), seeds, all, a.shard, snapshot_every);
+    let existing = if a.force { Existing::Replace } else { Existing::Refuse };
+    let mut dir = RunDir::prepare(&folder, manifest, existing)?;
+    if dir.continuing {
+        let done = dir.manifest().seeds.iter().filter(|s| dir.output_path(**s).exists()).count();
+        eprintln!(
+            "continuing the interrupted run in {} ({done} of {} seeds already finished)",
+            folder.display(),
+            dir.manifest().seeds.len()
+        );
+    }
+    run_in_folder(study.as_ref(), &mut dir, a.jobs, a.progress, None, &out)
+}
+
+/// Run (or continue) the run a folder holds, print its report or what was
+/// kept, and return the exit status.
+fn run_in_folder(
+    study: &dyn crate::study::Study,
+    dir: &mut RunDir,
+    jobs: usize,
+    progress: ProgressMode,
+    start_from: Option<(u64, PathBuf)>,
+    out: &Path,
+) -> anyhow::Result<ExitCode> {
+    crate::engine::interrupt::install()?;
+    let t0 = std::time::Instant::now();
+    let load = |p: &Path| -> anyhow::Result<Box<dyn crate::study::Stepper>> { Ok(open_snapshot(p)?.1) };
+    let opts = FolderRun { jobs, progress, stop: StopCheck::on_interrupt(), load: &load, start_from };
+    let n = dir.manifest().seeds.len();
+    match run_folder(study, dir, &opts)? {
+        FolderEnd::Finished(Some(res)) => {
+            println!("{}", res.markdown);
+            eprintln!("wrote {}/results.json ({n} seeds in {:.2}s)", dir.path().display(), t0.elapsed().as_secs_f64());
+            Ok(ExitCode::SUCCESS)
+        }
+        FolderEnd::Finished(None) => {
+            let m = dir.manifest();
+            let shard = m.shard.expect("a report-less run is a shard");
+            eprintln!(
+                "shard {}/{}: {n} of {} seeds in {:.2}s, written to {}; combine the shards with `omerta-sim merge {}`",
+                shard.index,
+                shard.count,
+                m.all_seeds.len(),
+                t0.elapsed().as_secs_f64(),
+                dir.path().display(),
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        FolderEnd::Interrupted(r) => {
+            let list = |v: &[u64]| crate::study::exec::seed_list(v);
+            let mut msg = format!("interrupted: kept {} finished seed(s)", r.finished.len());
+            if !r.finished.is_empty() {
+                msg += &format!(" ({})", list(&r.finished));
+            }
+            if !r.stopped.is_empty() {
+                let at: Vec<String> = r.stopped.iter().map(|(s, t)| format!("seed {s} at {t}")).collect();
+                msg += &format!(
+                    "; saved {} unfinished seed(s) at their current event ({})",
+                    r.stopped.len(),
+                    at.join(", ")
+                );
+            }
+            if !r.not_started.is_empty() {
+                msg += &format!("; {} seed(s) not started ({})", r.not_started.len(), list(&r.not_started));
+            }
+            eprintln!("{msg}");
+            eprintln!("continue with: omerta-sim resume {}", dir.path().display());
+            Ok(ExitCode::from(crate::engine::interrupt::exit_status()))
+        }
+    }
 }
 
 fn cmd_resume(a: ResumeArgs) -> anyhow::Result<ExitCode> {
-    let (_, mut run) = open_snapshot(&a.snapshot)?;
+    if a.path.is_dir() {
+        return resume_folder(a);
+    }
+    if a.shard.is_some() {
+        bail!("--shard applies to a run folder; {} is a snapshot file", a.path.display());
+    }
+    let (_, mut run) = open_snapshot(&a.path)?;
     let study = study_of(run.as_ref())?;
     let unit = run.time_unit();
-    let until = match &a.until {
-        Some(t) => time_arg("--until", t, unit)?,
-        None => SimTime::MAX,
-    };
-    if until < run.now() {
-        bail!("--until {} is before the snapshot's time {}", unit.format(until), unit.format(run.now()));
-    }
+    let snapshot_every = snapshot_period(a.snapshot_every.as_deref(), study.as_ref())?;
     let seed = run.meta().seed;
     let scenario_stem = Path::new(&run.meta().scenario_path)
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| study.id().to_string());
     let out = a.out.unwrap_or_else(|| PathBuf::from("results").join(scenario_stem).join(format!("resumed-seed{seed}")));
+    let Some(until) = &a.until else {
+        // To the end: a one-seed run in its own folder, which an interrupt
+        // keeps and `resume OUT` continues.
+        let manifest = Manifest::new(study.as_ref(), vec![seed], vec![seed], None, snapshot_every);
+        let existing = if a.force { Existing::Replace } else { Existing::Refuse };
+        let mut dir = RunDir::prepare(&out, manifest, existing)?;
+        let path = std::fs::canonicalize(&a.path).unwrap_or(a.path.clone());
+        return run_in_folder(study.as_ref(), &mut dir, a.jobs, a.progress, Some((seed, path)), &out);
+    };
+    let until = time_arg("--until", until, unit)?;
+    if until < run.now() {
+        bail!("--until {} is before the snapshot's time {}", unit.format(until), unit.format(run.now()));
+    }
+    crate::engine::interrupt::install()?;
     let total = run.horizon().min(until).since(run.now());
     let progress = crate::engine::progress::Progress::start(a.progress, study.id(), total, 1, unit);
-    let ctl = RunControl { tracker: progress.tracker(), snapshot_every: None, snapshot_dir: out.join("snapshots") };
-    run.drive(until, &ctl)?;
+    let ctl = RunControl {
+        tracker: progress.tracker(),
+        snapshot_every,
+        snapshot_dir: out.join("snapshots"),
+        stop: StopCheck::on_interrupt(),
+    };
+    let end = run.drive(until, &ctl)?;
     progress.finish();
-    if run.is_finished() {
-        let output = study.complete_seed(seed, run.output())?;
-        let res = finish(study.as_ref(), vec![output], &out)?;
-        println!("{}", res.markdown);
-        eprintln!("run finished at {}; wrote {}/results.json", unit.format(run.now()), out.display());
+    let at = run.now();
+    let path = out.join(crate::study::run::snapshot_name(
+        study.id(),
+        seed,
+        if end == DriveEnd::Stopped { at } else { until },
+        unit,
+    ));
+    match end {
+        DriveEnd::Finished => {
+            let output = study.complete_seed(seed, run.output())?;
+            let res = finish(study.as_ref(), vec![output], &out)?;
+            println!("{}", res.markdown);
+            eprintln!("run finished at {}; wrote {}/results.json", unit.format(at), out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        DriveEnd::Until => {
+            run.save(&path)?;
+            println!(
+                "stopped at {} after {} events; snapshot written to {}",
+                unit.format(until),
+                run.counters().processed,
+                path.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        DriveEnd::Stopped => {
+            run.save(&path)?;
+            eprintln!(
+                "interrupted at {} after {} events; snapshot written to {}",
+                unit.format(at),
+                run.counters().processed,
+                path.display()
+            );
+            eprintln!("continue with: omerta-sim resume {} --until {}", path.display(), unit.format(until));
+            Ok(ExitCode::from(crate::engine::interrupt::exit_status()))
+        }
+    }
+}
+
+/// `resume OUT`: continue the run a folder holds, or each unfinished shard
+/// under it.
+fn resume_folder(a: ResumeArgs) -> anyhow::Result<ExitCode> {
+    if a.until.is_some() {
+        bail!("--until applies to a snapshot file; {} is a run folder", a.path.display());
+    }
+    if a.out.is_some() {
+        bail!("--out applies to a snapshot file; a run folder is continued in place ({})", a.path.display());
+    }
+    let units: Vec<PathBuf> = if let Some(shard) = a.shard {
+        vec![shard.dir(&a.path)]
+    } else if a.path.join(crate::study::rundir::MANIFEST).exists() {
+        vec![a.path.clone()]
     } else {
-        let path = out.join(crate::study::run::snapshot_name(study.id(), seed, until, unit));
-        run.save(&path)?;
-        println!(
-            "stopped at {} after {} events; snapshot written to {}",
-            unit.format(until),
-            run.counters().processed,
-            path.display()
-        );
+        let mut v: Vec<PathBuf> = std::fs::read_dir(a.path.join("shards"))
+            .map(|it| {
+                it.flatten().map(|e| e.path()).filter(|p| p.join(crate::study::rundir::MANIFEST).exists()).collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        if v.is_empty() {
+            bail!(
+                "{} is not a run folder (no {} and no shards/*/{}); give the --out folder of a run",
+                a.path.display(),
+                crate::study::rundir::MANIFEST,
+                crate::study::rundir::MANIFEST
+            );
+        }
+        v
+    };
+    let out_of = |unit: &Path| -> PathBuf {
+        if a.shard.is_some() || unit != a.path { a.path.clone() } else { unit.to_path_buf() }
+    };
+    let mut resumed = 0;
+    for unit in &units {
+        if !unit.join(crate::study::rundir::MANIFEST).exists() {
+            bail!("{} is not a run folder (it has no {})", unit.display(), crate::study::rundir::MANIFEST);
+        }
+        let mut dir = RunDir::reopen(unit)?;
+        if dir.manifest().state == RunState::Finished {
+            eprintln!("{} is finished; nothing to resume", unit.display());
+            continue;
+        }
+        let m = dir.manifest().clone();
+        let scenario = Scenario::parse(&m.scenario_toml, Path::new(&m.scenario_path), &[]).with_context(|| {
+            format!("{}: the recorded scenario", unit.join(crate::study::rundir::MANIFEST).display())
+        })?;
+        let study = open_study(scenario)?;
+        if study.id() != m.study {
+            bail!("{}: the recorded scenario is of study {}, not {}", unit.display(), study.id(), m.study);
+        }
+        let every = snapshot_period(a.snapshot_every.as_deref(), study.as_ref())?;
+        dir.set_snapshot_every(every)?;
+        let done = m.seeds.iter().filter(|s| dir.output_path(**s).exists()).count();
+        eprintln!("resuming {} ({done} of {} seeds finished)", unit.display(), m.seeds.len());
+        resumed += 1;
+        let code = run_in_folder(study.as_ref(), &mut dir, a.jobs, a.progress, None, &out_of(unit))?;
+        if code != ExitCode::SUCCESS {
+            return Ok(code);
+        }
+    }
+    if resumed == 0 && units.len() > 1 {
+        eprintln!("every shard under {} is finished", a.path.display());
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn cmd_merge(dirs: &[PathBuf], out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+fn cmd_merge(dirs: &[PathBuf], out: Option<PathBuf>, force: bool) -> anyhow::Result<ExitCode> {
     let out = out.unwrap_or_else(|| dirs[0].clone());
-    let res = crate::study::shard::merge(dirs, &out, |s| Ok(open_study(s)?))?;
+    let (study, outputs) = crate::study::shard::gather(dirs, |s| Ok(open_study(s)?))?;
+    let seeds: Vec<u64> = outputs.iter().map(|o| o.seed).collect();
+    let manifest = Manifest::new(study.as_ref(), seeds.clone(), seeds, None, None);
+    // Merging the same shards again replaces the earlier merge.
+    let existing = match crate::study::rundir::Manifest::read(&out) {
+        Ok(Some(m)) if m.same_run(&manifest) => Existing::Replace,
+        _ if force => Existing::Replace,
+        _ => Existing::Refuse,
+    };
+    let mut dir = RunDir::prepare(&out, manifest, existing)?;
+    let res = finish(study.as_ref(), outputs, &out)?;
+    dir.finished()?;
     println!("{}", res.markdown);
     eprintln!("merged {} seeds; wrote {}/results.json", res.results.seeds.len(), out.display());
     Ok(ExitCode::SUCCESS)

@@ -6,9 +6,13 @@
 //! - [`rng`]: named, seeded PCG streams.
 //! - [`sim`]: `Simulation<M: Model>` with `step()`, `run_until()` and counters.
 //! - [`snapshot`]: the versioned snapshot container (the only file that names bincode).
+//! - [`atomic`]: files written under a temporary name, then renamed.
+//! - [`interrupt`]: SIGINT/SIGTERM turned into a stop request.
 //! - [`progress`]: progress bar or log lines.
 //! - [`trace`]: what an event did, and the trajectory fingerprint.
 
+pub mod atomic;
+pub mod interrupt;
 pub mod progress;
 pub mod queue;
 pub mod rng;

@@ -289,6 +289,22 @@ impl<M: Model> Simulation<M> {
         self.counters.processed - before
     }
 
+    /// Handle events with time <= `t`, at most `max` of them (so a caller can
+    /// check for an interrupt between batches). Returns the number handled.
+    pub fn run_until_max(&mut self, t: SimTime, max: u64) -> u64 {
+        let mut k = 0;
+        while k < max {
+            match self.queue.peek_time() {
+                Some(next) if next <= t => {}
+                _ => break,
+            }
+            let p = self.queue.pop().expect("peeked");
+            self.dispatch(p.time, p.seq, p.event, None);
+            k += 1;
+        }
+        k
+    }
+
     /// Handle at most `n` events. Returns the number handled.
     pub fn run_events(&mut self, n: u64) -> u64 {
         let mut k = 0;

@@ -106,6 +106,13 @@ impl TimeUnit {
             TimeUnit::Days => "d",
         }
     }
+    /// The unit's name in words (`hour`, `day`).
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeUnit::Hours => "hour",
+            TimeUnit::Days => "day",
+        }
+    }
     /// Format a time in this unit, e.g. `12.300h`.
     pub fn format(self, t: SimTime) -> String {
         format!("{:.3}{}", t.0 as f64 / self.ticks() as f64, self.suffix())

@@ -91,20 +91,15 @@ fn render<F: Figure>(dir: &Path, stem: &str, fig: &F) -> anyhow::Result<()> {
     write_atomic(&svg_path, svg.as_bytes()).with_context(|| format!("writing {}", svg_path.display()))?;
 
     // BitMapBackend picks the encoder from the extension, so the temp file ends in .png.
-    let tmp = dir.join(format!(".{stem}.tmp.png"));
-    let drawn = (|| -> anyhow::Result<()> {
-        let root = BitMapBackend::new(&tmp, size).into_drawing_area();
+    let png_path = dir.join(format!("{stem}.png"));
+    crate::engine::atomic::write_atomic_with(&png_path, Some("png"), |tmp| -> anyhow::Result<()> {
+        let root = BitMapBackend::new(tmp, size).into_drawing_area();
         root.fill(&WHITE)?;
         fig.draw(&root)?;
         root.present()?;
         Ok(())
-    })();
-    if let Err(e) = drawn {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e.context(format!("drawing {stem}.png")));
-    }
-    let png_path = dir.join(format!("{stem}.png"));
-    std::fs::rename(&tmp, &png_path).with_context(|| format!("writing {}", png_path.display()))
+    })
+    .with_context(|| format!("writing {}", png_path.display()))
 }
 
 /// Finite (min, max) over values, padded; `(0, 1)` if there are none.
@@ -1271,8 +1266,7 @@ mod tests {
         assert!(png.len() > 5_000, "{stem}.png suspiciously small");
         let svg = std::fs::read_to_string(dir.join(format!("{stem}.svg"))).unwrap();
         assert!(svg.contains("<svg"), "{stem}.svg has no <svg");
-        assert!(!dir.join(format!(".{stem}.tmp.png")).exists());
-        assert!(!dir.join(format!("{stem}.svg.tmp")).exists());
+        assert_eq!(crate::engine::atomic::temps_in(dir), Vec::<std::path::PathBuf>::new(), "temporary files left");
     }
 
     #[test]

@@ -254,23 +254,7 @@ pub fn files_under(dir: &Path, ext: &str) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Write `bytes` to `path` atomically: write `<file>.tmp` in the same
-/// directory, then rename over `path`. Creates the parent directory if needed.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "path has no file name"))?;
-    let mut tmp_name = file_name.to_os_string();
-    tmp_name.push(".tmp");
-    let tmp = path.with_file_name(tmp_name);
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
-    }
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
-}
+pub use crate::engine::atomic::write_atomic;
 
 /// Write `dir/results.json` (pretty-printed, atomically), creating `dir`.
 /// Non-finite numbers are written as `null`.
@@ -441,7 +425,7 @@ mod tests {
         let dir = temp_dir("rt").join("nested");
         let r = sample_results();
         write_results(&dir, &r).unwrap();
-        assert!(!dir.join("results.json.tmp").exists());
+        assert!(crate::engine::atomic::temps_in(&dir).is_empty());
         let text = std::fs::read_to_string(dir.join("results.json")).unwrap();
         assert!(!text.contains("extra"), "empty extra must be skipped");
         assert!(text.contains("\"verdict\": \"mixed\""));
@@ -495,7 +479,7 @@ mod tests {
         let text = std::fs::read_to_string(dir.join("t.csv")).unwrap();
         assert_eq!(text, "seed,value\n1,0.5\n1,\"a,b\"\n3,0.25\n");
         assert_eq!(std::fs::read_to_string(dir.join("u.csv")).unwrap(), "seed,value\n");
-        assert!(!dir.join("t.csv.tmp").exists());
+        assert!(crate::engine::atomic::temps_in(&dir).is_empty());
 
         let mut bad = seed(4, &[], &[]);
         bad.tables.insert("t.csv".into(), Table { header: vec!["other".into()], rows: vec![] });
@@ -513,7 +497,7 @@ mod tests {
         write_atomic(&p, b"one").unwrap();
         write_atomic(&p, b"two").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
-        assert!(!dir.join("f.txt.tmp").exists());
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "no temporary file is left");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

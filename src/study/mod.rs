@@ -3,9 +3,10 @@
 pub mod exec;
 pub mod keys;
 pub mod run;
+pub mod rundir;
 pub mod scenario;
 pub mod shard;
 
 pub use keys::{Fidelity, Keys, VerdictSpec};
-pub use run::{Run, RunControl, RunMeta, Stepper, Study, StudyModel};
+pub use run::{DriveEnd, Run, RunControl, RunMeta, Stepper, StopCheck, Study, StudyModel};
 pub use scenario::{Scenario, ScenarioError};

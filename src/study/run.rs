@@ -9,6 +9,7 @@ use crate::study::Scenario;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A model that can report one seed's metrics.
 pub trait StudyModel: Model + Send {
@@ -56,7 +57,37 @@ pub struct Run<M: StudyModel> {
     pub sim: Simulation<M>,
 }
 
-/// Options of a run: progress, snapshots.
+/// Whether a run should stop at its next safe point (between events).
+#[derive(Clone, Default)]
+pub struct StopCheck(Option<Arc<dyn Fn() -> bool + Send + Sync>>);
+
+impl StopCheck {
+    /// Never stop early.
+    pub fn never() -> StopCheck {
+        StopCheck(None)
+    }
+    /// Stop when SIGINT or SIGTERM arrived ([`crate::engine::interrupt`]).
+    pub fn on_interrupt() -> StopCheck {
+        StopCheck::when(crate::engine::interrupt::requested)
+    }
+    /// Stop when `f` says so (tests interrupt runs at chosen points).
+    pub fn when(f: impl Fn() -> bool + Send + Sync + 'static) -> StopCheck {
+        StopCheck(Some(Arc::new(f)))
+    }
+    /// Whether to stop now.
+    #[inline]
+    pub fn should_stop(&self) -> bool {
+        self.0.as_ref().is_some_and(|f| f())
+    }
+}
+
+impl std::fmt::Debug for StopCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "StopCheck(when)" } else { "StopCheck(never)" })
+    }
+}
+
+/// Options of a run: progress, snapshots, early stop.
 #[derive(Clone)]
 pub struct RunControl {
     /// Where progress goes.
@@ -65,14 +96,35 @@ pub struct RunControl {
     pub snapshot_every: Option<u64>,
     /// Directory for snapshots.
     pub snapshot_dir: PathBuf,
+    /// When to stop before the end (checked between batches of events).
+    pub stop: StopCheck,
 }
 
 impl RunControl {
-    /// No progress, no snapshots.
+    /// No progress, no snapshots, no early stop.
     pub fn quiet() -> RunControl {
-        RunControl { tracker: Tracker::detached(), snapshot_every: None, snapshot_dir: PathBuf::from(".") }
+        RunControl {
+            tracker: Tracker::detached(),
+            snapshot_every: None,
+            snapshot_dir: PathBuf::from("."),
+            stop: StopCheck::never(),
+        }
     }
 }
+
+/// How [`Run::drive`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DriveEnd {
+    /// The run is over: its horizon reached or no event left.
+    Finished,
+    /// The time asked for was reached before the end.
+    Until,
+    /// Stopped early by [`RunControl::stop`], between two events.
+    Stopped,
+}
+
+/// Events handled between two checks of [`RunControl::stop`].
+pub const STOP_CHECK_EVENTS: u64 = 1 << 16;
 
 /// File name of a snapshot of `study`, `seed` at `t`.
 pub fn snapshot_name(study: &str, seed: u64, t: SimTime, unit: TimeUnit) -> String {
@@ -103,43 +155,60 @@ impl<M: StudyModel> Run<M> {
         Ok(())
     }
 
-    /// Run until `until` (or the end), reporting progress and writing
-    /// snapshots every `snapshot_every` ticks. Returns the paths written.
-    pub fn drive(&mut self, until: SimTime, ctl: &RunControl) -> anyhow::Result<Vec<PathBuf>> {
+    /// Whether the run is over: no event left, or the next one after the
+    /// horizon.
+    pub fn done(&mut self) -> bool {
+        let horizon = self.sim.model.horizon();
+        self.sim.next_time().is_none_or(|t| t > horizon)
+    }
+
+    /// Run until `until` (or the end), reporting progress, writing snapshots
+    /// every `ctl.snapshot_every` ticks and stopping early when `ctl.stop`
+    /// says so.
+    pub fn drive(&mut self, until: SimTime, ctl: &RunControl) -> anyhow::Result<DriveEnd> {
         let horizon = self.sim.model.horizon();
         let target = until.min(horizon.max(self.sim.now()));
         let chunk = (horizon.ticks() / 200).max(1);
-        let mut written = Vec::new();
         let mut reported = self.sim.now().min(target);
         let mut next_snap = ctl.snapshot_every.map(|e| {
             let e = e.max(1);
             SimTime((self.sim.now().ticks() / e + 1).saturating_mul(e))
         });
         loop {
+            if self.done() {
+                ctl.tracker.advance(target.since(reported), 0);
+                return Ok(DriveEnd::Finished);
+            }
+            if ctl.stop.should_stop() {
+                return Ok(DriveEnd::Stopped);
+            }
             let mut stop = SimTime(reported.ticks().saturating_add(chunk)).min(target);
             if let Some(s) = next_snap {
                 stop = stop.min(s);
             }
-            let before = self.sim.counters().processed;
-            self.sim.run_until(stop);
-            let events = self.sim.counters().processed - before;
-            let done_to = if self.sim.is_finished() { target } else { stop };
-            ctl.tracker.advance(done_to.since(reported), events);
-            reported = done_to;
+            let events = self.sim.run_until_max(stop, STOP_CHECK_EVENTS);
+            if events == STOP_CHECK_EVENTS && self.sim.next_time().is_some_and(|t| t <= stop) {
+                // More events before `stop`: report what was done, check for
+                // a stop request, and go on.
+                let now = self.sim.now().max(reported);
+                ctl.tracker.advance(now.since(reported), events);
+                reported = now;
+                continue;
+            }
+            ctl.tracker.advance(stop.since(reported), events);
+            reported = stop;
             if let (Some(s), Some(every)) = (next_snap, ctl.snapshot_every)
                 && stop == s
-                && !self.sim.is_finished()
+                && !self.done()
             {
                 let path = ctl.snapshot_dir.join(snapshot_name(&self.meta.study, self.meta.seed, s, M::TIME_UNIT));
                 self.save(&path).with_context(|| format!("writing snapshot {}", path.display()))?;
-                written.push(path);
                 next_snap = Some(SimTime(s.ticks().saturating_add(every.max(1))));
             }
-            if self.sim.is_finished() || stop >= target {
-                break;
+            if stop >= target {
+                return Ok(if self.done() { DriveEnd::Finished } else { DriveEnd::Until });
             }
         }
-        Ok(written)
     }
 }
 
@@ -165,8 +234,20 @@ pub trait Study: Send + Sync {
     fn time_unit(&self) -> TimeUnit;
     /// Simulated time of one run.
     fn horizon(&self) -> SimTime;
-    /// Run seed to the end.
-    fn run_seed(&self, seed: u64, ctl: &RunControl) -> anyhow::Result<SeedOutput>;
+    /// Run seed to the end (ignores `ctl.stop`: a seed run this way always
+    /// finishes).
+    fn run_seed(&self, seed: u64, ctl: &RunControl) -> anyhow::Result<SeedOutput> {
+        let t0 = std::time::Instant::now();
+        let ctl = RunControl { stop: StopCheck::never(), ..ctl.clone() };
+        let mut run = self.stepper(seed);
+        run.drive(SimTime::MAX, &ctl)?;
+        let mut out = self.complete_seed(seed, run.output())?;
+        self.stamp_wall_time(&mut out, t0.elapsed().as_secs_f64());
+        Ok(out)
+    }
+    /// Write the wall time a seed took into its output, for studies whose
+    /// tables record it (a timing field: not compared between runs).
+    fn stamp_wall_time(&self, _output: &mut SeedOutput, _seconds: f64) {}
     /// A stepper at the start of seed.
     fn stepper(&self, seed: u64) -> Box<dyn Stepper>;
     /// Write charts into `dir` and return the Markdown summary.
@@ -235,10 +316,13 @@ pub trait Stepper {
     fn meta(&self) -> &RunMeta;
     /// Save a snapshot.
     fn save(&self, path: &Path) -> anyhow::Result<()>;
-    /// Run to `until` with progress and periodic snapshots.
-    fn drive(&mut self, until: SimTime, ctl: &RunControl) -> anyhow::Result<Vec<PathBuf>>;
-    /// Whether the run is over.
+    /// Run to `until` with progress and periodic snapshots, stopping early
+    /// when `ctl.stop` says so.
+    fn drive(&mut self, until: SimTime, ctl: &RunControl) -> anyhow::Result<DriveEnd>;
+    /// Whether no event is pending.
     fn is_finished(&self) -> bool;
+    /// Whether the run is over: no event left, or the next after the horizon.
+    fn done(&mut self) -> bool;
     /// The seed's output (meaningful once finished).
     fn output(&self) -> SeedOutput;
     /// Check the model's invariants.
@@ -293,8 +377,11 @@ impl<M: StudyModel> Stepper for Run<M> {
     fn save(&self, path: &Path) -> anyhow::Result<()> {
         Run::save(self, path)
     }
-    fn drive(&mut self, until: SimTime, ctl: &RunControl) -> anyhow::Result<Vec<PathBuf>> {
+    fn drive(&mut self, until: SimTime, ctl: &RunControl) -> anyhow::Result<DriveEnd> {
         Run::drive(self, until, ctl)
+    }
+    fn done(&mut self) -> bool {
+        Run::done(self)
     }
     fn is_finished(&self) -> bool {
         self.sim.is_finished()

@@ -74,7 +74,8 @@ pub struct ShardHeader {
 
 const FORMAT: &str = "omerta-sim shard v1";
 
-/// Write a shard: `shard.json` (header) and `outputs.jsonl` (one seed per line).
+/// Write a shard: `shard.json` (header) and `outputs.jsonl` (one seed per
+/// line) into `OUT/shards/<i>-of-<N>/`; returns that folder.
 pub fn write_shard(
     study: &dyn Study,
     shard: ShardSpec,
@@ -83,7 +84,19 @@ pub fn write_shard(
     out: &Path,
 ) -> anyhow::Result<PathBuf> {
     let dir = shard.dir(out);
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    write_shard_files(study, shard, all_seeds, outputs, &dir)?;
+    Ok(dir)
+}
+
+/// Write a shard's `shard.json` and `outputs.jsonl` into its folder `dir`.
+pub fn write_shard_files(
+    study: &dyn Study,
+    shard: ShardSpec,
+    all_seeds: &[u64],
+    outputs: &[SeedOutput],
+    dir: &Path,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let scn = study.scenario();
     let header = ShardHeader {
         format: FORMAT.into(),
@@ -106,7 +119,7 @@ pub fn write_shard(
         .with_context(|| format!("writing {}/outputs.jsonl", dir.display()))?;
     let h = serde_json::to_vec_pretty(&header)?;
     write_atomic(&dir.join("shard.json"), &h).with_context(|| format!("writing {}/shard.json", dir.display()))?;
-    Ok(dir)
+    Ok(())
 }
 
 fn read_shard(dir: &Path) -> anyhow::Result<(ShardHeader, Vec<SeedOutput>)> {
@@ -135,6 +148,14 @@ fn read_shard(dir: &Path) -> anyhow::Result<(ShardHeader, Vec<SeedOutput>)> {
     Ok((header, outputs))
 }
 
+/// Whether `dir` is a shard's run folder whose run has not finished.
+fn unfinished_shard(dir: &Path) -> bool {
+    matches!(
+        super::rundir::Manifest::read(dir),
+        Ok(Some(m)) if m.shard.is_some() && m.state != super::rundir::RunState::Finished
+    )
+}
+
 /// Every shard folder under `dirs` (each a run's output folder with a
 /// `shards/` subfolder, or a shard folder itself).
 pub fn find_shards(dirs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
@@ -144,12 +165,28 @@ pub fn find_shards(dirs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
             found.push(d.clone());
             continue;
         }
+        if unfinished_shard(d) {
+            bail!(
+                "{} is an unfinished shard (its run was interrupted or failed): `omerta-sim resume {}` finishes it",
+                d.display(),
+                d.display()
+            );
+        }
         let sd = d.join("shards");
-        let entries = std::fs::read_dir(&sd).with_context(|| format!("{}: no shards/ folder", d.display()))?;
+        if !sd.is_dir() {
+            bail!("{} holds no shards (no shards/ folder and no shard.json)", d.display());
+        }
+        let entries = std::fs::read_dir(&sd).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", sd.display()))?;
         for e in entries {
             let p = e?.path();
             if p.join("shard.json").exists() {
                 found.push(p);
+            } else if unfinished_shard(&p) {
+                bail!(
+                    "{} is an unfinished shard (its run was interrupted or failed): `omerta-sim resume {}` finishes it",
+                    p.display(),
+                    p.display()
+                );
             }
         }
     }
@@ -160,12 +197,13 @@ pub fn find_shards(dirs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(found)
 }
 
-/// Merge shards into one report, as an unsharded run would write it.
-pub fn merge(
+/// Read the shards under `dirs`, check that they are of one run and cover
+/// each of its seeds once, and return the study and the outputs in report
+/// order.
+pub fn gather(
     dirs: &[PathBuf],
-    out: &Path,
     open: impl Fn(Scenario) -> anyhow::Result<Box<dyn Study>>,
-) -> anyhow::Result<StudyOutput> {
+) -> anyhow::Result<(Box<dyn Study>, Vec<SeedOutput>)> {
     let shards = find_shards(dirs)?;
     let mut first: Option<ShardHeader> = None;
     let mut outputs: Vec<SeedOutput> = Vec::new();
@@ -215,5 +253,15 @@ pub fn merge(
     let ordered: Vec<SeedOutput> = h.all_seeds.iter().map(|s| by_seed.remove(s).expect("checked")).collect();
     let scenario = Scenario::parse(&h.scenario_toml, Path::new(&h.scenario_path), &[])?;
     let study = open(scenario)?;
+    Ok((study, ordered))
+}
+
+/// Merge shards into one report, as an unsharded run would write it.
+pub fn merge(
+    dirs: &[PathBuf],
+    out: &Path,
+    open: impl Fn(Scenario) -> anyhow::Result<Box<dyn Study>>,
+) -> anyhow::Result<StudyOutput> {
+    let (study, ordered) = gather(dirs, open)?;
     finish(study.as_ref(), ordered, out)
 }

@@ -9,6 +9,7 @@ mod corrected;
 mod determinism;
 mod economic_value;
 mod identity_rotation;
+mod interrupt;
 mod invariants;
 mod ledger;
 mod monetary_policy;

@@ -99,15 +99,8 @@ impl Study for EconomicStudy {
         let other = self.other.as_ref().map(|(_, p)| EconomicMarket::new(p.clone()).horizon()).unwrap_or(SimTime::ZERO);
         SimTime(main.ticks() + other.ticks())
     }
-    fn run_seed(&self, seed: u64, ctl: &RunControl) -> anyhow::Result<SeedOutput> {
-        let mut run = self.new_run(seed);
-        run.drive(SimTime::MAX, ctl)?;
-        let out = Stepper::output(&run);
-        let quiet = RunControl { snapshot_every: None, ..ctl.clone() };
-        self.complete_with(seed, out, &quiet)
-    }
     fn complete_seed(&self, seed: u64, output: SeedOutput) -> anyhow::Result<SeedOutput> {
-        self.complete_with(seed, output, &RunControl::quiet())
+        self.complete_with(seed, output)
     }
     fn stepper(&self, seed: u64) -> Box<dyn Stepper> {
         Box::new(self.new_run(seed))
@@ -123,10 +116,11 @@ impl Study for EconomicStudy {
 }
 
 impl EconomicStudy {
-    fn complete_with(&self, seed: u64, mut out: SeedOutput, ctl: &RunControl) -> anyhow::Result<SeedOutput> {
+    /// Add the comparison run in the other fidelity (when asked for).
+    fn complete_with(&self, seed: u64, mut out: SeedOutput) -> anyhow::Result<SeedOutput> {
         let Some((scn, params)) = &self.other else { return Ok(out) };
         let mut run = Run::new(Self::meta(scn, seed), EconomicMarket::new(params.clone()));
-        run.drive(SimTime::MAX, ctl)?;
+        run.drive(SimTime::MAX, &RunControl::quiet())?;
         let other = seed_output(params, &run.sim.model.records, seed);
         let name = params.fidelity.name();
         for c in CLAIMS {

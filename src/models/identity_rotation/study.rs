@@ -9,7 +9,7 @@ use crate::ledger::LedgerError;
 use crate::report::chart::{Corner, GridPanel, Guide, Line, Panel, line_grid};
 use crate::report::markdown::{MdTable, findings_table, fmt_ci};
 use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput, VerdictRule};
-use crate::study::{Run, RunControl, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
+use crate::study::{Run, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -77,11 +77,6 @@ impl Study for IdentityRotationStudy {
             Some(s) => SimTime(s.days as u64 * crate::engine::TICKS_PER_DAY),
             None => IdentityRotation::new(self.params.clone()).horizon(),
         }
-    }
-    fn run_seed(&self, seed: u64, ctl: &RunControl) -> anyhow::Result<SeedOutput> {
-        let mut run = self.new_run(seed);
-        run.drive(SimTime::MAX, ctl)?;
-        Ok(Stepper::output(&run))
     }
     fn stepper(&self, seed: u64) -> Box<dyn Stepper> {
         Box::new(self.new_run(seed))

@@ -7,7 +7,7 @@ use super::model::PolicyModel;
 use super::report;
 use crate::engine::{Model, SimTime, TimeUnit};
 use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput, VerdictRule};
-use crate::study::{Run, RunControl, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
+use crate::study::{Run, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -89,13 +89,9 @@ impl Study for PolicyStudy {
     fn horizon(&self) -> SimTime {
         PolicyModel::new(self.params.clone()).horizon()
     }
-    fn run_seed(&self, seed: u64, ctl: &RunControl) -> anyhow::Result<SeedOutput> {
-        let t0 = std::time::Instant::now();
-        let mut run = self.new_run(seed);
-        run.drive(SimTime::MAX, ctl)?;
-        let wall = format!("{:.4}", t0.elapsed().as_secs_f64());
-        let mut out = Stepper::output(&run);
+    fn stamp_wall_time(&self, out: &mut SeedOutput, seconds: f64) {
         // Runs share one simulation per seed: each gets the seed's wall time.
+        let wall = format!("{seconds:.4}");
         if let Some(t) = out.tables.get_mut("runs.csv") {
             for row in &mut t.rows {
                 if let Some(w) = row.last_mut() {
@@ -103,7 +99,6 @@ impl Study for PolicyStudy {
                 }
             }
         }
-        Ok(out)
     }
     fn stepper(&self, seed: u64) -> Box<dyn Stepper> {
         Box::new(self.new_run(seed))

@@ -8,7 +8,7 @@ use crate::report::chart::{Bar, Line, Panel, grouped_bars, line_panels};
 use crate::report::markdown::{MdTable, findings_table, metric_cell};
 use crate::report::results::{FindingDef, Results, SeedOutput, VerdictRule};
 use crate::report::stats::summarize;
-use crate::study::{Fidelity, Run, RunControl, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
+use crate::study::{Fidelity, Run, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
 use std::path::Path;
 
 impl StudyModel for ReliabilityMarket {
@@ -89,11 +89,6 @@ impl Study for ReliabilityStudy {
     fn horizon(&self) -> SimTime {
         use crate::engine::Model;
         ReliabilityMarket::new(self.params.clone()).horizon()
-    }
-    fn run_seed(&self, seed: u64, ctl: &RunControl) -> anyhow::Result<SeedOutput> {
-        let mut run = self.new_run(seed);
-        run.drive(SimTime::MAX, ctl)?;
-        Ok(Stepper::output(&run))
     }
     fn stepper(&self, seed: u64) -> Box<dyn Stepper> {
         Box::new(self.new_run(seed))

@@ -9,7 +9,7 @@ use crate::report::chart::{Bar, Line, Panel, grouped_bars, line_panels};
 use crate::report::markdown::{MdTable, auto_decimals, findings_table, fmt_ci};
 use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput, VerdictRule};
 use crate::report::stats::summarize;
-use crate::study::{Run, RunControl, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
+use crate::study::{Run, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
 use crate::trust::attacks::Attack;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -96,11 +96,6 @@ impl Study for TrustStudy {
     }
     fn horizon(&self) -> SimTime {
         TrustModel::new(self.params.clone()).horizon()
-    }
-    fn run_seed(&self, seed: u64, ctl: &RunControl) -> anyhow::Result<SeedOutput> {
-        let mut run = self.new_run(seed);
-        run.drive(SimTime::MAX, ctl)?;
-        Ok(Stepper::output(&run))
     }
     fn stepper(&self, seed: u64) -> Box<dyn Stepper> {
         Box::new(self.new_run(seed))
