@@ -1,5 +1,7 @@
 //! The `omerta-sim` subcommands: run, resume, step, inspect, list, trust.
 
+#[macro_use]
+pub mod out;
 mod reproduce;
 mod step;
 mod trust;
@@ -169,21 +171,27 @@ struct StepArgs {
     interactive: bool,
 }
 
-/// Entry point of the binary.
+/// Entry point of the binary. Every command prints through [`out`]; its
+/// errors are turned into an exit status in one place ([`out::report`]): 141
+/// quietly for a closed stdout, 1 with the message otherwise.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
+        Err(e) if e.use_stderr() => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return ExitCode::from(2);
+        }
+        // --help and --version: text for stdout.
+        Err(e) => {
+            return match e.print().and_then(|()| out::flush()).map_err(out::stdout_error) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(io) => out::report(&io.into()),
+            };
         }
     };
-    match dispatch(cli) {
+    match dispatch(cli).and_then(|code| out::flush().map(|()| code).map_err(Into::into)) {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(1)
-        }
+        Err(e) => out::report(&e),
     }
 }
 
@@ -246,7 +254,7 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<ExitCode> {
         let mine = shard.select(&all);
         let outputs = crate::study::exec::run_seeds(study.as_ref(), &RunOptions { seeds: mine, ..opts })?;
         let dir = crate::study::shard::write_shard(study.as_ref(), shard, &all, &outputs, &out)?;
-        eprintln!(
+        errln!(
             "shard {}/{}: {} of {} seeds in {:.2}s, written to {}; combine the shards with `omerta-sim merge {}`",
             shard.index,
             shard.count,
@@ -259,8 +267,8 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let res = run_study(study.as_ref(), &opts)?;
-    println!("{}", res.markdown);
-    eprintln!(
+    outln!("{}", res.markdown)?;
+    errln!(
         "wrote {}/results.json ({} seeds in {:.2}s)",
         out.display(),
         res.results.seeds.len(),
@@ -294,17 +302,17 @@ fn cmd_resume(a: ResumeArgs) -> anyhow::Result<ExitCode> {
     if run.is_finished() {
         let output = study.complete_seed(seed, run.output())?;
         let res = finish(study.as_ref(), vec![output], &out)?;
-        println!("{}", res.markdown);
-        eprintln!("run finished at {}; wrote {}/results.json", unit.format(run.now()), out.display());
+        outln!("{}", res.markdown)?;
+        errln!("run finished at {}; wrote {}/results.json", unit.format(run.now()), out.display());
     } else {
         let path = out.join(crate::study::run::snapshot_name(study.id(), seed, until, unit));
         run.save(&path)?;
-        println!(
+        outln!(
             "stopped at {} after {} events; snapshot written to {}",
             unit.format(until),
             run.counters().processed,
             path.display()
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -312,8 +320,8 @@ fn cmd_resume(a: ResumeArgs) -> anyhow::Result<ExitCode> {
 fn cmd_merge(dirs: &[PathBuf], out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let out = out.unwrap_or_else(|| dirs[0].clone());
     let res = crate::study::shard::merge(dirs, &out, |s| Ok(open_study(s)?))?;
-    println!("{}", res.markdown);
-    eprintln!("merged {} seeds; wrote {}/results.json", res.results.seeds.len(), out.display());
+    outln!("{}", res.markdown)?;
+    errln!("merged {} seeds; wrote {}/results.json", res.results.seeds.len(), out.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -321,21 +329,21 @@ fn cmd_inspect(path: &Path) -> anyhow::Result<ExitCode> {
     let (h, mut run) = open_snapshot(path)?;
     let unit = run.time_unit();
     let c = run.counters();
-    println!("snapshot        {}", path.display());
-    println!("format version  {}", h.format_version);
-    println!("model kind      {}", h.model_kind);
-    println!("written by      omerta-sim {}", h.crate_version);
-    println!("scenario        {} (hash {:016x})", run.meta().scenario_path, h.scenario_hash);
-    println!("seed            {}", run.meta().seed);
-    println!("body            {} bytes, checksum {:016x}", h.body_len, h.checksum);
-    println!("simulated time  {} of {}", unit.format(run.now()), unit.format(run.horizon()));
-    println!("events          {} processed, {} scheduled, {} cancelled", c.processed, c.scheduled, c.cancelled);
+    outln!("snapshot        {}", path.display())?;
+    outln!("format version  {}", h.format_version)?;
+    outln!("model kind      {}", h.model_kind)?;
+    outln!("written by      omerta-sim {}", h.crate_version)?;
+    outln!("scenario        {} (hash {:016x})", run.meta().scenario_path, h.scenario_hash)?;
+    outln!("seed            {}", run.meta().seed)?;
+    outln!("body            {} bytes, checksum {:016x}", h.body_len, h.checksum)?;
+    outln!("simulated time  {} of {}", unit.format(run.now()), unit.format(run.horizon()))?;
+    outln!("events          {} processed, {} scheduled, {} cancelled", c.processed, c.scheduled, c.cancelled)?;
     let next = run.next_time().map(|t| unit.format(t)).unwrap_or_else(|| "none (run finished)".into());
-    println!("pending events  {} (next at {next})", run.pending());
-    println!("fingerprint     {:016x}", run.fingerprint());
+    outln!("pending events  {} (next at {next})", run.pending())?;
+    outln!("fingerprint     {:016x}", run.fingerprint())?;
     let agents: Vec<String> = run.agent_counts().iter().map(|(k, n)| format!("{n} {k}s")).collect();
-    println!("agents          {}", agents.join(", "));
-    println!("state           {}", run.describe());
+    outln!("agents          {}", agents.join(", "))?;
+    outln!("state           {}", run.describe())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -343,7 +351,7 @@ fn cmd_list(dir: &Path) -> anyhow::Result<ExitCode> {
     let files = crate::study::scenario::scenario_files(dir)
         .with_context(|| format!("reading scenario folder {}", dir.display()))?;
     if files.is_empty() {
-        println!("no scenario files in {}", dir.display());
+        outln!("no scenario files in {}", dir.display())?;
     }
     let width = files.iter().map(|f| f.display().to_string().len()).max().unwrap_or(0);
     for f in files {
@@ -356,7 +364,7 @@ fn cmd_list(dir: &Path) -> anyhow::Result<ExitCode> {
             }
             Err(e) => format!("unreadable: {e}"),
         };
-        println!("{:<width$}  {line}", f.display().to_string());
+        outln!("{:<width$}  {line}", f.display().to_string())?;
     }
     Ok(ExitCode::SUCCESS)
 }

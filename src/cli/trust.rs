@@ -64,22 +64,22 @@ pub(super) fn cmd_trust(cmd: TrustCommand) -> anyhow::Result<ExitCode> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("{name}: cannot read the trace: {e}");
+                errln!("{name}: cannot read the trace: {e}");
                 worst = 2;
                 continue;
             }
         };
         match trace::replay_text(&text) {
             Err(e) => {
-                eprintln!("{name}:{}: malformed trace: {}", e.line, e.message);
-                println!("{name}: malformed trace (line {})", e.line);
+                errln!("{name}:{}: malformed trace: {}", e.line, e.message);
+                outln!("{name}: malformed trace (line {})", e.line)?;
                 worst = 2;
             }
             Ok(r) => {
                 for m in &r.mismatches {
-                    println!("{name}:{m}");
+                    outln!("{name}:{m}")?;
                 }
-                println!("{name}: {}, {} mismatches", describe(&r.counts), r.mismatches.len());
+                outln!("{name}: {}, {} mismatches", describe(&r.counts), r.mismatches.len())?;
                 if !r.mismatches.is_empty() {
                     worst = worst.max(1);
                 }
@@ -89,7 +89,7 @@ pub(super) fn cmd_trust(cmd: TrustCommand) -> anyhow::Result<ExitCode> {
         }
     }
     if traces.len() > 1 {
-        println!("total: {} files, {}, {mismatches} mismatches", traces.len(), describe(&total));
+        outln!("total: {} files, {}, {mismatches} mismatches", traces.len(), describe(&total))?;
     }
     Ok(ExitCode::from(worst))
 }
