@@ -2,6 +2,7 @@
 
 #[macro_use]
 pub mod out;
+mod args;
 mod reproduce;
 mod step;
 mod trust;
@@ -74,11 +75,11 @@ struct RunArgs {
     /// Scenario file (TOML), e.g. models/reliability_v2.toml.
     scenario: PathBuf,
     /// Run this one master seed.
-    #[arg(long, conflicts_with = "seeds")]
+    #[arg(long, conflicts_with = "seeds", allow_hyphen_values = true, value_parser = args::whole(0))]
     seed: Option<u64>,
     /// Run N master seeds: seed_base .. seed_base+N-1 (default: the
     /// scenario's `seeds`).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = args::whole(1))]
     seeds: Option<u64>,
     /// Override a scenario key: --set key=value (dotted for tables; the value
     /// is read as TOML, a bare word as a string). Repeatable.
@@ -88,7 +89,7 @@ struct RunArgs {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = args::whole_usize(0))]
     jobs: usize,
     /// Progress display: a bar on a terminal, log lines otherwise (auto).
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
@@ -96,12 +97,12 @@ struct RunArgs {
     /// Write a snapshot of every seed each time this much simulated time has
     /// passed, into OUT/snapshots/ (e.g. 100h, 30d; a bare number is in the
     /// study's unit: hours for markets, days for trust and policy).
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     snapshot_every: Option<String>,
     /// Run only shard i of N (every N-th seed, starting at the i-th) and keep
     /// its per-seed outputs in OUT/shards/i-of-N/; combine with `merge`
     /// (e.g. --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT).
-    #[arg(long, value_name = "i/N")]
+    #[arg(long, value_name = "i/N", allow_hyphen_values = true)]
     shard: Option<crate::study::shard::ShardSpec>,
 }
 
@@ -111,10 +112,10 @@ struct ReproduceArgs {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Seeds per study (default: each scenario's own `seeds`; for the full study, the first N seeds of its grid).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = args::whole(1))]
     seeds: Option<u64>,
     /// Worker threads (default: all cores).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = args::whole_usize(0))]
     jobs: usize,
     /// Progress display.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
@@ -130,7 +131,7 @@ struct ResumeArgs {
     snapshot: PathBuf,
     /// Stop at this simulated time and write a new snapshot (default: run to
     /// the end and write results).
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     until: Option<String>,
     /// Output folder (default: results/<scenario stem>/resumed-seed<S>).
     #[arg(long)]
@@ -146,7 +147,7 @@ struct StepArgs {
     #[arg(required_unless_present = "from")]
     scenario: Option<PathBuf>,
     /// Master seed (default: the scenario's seed_base).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = args::whole(0))]
     seed: Option<u64>,
     /// Start from this snapshot instead of the beginning.
     #[arg(long, conflicts_with_all = ["scenario", "seed", "sets"])]
@@ -155,10 +156,10 @@ struct StepArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
     /// Print this many events (after filters), then stop.
-    #[arg(long, conflicts_with = "until")]
+    #[arg(long, conflicts_with = "until", allow_hyphen_values = true, value_parser = args::whole(0))]
     count: Option<u64>,
     /// Run to this simulated time, printing events on the way.
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     until: Option<String>,
     /// Only print events of these kinds (comma-separated, e.g. SessionEnd,CompetingBid).
     #[arg(long, value_delimiter = ',')]
@@ -362,7 +363,7 @@ fn cmd_list(dir: &Path) -> anyhow::Result<ExitCode> {
                 let known = if STUDIES.contains(&s.study.as_str()) { "" } else { " (study not in this build)" };
                 format!("{:<28} {:<10} {desc}{known}", s.study, fid)
             }
-            Err(e) => format!("unreadable: {e}"),
+            Err(e) => format!("unreadable: {}", out::chain(&e)),
         };
         outln!("{:<width$}  {line}", f.display().to_string())?;
     }

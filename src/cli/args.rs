@@ -1,0 +1,50 @@
+//! Value parsers for command-line flags.
+//!
+//! clap reads `--seeds -3` as the flag `-3` and suggests `-- -3`, which is
+//! wrong advice. Numeric flags therefore accept values that start with a
+//! hyphen (`allow_hyphen_values = true`) and parse them with [`whole`], whose
+//! message names the flag and what it takes: `--seeds must be a whole number
+//! >= 1 (got -3)`.
+
+use clap::builder::TypedValueParser;
+use clap::error::ErrorKind;
+use std::ffi::OsStr;
+
+/// A whole-number flag `>= min` (see [`whole`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Whole {
+    min: u64,
+}
+
+/// Parse a whole number `>= min` into a `u64` (`.map(..)` for other types).
+pub fn whole(min: u64) -> Whole {
+    Whole { min }
+}
+
+impl TypedValueParser for Whole {
+    type Value = u64;
+
+    fn parse_ref(&self, cmd: &clap::Command, arg: Option<&clap::Arg>, value: &OsStr) -> Result<u64, clap::Error> {
+        let text = value.to_string_lossy();
+        match text.parse::<u64>() {
+            Ok(n) if n >= self.min => Ok(n),
+            parsed => {
+                let name =
+                    arg.and_then(|a| a.get_long()).map(|l| format!("--{l}")).unwrap_or_else(|| "the value".into());
+                let why = match parsed {
+                    Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => {
+                        format!(" (got {text}, more than {})", u64::MAX)
+                    }
+                    _ => format!(" (got {text})"),
+                };
+                let msg = format!("{name} must be a whole number >= {}{why}\n", self.min);
+                Err(clap::Error::raw(ErrorKind::ValueValidation, msg).with_cmd(cmd))
+            }
+        }
+    }
+}
+
+/// [`whole`] for `usize` flags (thread counts).
+pub fn whole_usize(min: u64) -> impl TypedValueParser<Value = usize> {
+    whole(min).map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+}
