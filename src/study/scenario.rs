@@ -109,8 +109,12 @@ impl Scenario {
                 ),
             });
         }
-        let text =
-            std::fs::read_to_string(path).map_err(|source| ScenarioError::Io { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::InvalidData => {
+                ScenarioError::Invalid { path: path.to_path_buf(), message: "is not UTF-8 text".into() }
+            }
+            _ => ScenarioError::Io { path: path.to_path_buf(), source },
+        })?;
         Scenario::parse(&text, path, sets)
     }
 
