@@ -991,7 +991,16 @@ pub fn replay(lines: &[TraceLine]) -> Result<ReplayReport, TraceError> {
                 let i = r.engine.create_identity(id);
                 r.names.insert(id.clone(), i.0);
             }
-            Call::AdvanceDays { n } => r.engine.advance_days(*n).map_err(|e| engine_err(line, op, e))?,
+            Call::AdvanceDays { n } => {
+                let day = r.engine.day();
+                if day.checked_add(*n).is_none() {
+                    return Err(TraceError {
+                        line,
+                        message: format!("{op}: day {day} + {n} days is past the last day, {}", u32::MAX),
+                    });
+                }
+                r.engine.advance_days(*n).map_err(|e| engine_err(line, op, e))?
+            }
             Call::AddTransaction { consumer, provider, rw, dur, vs } => {
                 let (c, p) = (r.id(consumer, line, op)?, r.id(provider, line, op)?);
                 r.engine.add_transaction(c, p, *rw, *dur, *vs).map_err(|e| engine_err(line, op, e))?;
@@ -1307,6 +1316,28 @@ mod tests {
 #[cfg(test)]
 mod edge_tests {
     use super::*;
+
+    /// Line endings, the last line without a newline, and the line limit to
+    /// the byte.
+    #[test]
+    fn reading_lines_and_limits() {
+        let a = "{\"op\": \"create_identity\", \"day\": 0, \"args\": [\"a\"]}";
+        // CRLF and a blank line are counted: the duplicate is line 3.
+        let e = replay_bytes(format!("{a}\r\n\n{a}").as_bytes()).unwrap_err();
+        assert_eq!((e.line, e.message.as_str()), (3, "create_identity: identity `a` already exists"));
+        let ok = read(format!("{a}\r\n\r\n").as_bytes()).unwrap();
+        assert_eq!(ok.len(), 1);
+        // A line of exactly MAX_LINE_BYTES (padded with spaces) is read; one more byte is not.
+        let pad = |n: usize| format!("{a}{}", " ".repeat(n - a.len()));
+        assert_eq!(read(format!("{}\n", pad(MAX_LINE_BYTES)).as_bytes()).unwrap().len(), 1);
+        assert_eq!(read(pad(MAX_LINE_BYTES).as_bytes()).unwrap().len(), 1);
+        let e = read(format!("\n{}\n", pad(MAX_LINE_BYTES + 1)).as_bytes()).unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("longer than 1 MiB"), "{e}");
+        // The whole-trace errors have no line.
+        let e = replay_bytes(b"").unwrap_err();
+        assert_eq!((e.line, e.to_string()), (0, "the trace is empty: it checks nothing".to_string()));
+    }
 
     /// Extreme but well-formed values replay without a panic.
     #[test]
