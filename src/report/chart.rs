@@ -92,19 +92,34 @@ fn render<F: Figure>(dir: &Path, stem: &str, fig: &F) -> anyhow::Result<()> {
 
     // BitMapBackend picks the encoder from the extension, so the temp file ends in .png.
     let tmp = dir.join(format!(".{stem}.tmp.png"));
+    let png_path = dir.join(format!("{stem}.png"));
     let drawn = (|| -> anyhow::Result<()> {
         let root = BitMapBackend::new(&tmp, size).into_drawing_area();
         root.fill(&WHITE)?;
-        fig.draw(&root)?;
-        root.present()?;
-        Ok(())
+        fig.draw(&root).with_context(|| format!("drawing {stem}.png"))?;
+        // Encoding and writing the file happen here.
+        root.present().map_err(png_error).with_context(|| format!("writing {}", png_path.display()))
     })();
     if let Err(e) = drawn {
         let _ = std::fs::remove_file(&tmp);
-        return Err(e.context(format!("drawing {stem}.png")));
+        return Err(e);
     }
-    let png_path = dir.join(format!("{stem}.png"));
     std::fs::rename(&tmp, &png_path).with_context(|| format!("writing {}", png_path.display()))
+}
+
+/// The bitmap backend's error type (plotters does not export its name).
+type PngError = <BitMapBackend<'static> as DrawingBackend>::ErrorType;
+
+/// A failed PNG write as its I/O error: plotters shows it Debug-formatted
+/// ("ImageError(IoError(Custom { kind: Other, .. }))").
+fn png_error(e: DrawingAreaErrorKind<PngError>) -> anyhow::Error {
+    use plotters::drawing::DrawingAreaErrorKind::BackendError;
+    use plotters_backend::DrawingErrorKind;
+    match e {
+        BackendError(DrawingErrorKind::DrawingError(PngError::IOError(io))) => anyhow::Error::new(io),
+        BackendError(DrawingErrorKind::DrawingError(PngError::ImageError(img))) => anyhow!("{img}"),
+        other => anyhow!("{other}"),
+    }
 }
 
 /// Finite (min, max) over values, padded; `(0, 1)` if there are none.
@@ -1359,6 +1374,23 @@ mod tests {
         }
         // Set OMERTA_KEEP_CHART_TEST=1 to keep the files for a visual check.
         finish(&dir);
+    }
+
+    /// A PNG that cannot be written is an I/O error naming the file, not
+    /// plotters' Debug text.
+    #[test]
+    fn a_failed_png_write_names_the_file() {
+        let dir = temp_dir("pngfail");
+        // The temp file's name taken by a folder: the encoder cannot create it.
+        std::fs::create_dir_all(dir.join(".bars.tmp.png")).unwrap();
+        let bars = vec![Bar { label: "a".into(), mean: 1.0, lo: 0.5, hi: 1.5 }];
+        let e = grouped_bars(&dir, "bars", "t", "y", &["a".into()], &[("s".into(), bars)]).unwrap_err();
+        let text = format!("{e:#}");
+        assert!(text.starts_with(&format!("writing {}: ", dir.join("bars.png").display())), "{text}");
+        for debug in ["Custom {", "IoError(", "ImageError("] {
+            assert!(!text.contains(debug), "{text}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     fn finish(dir: &Path) {
