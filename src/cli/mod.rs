@@ -78,8 +78,8 @@ struct RunArgs {
     #[arg(long, conflicts_with = "seeds", allow_hyphen_values = true, value_parser = args::whole(0))]
     seed: Option<u64>,
     /// Run N master seeds: seed_base .. seed_base+N-1 (default: the
-    /// scenario's `seeds`).
-    #[arg(long, allow_hyphen_values = true, value_parser = args::whole(1))]
+    /// scenario's `seeds`; at most 1000000).
+    #[arg(long, allow_hyphen_values = true, value_parser = args::whole_in(1, args::MAX_SEEDS))]
     seeds: Option<u64>,
     /// Override a scenario key: --set key=value (dotted for tables; the value
     /// is read as TOML, a bare word as a string). Repeatable.
@@ -111,8 +111,9 @@ struct ReproduceArgs {
     /// Output folder (default: results/reproduce).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Seeds per study (default: each scenario's own `seeds`; for the full study, the first N seeds of its grid).
-    #[arg(long, allow_hyphen_values = true, value_parser = args::whole(1))]
+    /// Seeds per study (default: each scenario's own `seeds`; for the full study, the first N seeds of its grid;
+    /// at most 1000000).
+    #[arg(long, allow_hyphen_values = true, value_parser = args::whole_in(1, args::MAX_SEEDS))]
     seeds: Option<u64>,
     /// Worker threads (default: all cores).
     #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = args::whole_usize(0))]

@@ -205,16 +205,20 @@ fn missing_files_name_the_file_and_the_os_error_once() {
 #[test]
 fn negative_values_say_what_the_flag_takes() {
     let cases: &[(&[&str], &str)] = &[
-        (&["run", V2, "--seeds", "-3"], "--seeds must be a whole number >= 1 (got -3)"),
-        (&["run", V2, "--seeds", "0"], "--seeds must be a whole number >= 1 (got 0)"),
-        (&["run", V2, "--seeds", "many"], "--seeds must be a whole number >= 1 (got many)"),
+        (&["run", V2, "--seeds", "-3"], "--seeds must be a whole number from 1 to 1000000 (got -3)"),
+        (&["run", V2, "--seeds", "0"], "--seeds must be a whole number from 1 to 1000000 (got 0)"),
+        (&["run", V2, "--seeds", "many"], "--seeds must be a whole number from 1 to 1000000 (got many)"),
         (&["run", V2, "--seed", "-1"], "--seed must be a whole number >= 0 (got -1)"),
         (&["run", V2, "--seed=-1"], "--seed must be a whole number >= 0 (got -1)"),
         (&["run", V2, "--jobs", "-1"], "--jobs must be a whole number >= 0 (got -1)"),
-        (&["run", V2, "--seeds", "99999999999999999999"], "more than 18446744073709551615"),
+        (
+            &["run", V2, "--seeds", "100000000000"],
+            "--seeds must be a whole number from 1 to 1000000 (got 100000000000)",
+        ),
+        (&["run", V2, "--seed", "99999999999999999999"], "(got 99999999999999999999, more than 18446744073709551615)"),
         (&["step", V2, "--count", "-5"], "--count must be a whole number >= 0 (got -5)"),
         (&["step", V2, "--seed", "-1"], "--seed must be a whole number >= 0 (got -1)"),
-        (&["reproduce", "--seeds", "-1"], "--seeds must be a whole number >= 1 (got -1)"),
+        (&["reproduce", "--seeds", "-1"], "--seeds must be a whole number from 1 to 1000000 (got -1)"),
         (&["reproduce", "--jobs", "-2"], "--jobs must be a whole number >= 0 (got -2)"),
     ];
     for (args, needle) in cases {
