@@ -22,7 +22,16 @@ use std::process::ExitCode;
 /// market and its trust system. Every study runs over many seeds and reports
 /// each finding with a 95% confidence interval and a verdict.
 #[derive(Parser, Debug)]
-#[command(name = "omerta-sim", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "omerta-sim",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = "Exit status: 0 success; 1 an error (the message names the file, key or flag); 2 a command-line \
+                  usage error (trust replay: 1 a mismatch, 2 a malformed trace); 141 when stdout is closed early \
+                  (e.g. `omerta-sim list | head -1`), quietly, as a shell shows for a tool stopped by SIGPIPE."
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,

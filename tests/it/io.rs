@@ -233,3 +233,29 @@ fn negative_values_say_what_the_flag_takes() {
     let err = fails(&["run", V2, "--shard", "-1/3"], 2, &["`-1/3` is not a shard"]);
     assert!(!err.contains("-- -"), "{err}");
 }
+
+/// Library and CLI code print through `cli::out` (or a writer whose error
+/// is handled), never `println!`/`eprintln!`, which panic on a closed or
+/// full stream. Test modules (after `#[cfg(test)]`) may.
+#[test]
+fn no_panicking_print_macros_in_the_sources() {
+    fn walk(dir: &Path, found: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, found);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                for (i, line) in text.lines().enumerate().take_while(|(_, l)| !l.contains("#[cfg(test)]")) {
+                    let code = line.split("//").next().unwrap_or("");
+                    if ["println!(", "print!(", "dbg!("].iter().any(|m| code.contains(m)) {
+                        found.push(format!("{}:{}: {}", p.display(), i + 1, line.trim()));
+                    }
+                }
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(&root().join("src"), &mut found);
+    assert!(found.is_empty(), "use outln!/errln! (src/cli/out.rs):\n{}", found.join("\n"));
+}
