@@ -66,7 +66,7 @@ fn every_malformed_line_names_the_file_and_line() {
         ("unknown_op", 6, "{\"op\": \"teleport\", \"day\": 0, \"args\": []}".into(), false, "unknown op `teleport`"),
         ("unknown_field", 6, "{\"op\": \"advance_days\", \"day\": 1, \"args\": [1], \"colour\": 1}".into(), false, "unknown field `colour`"),
         ("unknown_kw", 6, tx("{\"verification_scor\": 0.5}"), true, "unknown keyword `verification_scor`"),
-        ("twice", 6, format!("{{\"op\": \"add_transaction\", \"day\": 0, \"args\": [\"attacker\", \"victim_provider\", 1.0], \"kw\": {{\"resource_weight\": 2.0}}}}"), true, "`resource_weight` given twice"),
+        ("twice", 6, "{\"op\": \"add_transaction\", \"day\": 0, \"args\": [\"attacker\", \"victim_provider\", 1.0], \"kw\": {\"resource_weight\": 2.0}}".into(), true, "`resource_weight` given twice"),
         ("too_many_args", 6, "{\"op\": \"advance_days\", \"day\": 1, \"args\": [1, 2]}".into(), false, "2 arguments, expected at most 1"),
         ("missing_arg", 6, "{\"op\": \"create_identity\", \"day\": 0, \"args\": []}".into(), false, "missing argument 1 (identity id)"),
         ("missing_day", 6, "{\"op\": \"create_identity\", \"args\": [\"z\"]}".into(), false, "missing `day`"),
