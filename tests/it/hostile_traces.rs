@@ -206,7 +206,8 @@ fn random_mutations_never_panic() {
             "inf", "-inf", "", "attacker", "consumer0", null, true, false, [], {}, [1, 2], {"a": 1}]"#,
     )
     .unwrap();
-    let n = 1500;
+    // OMERTA_TRACE_MUTATIONS=100000 for a longer hunt.
+    let n: usize = std::env::var("OMERTA_TRACE_MUTATIONS").ok().and_then(|s| s.parse().ok()).unwrap_or(1500);
     for k in 0..n {
         let (name, lines) = &traces[rng.random_range(0..traces.len())];
         let mut v = lines.clone();
