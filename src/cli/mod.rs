@@ -1,5 +1,8 @@
 //! The `omerta-sim` subcommands: run, resume, step, inspect, list, trust.
 
+#[macro_use]
+pub mod out;
+mod args;
 mod reproduce;
 mod step;
 mod trust;
@@ -20,7 +23,16 @@ use std::process::ExitCode;
 /// market and its trust system. Every study runs over many seeds and reports
 /// each finding with a 95% confidence interval and a verdict.
 #[derive(Parser, Debug)]
-#[command(name = "omerta-sim", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "omerta-sim",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = "Exit status: 0 success; 1 an error (the message names the file, key or flag); 2 a command-line \
+                  usage error (trust replay: 1 a mismatch, 2 a malformed trace); 141 when stdout is closed early \
+                  (e.g. `omerta-sim list | head -1`), quietly, as a shell shows for a tool stopped by SIGPIPE."
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -77,11 +89,11 @@ struct RunArgs {
     /// Scenario file (TOML), e.g. models/reliability_v2.toml.
     scenario: PathBuf,
     /// Run this one master seed.
-    #[arg(long, conflicts_with = "seeds")]
+    #[arg(long, conflicts_with = "seeds", allow_hyphen_values = true, value_parser = args::whole(0))]
     seed: Option<u64>,
     /// Run N master seeds: seed_base .. seed_base+N-1 (default: the
-    /// scenario's `seeds`).
-    #[arg(long)]
+    /// scenario's `seeds`; at most 1000000).
+    #[arg(long, allow_hyphen_values = true, value_parser = args::whole_in(1, args::MAX_SEEDS))]
     seeds: Option<u64>,
     /// Override a scenario key: --set key=value (dotted for tables; the value
     /// is read as TOML, a bare word as a string). Repeatable.
@@ -91,7 +103,7 @@ struct RunArgs {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = args::jobs())]
     jobs: usize,
     /// Progress display: a bar on a terminal, log lines otherwise (auto).
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
@@ -99,12 +111,12 @@ struct RunArgs {
     /// Write a snapshot of every seed each time this much simulated time has
     /// passed, into OUT/snapshots/ (e.g. 100h, 30d; a bare number is in the
     /// study's unit: hours for markets, days for trust and policy).
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     snapshot_every: Option<String>,
     /// Run only shard i of N (every N-th seed, starting at the i-th) and keep
     /// its per-seed outputs in OUT/shards/i-of-N/; combine with `merge`
     /// (e.g. --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT).
-    #[arg(long, value_name = "i/N")]
+    #[arg(long, value_name = "i/N", allow_hyphen_values = true)]
     shard: Option<crate::study::shard::ShardSpec>,
     /// Replace the outputs of an earlier run that OUT holds (without it,
     /// such a folder is refused; the same run, interrupted, is continued).
@@ -117,11 +129,12 @@ struct ReproduceArgs {
     /// Output folder (default: results/reproduce).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Seeds per study (default: each scenario's own `seeds`; for the full study, the first N seeds of its grid).
-    #[arg(long)]
+    /// Seeds per study (default: each scenario's own `seeds`; for the full study, the first N seeds of its grid;
+    /// at most 1000000).
+    #[arg(long, allow_hyphen_values = true, value_parser = args::whole_in(1, args::MAX_SEEDS))]
     seeds: Option<u64>,
     /// Worker threads (default: all cores).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = args::jobs())]
     jobs: usize,
     /// Progress display.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
@@ -144,7 +157,7 @@ struct ResumeArgs {
     path: PathBuf,
     /// Snapshot file only: stop at this simulated time and write a new
     /// snapshot (default: run to the end and write results).
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     until: Option<String>,
     /// Snapshot file only: output folder (default:
     /// results/<scenario stem>/resumed-seed<S>).
@@ -153,13 +166,14 @@ struct ResumeArgs {
     /// Keep writing a snapshot of every seed each time this much simulated
     /// time has passed (as for run; a folder remembers the period it was
     /// run with).
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     snapshot_every: Option<String>,
     /// Folder only: continue just this shard of OUT.
-    #[arg(long, value_name = "i/N")]
+    #[arg(long, value_name = "i/N", allow_hyphen_values = true)]
     shard: Option<crate::study::shard::ShardSpec>,
-    /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long, default_value_t = 0)]
+    /// Worker threads (default: all cores, at most 1024). Results do not
+    /// depend on it.
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = args::jobs())]
     jobs: usize,
     /// Snapshot file only: replace the outputs of an earlier run that the
     /// output folder holds.
@@ -176,7 +190,7 @@ struct StepArgs {
     #[arg(required_unless_present = "from")]
     scenario: Option<PathBuf>,
     /// Master seed (default: the scenario's seed_base).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = args::whole(0))]
     seed: Option<u64>,
     /// Start from this snapshot instead of the beginning.
     #[arg(long, conflicts_with_all = ["scenario", "seed", "sets"])]
@@ -185,10 +199,10 @@ struct StepArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
     /// Print this many events (after filters), then stop.
-    #[arg(long, conflicts_with = "until")]
+    #[arg(long, conflicts_with = "until", allow_hyphen_values = true, value_parser = args::whole(0))]
     count: Option<u64>,
     /// Run to this simulated time, printing events on the way.
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     until: Option<String>,
     /// Only print events of these kinds (comma-separated, e.g. SessionEnd,CompetingBid).
     #[arg(long, value_delimiter = ',')]
@@ -201,21 +215,27 @@ struct StepArgs {
     interactive: bool,
 }
 
-/// Entry point of the binary.
+/// Entry point of the binary. Every command prints through [`out`]; its
+/// errors are turned into an exit status in one place ([`out::report`]): 141
+/// quietly for a closed stdout, 1 with the message otherwise.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
+        Err(e) if e.use_stderr() => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return ExitCode::from(2);
+        }
+        // --help and --version: text for stdout.
+        Err(e) => {
+            return match e.print().and_then(|()| out::flush()).map_err(out::stdout_error) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(io) => out::report(&io.into()),
+            };
         }
     };
-    match dispatch(cli) {
+    match dispatch(cli).and_then(|code| out::flush().map(|()| code).map_err(Into::into)) {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(1)
-        }
+        Err(e) => out::report(&e),
     }
 }
 
@@ -237,9 +257,6 @@ fn time_arg(flag: &str, text: &str, unit: TimeUnit) -> anyhow::Result<SimTime> {
     parse_time(text, unit).map_err(|e| anyhow::anyhow!("{flag}: {e}"))
 }
 
-/// Most seeds one run takes (a larger study is split into shards).
-pub const MAX_SEEDS: u64 = 1_000_000;
-
 /// The master seeds a run takes: the study's grid, `--seed`, `--seeds N`
 /// from `seed_base`, or the scenario's `seeds`.
 fn run_seeds_of(study: &dyn crate::study::Study, a: &RunArgs) -> anyhow::Result<Vec<u64>> {
@@ -251,8 +268,8 @@ fn run_seeds_of(study: &dyn crate::study::Study, a: &RunArgs) -> anyhow::Result<
         if n == 0 {
             bail!("{what} is 0: nothing to run");
         }
-        if n > MAX_SEEDS {
-            bail!("{what} is {n}: at most {MAX_SEEDS} seeds in one run (split a larger study with --shard)");
+        if n > args::MAX_SEEDS {
+            bail!("{what} is {n}: at most {} seeds in one run (split a larger study with --shard)", args::MAX_SEEDS);
         }
         let Some(last) = base.checked_add(n - 1) else {
             bail!("{what} = {n} from seed_base {base} runs past the largest seed ({})", u64::MAX);
@@ -330,7 +347,7 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<ExitCode> {
     let mut dir = RunDir::prepare(&folder, manifest, existing)?;
     if dir.continuing {
         let done = dir.manifest().seeds.iter().filter(|s| dir.output_path(**s).exists()).count();
-        eprintln!(
+        errln!(
             "continuing the interrupted run in {} ({done} of {} seeds already finished)",
             folder.display(),
             dir.manifest().seeds.len()
@@ -356,14 +373,14 @@ fn run_in_folder(
     let n = dir.manifest().seeds.len();
     match run_folder(study, dir, &opts)? {
         FolderEnd::Finished(Some(res)) => {
-            println!("{}", res.markdown);
-            eprintln!("wrote {}/results.json ({n} seeds in {:.2}s)", dir.path().display(), t0.elapsed().as_secs_f64());
+            outln!("{}", res.markdown)?;
+            errln!("wrote {}/results.json ({n} seeds in {:.2}s)", dir.path().display(), t0.elapsed().as_secs_f64());
             Ok(ExitCode::SUCCESS)
         }
         FolderEnd::Finished(None) => {
             let m = dir.manifest();
             let shard = m.shard.expect("a report-less run is a shard");
-            eprintln!(
+            errln!(
                 "shard {}/{}: {n} of {} seeds in {:.2}s, written to {}; combine the shards with `omerta-sim merge {}`",
                 shard.index,
                 shard.count,
@@ -391,8 +408,8 @@ fn run_in_folder(
             if !r.not_started.is_empty() {
                 msg += &format!("; {} seed(s) not started ({})", r.not_started.len(), list(&r.not_started));
             }
-            eprintln!("{msg}");
-            eprintln!("continue with: omerta-sim resume {}", dir.path().display());
+            errln!("{msg}");
+            errln!("continue with: omerta-sim resume {}", dir.path().display());
             Ok(ExitCode::from(crate::engine::interrupt::exit_status()))
         }
     }
@@ -450,29 +467,29 @@ fn cmd_resume(a: ResumeArgs) -> anyhow::Result<ExitCode> {
         DriveEnd::Finished => {
             let output = study.complete_seed(seed, run.output())?;
             let res = finish(study.as_ref(), vec![output], &out)?;
-            println!("{}", res.markdown);
-            eprintln!("run finished at {}; wrote {}/results.json", unit.format(at), out.display());
+            outln!("{}", res.markdown)?;
+            errln!("run finished at {}; wrote {}/results.json", unit.format(at), out.display());
             Ok(ExitCode::SUCCESS)
         }
         DriveEnd::Until => {
             run.save(&path)?;
-            println!(
+            outln!(
                 "stopped at {} after {} events; snapshot written to {}",
                 unit.format(until),
                 run.counters().processed,
                 path.display()
-            );
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         DriveEnd::Stopped => {
             run.save(&path)?;
-            eprintln!(
+            errln!(
                 "interrupted at {} after {} events; snapshot written to {}",
                 unit.format(at),
                 run.counters().processed,
                 path.display()
             );
-            eprintln!("continue with: omerta-sim resume {} --until {}", path.display(), unit.format(until));
+            errln!("continue with: omerta-sim resume {} --until {}", path.display(), unit.format(until));
             Ok(ExitCode::from(crate::engine::interrupt::exit_status()))
         }
     }
@@ -518,7 +535,7 @@ fn resume_folder(a: ResumeArgs) -> anyhow::Result<ExitCode> {
         }
         let mut dir = RunDir::reopen(unit)?;
         if dir.manifest().state == RunState::Finished {
-            eprintln!("{} is finished; nothing to resume", unit.display());
+            errln!("{} is finished; nothing to resume", unit.display());
             continue;
         }
         let m = dir.manifest().clone();
@@ -532,7 +549,7 @@ fn resume_folder(a: ResumeArgs) -> anyhow::Result<ExitCode> {
         let every = snapshot_period(a.snapshot_every.as_deref(), study.as_ref())?;
         dir.set_snapshot_every(every)?;
         let done = m.seeds.iter().filter(|s| dir.output_path(**s).exists()).count();
-        eprintln!("resuming {} ({done} of {} seeds finished)", unit.display(), m.seeds.len());
+        errln!("resuming {} ({done} of {} seeds finished)", unit.display(), m.seeds.len());
         resumed += 1;
         let code = run_in_folder(study.as_ref(), &mut dir, a.jobs, a.progress, None, &out_of(unit))?;
         if code != ExitCode::SUCCESS {
@@ -540,7 +557,7 @@ fn resume_folder(a: ResumeArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if resumed == 0 && units.len() > 1 {
-        eprintln!("every shard under {} is finished", a.path.display());
+        errln!("every shard under {} is finished", a.path.display());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -559,8 +576,8 @@ fn cmd_merge(dirs: &[PathBuf], out: Option<PathBuf>, force: bool) -> anyhow::Res
     let mut dir = RunDir::prepare(&out, manifest, existing)?;
     let res = finish(study.as_ref(), outputs, &out)?;
     dir.finished()?;
-    println!("{}", res.markdown);
-    eprintln!("merged {} seeds; wrote {}/results.json", res.results.seeds.len(), out.display());
+    outln!("{}", res.markdown)?;
+    errln!("merged {} seeds; wrote {}/results.json", res.results.seeds.len(), out.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -568,21 +585,21 @@ fn cmd_inspect(path: &Path) -> anyhow::Result<ExitCode> {
     let (h, mut run) = open_snapshot(path)?;
     let unit = run.time_unit();
     let c = run.counters();
-    println!("snapshot        {}", path.display());
-    println!("format version  {}", h.format_version);
-    println!("model kind      {}", h.model_kind);
-    println!("written by      omerta-sim {}", h.crate_version);
-    println!("scenario        {} (hash {:016x})", run.meta().scenario_path, h.scenario_hash);
-    println!("seed            {}", run.meta().seed);
-    println!("body            {} bytes, checksum {:016x}", h.body_len, h.checksum);
-    println!("simulated time  {} of {}", unit.format(run.now()), unit.format(run.horizon()));
-    println!("events          {} processed, {} scheduled, {} cancelled", c.processed, c.scheduled, c.cancelled);
+    outln!("snapshot        {}", path.display())?;
+    outln!("format version  {}", h.format_version)?;
+    outln!("model kind      {}", h.model_kind)?;
+    outln!("written by      omerta-sim {}", h.crate_version)?;
+    outln!("scenario        {} (hash {:016x})", run.meta().scenario_path, h.scenario_hash)?;
+    outln!("seed            {}", run.meta().seed)?;
+    outln!("body            {} bytes, checksum {:016x}", h.body_len, h.checksum)?;
+    outln!("simulated time  {} of {}", unit.format(run.now()), unit.format(run.horizon()))?;
+    outln!("events          {} processed, {} scheduled, {} cancelled", c.processed, c.scheduled, c.cancelled)?;
     let next = run.next_time().map(|t| unit.format(t)).unwrap_or_else(|| "none (run finished)".into());
-    println!("pending events  {} (next at {next})", run.pending());
-    println!("fingerprint     {:016x}", run.fingerprint());
+    outln!("pending events  {} (next at {next})", run.pending())?;
+    outln!("fingerprint     {:016x}", run.fingerprint())?;
     let agents: Vec<String> = run.agent_counts().iter().map(|(k, n)| format!("{n} {k}s")).collect();
-    println!("agents          {}", agents.join(", "));
-    println!("state           {}", run.describe());
+    outln!("agents          {}", agents.join(", "))?;
+    outln!("state           {}", run.describe())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -590,7 +607,7 @@ fn cmd_list(dir: &Path) -> anyhow::Result<ExitCode> {
     let files = crate::study::scenario::scenario_files(dir)
         .with_context(|| format!("reading scenario folder {}", dir.display()))?;
     if files.is_empty() {
-        println!("no scenario files in {}", dir.display());
+        outln!("no scenario files in {}", dir.display())?;
     }
     let width = files.iter().map(|f| f.display().to_string().len()).max().unwrap_or(0);
     for f in files {
@@ -601,9 +618,9 @@ fn cmd_list(dir: &Path) -> anyhow::Result<ExitCode> {
                 let known = if STUDIES.contains(&s.study.as_str()) { "" } else { " (study not in this build)" };
                 format!("{:<28} {:<10} {desc}{known}", s.study, fid)
             }
-            Err(e) => format!("unreadable: {e}"),
+            Err(e) => format!("unreadable: {}", out::chain(&e)),
         };
-        println!("{:<width$}  {line}", f.display().to_string());
+        outln!("{:<width$}  {line}", f.display().to_string())?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -64,7 +64,7 @@ pub(super) fn cmd_reproduce(a: ReproduceArgs) -> anyhow::Result<ExitCode> {
                 }
             };
             let dir = out.join(&stem).join(f);
-            eprintln!("reproduce: {file} ({f} fidelity, {} seeds)", seeds.len());
+            errln!("reproduce: {file} ({f} fidelity, {} seeds)", seeds.len());
             let opts = RunOptions { seeds, jobs: a.jobs, progress: a.progress, snapshot_every: None, out: dir.clone() };
             let res = run_study(study.as_ref(), &opts).with_context(|| format!("{file}, {f} fidelity"))?;
             let metrics = res.results.findings.iter().map(|f| study.finding_metric(&f.id)).collect();
@@ -152,10 +152,14 @@ pub(super) fn cmd_reproduce(a: ReproduceArgs) -> anyhow::Result<ExitCode> {
     }
     md.push_str(&format!("\nRun time: {:.1} s.\n", t0.elapsed().as_secs_f64()));
     let summary: Value = json!({ "studies": studies });
-    std::fs::create_dir_all(&out)?;
-    write_atomic(&out.join("results.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
-    write_atomic(&out.join("REPORT.md"), md.as_bytes())?;
-    println!("{md}");
-    eprintln!("wrote {}/REPORT.md and {}/results.json", out.display(), out.display());
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    for (name, bytes) in
+        [("results.json", serde_json::to_string_pretty(&summary)?.into_bytes()), ("REPORT.md", md.clone().into_bytes())]
+    {
+        let path = out.join(name);
+        write_atomic(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+    }
+    outln!("{md}")?;
+    errln!("wrote {}/REPORT.md and {}/results.json", out.display(), out.display());
     Ok(ExitCode::SUCCESS)
 }

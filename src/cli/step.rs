@@ -90,8 +90,7 @@ pub(super) fn cmd_step(a: StepArgs) -> anyhow::Result<ExitCode> {
     };
     let filter =
         Filter { kinds: a.kind.iter().map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect(), agent };
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = super::out::stdout();
     let interactive = a.interactive || (std::io::stdin().is_terminal() && a.count.is_none() && a.until.is_none());
     if !interactive {
         match &a.until {
@@ -119,8 +118,7 @@ const HELP: &str = "commands:
 
 fn repl(run: &mut dyn Stepper, filter: &Filter, unit: TimeUnit) -> anyhow::Result<ExitCode> {
     let stdin = std::io::stdin();
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = super::out::stdout();
     writeln!(out, "{}\n{}\ntype `help` for commands", run.describe(), status(run))?;
     let mut lines = stdin.lock().lines();
     loop {

@@ -2,7 +2,9 @@
 //! through the trust engine and report every mismatch (trust.md §11).
 //!
 //! Exit codes: 0 every output matches, 1 any mismatch, 2 a malformed trace
-//! (bad JSON, unknown op, unknown identity, a refused call), with its line.
+//! (bad JSON, an unknown op, field or identity, a refused call, a line or
+//! file over the limits; with its line) or one that checks nothing, or a
+//! file that cannot be read.
 
 use clap::Subcommand;
 use std::path::PathBuf;
@@ -14,7 +16,8 @@ use crate::trust::trace::{self, Counts};
 #[derive(Subcommand, Debug)]
 pub(super) enum TrustCommand {
     /// Replay golden traces (JSON Lines of engine calls) and check every
-    /// recorded output: exit 0 all match, 1 any mismatch, 2 a malformed trace.
+    /// recorded output: exit 0 all match, 1 any mismatch, 2 a malformed trace
+    /// (named with its line), one that checks nothing, or an unreadable file.
     Replay {
         /// Trace files (e.g. tests/golden/trust/*.jsonl).
         #[arg(required = true)]
@@ -61,25 +64,36 @@ pub(super) fn cmd_trust(cmd: TrustCommand) -> anyhow::Result<ExitCode> {
     let mut mismatches = 0usize;
     for path in &traces {
         let name = path.display();
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
+        let file = match std::fs::File::open(path) {
+            Ok(_) if path.is_dir() => Err("is a folder, not a trace file".to_string()),
+            Ok(f) => Ok(f),
+            Err(e) => Err(e.to_string()),
+        };
+        let file = match file {
+            Ok(f) => f,
             Err(e) => {
-                eprintln!("{name}: cannot read the trace: {e}");
+                errln!("{name}: cannot read the trace: {e}");
+                outln!("{name}: cannot read the trace")?;
                 worst = 2;
                 continue;
             }
         };
-        match trace::replay_text(&text) {
+        match trace::replay_reader(file) {
+            Err(e) if e.line == 0 => {
+                errln!("{name}: malformed trace: {}", e.message);
+                outln!("{name}: malformed trace")?;
+                worst = 2;
+            }
             Err(e) => {
-                eprintln!("{name}:{}: malformed trace: {}", e.line, e.message);
-                println!("{name}: malformed trace (line {})", e.line);
+                errln!("{name}:{}: malformed trace: {}", e.line, e.message);
+                outln!("{name}: malformed trace (line {})", e.line)?;
                 worst = 2;
             }
             Ok(r) => {
                 for m in &r.mismatches {
-                    println!("{name}:{m}");
+                    outln!("{name}:{m}")?;
                 }
-                println!("{name}: {}, {} mismatches", describe(&r.counts), r.mismatches.len());
+                outln!("{name}: {}, {} mismatches", describe(&r.counts), r.mismatches.len())?;
                 if !r.mismatches.is_empty() {
                     worst = worst.max(1);
                 }
@@ -89,7 +103,7 @@ pub(super) fn cmd_trust(cmd: TrustCommand) -> anyhow::Result<ExitCode> {
         }
     }
     if traces.len() > 1 {
-        println!("total: {} files, {}, {mismatches} mismatches", traces.len(), describe(&total));
+        outln!("total: {} files, {}, {mismatches} mismatches", traces.len(), describe(&total))?;
     }
     Ok(ExitCode::from(worst))
 }

@@ -7,7 +7,7 @@
 
 use super::time::TimeUnit;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
@@ -136,7 +136,9 @@ impl Progress {
                         let secs = t0.elapsed().as_secs_f64().max(1e-9);
                         let frac = ticks as f64 / total_ticks.max(1) as f64;
                         let eta = if frac > 0.0 { secs * (1.0 - frac) / frac } else { f64::NAN };
-                        eprintln!(
+                        // Never panic on a closed or full stderr.
+                        let _ = writeln!(
+                            std::io::stderr(),
                             "[{label}] {:5.1}% sim time {:.1}{u} of {:.1}{u}, runs {}/{}, events {}, {}/s, elapsed {:.1}s, ETA {}",
                             100.0 * frac,
                             ticks as f64 / unit.ticks() as f64,

@@ -47,8 +47,9 @@ pub struct Header {
 /// Why a snapshot could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
-    /// The file could not be read or written.
-    #[error("{path}: {source}")]
+    /// The file could not be read or written. The OS error is the
+    /// `source`, not part of the message (`{:#}` would print it twice).
+    #[error("{path}")]
     Io {
         /// The file.
         path: PathBuf,

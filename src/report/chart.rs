@@ -95,11 +95,26 @@ fn render<F: Figure>(dir: &Path, stem: &str, fig: &F) -> anyhow::Result<()> {
     crate::engine::atomic::write_atomic_with(&png_path, Some("png"), |tmp| -> anyhow::Result<()> {
         let root = BitMapBackend::new(tmp, size).into_drawing_area();
         root.fill(&WHITE)?;
-        fig.draw(&root)?;
-        root.present()?;
-        Ok(())
+        fig.draw(&root).with_context(|| format!("drawing {stem}.png"))?;
+        // Encoding and writing the file happen here.
+        root.present().map_err(png_error)
     })
     .with_context(|| format!("writing {}", png_path.display()))
+}
+
+/// The bitmap backend's error type (plotters does not export its name).
+type PngError = <BitMapBackend<'static> as DrawingBackend>::ErrorType;
+
+/// A failed PNG write as its I/O error: plotters shows it Debug-formatted
+/// ("ImageError(IoError(Custom { kind: Other, .. }))").
+fn png_error(e: DrawingAreaErrorKind<PngError>) -> anyhow::Error {
+    use plotters::drawing::DrawingAreaErrorKind::BackendError;
+    use plotters_backend::DrawingErrorKind;
+    match e {
+        BackendError(DrawingErrorKind::DrawingError(PngError::IOError(io))) => anyhow::Error::new(io),
+        BackendError(DrawingErrorKind::DrawingError(PngError::ImageError(img))) => anyhow!("{img}"),
+        other => anyhow!("{other}"),
+    }
 }
 
 /// Finite (min, max) over values, padded; `(0, 1)` if there are none.
@@ -1353,6 +1368,23 @@ mod tests {
         }
         // Set OMERTA_KEEP_CHART_TEST=1 to keep the files for a visual check.
         finish(&dir);
+    }
+
+    /// A PNG that cannot be written is an I/O error naming the file, not
+    /// plotters' Debug text.
+    #[test]
+    fn a_failed_png_write_names_the_file() {
+        let dir = temp_dir("pngfail");
+        // The final name taken by a folder that is not empty: the rename fails.
+        std::fs::create_dir_all(dir.join("bars.png").join("x")).unwrap();
+        let bars = vec![Bar { label: "a".into(), mean: 1.0, lo: 0.5, hi: 1.5 }];
+        let e = grouped_bars(&dir, "bars", "t", "y", &["a".into()], &[("s".into(), bars)]).unwrap_err();
+        let text = format!("{e:#}");
+        assert!(text.starts_with(&format!("writing {}: ", dir.join("bars.png").display())), "{text}");
+        for debug in ["Custom {", "IoError(", "ImageError("] {
+            assert!(!text.contains(debug), "{text}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     fn finish(dir: &Path) {

@@ -8,6 +8,7 @@ use crate::engine::progress::{Progress, ProgressMode, Tracker};
 use crate::report::results::{Results, SeedOutput, aggregate, write_atomic, write_results, write_tables};
 use anyhow::Context;
 use rayon::prelude::*;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -321,7 +322,7 @@ fn resume_point(
             Ok(r) => r,
             Err(e) if Some(&path) == named.as_ref() => return Err(e),
             Err(e) => {
-                eprintln!("warning: skipping snapshot {}: {e:#}", path.display());
+                let _ = writeln!(std::io::stderr(), "warning: skipping snapshot {}: {e:#}", path.display());
                 continue;
             }
         };
@@ -330,7 +331,8 @@ fn resume_point(
             if Some(&path) == named.as_ref() {
                 anyhow::bail!("{}: a snapshot of another run", path.display());
             }
-            eprintln!("warning: skipping snapshot {}: it belongs to another run", path.display());
+            let _ =
+                writeln!(std::io::stderr(), "warning: skipping snapshot {}: it belongs to another run", path.display());
             continue;
         }
         return Ok(Some(run));

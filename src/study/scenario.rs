@@ -19,8 +19,9 @@ pub struct Scenario {
 /// Why a scenario could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
-    /// The file could not be read.
-    #[error("{path}: {source}")]
+    /// The file could not be read. The OS error is the `source`, not part
+    /// of the message (`{:#}` would print it twice).
+    #[error("{path}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -99,8 +100,21 @@ pub fn apply_set(table: &mut toml::Table, arg: &str) -> Result<(), ScenarioError
 impl Scenario {
     /// Load a scenario file and apply overrides.
     pub fn load(path: &Path, sets: &[String]) -> Result<Scenario, ScenarioError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| ScenarioError::Io { path: path.to_path_buf(), source })?;
+        if path.is_dir() {
+            return Err(ScenarioError::Invalid {
+                path: path.to_path_buf(),
+                message: format!(
+                    "is a folder, not a scenario file (`omerta-sim list --dir {}` lists its files)",
+                    path.display()
+                ),
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::InvalidData => {
+                ScenarioError::Invalid { path: path.to_path_buf(), message: "is not UTF-8 text".into() }
+            }
+            _ => ScenarioError::Io { path: path.to_path_buf(), source },
+        })?;
         Scenario::parse(&text, path, sets)
     }
 

@@ -165,6 +165,9 @@ pub fn find_shards(dirs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
             found.push(d.clone());
             continue;
         }
+        if !d.exists() {
+            bail!("{}: no such folder", d.display());
+        }
         if unfinished_shard(d) {
             bail!(
                 "{} is an unfinished shard (its run was interrupted or failed): `omerta-sim resume {}` finishes it",

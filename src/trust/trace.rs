@@ -15,16 +15,36 @@ use super::params::{Rules, TrustParams};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
-/// A malformed trace: bad JSON, an unknown op, an unknown identity, a
-/// missing or mistyped field, or a call the engine refuses.
+/// A malformed trace: bad JSON, an unknown op or field, an unknown or
+/// duplicate identity, a missing or mistyped field, a value out of range, a
+/// line or file over the limits ([`MAX_LINE_BYTES`], [`MAX_TRACE_BYTES`],
+/// [`MAX_IDENTITIES`]), a call the engine refuses, or a trace that checks
+/// nothing.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[error("line {line}: {message}")]
 pub struct TraceError {
-    /// 1-based line number.
+    /// 1-based line number; 0 when the whole trace is at fault (empty, or
+    /// checks nothing).
     pub line: usize,
     /// What is wrong.
     pub message: String,
 }
+
+impl std::fmt::Display for TraceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            0 => f.write_str(&self.message),
+            n => write!(f, "line {n}: {}", self.message),
+        }
+    }
+}
+
+/// The longest line a trace may have, in bytes (the golden traces' longest
+/// is under 1 KB): a longer one is an error, read no further.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+/// The largest trace, in bytes (the 15 golden traces are 0.45 MB together).
+pub const MAX_TRACE_BYTES: u64 = 64 << 20;
+/// The most identities a trace may create (bounds the engine's memory).
+pub const MAX_IDENTITIES: usize = 100_000;
 
 /// A recorded output that differs from the replayed one.
 #[derive(Clone, Debug, PartialEq)]
@@ -358,6 +378,20 @@ impl Recorder {
 // ----------------------------------------------------------------------
 // Parsing
 
+/// A JSON value for a message, cut to a readable length.
+fn show(v: &Value) -> String {
+    short(&v.to_string())
+}
+
+/// Text for a message, cut to a readable length.
+fn short(s: &str) -> String {
+    const MAX: usize = 60;
+    match s.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}... ({} bytes)", &s[..i], s.len()),
+        None => s.to_string(),
+    }
+}
+
 struct Fields<'a> {
     line: usize,
     op: &'a str,
@@ -376,34 +410,35 @@ impl<'a> Fields<'a> {
     fn arg_str(&self, i: usize, what: &str) -> Result<String, TraceError> {
         match self.arg(i, what)? {
             Value::String(s) => Ok(s.clone()),
-            v => Err(self.err(format!("argument {} ({what}) must be a string, got {v}", i + 1))),
+            v => Err(self.err(format!("argument {} ({what}) must be a string, got {}", i + 1, show(v)))),
         }
     }
     fn arg_num(&self, i: usize, what: &str) -> Result<f64, TraceError> {
         let v = self.arg(i, what)?;
-        v.as_f64().ok_or_else(|| self.err(format!("argument {} ({what}) must be a number, got {v}", i + 1)))
+        v.as_f64().ok_or_else(|| self.err(format!("argument {} ({what}) must be a number, got {}", i + 1, show(v))))
     }
-    /// A keyword value, or positional argument `pos`, or the default.
+    /// A keyword value, or positional argument `pos` (checked by
+    /// [`check_shape`] not to be given both ways), or the default.
     fn opt(&self, key: &str, pos: usize) -> Option<&'a Value> {
         self.kw.and_then(|k| k.get(key)).or_else(|| self.args.get(pos))
     }
     fn kw_num(&self, key: &str, pos: usize, default: Option<f64>) -> Result<f64, TraceError> {
         match self.opt(key, pos) {
-            Some(v) => v.as_f64().ok_or_else(|| self.err(format!("`{key}` must be a number, got {v}"))),
+            Some(v) => v.as_f64().ok_or_else(|| self.err(format!("`{key}` must be a number, got {}", show(v)))),
             None => default.ok_or_else(|| self.err(format!("missing required keyword `{key}`"))),
         }
     }
     fn kw_bool(&self, key: &str, pos: usize, default: bool) -> Result<bool, TraceError> {
         match self.opt(key, pos) {
             Some(Value::Bool(b)) => Ok(*b),
-            Some(v) => Err(self.err(format!("`{key}` must be true or false, got {v}"))),
+            Some(v) => Err(self.err(format!("`{key}` must be true or false, got {}", show(v)))),
             None => Ok(default),
         }
     }
     fn kw_str(&self, key: &str, pos: usize, default: &str) -> Result<String, TraceError> {
         match self.opt(key, pos) {
             Some(Value::String(s)) => Ok(s.clone()),
-            Some(v) => Err(self.err(format!("`{key}` must be a string, got {v}"))),
+            Some(v) => Err(self.err(format!("`{key}` must be a string, got {}", show(v)))),
             None => Ok(default.to_string()),
         }
     }
@@ -412,12 +447,12 @@ impl<'a> Fields<'a> {
     }
     fn out_num(&self, key: &str) -> Result<f64, TraceError> {
         let v = self.out(key)?;
-        num_or_inf(v).ok_or_else(|| self.err(format!("output `{key}` must be a number, got {v}")))
+        num_or_inf(v).ok_or_else(|| self.err(format!("output `{key}` must be a number, got {}", show(v))))
     }
     fn out_bool(&self, key: &str) -> Result<bool, TraceError> {
         match self.out(key)? {
             Value::Bool(b) => Ok(*b),
-            v => Err(self.err(format!("output `{key}` must be true or false, got {v}"))),
+            v => Err(self.err(format!("output `{key}` must be true or false, got {}", show(v)))),
         }
     }
     fn out_map(&self, key: &str) -> Result<Vec<(String, f64)>, TraceError> {
@@ -425,12 +460,12 @@ impl<'a> Fields<'a> {
             Value::Object(m) => m
                 .iter()
                 .map(|(k, v)| {
-                    v.as_f64()
-                        .map(|x| (k.clone(), x))
-                        .ok_or_else(|| self.err(format!("output `{key}.{k}` must be a number, got {v}")))
+                    v.as_f64().map(|x| (k.clone(), x)).ok_or_else(|| {
+                        self.err(format!("output `{key}.{}` must be a number, got {}", short(k), show(v)))
+                    })
                 })
                 .collect(),
-            v => Err(self.err(format!("output `{key}` must be an object, got {v}"))),
+            v => Err(self.err(format!("output `{key}` must be an object, got {}", show(v)))),
         }
     }
 }
@@ -445,6 +480,19 @@ fn num_or_inf(v: &Value) -> Option<f64> {
 
 fn parse_result(f: &Fields<'_>, v: &Value) -> Result<AttackResult, TraceError> {
     let o = v.as_object().ok_or_else(|| f.err("`result` must be an object"))?;
+    const KEYS: [&str; 8] = [
+        "attacker_profit",
+        "victim_damage",
+        "network_damage",
+        "detection_day",
+        "recovery_days",
+        "success",
+        "name",
+        "notes",
+    ];
+    if let Some(k) = o.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return Err(f.err(format!("unknown field `result.{}` (known: {})", short(k), KEYS.join(", "))));
+    }
     let num = |k: &str| o.get(k).and_then(Value::as_f64).ok_or_else(|| f.err(format!("`result.{k}` must be a number")));
     let int =
         |k: &str| o.get(k).and_then(Value::as_i64).ok_or_else(|| f.err(format!("`result.{k}` must be an integer")));
@@ -458,32 +506,190 @@ fn parse_result(f: &Fields<'_>, v: &Value) -> Result<AttackResult, TraceError> {
     })
 }
 
+/// What a line of each op may hold: at most `args` positional arguments,
+/// these keyword arguments (with their positional index) and these recorded
+/// outputs. `None`: not an op.
+struct Shape {
+    args: usize,
+    kw: &'static [(&'static str, usize)],
+    outputs: &'static [&'static str],
+}
+
+fn shape(op: &str) -> Option<Shape> {
+    let (args, kw, outputs): (usize, &'static [(&'static str, usize)], &'static [&'static str]) = match op {
+        "create_identity" | "advance_days" => (1, &[], &[]),
+        "add_transaction" => (5, &[("resource_weight", 2), ("duration_hours", 3), ("verification_score", 4)], &[]),
+        "add_assertion" => (5, &[("score", 2), ("classification", 3), ("has_evidence", 4)], &["accepted"]),
+        "resolve_accusation" => (3, &[("verified_bad", 2)], &[]),
+        "solve_trust" => (1, &[("verbose", 0)], &["trust", "cluster_weight"]),
+        "build_edge_weights" => (0, &[], &["n_edges", "sum_w"]),
+        "compute_local_trust" => (2, &[], &["result"]),
+        "get_verification_rate" => (1, &[], &["result", "boosts"]),
+        "compute_escrow_delay" => (2, &[], &["result"]),
+        "transfer_coins" => (3, &[], &["received", "burned"]),
+        "detect_clusters" => (0, &[], &["result"]),
+        _ => return None,
+    };
+    Some(Shape { args, kw, outputs })
+}
+
+/// Unknown fields and keywords, too many arguments, an argument given both
+/// positionally and by keyword: a misspelt keyword must not silently fall
+/// back to its default.
+fn check_shape(f: &Fields<'_>, sh: &Shape) -> Result<(), TraceError> {
+    const COMMON: [&str; 4] = ["op", "day", "args", "kw"];
+    if let Some(k) = f.obj.keys().find(|k| !COMMON.contains(&k.as_str()) && !sh.outputs.contains(&k.as_str())) {
+        let outs = match sh.outputs {
+            [] => "no recorded outputs".to_string(),
+            o => format!("outputs {}", o.join(", ")),
+        };
+        return Err(f.err(format!("unknown field `{}` (a {} line has op, day, args, kw and {outs})", short(k), f.op)));
+    }
+    if f.args.len() > sh.args {
+        return Err(f.err(format!("{} arguments, expected at most {}", f.args.len(), sh.args)));
+    }
+    for k in f.kw.into_iter().flat_map(|m| m.keys()) {
+        match sh.kw.iter().find(|(name, _)| name == k) {
+            None if sh.kw.is_empty() => {
+                return Err(f.err(format!("unknown keyword `{}` ({} takes none)", short(k), f.op)));
+            }
+            None => {
+                let known: Vec<&str> = sh.kw.iter().map(|(n, _)| *n).collect();
+                return Err(f.err(format!("unknown keyword `{}` (known: {})", short(k), known.join(", "))));
+            }
+            Some((_, pos)) if *pos < f.args.len() => {
+                return Err(f.err(format!("`{k}` given twice: as argument {} and as a keyword", pos + 1)));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// A JSON value read with duplicate keys refused (serde_json would keep the
+/// last one silently).
+struct Strict(Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
+        serde_json::Number::from_f64(v).map(Value::Number).ok_or_else(|| E::custom("number out of range"))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut v = Vec::new();
+        while let Some(Strict(x)) = seq.next_element()? {
+            v.push(x);
+        }
+        Ok(Value::Array(v))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut m = Map::new();
+        while let Some(k) = map.next_key::<String>()? {
+            if m.contains_key(&k) {
+                return Err(serde::de::Error::custom(format!("duplicate key `{}`", short(&k))));
+            }
+            let Strict(v) = map.next_value()?;
+            m.insert(k, v);
+        }
+        Ok(Value::Object(m))
+    }
+}
+
+/// Parse one line's JSON; the message gives the column (the line is the
+/// trace's).
+fn json_line(text: &str, line: usize) -> Result<Value, TraceError> {
+    serde_json::from_str::<Strict>(text).map(|s| s.0).map_err(|e| {
+        let full = e.to_string();
+        let what = full.strip_suffix(&format!(" at line {} column {}", e.line(), e.column())).unwrap_or(&full);
+        TraceError { line, message: format!("not valid JSON (column {}): {what}", e.column()) }
+    })
+}
+
 /// Parse one line (1-based `line`).
 pub fn parse_line(text: &str, line: usize) -> Result<TraceLine, TraceError> {
-    let v: Value =
-        serde_json::from_str(text).map_err(|e| TraceError { line, message: format!("not valid JSON: {e}") })?;
+    let v = json_line(text, line)?;
     let obj = v.as_object().ok_or_else(|| TraceError { line, message: "expected a JSON object".into() })?;
     let op = match obj.get("op") {
         Some(Value::String(s)) => s.as_str(),
-        Some(o) => return Err(TraceError { line, message: format!("`op` must be a string, got {o}") }),
+        Some(o) => return Err(TraceError { line, message: format!("`op` must be a string, got {}", show(o)) }),
         None => return Err(TraceError { line, message: "missing `op`".into() }),
+    };
+    let sh = match (op, shape(op)) {
+        ("meta", _) => None,
+        (_, Some(sh)) => Some(sh),
+        (other, None) => {
+            return Err(TraceError {
+                line,
+                message: format!(
+                    "unknown op `{}` (known: meta, create_identity, advance_days, add_transaction, \
+                     add_assertion, resolve_accusation, solve_trust, build_edge_weights, compute_local_trust, \
+                     get_verification_rate, compute_escrow_delay, transfer_coins, detect_clusters)",
+                    short(other)
+                ),
+            });
+        }
     };
     let args: &[Value] = match obj.get("args") {
         Some(Value::Array(a)) => a,
-        Some(o) => return Err(TraceError { line, message: format!("{op}: `args` must be an array, got {o}") }),
+        Some(o) => return Err(TraceError { line, message: format!("{op}: `args` must be an array, got {}", show(o)) }),
         None => &[],
     };
     let kw = match obj.get("kw") {
         Some(Value::Object(m)) => Some(m),
         Some(Value::Null) | None => None,
-        Some(o) => return Err(TraceError { line, message: format!("{op}: `kw` must be an object, got {o}") }),
+        Some(o) => return Err(TraceError { line, message: format!("{op}: `kw` must be an object, got {}", show(o)) }),
     };
     let f = Fields { line, op, obj, args, kw };
+    match &sh {
+        Some(sh) => check_shape(&f, sh)?,
+        None => {
+            const META: [&str; 4] = ["op", "tag", "seed", "result"];
+            if let Some(k) = obj.keys().find(|k| !META.contains(&k.as_str())) {
+                return Err(f.err(format!("unknown field `{}` (a meta line has {})", short(k), META.join(", "))));
+            }
+        }
+    }
     let day = match obj.get("day") {
         Some(d) => {
-            let x = d.as_f64().ok_or_else(|| f.err(format!("`day` must be a number, got {d}")))?;
+            let x = d.as_f64().ok_or_else(|| f.err(format!("`day` must be a number, got {}", show(d))))?;
             if x < 0.0 || x.fract() != 0.0 || x > f64::from(u32::MAX) {
-                return Err(f.err(format!("`day` must be a whole number of days >= 0, got {d}")));
+                return Err(f.err(format!(
+                    "`day` must be a whole number of days from 0 to {}, got {}",
+                    u32::MAX,
+                    show(d)
+                )));
             }
             Some(x as u32)
         }
@@ -496,7 +702,12 @@ pub fn parse_line(text: &str, line: usize) -> Result<TraceLine, TraceError> {
                 Some(Value::String(s)) => s.clone(),
                 _ => return Err(f.err("missing string `tag`")),
             },
-            seed: obj.get("seed").and_then(Value::as_u64),
+            seed: match obj.get("seed") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(
+                    v.as_u64().ok_or_else(|| f.err(format!("`seed` must be a whole number >= 0, got {}", show(v))))?,
+                ),
+            },
             result: match obj.get("result") {
                 Some(Value::Null) | None => None,
                 Some(r) => Some(parse_result(&f, r)?),
@@ -506,7 +717,7 @@ pub fn parse_line(text: &str, line: usize) -> Result<TraceLine, TraceError> {
         "advance_days" => {
             let n = f.arg_num(0, "days")?;
             if n < 0.0 || n.fract() != 0.0 || n > f64::from(u32::MAX) {
-                return Err(f.err(format!("days must be a whole number >= 0, got {n}")));
+                return Err(f.err(format!("days must be a whole number from 0 to {}, got {n}", u32::MAX)));
             }
             Call::AdvanceDays { n: n as u32 }
         }
@@ -530,7 +741,10 @@ pub fn parse_line(text: &str, line: usize) -> Result<TraceLine, TraceError> {
             subject: f.arg_str(1, "subject")?,
             verified_bad: f.kw_bool("verified_bad", 2, false)?,
         },
-        "solve_trust" => Call::Solve { trust: f.out_map("trust")?, weight: f.out_map("cluster_weight")? },
+        "solve_trust" => {
+            f.kw_bool("verbose", 0, false)?;
+            Call::Solve { trust: f.out_map("trust")?, weight: f.out_map("cluster_weight")? }
+        }
         "build_edge_weights" => {
             let n = f.out_num("n_edges")?;
             if n < 0.0 || n.fract() != 0.0 {
@@ -561,16 +775,7 @@ pub fn parse_line(text: &str, line: usize) -> Result<TraceLine, TraceError> {
             burned: f.out_num("burned")?,
         },
         "detect_clusters" => Call::DetectClusters { result: f.out_map("result")? },
-        other => {
-            return Err(TraceError {
-                line,
-                message: format!(
-                    "unknown op `{other}` (known: meta, create_identity, advance_days, add_transaction, \
-                     add_assertion, resolve_accusation, solve_trust, build_edge_weights, compute_local_trust, \
-                     get_verification_rate, compute_escrow_delay, transfer_coins, detect_clusters)"
-                ),
-            });
-        }
+        other => return Err(f.err(format!("no parser for op `{other}`"))),
     };
     if matches!(call, Call::Meta { .. }) && line != 1 {
         return Err(f.err("`meta` may only be the first line"));
@@ -580,7 +785,57 @@ pub fn parse_line(text: &str, line: usize) -> Result<TraceLine, TraceError> {
 
 /// Parse a whole trace; blank lines are skipped (but counted).
 pub fn parse(text: &str) -> Result<Vec<TraceLine>, TraceError> {
-    text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).map(|(i, l)| parse_line(l, i + 1)).collect()
+    read(text.as_bytes())
+}
+
+/// Read and parse a trace from `r` (a file, stdin, bytes) in bounded memory:
+/// a line longer than [`MAX_LINE_BYTES`] or a trace larger than
+/// [`MAX_TRACE_BYTES`] is an error as soon as it is seen (so `/dev/zero` or
+/// an endless stream fails quickly), as is text that is not UTF-8. Lines end
+/// with `\n` or `\r\n`; blank lines are skipped (but counted).
+pub fn read(r: impl std::io::Read) -> Result<Vec<TraceLine>, TraceError> {
+    use std::io::{BufRead, Read};
+    let mut r = std::io::BufReader::new(r);
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    let (mut line, mut total) = (0usize, 0u64);
+    loop {
+        line += 1;
+        buf.clear();
+        let n = (&mut r)
+            .take(MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| TraceError { line, message: format!("cannot read the trace: {e}") })?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        if total > MAX_TRACE_BYTES {
+            return Err(TraceError {
+                line,
+                message: format!("the trace is larger than {} MiB, the most a trace may be", MAX_TRACE_BYTES >> 20),
+            });
+        }
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+        } else if buf.len() > MAX_LINE_BYTES {
+            return Err(TraceError {
+                line,
+                message: format!("the line is longer than {} MiB, the most a line may be", MAX_LINE_BYTES >> 20),
+            });
+        }
+        let text = std::str::from_utf8(&buf).map_err(|e| TraceError {
+            line,
+            message: format!("not UTF-8 text (byte {} of the line)", e.valid_up_to() + 1),
+        })?;
+        if !text.trim().is_empty() {
+            out.push(parse_line(text, line)?);
+        }
+    }
+    Ok(out)
 }
 
 // ----------------------------------------------------------------------
@@ -684,10 +939,10 @@ struct Replayer {
 
 impl Replayer {
     fn id(&self, name: &str, line: usize, op: &str) -> Result<Ident, TraceError> {
-        self.names
-            .get(name)
-            .map(|&i| Ident(i))
-            .ok_or_else(|| TraceError { line, message: format!("{op}: unknown identity `{name}`") })
+        self.names.get(name).map(|&i| Ident(i)).ok_or_else(|| TraceError {
+            line,
+            message: format!("{op}: unknown identity `{}` (no create_identity line before this one)", short(name)),
+        })
     }
 
     fn all(&self, v: &[f64]) -> Vec<(String, f64)> {
@@ -701,8 +956,12 @@ fn engine_err(line: usize, op: &str, e: TrustError) -> TraceError {
 
 /// Replay a parsed trace on a fresh engine at day 0 with the §3 defaults
 /// and the reference rules. A call the engine refuses (e.g. a
-/// self-transaction) is a malformed trace.
+/// self-transaction) is a malformed trace, and so is a trace that checks
+/// nothing (empty, or no recorded output and no attack result).
 pub fn replay(lines: &[TraceLine]) -> Result<ReplayReport, TraceError> {
+    if lines.is_empty() {
+        return Err(TraceError { line: 0, message: "the trace is empty: it checks nothing".into() });
+    }
     let engine = TrustEngine::new(TrustParams::default(), Rules::REFERENCE)
         .map_err(|e| TraceError { line: 0, message: e.to_string() })?;
     let mut r = Replayer { engine, names: BTreeMap::new(), log: Log::default() };
@@ -721,12 +980,27 @@ pub fn replay(lines: &[TraceLine]) -> Result<ReplayReport, TraceError> {
             }
             Call::CreateIdentity { id } => {
                 if r.names.contains_key(id) {
-                    return Err(TraceError { line, message: format!("{op}: identity `{id}` already exists") });
+                    return Err(TraceError { line, message: format!("{op}: identity `{}` already exists", short(id)) });
+                }
+                if r.names.len() >= MAX_IDENTITIES {
+                    return Err(TraceError {
+                        line,
+                        message: format!("{op}: more than {MAX_IDENTITIES} identities, the most a trace may create"),
+                    });
                 }
                 let i = r.engine.create_identity(id);
                 r.names.insert(id.clone(), i.0);
             }
-            Call::AdvanceDays { n } => r.engine.advance_days(*n).map_err(|e| engine_err(line, op, e))?,
+            Call::AdvanceDays { n } => {
+                let day = r.engine.day();
+                if day.checked_add(*n).is_none() {
+                    return Err(TraceError {
+                        line,
+                        message: format!("{op}: day {day} + {n} days is past the last day, {}", u32::MAX),
+                    });
+                }
+                r.engine.advance_days(*n).map_err(|e| engine_err(line, op, e))?
+            }
             Call::AddTransaction { consumer, provider, rw, dur, vs } => {
                 let (c, p) = (r.id(consumer, line, op)?, r.id(provider, line, op)?);
                 r.engine.add_transaction(c, p, *rw, *dur, *vs).map_err(|e| engine_err(line, op, e))?;
@@ -831,7 +1105,28 @@ pub fn replay(lines: &[TraceLine]) -> Result<ReplayReport, TraceError> {
             },
         }
     }
+    if report.counts.outputs() == 0 && report.counts.attack_results == 0 && report.mismatches.is_empty() {
+        return Err(TraceError {
+            line: 0,
+            message: format!(
+                "the trace checks nothing: its {} lines record no output (solve_trust, add_assertion, \
+                 compute_local_trust, ...) and no attack result",
+                lines.len()
+            ),
+        });
+    }
     Ok(report)
+}
+
+/// Read, parse and replay a trace from `r` in bounded memory (see [`read`]).
+pub fn replay_reader(r: impl std::io::Read) -> Result<ReplayReport, TraceError> {
+    replay(&read(r)?)
+}
+
+/// Parse and replay a trace given as bytes: any input is a report or a
+/// [`TraceError`], never a panic (the entry point for fuzzing).
+pub fn replay_bytes(bytes: &[u8]) -> Result<ReplayReport, TraceError> {
+    replay_reader(bytes)
 }
 
 /// Parse and replay a trace text.
@@ -859,7 +1154,7 @@ fn attack_result(a: Attack, r: &Replayer) -> Result<AttackResult, String> {
             let att = id("attacker")?;
             let (before, after) = (t(0, att)?, t(1, att)?);
             let delay = *log.escrow.first().ok_or("no escrow delay")?;
-            let d0 = log.solves[0].0 + 1;
+            let d0 = log.solves[0].0.checked_add(1).ok_or("the first checkpoint is on the last possible day")?;
             let s_b = r.engine.payment_share(before);
             let half = 12.0 * s_b;
             let mut book = ReferenceEscrow::default();
@@ -877,7 +1172,8 @@ fn attack_result(a: Attack, r: &Replayer) -> Result<AttackResult, String> {
                     c += 1;
                 }
             }
-            let consumers: f64 = named("consumer").into_iter().map(|i| cp(1).map(|v| v[i]).unwrap_or(0.0)).sum();
+            // An identity created after the checkpoint has no trust in it (0).
+            let consumers: f64 = named("consumer").into_iter().map(|i| t(1, i).unwrap_or(0.0)).sum();
             Ok(attacks::long_con(book.final_revenue(), before, after, consumers, d0 - 1))
         }
         Attack::Laundering => {
@@ -904,7 +1200,8 @@ fn attack_result(a: Attack, r: &Replayer) -> Result<AttackResult, String> {
             let (ta, co) = (id("target")?, id("honest_competitor")?);
             let socks = named("sock");
             let w = log.clusters.first().ok_or("no cluster query")?;
-            let flagged = socks.iter().filter(|&&i| w[i] < 1.0).count() as u32;
+            // A sock created after the cluster query was not flagged in it.
+            let flagged = socks.iter().filter(|&&i| w.get(i).is_some_and(|&x| x < 1.0)).count() as u32;
             Ok(attacks::sockpuppet((t(0, ta)?, t(1, ta)?), (t(0, co)?, t(1, co)?), flagged, socks.len() as u32))
         }
         Attack::Arbitrage => {
@@ -1019,6 +1316,28 @@ mod tests {
 #[cfg(test)]
 mod edge_tests {
     use super::*;
+
+    /// Line endings, the last line without a newline, and the line limit to
+    /// the byte.
+    #[test]
+    fn reading_lines_and_limits() {
+        let a = "{\"op\": \"create_identity\", \"day\": 0, \"args\": [\"a\"]}";
+        // CRLF and a blank line are counted: the duplicate is line 3.
+        let e = replay_bytes(format!("{a}\r\n\n{a}").as_bytes()).unwrap_err();
+        assert_eq!((e.line, e.message.as_str()), (3, "create_identity: identity `a` already exists"));
+        let ok = read(format!("{a}\r\n\r\n").as_bytes()).unwrap();
+        assert_eq!(ok.len(), 1);
+        // A line of exactly MAX_LINE_BYTES (padded with spaces) is read; one more byte is not.
+        let pad = |n: usize| format!("{a}{}", " ".repeat(n - a.len()));
+        assert_eq!(read(format!("{}\n", pad(MAX_LINE_BYTES)).as_bytes()).unwrap().len(), 1);
+        assert_eq!(read(pad(MAX_LINE_BYTES).as_bytes()).unwrap().len(), 1);
+        let e = read(format!("\n{}\n", pad(MAX_LINE_BYTES + 1)).as_bytes()).unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("longer than 1 MiB"), "{e}");
+        // The whole-trace errors have no line.
+        let e = replay_bytes(b"").unwrap_err();
+        assert_eq!((e.line, e.to_string()), (0, "the trace is empty: it checks nothing".to_string()));
+    }
 
     /// Extreme but well-formed values replay without a panic.
     #[test]

@@ -77,7 +77,8 @@ fn bad_command_line_values() {
     fails_with(&["run", V2, "--set", "novalue"], &["--set novalue", "key=value"]);
     fails_with(&["run", V2, "--snapshot-every", "soon"], &["--snapshot-every", "soon"]);
     fails_with(&["run", V2, "--snapshot-every", "0h"], &["--snapshot-every must be greater than 0"]);
-    fails_with(&["run", V2, "--seeds", "0"], &["--seeds must be at least 1"]);
+    // `--seeds 0` is a usage error (exit 2), checked with the other
+    // numeric flags in io.rs.
     fails_with(&["step", V2, "--agent", "robot3", "--count", "1"], &["unknown agent class `robot`"]);
     fails_with(&["step", V2, "--until=-3h"], &["--until", "must be finite and >= 0"]);
     let o = run_bin(&["run", V2, "--progress", "loud"]);

@@ -671,7 +671,16 @@ impl Model for PolicyModel {
                     && pp.tau_transaction <= cfg.tau_max
                     && cfg.k_transfer_max.is_none_or(|m| pp.k_transfer <= m);
                 if !ok {
-                    return Err(format!("{} {}: parameters out of bounds: {pp:?}", s.script.id(), s.arm.name));
+                    return Err(format!(
+                        "{} {}: parameters out of bounds: k_payment {}, isolation_threshold {}, tau_transaction {}, \
+                         k_transfer {}",
+                        s.script.id(),
+                        s.arm.name,
+                        pp.k_payment,
+                        pp.isolation_threshold,
+                        pp.tau_transaction,
+                        pp.k_transfer
+                    ));
                 }
             }
         }
