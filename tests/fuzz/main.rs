@@ -16,6 +16,7 @@
 
 mod merge;
 mod mutate;
+mod trace;
 
 use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
