@@ -7,7 +7,7 @@ mod trust;
 use crate::engine::progress::ProgressMode;
 use crate::engine::time::parse_time;
 use crate::engine::{SimTime, TimeUnit};
-use crate::models::{STUDIES, open_snapshot, open_study, study_of};
+use crate::models::{STUDIES, guarded, open_snapshot, open_study, study_of};
 use crate::study::exec::{RunOptions, finish, run_study};
 use crate::study::{RunControl, Scenario};
 use anyhow::{Context, bail};
@@ -289,10 +289,10 @@ fn cmd_resume(a: ResumeArgs) -> anyhow::Result<ExitCode> {
     let total = run.horizon().min(until).since(run.now());
     let progress = crate::engine::progress::Progress::start(a.progress, study.id(), total, 1, unit);
     let ctl = RunControl { tracker: progress.tracker(), snapshot_every: None, snapshot_dir: out.join("snapshots") };
-    run.drive(until, &ctl)?;
+    guarded(&a.snapshot, || run.drive(until, &ctl))?;
     progress.finish();
     if run.is_finished() {
-        let output = study.complete_seed(seed, run.output())?;
+        let output = guarded(&a.snapshot, || study.complete_seed(seed, run.output()))?;
         let res = finish(study.as_ref(), vec![output], &out)?;
         println!("{}", res.markdown);
         eprintln!("run finished at {}; wrote {}/results.json", unit.format(run.now()), out.display());
@@ -319,23 +319,29 @@ fn cmd_merge(dirs: &[PathBuf], out: Option<PathBuf>) -> anyhow::Result<ExitCode>
 
 fn cmd_inspect(path: &Path) -> anyhow::Result<ExitCode> {
     let (h, mut run) = open_snapshot(path)?;
-    let unit = run.time_unit();
-    let c = run.counters();
-    println!("snapshot        {}", path.display());
-    println!("format version  {}", h.format_version);
-    println!("model kind      {}", h.model_kind);
-    println!("written by      omerta-sim {}", h.crate_version);
-    println!("scenario        {} (hash {:016x})", run.meta().scenario_path, h.scenario_hash);
-    println!("seed            {}", run.meta().seed);
-    println!("body            {} bytes, checksum {:016x}", h.body_len, h.checksum);
-    println!("simulated time  {} of {}", unit.format(run.now()), unit.format(run.horizon()));
-    println!("events          {} processed, {} scheduled, {} cancelled", c.processed, c.scheduled, c.cancelled);
-    let next = run.next_time().map(|t| unit.format(t)).unwrap_or_else(|| "none (run finished)".into());
-    println!("pending events  {} (next at {next})", run.pending());
-    println!("fingerprint     {:016x}", run.fingerprint());
-    let agents: Vec<String> = run.agent_counts().iter().map(|(k, n)| format!("{n} {k}s")).collect();
-    println!("agents          {}", agents.join(", "));
-    println!("state           {}", run.describe());
+    let text = guarded(path, || {
+        let unit = run.time_unit();
+        let c = run.counters();
+        let next = run.next_time().map(|t| unit.format(t)).unwrap_or_else(|| "none (run finished)".into());
+        let agents: Vec<String> = run.agent_counts().iter().map(|(k, n)| format!("{n} {k}s")).collect();
+        Ok([
+            format!("snapshot        {}", path.display()),
+            format!("format version  {}", h.format_version),
+            format!("model kind      {}", h.model_kind),
+            format!("written by      omerta-sim {}", h.crate_version),
+            format!("scenario        {} (hash {:016x})", run.meta().scenario_path, h.scenario_hash),
+            format!("seed            {}", run.meta().seed),
+            format!("body            {} bytes, checksum {:016x}", h.body_len, h.checksum),
+            format!("simulated time  {} of {}", unit.format(run.now()), unit.format(run.horizon())),
+            format!("events          {} processed, {} scheduled, {} cancelled", c.processed, c.scheduled, c.cancelled),
+            format!("pending events  {} (next at {next})", run.pending()),
+            format!("fingerprint     {:016x}", run.fingerprint()),
+            format!("agents          {}", agents.join(", ")),
+            format!("state           {}", run.describe()),
+        ]
+        .join("\n"))
+    })?;
+    println!("{text}");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -8,7 +8,9 @@
 //! - [`snapshot`]: the versioned snapshot container (the only file that names bincode).
 //! - [`progress`]: progress bar or log lines.
 //! - [`trace`]: what an event did, and the trajectory fingerprint.
+//! - [`check`]: helpers for validating a state read from a snapshot.
 
+pub mod check;
 pub mod progress;
 pub mod queue;
 pub mod rng;
@@ -19,6 +21,6 @@ pub mod trace;
 
 pub use queue::{EventId, EventQueue};
 pub use rng::{RngStreams, StreamId, StreamRng};
-pub use sim::{Counters, Ctx, EventInfo, Model, Simulation};
+pub use sim::{Audit, Counters, Ctx, EventInfo, Model, PendingEvent, Simulation};
 pub use time::{SimTime, TICKS_PER_DAY, TICKS_PER_HOUR, TimeUnit};
 pub use trace::{AgentRef, Change, StepInfo};

@@ -7,6 +7,7 @@ use super::time::{SimTime, TimeUnit};
 use super::trace::{AgentRef, Change, StepInfo, fold};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::fmt::Debug;
 
 /// What an engine needs to know of an event for traces and filters.
@@ -60,6 +61,55 @@ pub trait Model: Serialize + DeserializeOwned + Clone {
     /// A one-paragraph description of the model state, for `inspect`.
     fn describe(&self) -> String {
         String::new()
+    }
+
+    /// Check a state read from a snapshot before it runs, so that an altered
+    /// snapshot gives an error here rather than a panic (or a hang) later:
+    /// every index the state and its pending events (`audit.pending`) hold
+    /// is in range, the structures derived from others agree with them, the
+    /// parts a run never changes equal those of a new run of the same
+    /// scenario and seed (`audit.fresh`), and `check_invariants` holds. The
+    /// engine has checked the queue, clock, streams and counters first
+    /// (`Simulation::validate`). The default checks the invariants only.
+    fn validate(&self, audit: &Audit<'_, Self>) -> Result<(), String> {
+        let _ = audit;
+        self.check_invariants()
+    }
+}
+
+/// A pending event: when it fires, its id and the event.
+#[derive(Clone, Copy, Debug)]
+pub struct PendingEvent<'a, E> {
+    /// When it fires.
+    pub time: SimTime,
+    /// Its id (what `Ctx::schedule` returned).
+    pub id: EventId,
+    /// The event.
+    pub event: &'a E,
+}
+
+/// What `Model::validate` checks a state against.
+pub struct Audit<'a, M: Model> {
+    /// The current time (of the last event handled).
+    pub now: SimTime,
+    /// The pending events, in firing order (time, then sequence number).
+    pub pending: Vec<PendingEvent<'a, M::Event>>,
+    /// The model of a new run of the same scenario and seed, after `start`.
+    pub fresh: &'a M,
+    /// The pending events of that new run.
+    pub fresh_pending: Vec<PendingEvent<'a, M::Event>>,
+    by_id: HashMap<EventId, usize>,
+}
+
+impl<'a, M: Model> Audit<'a, M> {
+    /// Whether `id` is a pending event (and so may be cancelled).
+    pub fn is_pending(&self, id: EventId) -> bool {
+        self.by_id.contains_key(&id)
+    }
+
+    /// The pending event with this id, if any.
+    pub fn find(&self, id: EventId) -> Option<&PendingEvent<'a, M::Event>> {
+        self.by_id.get(&id).map(|&k| &self.pending[k])
     }
 }
 
@@ -305,8 +355,58 @@ impl<M: Model> Simulation<M> {
         self.run_until(self.now.plus(d))
     }
 
+    fn pending_list(&self) -> Vec<PendingEvent<'_, M::Event>> {
+        self.queue.pending_ids().into_iter().map(|(time, id, event)| PendingEvent { time, id, event }).collect()
+    }
+
     /// Run until no event is pending.
     pub fn run(&mut self) -> u64 {
         self.run_until(SimTime::MAX)
+    }
+
+    /// Check a simulation read from a snapshot before it runs: the event
+    /// queue's internal consistency, the clock (no pending event before
+    /// it), the random streams (one per name of `M::STREAMS`, the master
+    /// seed of `fresh`), the counters (every event scheduled is handled,
+    /// cancelled or pending), then the model (`Model::validate`). `fresh`
+    /// is a new simulation of the same scenario and seed.
+    pub fn validate(&self, fresh: &Simulation<M>) -> Result<(), String> {
+        self.queue.validate()?;
+        if self.queue.now() != self.now {
+            return Err(format!(
+                "the clock is at tick {} but the event queue at tick {}",
+                self.now.ticks(),
+                self.queue.now().ticks()
+            ));
+        }
+        self.rngs.validate(M::STREAMS, fresh.rngs.master())?;
+        let c = self.counters;
+        if c.scheduled != self.queue.next_seq() {
+            return Err(format!("{} events scheduled but the queue numbered {}", c.scheduled, self.queue.next_seq()));
+        }
+        let accounted = c.processed.checked_add(c.cancelled).and_then(|x| x.checked_add(self.queue.len() as u64));
+        if accounted != Some(c.scheduled) {
+            return Err(format!(
+                "{} events handled + {} cancelled + {} pending != {} scheduled",
+                c.processed,
+                c.cancelled,
+                self.queue.len(),
+                c.scheduled
+            ));
+        }
+        let own = self.pending_list();
+        let by_id = own.iter().enumerate().map(|(k, p)| (p.id, k)).collect();
+        let audit =
+            Audit { now: self.now, pending: own, fresh: &fresh.model, fresh_pending: fresh.pending_list(), by_id };
+        if let Some(p) = audit.pending.first()
+            && p.time < self.now
+        {
+            return Err(format!(
+                "an event is pending at tick {}, before the clock's {}",
+                p.time.ticks(),
+                self.now.ticks()
+            ));
+        }
+        self.model.validate(&audit)
     }
 }

@@ -1333,6 +1333,10 @@ pub fn ticks_per_leg(duration: f64, dt: f64) -> u32 {
     k
 }
 
+#[path = "validate.rs"]
+mod validate;
+pub(crate) use validate::fresh_run;
+
 impl Model for EconomicMarket {
     type Event = Ev;
     const STREAMS: &'static [&'static str] = STREAMS;
@@ -1542,6 +1546,10 @@ impl Model for EconomicMarket {
             }
         }
         Ok(())
+    }
+
+    fn validate(&self, audit: &crate::engine::Audit<'_, Self>) -> Result<(), String> {
+        validate::validate(self, audit)
     }
 
     fn agent_counts(&self) -> Vec<(&'static str, usize)> {

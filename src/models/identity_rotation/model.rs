@@ -734,6 +734,10 @@ fn receipt_notes(ctx: &mut Ctx<'_, Ev>, r: &Receipt, from: u32, to: u32, fr: &st
     });
 }
 
+#[path = "validate.rs"]
+mod validate;
+pub(crate) use validate::fresh_run;
+
 impl Model for IdentityRotation {
     type Event = Ev;
     const STREAMS: &'static [&'static str] = STREAMS;
@@ -811,6 +815,10 @@ impl Model for IdentityRotation {
             }
         }
         Ok(())
+    }
+
+    fn validate(&self, audit: &crate::engine::Audit<'_, Self>) -> Result<(), String> {
+        validate::validate(self, audit)
     }
 
     fn agent_counts(&self) -> Vec<(&'static str, usize)> {

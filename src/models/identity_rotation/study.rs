@@ -17,6 +17,9 @@ impl StudyModel for IdentityRotation {
     fn seed_output(&self, seed: u64) -> SeedOutput {
         seed_output(self, seed)
     }
+    fn fresh_run(&self, meta: &crate::study::RunMeta) -> Result<crate::study::Run<Self>, String> {
+        super::model::fresh_run(self, meta)
+    }
 }
 
 /// The identity-rotation study bound to its scenario.

@@ -1,0 +1,23 @@
+//! Validation of a trust model read from a snapshot (`Model::validate`,
+//! `StudyModel::fresh_run`).
+
+use super::super::config::resolve;
+use super::TrustModel;
+use crate::engine::Audit;
+use crate::engine::Model;
+use crate::engine::check::ensure;
+use crate::study::run::{Run, RunMeta, same_bytes, stored_scenario};
+
+/// A new run of `meta` for `m` to be validated against (see
+/// `StudyModel::fresh_run`).
+pub(crate) fn fresh_run(m: &TrustModel, meta: &RunMeta) -> Result<Run<TrustModel>, String> {
+    let scenario = stored_scenario(meta)?;
+    let params = resolve(&scenario).map_err(|e| format!("the scenario stored in the snapshot: {e}"))?;
+    ensure!(same_bytes(&params, &m.params), "the model's parameters are not those of the scenario stored beside it");
+    Ok(Run::new(meta.clone(), TrustModel::new(params)))
+}
+
+pub(crate) fn validate(m: &TrustModel, audit: &Audit<'_, TrustModel>) -> Result<(), String> {
+    let _ = audit;
+    m.check_invariants()
+}
