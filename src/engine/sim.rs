@@ -212,6 +212,27 @@ impl<E> Ctx<'_, E> {
     }
 }
 
+/// Run `f` with a throw-away context at time `now` (its own empty queue,
+/// streams seeded from `seed`, counters and fingerprint, no notes): for
+/// validation code that rebuilds what a handler builds (e.g. a model's
+/// agents at the start of a leg) to compare it with a state read from a
+/// snapshot. Nothing `f` schedules or draws reaches a real run.
+pub fn with_scratch_ctx<E, T>(now: SimTime, seed: u64, streams: &[&str], f: impl FnOnce(&mut Ctx<'_, E>) -> T) -> T {
+    let mut queue = EventQueue::new();
+    let mut rngs = RngStreams::new(seed, streams);
+    let mut counters = Counters::default();
+    let mut fingerprint = 0;
+    let mut ctx = Ctx {
+        now,
+        queue: &mut queue,
+        rngs: &mut rngs,
+        counters: &mut counters,
+        fingerprint: &mut fingerprint,
+        notes: None,
+    };
+    f(&mut ctx)
+}
+
 /// A model with its queue, clock, random streams and counters: everything a
 /// snapshot saves.
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -84,6 +84,11 @@ impl<T> Slab<T> {
         }
     }
 
+    /// Number of slots, live or not.
+    pub fn slots(&self) -> usize {
+        self.items.len()
+    }
+
     /// The value in slot `k`, live or not (`None` past the end).
     pub fn get(&self, k: u32) -> Option<&T> {
         self.items.get(k as usize)
