@@ -15,14 +15,16 @@ pub trait StudyModel: Model + Send + 'static {
     /// Metrics, findings, tables and series of a finished run.
     fn seed_output(&self, seed: u64) -> SeedOutput;
 
-    /// A new run of the scenario and seed of `meta`, for validating this
-    /// model (read from a snapshot with `meta`) against: `Model::validate`
-    /// compares what a run never changes with it. Before building anything
-    /// from the scenario, an implementation checks that the scenario
-    /// resolves to this model's parameters and that the model holds the
-    /// agents those parameters ask for, so a forged scenario cannot make
-    /// this allocate much more than the snapshot holds.
-    fn fresh_run(&self, meta: &RunMeta) -> Result<Run<Self>, String>;
+    /// A new run of the scenario and seed of `run` (read from a snapshot),
+    /// for validating it against: `Model::validate` compares what a run
+    /// never changes with it. Before building anything from the scenario,
+    /// an implementation checks that the scenario resolves to the model's
+    /// parameters and that the run holds what those parameters ask for
+    /// (agents, scripted events), so a forged scenario cannot make this
+    /// allocate much more than the snapshot holds.
+    fn fresh_run(run: &Run<Self>) -> Result<Run<Self>, String>
+    where
+        Self: Sized;
 }
 
 /// What identifies a run inside a snapshot.
@@ -372,7 +374,7 @@ pub fn load_run<M: StudyModel>(
         ))
         .into());
     }
-    let fresh = run.sim.model.fresh_run(&run.meta).map_err(invalid)?;
+    let fresh = M::fresh_run(&run).map_err(invalid)?;
     run.sim.validate(&fresh.sim).map_err(invalid)?;
     Ok(run)
 }

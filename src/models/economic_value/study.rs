@@ -18,8 +18,8 @@ impl StudyModel for EconomicMarket {
     fn seed_output(&self, seed: u64) -> SeedOutput {
         seed_output(&self.params, &self.records, seed)
     }
-    fn fresh_run(&self, meta: &crate::study::RunMeta) -> Result<crate::study::Run<Self>, String> {
-        super::model::fresh_run(self, meta)
+    fn fresh_run(run: &crate::study::Run<Self>) -> Result<crate::study::Run<Self>, String> {
+        super::model::fresh_run(run)
     }
 }
 

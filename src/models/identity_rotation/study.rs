@@ -17,8 +17,8 @@ impl StudyModel for IdentityRotation {
     fn seed_output(&self, seed: u64) -> SeedOutput {
         seed_output(self, seed)
     }
-    fn fresh_run(&self, meta: &crate::study::RunMeta) -> Result<crate::study::Run<Self>, String> {
-        super::model::fresh_run(self, meta)
+    fn fresh_run(run: &crate::study::Run<Self>) -> Result<crate::study::Run<Self>, String> {
+        super::model::fresh_run(run)
     }
 }
 

@@ -10,11 +10,12 @@ use crate::engine::check::{all_finite, ensure, finite, index, non_negative};
 use crate::engine::{Audit, EventId, EventInfo, Model};
 use crate::market::orders::IdleMode;
 use crate::market::price::Price;
-use crate::study::run::{Run, RunMeta, same_bytes, stored_scenario};
+use crate::study::run::{Run, same_bytes, stored_scenario};
 
-/// A new run of `meta` for `m` to be validated against (see
-/// `StudyModel::fresh_run`).
-pub(crate) fn fresh_run(m: &ReliabilityMarket, meta: &RunMeta) -> Result<Run<ReliabilityMarket>, String> {
+/// A new run of the scenario and seed of `run`, to validate it against
+/// (see `StudyModel::fresh_run`).
+pub(crate) fn fresh_run(run: &Run<ReliabilityMarket>) -> Result<Run<ReliabilityMarket>, String> {
+    let (m, meta) = (&run.sim.model, &run.meta);
     let scenario = stored_scenario(meta)?;
     let params = resolve(&scenario).map_err(|e| format!("the scenario stored in the snapshot: {e}"))?;
     ensure!(same_bytes(&params, &m.params), "the model's parameters are not those of the scenario stored beside it");
@@ -24,6 +25,14 @@ pub(crate) fn fresh_run(m: &ReliabilityMarket, meta: &RunMeta) -> Result<Run<Rel
         "the model holds {} providers and {} consumers; its parameters ask for {providers} and {consumers}",
         m.providers.len(),
         m.consumers.len()
+    );
+    // The tick grid a new market tabulates has about job / dt entries: it
+    // must be the one this market holds (checked exactly once built).
+    let entries = (params.job_hours / params.tick_hours).ceil();
+    ensure!(
+        entries.is_finite() && entries <= m.e_tab.len() as f64 + 2.0,
+        "the model's tick grid has {} entries, its parameters about {entries}",
+        m.e_tab.len()
     );
     Ok(Run::new(meta.clone(), ReliabilityMarket::new(params)))
 }
