@@ -4,7 +4,8 @@
 /// Return `Err(format!(...))` from the enclosing function unless `cond`.
 macro_rules! ensure {
     ($cond:expr, $($fmt:tt)+) => {
-        if !$cond {
+        if $cond {
+        } else {
             return Err(format!($($fmt)+));
         }
     };

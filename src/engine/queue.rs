@@ -37,6 +37,12 @@ impl EventId {
     pub fn seq(self) -> u64 {
         self.seq
     }
+
+    /// An id with the given parts, for tests of validation.
+    #[cfg(test)]
+    pub(crate) fn forged(slot: u32, seq: u64) -> EventId {
+        EventId { slot, seq }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -532,5 +538,89 @@ mod tests {
         assert!(q.pop().is_none());
         assert!(!q.is_pending(b));
         assert_eq!(q.cancel(b), None);
+    }
+
+    /// A queue after some pushes, pops and cancels validates; each kind of
+    /// corruption a snapshot could carry is refused.
+    #[test]
+    fn validate_refuses_corruption() {
+        let mut q = EventQueue::new();
+        let ids: Vec<EventId> = (0..40u64).map(|t| q.push(SimTime(t * 7 % 23 + 300), t)).collect();
+        for _ in 0..5 {
+            q.pop();
+        }
+        q.cancel(ids[20]);
+        q.push(SimTime(1 << 20), 99);
+        q.validate().unwrap();
+        // A live entry in a bucket: (bucket, position).
+        let live = |c: &EventQueue<u64>| -> (usize, usize) {
+            for (i, b) in c.buckets.iter().enumerate() {
+                for (j, e) in b.iter().enumerate() {
+                    let s = &c.slots[e.slot as usize];
+                    if s.seq == e.seq && s.event.is_some() {
+                        return (i, j);
+                    }
+                }
+            }
+            unreachable!("the queue holds live entries in buckets")
+        };
+        type Corruption = (&'static str, Box<dyn Fn(&mut EventQueue<u64>)>);
+        let corruptions: Vec<Corruption> = vec![
+            ("head", Box::new(|c| c.head = c.zero.len() + 1)),
+            ("buckets", Box::new(|c| drop(c.buckets.pop()))),
+            ("free twice", Box::new(|c| c.free.push(c.free[0]))),
+            ("free out of range", Box::new(|c| c.free.push(c.slots.len() as u32))),
+            ("next seq", Box::new(|c| c.next_seq = 3)),
+            ("last before now", Box::new(|c| c.last = c.now - 1)),
+            ("summary", Box::new(|c| c.summary ^= 1 << 3)),
+            (
+                "minimum",
+                Box::new(move |c| {
+                    let (i, _) = live(c);
+                    c.mins[i] += 1;
+                }),
+            ),
+            (
+                "slot out of range",
+                Box::new(move |c| {
+                    let (i, j) = live(c);
+                    c.buckets[i][j].slot = 9999;
+                }),
+            ),
+            (
+                "live event without entry",
+                Box::new(move |c| {
+                    let (i, j) = live(c);
+                    c.buckets[i].remove(j);
+                    if c.buckets[i].is_empty() {
+                        c.mask[i / 64] &= !(1 << (i % 64));
+                    }
+                }),
+            ),
+            (
+                "wrong bucket",
+                Box::new(move |c| {
+                    let (i, j) = live(c);
+                    let e = c.buckets[i].remove(j);
+                    let k = if i + 1 < BUCKETS { i + 1 } else { i - 1 };
+                    c.buckets[k].push(e);
+                    c.mask[k / 64] |= 1 << (k % 64);
+                    c.summary |= 1 << (k / 64);
+                    c.mins[k] = c.buckets[k].iter().map(|x| x.time).min().unwrap();
+                }),
+            ),
+            (
+                "free slot with an event",
+                Box::new(|c| {
+                    let k = c.free[0] as usize;
+                    c.slots[k].event = Some(1);
+                }),
+            ),
+        ];
+        for (what, f) in corruptions {
+            let mut c = q.clone();
+            f(&mut c);
+            assert!(c.validate().is_err(), "{what}");
+        }
     }
 }

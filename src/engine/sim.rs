@@ -385,13 +385,13 @@ impl<M: Model> Simulation<M> {
         self.run_until(SimTime::MAX)
     }
 
-    /// Check a simulation read from a snapshot before it runs: the event
-    /// queue's internal consistency, the clock (no pending event before
-    /// it), the random streams (one per name of `M::STREAMS`, the master
-    /// seed of `fresh`), the counters (every event scheduled is handled,
-    /// cancelled or pending), then the model (`Model::validate`). `fresh`
-    /// is a new simulation of the same scenario and seed.
-    pub fn validate(&self, fresh: &Simulation<M>) -> Result<(), String> {
+    /// Check the engine's part of a simulation read from a snapshot: the
+    /// event queue's internal consistency, the clock (the queue's, and no
+    /// pending event before it), the random streams (one per name of
+    /// `M::STREAMS`, under master seed `seed`) and the counters (every
+    /// event scheduled is handled, cancelled or pending). Nothing of the
+    /// queue may be read before this passed.
+    pub fn validate_engine(&self, seed: u64) -> Result<(), String> {
         self.queue.validate()?;
         if self.queue.now() != self.now {
             return Err(format!(
@@ -400,7 +400,7 @@ impl<M: Model> Simulation<M> {
                 self.queue.now().ticks()
             ));
         }
-        self.rngs.validate(M::STREAMS, fresh.rngs.master())?;
+        self.rngs.validate(M::STREAMS, seed)?;
         let c = self.counters;
         if c.scheduled != self.queue.next_seq() {
             return Err(format!("{} events scheduled but the queue numbered {}", c.scheduled, self.queue.next_seq()));
@@ -415,6 +415,15 @@ impl<M: Model> Simulation<M> {
                 c.scheduled
             ));
         }
+        Ok(())
+    }
+
+    /// Check a simulation read from a snapshot before it runs: the engine's
+    /// part (`validate_engine`, under `fresh`'s master seed), then the
+    /// model (`Model::validate`). `fresh` is a new simulation of the same
+    /// scenario and seed.
+    pub fn validate(&self, fresh: &Simulation<M>) -> Result<(), String> {
+        self.validate_engine(fresh.seed())?;
         let own = self.pending_list();
         let by_id = own.iter().enumerate().map(|(k, p)| (p.id, k)).collect();
         let audit =
@@ -429,5 +438,93 @@ impl<M: Model> Simulation<M> {
             ));
         }
         self.model.validate(&audit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::snapshot;
+
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    struct Tick(u32);
+
+    impl EventInfo for Tick {
+        fn kind(&self) -> &'static str {
+            "Tick"
+        }
+    }
+
+    /// Each event schedules the next two steps ahead and cancels nothing.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    struct Chain {
+        handled: u32,
+        last: Option<EventId>,
+    }
+
+    impl Model for Chain {
+        type Event = Tick;
+        const STREAMS: &'static [&'static str] = &["a", "b"];
+        const AGENT_CLASSES: &'static [&'static str] = &[];
+        const TIME_UNIT: TimeUnit = TimeUnit::Hours;
+        fn kind(&self) -> &'static str {
+            "chain"
+        }
+        fn start(&mut self, ctx: &mut Ctx<'_, Tick>) {
+            ctx.schedule(SimTime(1), Tick(0));
+            ctx.schedule(SimTime(1), Tick(1));
+        }
+        fn handle(&mut self, ev: Tick, ctx: &mut Ctx<'_, Tick>) {
+            self.handled += 1;
+            if let Some(id) = self.last.take() {
+                ctx.cancel(id);
+            }
+            if ev.0 < 50 {
+                self.last = Some(ctx.schedule_in(3, Tick(ev.0 + 2)));
+                ctx.schedule_in(2, Tick(ev.0 + 1));
+            }
+        }
+        fn horizon(&self) -> SimTime {
+            SimTime(1000)
+        }
+        fn agent_counts(&self) -> Vec<(&'static str, usize)> {
+            Vec::new()
+        }
+        fn describe_agent(&self, _: AgentRef) -> Option<String> {
+            None
+        }
+        fn validate(&self, audit: &Audit<'_, Self>) -> Result<(), String> {
+            match self.last {
+                Some(id) if !audit.is_pending(id) => Err("the remembered event is not pending".into()),
+                _ => Ok(()),
+            }
+        }
+    }
+
+    /// A simulation read back validates; altered clocks, counters, streams
+    /// and model references are refused.
+    #[test]
+    fn validate_checks_clock_counters_streams_and_model() {
+        let fresh = Simulation::new(Chain { handled: 0, last: None }, 9);
+        let mut sim = fresh.clone();
+        sim.run_events(37);
+        let bytes = snapshot::encode("chain", 0, &sim);
+        let p = std::path::Path::new("chain.snap");
+        let (h, body) = snapshot::parse(p, &bytes).unwrap();
+        let back: Simulation<Chain> = snapshot::decode(p, &h, body, &["chain"]).unwrap();
+        back.validate(&fresh).unwrap();
+        let bad = |what: &str, f: &dyn Fn(&mut Simulation<Chain>)| {
+            let mut c = back.clone();
+            f(&mut c);
+            assert!(c.validate(&fresh).is_err(), "{what}");
+        };
+        bad("clock", &|c| c.now = SimTime(c.now.0 + 1));
+        bad("scheduled", &|c| c.counters.scheduled += 1);
+        bad("processed", &|c| c.counters.processed -= 1);
+        bad("cancelled", &|c| c.counters.cancelled += 1);
+        bad("streams", &|c| c.rngs = RngStreams::new(9, &["a"]));
+        bad("stream names", &|c| c.rngs = RngStreams::new(9, &["a", "c"]));
+        bad("master seed", &|c| c.rngs = RngStreams::new(10, &["a", "b"]));
+        bad("model", &|c| c.model.last = Some(EventId::forged(0, 1)));
     }
 }

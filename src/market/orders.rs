@@ -452,4 +452,57 @@ mod tests {
         w.clear();
         assert!(w.is_empty() && w.active().is_empty());
     }
+
+    #[test]
+    fn validate_refuses_stale_or_misplaced_members() {
+        let chat = |i: u32| (if i.is_multiple_of(2) { 1.0 } else { 0.5 }, u64::from(i) * 3);
+        for mode in [IdleMode::Ranked, IdleMode::Blocks] {
+            let mut s = IdleProviders::new(mode, 6);
+            for i in [0, 1, 2, 4, 5] {
+                let (c, t) = chat(i);
+                s.insert(i, c, t);
+            }
+            let (c, t) = chat(2);
+            s.remove(2, c, t);
+            let idle = s.validate(mode, 6, chat).unwrap();
+            assert_eq!(idle, vec![true, true, false, false, true, true]);
+            assert!(s.validate(mode, 7, chat).is_err(), "{mode:?}: size");
+            assert!(s.validate(mode, 6, |i| (chat(i).0 * 0.9, chat(i).1)).is_err(), "{mode:?}: stale estimate");
+            let other = if mode == IdleMode::Ranked { IdleMode::Blocks } else { IdleMode::Ranked };
+            assert!(s.validate(other, 6, chat).is_err(), "{mode:?}: mode");
+            let mut c = s.clone();
+            c.by_index.insert(3);
+            assert!(c.validate(mode, 6, chat).is_err(), "{mode:?}: idle but unlisted");
+            let mut c = s.clone();
+            c.by_index.insert(9);
+            assert!(c.validate(mode, 6, chat).is_err(), "{mode:?}: out of range");
+            if mode == IdleMode::Blocks {
+                let mut c = s.clone();
+                c.pos[0] = 3;
+                assert!(c.validate(mode, 6, chat).is_err(), "blocks: position");
+            } else {
+                assert!(s.validate(mode, 6, |i| (chat(i).0, 1)).is_err(), "ranked: stale tie");
+            }
+        }
+        let mut w = WaitingConsumers::default();
+        w.push(0, 100, 2.0, 5, 1);
+        w.push(1, 100, 2.0, 1, 3);
+        w.push(0, 100, 2.0, 2, 0);
+        let waits = w.validate(4, |_, _, _| Ok(())).unwrap();
+        assert_eq!(waits, vec![true, true, false, true]);
+        assert!(w.validate(2, |_, _, _| Ok(())).is_err(), "consumer out of range");
+        assert!(w.validate(4, |_, _, j| if j == 3 { Err("no".into()) } else { Ok(()) }).is_err());
+        let mut c = w.clone();
+        c.len += 1;
+        assert!(c.validate(4, |_, _, _| Ok(())).is_err(), "count");
+        let mut c = w.clone();
+        c.classes[0].heap.push(Reverse((9, 3)));
+        assert!(c.validate(4, |_, _, _| Ok(())).is_err(), "twice");
+        let mut c = w.clone();
+        c.active_pos[0] = 1;
+        assert!(c.validate(4, |_, _, _| Ok(())).is_err(), "position");
+        let mut c = w.clone();
+        c.lookup.insert((0, 100), 1);
+        assert!(c.validate(4, |_, _, _| Ok(())).is_err(), "lookup");
+    }
 }

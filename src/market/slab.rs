@@ -132,4 +132,30 @@ mod tests {
         assert_eq!(s.len(), 2);
         assert_eq!(s.iter().map(|(_, v)| *v).collect::<String>(), "cb");
     }
+
+    #[test]
+    fn validate_refuses_corruption() {
+        let mut s = Slab::default();
+        for v in 0..5 {
+            s.insert(v);
+        }
+        s.remove(1);
+        s.remove(3);
+        s.validate().unwrap();
+        let mut c = s.clone();
+        c.free.push(1);
+        assert!(c.validate().is_err(), "free twice");
+        let mut c = s.clone();
+        c.free.pop();
+        assert!(c.validate().is_err(), "dead but not free");
+        let mut c = s.clone();
+        c.live[1] = true;
+        assert!(c.validate().is_err(), "live and free");
+        let mut c = s.clone();
+        c.live.pop();
+        assert!(c.validate().is_err(), "flags");
+        let mut c = s.clone();
+        c.free.push(77);
+        assert!(c.validate().is_err(), "out of range");
+    }
 }

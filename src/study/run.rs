@@ -15,7 +15,8 @@ pub trait StudyModel: Model + Send + 'static {
     /// Metrics, findings, tables and series of a finished run.
     fn seed_output(&self, seed: u64) -> SeedOutput;
 
-    /// A new run of the scenario and seed of `run` (read from a snapshot),
+    /// A new run of the scenario and seed of `run` (read from a snapshot,
+    /// its engine part already checked by `Simulation::validate_engine`),
     /// for validating it against: `Model::validate` compares what a run
     /// never changes with it. Before building anything from the scenario,
     /// an implementation checks that the scenario resolves to the model's
@@ -374,6 +375,7 @@ pub fn load_run<M: StudyModel>(
         ))
         .into());
     }
+    run.sim.validate_engine(run.meta.seed).map_err(invalid)?;
     let fresh = M::fresh_run(&run).map_err(invalid)?;
     run.sim.validate(&fresh.sim).map_err(invalid)?;
     Ok(run)

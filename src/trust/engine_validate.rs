@@ -175,3 +175,73 @@ impl TrustEngine {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trust::Ident;
+
+    /// An engine with transactions, praise, accusations, a resolution and
+    /// an edge snapshot, built over a few days.
+    fn busy() -> TrustEngine {
+        let mut e = TrustEngine::new(TrustParams::default(), Rules::CORRECTED).unwrap();
+        let ids: Vec<Ident> = (0..6).map(|i| e.create_identity(&format!("x{i}"))).collect();
+        for d in 1..40u32 {
+            e.set_day(d).unwrap();
+            for k in 0..6 {
+                let (c, p) = (ids[k], ids[(k + 1 + d as usize) % 6]);
+                if c != p {
+                    e.add_transaction(c, p, 1.0, 2.0, if d % 7 == 0 { 0.2 } else { 0.95 }).unwrap();
+                    let _ = e.add_assertion(c, p, if d % 5 == 0 { -0.6 } else { 0.7 }, "X", d % 2 == 0).unwrap();
+                }
+            }
+            if d == 20 {
+                e.build_edge_snapshot();
+                e.resolve_accusation(ids[0], ids[1], false).unwrap();
+            }
+            if d % 10 == 0 {
+                e.solve();
+            }
+        }
+        e
+    }
+
+    #[test]
+    fn an_honest_engine_validates_and_corruption_is_refused() {
+        let e = busy();
+        let (p, r) = (e.params().clone(), e.rules());
+        e.validate(&p, r).unwrap();
+        let bad = |what: &str, f: &dyn Fn(&mut TrustEngine)| {
+            let mut c = e.clone();
+            f(&mut c);
+            assert!(c.validate(&p, r).is_err(), "{what}");
+        };
+        bad("a transaction's provider", &|c| c.txs[3].provider = 99);
+        bad("a self transaction", &|c| c.txs[3].provider = c.txs[3].consumer);
+        bad("a transaction in the future", &|c| c.txs[0].day = c.day + 1);
+        bad("an assertion's subject", &|c| c.assertions[2].subject = 6);
+        bad("an assertion score", &|c| c.assertions[2].raw = 3.0);
+        bad("a label index", &|c| c.assertions[2].class = 40);
+        bad("a provider list", &|c| c.ids[1].provider_txs.push(0));
+        bad("a pair list", &|c| c.ids[1].cons_pairs.reverse());
+        bad("a pair", &|c| c.pairs[0].provider = 5);
+        bad("the pair index", &|c| {
+            c.pair_index.insert((5, 5), 0);
+        });
+        bad("an entry index", &|c| {
+            let k = *c.entry_index.keys().next().unwrap();
+            c.entry_index.insert(k, 9999);
+        });
+        bad("a judgement pointer", &|c| c.ids[2].judge_false.next += 1);
+        bad("a creation day", &|c| c.ids[4].created = c.day + 1);
+        bad("the edge snapshot", &|c| c.snapshot.n_pairs = c.pairs.len() as u32 + 1);
+        bad("a weight", &|c| c.ids[0].weight = 0.0);
+        bad("a trust", &|c| c.ids[0].trust = f64::NAN);
+        bad("a pending accusation", &|c| {
+            c.pending.insert((0, 77));
+        });
+        let mut other = p.clone();
+        other.tau_transaction *= 2.0;
+        assert!(e.validate(&other, r).is_err(), "other parameters");
+    }
+}

@@ -304,7 +304,7 @@ fn refused_with(name: &str, dir: &Path, bytes: &[u8], needle: &str) {
     assert!(largest <= 16 * bytes.len() + (4 << 20), "{name}: an allocation of {largest} bytes");
 }
 
-/// The encoding of a varint length claiming 2^40 (bincode: 253, then u64 LE).
+/// The encoding of a length prefix claiming 2^40 (the body's varint: 253, then a u64 LE).
 fn huge_len() -> Vec<u8> {
     let mut v = vec![253u8];
     v.extend_from_slice(&(1u64 << 40).to_le_bytes());
@@ -345,6 +345,11 @@ fn forged_headers_and_lengths_are_refused() {
             let forged = [&body[..at], &huge_len()[..], &body[at + old..]].concat();
             refused_with(&format!("{name}-{what}"), d, &forge(&kind, &version, hash, &forged), "exceeds");
         }
+        // A sequence's length: the event queue's bucket list has 2049
+        // entries in every snapshot (the varint 251, then 2049 as u16 LE).
+        let at = body.windows(3).position(|w| w == [251, 0x01, 0x08]).expect("the queue's bucket list");
+        let forged = [&body[..at], &huge_len()[..], &body[at + 3..]].concat();
+        refused_with(&format!("{name}-seq-len"), d, &forge(&kind, &version, hash, &forged), "exceeds");
         // A forged length at many places of the body (wherever it lands on
         // a length it must be refused; elsewhere it is some other change).
         let mut rng = stream(0x1e5, name, 0);

@@ -1534,13 +1534,14 @@ impl Model for EconomicMarket {
                 return Err(format!("sum P {pd} != sum H {h}"));
             }
         } else {
-            let m: i64 = self.consumers.iter().map(|c| c.money_u).sum();
-            let r: i64 = self.providers.iter().map(|p| p.rev_u).sum();
+            // Summed wide: a state read from a snapshot may hold any values.
+            let m: i128 = self.consumers.iter().map(|c| c.money_u as i128).sum();
+            let r: i128 = self.providers.iter().map(|p| p.rev_u as i128).sum();
             if m != r {
                 return Err(format!("sum M {m} != sum R {r} (micro-dollars)"));
             }
-            let pd: u64 = self.consumers.iter().map(|c| c.paid_u).sum();
-            let h: u64 = self.providers.iter().map(|p| p.hours_u).sum();
+            let pd: u128 = self.consumers.iter().map(|c| c.paid_u as u128).sum();
+            let h: u128 = self.providers.iter().map(|p| p.hours_u as u128).sum();
             if pd != h {
                 return Err(format!("sum P {pd} != sum H {h} (ticks)"));
             }

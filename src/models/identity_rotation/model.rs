@@ -810,7 +810,7 @@ impl Model for IdentityRotation {
             if sc.trust_raised > 0 {
                 return Err(format!("{} transfers raised trust", sc.trust_raised));
             }
-            if sc.applied + sc.rejected.iter().sum::<u64>() != sc.requests {
+            if sc.applied as u128 + sc.rejected.iter().map(|&r| r as u128).sum::<u128>() != sc.requests as u128 {
                 return Err("applied + rejected != requests".into());
             }
         }

@@ -43,7 +43,8 @@ pub(crate) fn fresh_run(run: &Run<IdentityRotation>) -> Result<Run<IdentityRotat
                 let handled = if lane.script.scripted() {
                     lane.trajectory.len() as u128
                 } else {
-                    (lane.ledger.len() + lane.receipts.len()) as u128 + (lane.rejected_total() as u128).min(16)
+                    (lane.ledger.len() + lane.receipts.len()) as u128
+                        + lane.rejected.iter().map(|&x| x as u128).sum::<u128>().min(16)
                 };
                 ensure!(
                     script <= handled + pending[l] as u128,

@@ -148,7 +148,7 @@ fn events(m: &TrustModel, audit: &Audit<'_, TrustModel>) -> Result<(), String> {
         if let Ev::StartDay { day: d, .. } = *ev.event {
             starts[k] += 1;
             ensure!(
-                d == day + 1 && d <= s.last_day && ev.time == SimTime(u64::from(d) * TICKS_PER_DAY),
+                day.checked_add(1) == Some(d) && d <= s.last_day && ev.time == SimTime(u64::from(d) * TICKS_PER_DAY),
                 "StartDay({d}) pending on day {day}"
             );
             continue;
