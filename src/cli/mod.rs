@@ -331,7 +331,7 @@ fn cmd_inspect(path: &Path) -> anyhow::Result<ExitCode> {
             format!("written by      omerta-sim {}", h.crate_version),
             format!("scenario        {} (hash {:016x})", run.meta().scenario_path, h.scenario_hash),
             format!("seed            {}", run.meta().seed),
-            format!("body            {} bytes, checksum {:016x}", h.body_len, h.checksum),
+            format!("body            {} bytes (file checksum {:016x})", h.body_len, h.checksum),
             format!("simulated time  {} of {}", unit.format(run.now()), unit.format(run.horizon())),
             format!("events          {} processed, {} scheduled, {} cancelled", c.processed, c.scheduled, c.cancelled),
             format!("pending events  {} (next at {next})", run.pending()),

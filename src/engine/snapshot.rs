@@ -32,13 +32,14 @@
 //! limit at the body's length would refuse valid bodies; and it charges
 //! nothing for a sequence or a map (serde then preallocates up to 1 MiB
 //! for the length it is given). So the body is decoded through a guard of
-//! our own ([`length_guard`]) that announces every length-prefixed value
+//! our own (`length_guard.rs`) that announces every length-prefixed value
 //! to the reader, which refuses a length larger than the bytes left after
 //! it (a string needs that many bytes, every element of a sequence or map
 //! at least one) before anything is allocated for it; and with a bincode
 //! byte limit of 16 times the body's length (no body charges more without
 //! a forged length) as a second line. A forged length therefore fails with
-//! an error, never an allocation larger than the file.
+//! an error before any allocation larger than the file (or than the 1 MiB
+//! serde may preallocate for a sequence of at most that many elements).
 //!
 //! This is the only module that names bincode, so a successor can replace it
 //! here alone. Files are written to a temporary name and renamed, so a crash
@@ -531,7 +532,7 @@ fn decode_message(e: &bincode::error::DecodeError) -> String {
 }
 
 /// The body as a bincode reader that knows how much is left, and checks
-/// every length the guard announces (see [`length_guard`]) against it
+/// every length the guard announces (see `length_guard.rs`) against it
 /// before bincode can allocate for it.
 struct BodyReader<'a> {
     rest: &'a [u8],
@@ -618,7 +619,7 @@ const LIMIT_CEILING: usize = 1 << 62;
 /// than 16 n except through a forged length.
 const LIMIT_PER_BODY_BYTE: usize = 16;
 
-/// Decode `body` (a whole value, through [`length_guard`]) with a bincode
+/// Decode `body` (a whole value, through `length_guard`) with a bincode
 /// byte limit of 16 times its length: bincode charges every string and
 /// byte buffer to the limit before allocating it. The guard is the tighter
 /// check (a length must fit in the bytes left); the limit backs it up.
