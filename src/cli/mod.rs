@@ -10,7 +10,7 @@ mod trust;
 use crate::engine::progress::ProgressMode;
 use crate::engine::time::parse_time;
 use crate::engine::{SimTime, TimeUnit};
-use crate::models::{STUDIES, open_snapshot, open_study, study_of};
+use crate::models::{STUDIES, guarded, open_snapshot, open_study, study_of};
 use crate::study::exec::{FolderEnd, FolderRun, finish, run_folder};
 use crate::study::rundir::{Existing, Manifest, RunDir, RunState};
 use crate::study::{DriveEnd, RunControl, Scenario, StopCheck};
@@ -371,7 +371,13 @@ fn run_in_folder(
     let load = |p: &Path| -> anyhow::Result<Box<dyn crate::study::Stepper>> { Ok(open_snapshot(p)?.1) };
     let opts = FolderRun { jobs, progress, stop: StopCheck::on_interrupt(), load: &load, start_from };
     let n = dir.manifest().seeds.len();
-    match run_folder(study, dir, &opts)? {
+    // Seeds continued from snapshots were validated when loaded; should a
+    // check have been missed, a panic becomes an error about the snapshots.
+    let from_snapshots = opts.start_from.is_some() || dir.continuing;
+    let path = opts.start_from.as_ref().map_or_else(|| dir.path().to_path_buf(), |(_, p)| p.clone());
+    let end =
+        if from_snapshots { guarded(&path, || run_folder(study, dir, &opts))? } else { run_folder(study, dir, &opts)? };
+    match end {
         FolderEnd::Finished(Some(res)) => {
             outln!("{}", res.markdown)?;
             errln!("wrote {}/results.json ({n} seeds in {:.2}s)", dir.path().display(), t0.elapsed().as_secs_f64());
@@ -454,7 +460,7 @@ fn cmd_resume(a: ResumeArgs) -> anyhow::Result<ExitCode> {
         snapshot_dir: out.join("snapshots"),
         stop: StopCheck::on_interrupt(),
     };
-    let end = run.drive(until, &ctl)?;
+    let end = guarded(&a.path, || run.drive(until, &ctl))?;
     progress.finish();
     let at = run.now();
     let path = out.join(crate::study::run::snapshot_name(
@@ -465,7 +471,7 @@ fn cmd_resume(a: ResumeArgs) -> anyhow::Result<ExitCode> {
     ));
     match end {
         DriveEnd::Finished => {
-            let output = study.complete_seed(seed, run.output())?;
+            let output = guarded(&a.path, || study.complete_seed(seed, run.output()))?;
             let res = finish(study.as_ref(), vec![output], &out)?;
             outln!("{}", res.markdown)?;
             errln!("run finished at {}; wrote {}/results.json", unit.format(at), out.display());
@@ -498,12 +504,6 @@ fn cmd_resume(a: ResumeArgs) -> anyhow::Result<ExitCode> {
 /// `resume OUT`: continue the run a folder holds, or each unfinished shard
 /// under it.
 fn resume_folder(a: ResumeArgs) -> anyhow::Result<ExitCode> {
-    if a.until.is_some() {
-        bail!("--until applies to a snapshot file; {} is a run folder", a.path.display());
-    }
-    if a.out.is_some() {
-        bail!("--out applies to a snapshot file; a run folder is continued in place ({})", a.path.display());
-    }
     let units: Vec<PathBuf> = if let Some(shard) = a.shard {
         vec![shard.dir(&a.path)]
     } else if a.path.join(crate::study::rundir::MANIFEST).exists() {
@@ -517,7 +517,7 @@ fn resume_folder(a: ResumeArgs) -> anyhow::Result<ExitCode> {
         v.sort();
         if v.is_empty() {
             bail!(
-                "{} is not a run folder (no {} and no shards/*/{}); give the --out folder of a run",
+                "{} is not a run folder (no {} and no shards/*/{}) nor a snapshot file; give the --out folder of a run",
                 a.path.display(),
                 crate::study::rundir::MANIFEST,
                 crate::study::rundir::MANIFEST
@@ -525,6 +525,12 @@ fn resume_folder(a: ResumeArgs) -> anyhow::Result<ExitCode> {
         }
         v
     };
+    if a.until.is_some() {
+        bail!("--until applies to a snapshot file; {} is a run folder", a.path.display());
+    }
+    if a.out.is_some() {
+        bail!("--out applies to a snapshot file; a run folder is continued in place ({})", a.path.display());
+    }
     let out_of = |unit: &Path| -> PathBuf {
         if a.shard.is_some() || unit != a.path { a.path.clone() } else { unit.to_path_buf() }
     };
@@ -583,23 +589,29 @@ fn cmd_merge(dirs: &[PathBuf], out: Option<PathBuf>, force: bool) -> anyhow::Res
 
 fn cmd_inspect(path: &Path) -> anyhow::Result<ExitCode> {
     let (h, mut run) = open_snapshot(path)?;
-    let unit = run.time_unit();
-    let c = run.counters();
-    outln!("snapshot        {}", path.display())?;
-    outln!("format version  {}", h.format_version)?;
-    outln!("model kind      {}", h.model_kind)?;
-    outln!("written by      omerta-sim {}", h.crate_version)?;
-    outln!("scenario        {} (hash {:016x})", run.meta().scenario_path, h.scenario_hash)?;
-    outln!("seed            {}", run.meta().seed)?;
-    outln!("body            {} bytes, checksum {:016x}", h.body_len, h.checksum)?;
-    outln!("simulated time  {} of {}", unit.format(run.now()), unit.format(run.horizon()))?;
-    outln!("events          {} processed, {} scheduled, {} cancelled", c.processed, c.scheduled, c.cancelled)?;
-    let next = run.next_time().map(|t| unit.format(t)).unwrap_or_else(|| "none (run finished)".into());
-    outln!("pending events  {} (next at {next})", run.pending())?;
-    outln!("fingerprint     {:016x}", run.fingerprint())?;
-    let agents: Vec<String> = run.agent_counts().iter().map(|(k, n)| format!("{n} {k}s")).collect();
-    outln!("agents          {}", agents.join(", "))?;
-    outln!("state           {}", run.describe())?;
+    let text = guarded(path, || {
+        let unit = run.time_unit();
+        let c = run.counters();
+        let next = run.next_time().map(|t| unit.format(t)).unwrap_or_else(|| "none (run finished)".into());
+        let agents: Vec<String> = run.agent_counts().iter().map(|(k, n)| format!("{n} {k}s")).collect();
+        Ok([
+            format!("snapshot        {}", path.display()),
+            format!("format version  {}", h.format_version),
+            format!("model kind      {}", h.model_kind),
+            format!("written by      omerta-sim {}", h.crate_version),
+            format!("scenario        {} (hash {:016x})", run.meta().scenario_path, h.scenario_hash),
+            format!("seed            {}", run.meta().seed),
+            format!("body            {} bytes (file checksum {:016x})", h.body_len, h.checksum),
+            format!("simulated time  {} of {}", unit.format(run.now()), unit.format(run.horizon())),
+            format!("events          {} processed, {} scheduled, {} cancelled", c.processed, c.scheduled, c.cancelled),
+            format!("pending events  {} (next at {next})", run.pending()),
+            format!("fingerprint     {:016x}", run.fingerprint()),
+            format!("agents          {}", agents.join(", ")),
+            format!("state           {}", run.describe()),
+        ]
+        .join("\n"))
+    })?;
+    outln!("{text}")?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -72,7 +72,7 @@ fn status(run: &mut dyn Stepper) -> String {
 }
 
 pub(super) fn cmd_step(a: StepArgs) -> anyhow::Result<ExitCode> {
-    let mut run: Box<dyn Stepper> = match (&a.from, &a.scenario) {
+    let run: Box<dyn Stepper> = match (&a.from, &a.scenario) {
         (Some(from), _) => open_snapshot(from)?.1,
         (None, Some(path)) => {
             let scenario = Scenario::load(path, &a.sets)?;
@@ -82,6 +82,13 @@ pub(super) fn cmd_step(a: StepArgs) -> anyhow::Result<ExitCode> {
         }
         (None, None) => anyhow::bail!("give a scenario file or --from <snapshot>"),
     };
+    match a.from.clone() {
+        Some(from) => crate::models::guarded(&from, || step_run(run, &a)),
+        None => step_run(run, &a),
+    }
+}
+
+fn step_run(mut run: Box<dyn Stepper>, a: &StepArgs) -> anyhow::Result<ExitCode> {
     run.set_tracing(true);
     let unit = run.time_unit();
     let agent = match &a.agent {

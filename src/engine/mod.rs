@@ -10,8 +10,10 @@
 //! - [`interrupt`]: SIGINT/SIGTERM turned into a stop request.
 //! - [`progress`]: progress bar or log lines.
 //! - [`trace`]: what an event did, and the trajectory fingerprint.
+//! - [`check`]: helpers for validating a state read from a snapshot.
 
 pub mod atomic;
+pub mod check;
 pub mod interrupt;
 pub mod progress;
 pub mod queue;
@@ -23,6 +25,6 @@ pub mod trace;
 
 pub use queue::{EventId, EventQueue};
 pub use rng::{RngStreams, StreamId, StreamRng};
-pub use sim::{Counters, Ctx, EventInfo, Model, Simulation};
+pub use sim::{Audit, Counters, Ctx, EventInfo, Model, PendingEvent, Simulation, with_scratch_ctx};
 pub use time::{SimTime, TICKS_PER_DAY, TICKS_PER_HOUR, TimeUnit};
 pub use trace::{AgentRef, Change, StepInfo};

@@ -37,6 +37,12 @@ impl EventId {
     pub fn seq(self) -> u64 {
         self.seq
     }
+
+    /// An id with the given parts, for tests of validation.
+    #[cfg(test)]
+    pub(crate) fn forged(slot: u32, seq: u64) -> EventId {
+        EventId { slot, seq }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -351,6 +357,152 @@ impl<E> EventQueue<E> {
     }
 }
 
+impl<E> EventQueue<E> {
+    /// Live events in firing order with their ids (for validation and
+    /// inspection; O(n log n)).
+    pub fn pending_ids(&self) -> Vec<(SimTime, EventId, &E)> {
+        let mut v: Vec<(SimTime, EventId, &E)> = self.zero[self.head.min(self.zero.len())..]
+            .iter()
+            .chain(self.buckets.iter().flatten())
+            .filter_map(|e| {
+                let s = self.slots.get(e.slot as usize)?;
+                match (&s.event, s.seq == e.seq) {
+                    (Some(ev), true) => Some((SimTime(e.time), EventId { slot: e.slot, seq: e.seq }, ev)),
+                    _ => None,
+                }
+            })
+            .collect();
+        v.sort_by_key(|&(t, id, _)| (t, id.seq));
+        v
+    }
+
+    /// Time of the last event taken out (nothing may be scheduled before it).
+    pub fn now(&self) -> SimTime {
+        SimTime(self.now)
+    }
+
+    /// Check the queue's internal consistency (a queue read from a snapshot,
+    /// before it is used): the bucket vectors have their fixed sizes, every
+    /// entry sits in the bucket its time belongs to, the minima, masks and
+    /// summary agree with the buckets, bucket 0 holds entries at time `last`
+    /// in sequence order, every entry's slot exists, every live slot has
+    /// exactly one live entry and every other slot is on the free list
+    /// (once), sequence numbers are unique and below `next_seq`, and no
+    /// pending event is before `now`. Anything that passes can be popped,
+    /// peeked and cancelled without an index out of range.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.buckets.len() != BUCKETS || self.mins.len() != BUCKETS || self.mask.len() != MASK_WORDS {
+            return Err(format!(
+                "event queue has {} buckets, {} minima and {} mask words (expected {BUCKETS}, {BUCKETS}, {MASK_WORDS})",
+                self.buckets.len(),
+                self.mins.len(),
+                self.mask.len()
+            ));
+        }
+        if self.head > self.zero.len() {
+            return Err(format!("event queue head {} is past bucket 0 ({} entries)", self.head, self.zero.len()));
+        }
+        if self.last < self.now {
+            return Err(format!("event queue bucket time {} is before the current time {}", self.last, self.now));
+        }
+        if self.slots.len() > u32::MAX as usize {
+            return Err("event queue has more than 2^32 slots".into());
+        }
+        let n = self.slots.len();
+        // Live entries per slot (0, 1, or 2 = more than one).
+        let mut live = vec![0u8; n];
+        let mut seqs: Vec<u64> = Vec::new();
+        let mut check = |e: &Entry, live: &mut Vec<u8>| -> Result<(), String> {
+            let s = self
+                .slots
+                .get(e.slot as usize)
+                .ok_or_else(|| format!("an event queue entry refers to slot {} of {n}", e.slot))?;
+            if e.seq >= self.next_seq {
+                return Err(format!(
+                    "an event queue entry has sequence number {} >= the next one {}",
+                    e.seq, self.next_seq
+                ));
+            }
+            if s.seq == e.seq && s.event.is_some() {
+                let c = &mut live[e.slot as usize];
+                *c = c.saturating_add(1);
+                seqs.push(e.seq);
+            }
+            Ok(())
+        };
+        let mut prev: Option<u64> = None;
+        for e in &self.zero[self.head..] {
+            if e.time != self.last {
+                return Err(format!(
+                    "an entry of bucket 0 is at time {}, not at the bucket's time {}",
+                    e.time, self.last
+                ));
+            }
+            if prev.is_some_and(|p| p >= e.seq) {
+                return Err("bucket 0 of the event queue is not in sequence order".into());
+            }
+            prev = Some(e.seq);
+            check(e, &mut live)?;
+        }
+        if !self.buckets[0].is_empty() || self.mask[0] & 1 != 0 {
+            return Err("event queue bucket index 0 is in use".into());
+        }
+        let mut summary = 0u64;
+        for (i, b) in self.buckets.iter().enumerate().skip(1) {
+            let (w, bit) = (i / 64, 1u64 << (i % 64));
+            let marked = self.mask[w] & bit != 0;
+            if marked == b.is_empty() {
+                return Err(format!("event queue bucket {i} has {} entries but its mask bit is {marked}", b.len()));
+            }
+            if b.is_empty() {
+                continue;
+            }
+            summary |= 1 << w;
+            let mut min = u64::MAX;
+            for e in b {
+                if e.time <= self.last || Self::bucket_of(self.last, e.time) != i {
+                    return Err(format!("an event queue entry at time {} is in bucket {i}, not its own", e.time));
+                }
+                min = min.min(e.time);
+                check(e, &mut live)?;
+            }
+            if self.mins[i] != min {
+                return Err(format!("event queue bucket {i} records minimum {} but holds {min}", self.mins[i]));
+            }
+        }
+        if summary != self.summary {
+            return Err("event queue summary word does not match its masks".into());
+        }
+        let mut free = vec![false; n];
+        for &f in &self.free {
+            let slot = self.slots.get(f as usize).ok_or_else(|| format!("event queue free slot {f} of {n}"))?;
+            if std::mem::replace(&mut free[f as usize], true) {
+                return Err(format!("event queue slot {f} is on the free list twice"));
+            }
+            if slot.event.is_some() {
+                return Err(format!("event queue slot {f} is free but holds an event"));
+            }
+        }
+        for (k, s) in self.slots.iter().enumerate() {
+            match (&s.event, live[k]) {
+                (Some(_), 1) if s.seq < self.next_seq => {}
+                (Some(_), 1) => {
+                    return Err(format!("event in slot {k} has sequence number {} >= the next one", s.seq));
+                }
+                (Some(_), 0) => return Err(format!("event in slot {k} has no queue entry: it would never fire")),
+                (Some(_), _) => return Err(format!("event in slot {k} has several queue entries")),
+                (None, _) if !free[k] => return Err(format!("event queue slot {k} is empty but not free")),
+                (None, _) => {}
+            }
+        }
+        seqs.sort_unstable();
+        if seqs.windows(2).any(|w| w[0] == w[1]) {
+            return Err("two pending events share a sequence number".into());
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,5 +538,89 @@ mod tests {
         assert!(q.pop().is_none());
         assert!(!q.is_pending(b));
         assert_eq!(q.cancel(b), None);
+    }
+
+    /// A queue after some pushes, pops and cancels validates; each kind of
+    /// corruption a snapshot could carry is refused.
+    #[test]
+    fn validate_refuses_corruption() {
+        let mut q = EventQueue::new();
+        let ids: Vec<EventId> = (0..40u64).map(|t| q.push(SimTime(t * 7 % 23 + 300), t)).collect();
+        for _ in 0..5 {
+            q.pop();
+        }
+        q.cancel(ids[20]);
+        q.push(SimTime(1 << 20), 99);
+        q.validate().unwrap();
+        // A live entry in a bucket: (bucket, position).
+        let live = |c: &EventQueue<u64>| -> (usize, usize) {
+            for (i, b) in c.buckets.iter().enumerate() {
+                for (j, e) in b.iter().enumerate() {
+                    let s = &c.slots[e.slot as usize];
+                    if s.seq == e.seq && s.event.is_some() {
+                        return (i, j);
+                    }
+                }
+            }
+            unreachable!("the queue holds live entries in buckets")
+        };
+        type Corruption = (&'static str, Box<dyn Fn(&mut EventQueue<u64>)>);
+        let corruptions: Vec<Corruption> = vec![
+            ("head", Box::new(|c| c.head = c.zero.len() + 1)),
+            ("buckets", Box::new(|c| drop(c.buckets.pop()))),
+            ("free twice", Box::new(|c| c.free.push(c.free[0]))),
+            ("free out of range", Box::new(|c| c.free.push(c.slots.len() as u32))),
+            ("next seq", Box::new(|c| c.next_seq = 3)),
+            ("last before now", Box::new(|c| c.last = c.now - 1)),
+            ("summary", Box::new(|c| c.summary ^= 1 << 3)),
+            (
+                "minimum",
+                Box::new(move |c| {
+                    let (i, _) = live(c);
+                    c.mins[i] += 1;
+                }),
+            ),
+            (
+                "slot out of range",
+                Box::new(move |c| {
+                    let (i, j) = live(c);
+                    c.buckets[i][j].slot = 9999;
+                }),
+            ),
+            (
+                "live event without entry",
+                Box::new(move |c| {
+                    let (i, j) = live(c);
+                    c.buckets[i].remove(j);
+                    if c.buckets[i].is_empty() {
+                        c.mask[i / 64] &= !(1 << (i % 64));
+                    }
+                }),
+            ),
+            (
+                "wrong bucket",
+                Box::new(move |c| {
+                    let (i, j) = live(c);
+                    let e = c.buckets[i].remove(j);
+                    let k = if i + 1 < BUCKETS { i + 1 } else { i - 1 };
+                    c.buckets[k].push(e);
+                    c.mask[k / 64] |= 1 << (k % 64);
+                    c.summary |= 1 << (k / 64);
+                    c.mins[k] = c.buckets[k].iter().map(|x| x.time).min().unwrap();
+                }),
+            ),
+            (
+                "free slot with an event",
+                Box::new(|c| {
+                    let k = c.free[0] as usize;
+                    c.slots[k].event = Some(1);
+                }),
+            ),
+        ];
+        for (what, f) in corruptions {
+            let mut c = q.clone();
+            f(&mut c);
+            assert!(c.validate().is_err(), "{what}");
+        }
     }
 }

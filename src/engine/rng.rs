@@ -92,6 +92,26 @@ impl RngStreams {
     pub fn names(&self) -> &[String] {
         &self.names
     }
+
+    /// Check streams read from a snapshot: one generator per name, the names
+    /// those of the model (`names`), the master seed `master`.
+    pub fn validate(&self, names: &[&str], master: u64) -> Result<(), String> {
+        if self.streams.len() != self.names.len() || self.names.len() != names.len() {
+            return Err(format!(
+                "{} random streams with {} names; the model has {} streams",
+                self.streams.len(),
+                self.names.len(),
+                names.len()
+            ));
+        }
+        if let Some((have, want)) = self.names.iter().zip(names).find(|(a, b)| a.as_str() != **b) {
+            return Err(format!("random stream `{have}` where the model has `{want}`"));
+        }
+        if self.master != master {
+            return Err(format!("random streams of master seed {} in a run of seed {master}", self.master));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use super::time::{SimTime, TimeUnit};
 use super::trace::{AgentRef, Change, StepInfo, fold};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::fmt::Debug;
 
 /// What an engine needs to know of an event for traces and filters.
@@ -60,6 +61,55 @@ pub trait Model: Serialize + DeserializeOwned + Clone {
     /// A one-paragraph description of the model state, for `inspect`.
     fn describe(&self) -> String {
         String::new()
+    }
+
+    /// Check a state read from a snapshot before it runs, so that an altered
+    /// snapshot gives an error here rather than a panic (or a hang) later:
+    /// every index the state and its pending events (`audit.pending`) hold
+    /// is in range, the structures derived from others agree with them, the
+    /// parts a run never changes equal those of a new run of the same
+    /// scenario and seed (`audit.fresh`), and `check_invariants` holds. The
+    /// engine has checked the queue, clock, streams and counters first
+    /// (`Simulation::validate`). The default checks the invariants only.
+    fn validate(&self, audit: &Audit<'_, Self>) -> Result<(), String> {
+        let _ = audit;
+        self.check_invariants()
+    }
+}
+
+/// A pending event: when it fires, its id and the event.
+#[derive(Clone, Copy, Debug)]
+pub struct PendingEvent<'a, E> {
+    /// When it fires.
+    pub time: SimTime,
+    /// Its id (what `Ctx::schedule` returned).
+    pub id: EventId,
+    /// The event.
+    pub event: &'a E,
+}
+
+/// What `Model::validate` checks a state against.
+pub struct Audit<'a, M: Model> {
+    /// The current time (of the last event handled).
+    pub now: SimTime,
+    /// The pending events, in firing order (time, then sequence number).
+    pub pending: Vec<PendingEvent<'a, M::Event>>,
+    /// The model of a new run of the same scenario and seed, after `start`.
+    pub fresh: &'a M,
+    /// The pending events of that new run.
+    pub fresh_pending: Vec<PendingEvent<'a, M::Event>>,
+    by_id: HashMap<EventId, usize>,
+}
+
+impl<'a, M: Model> Audit<'a, M> {
+    /// Whether `id` is a pending event (and so may be cancelled).
+    pub fn is_pending(&self, id: EventId) -> bool {
+        self.by_id.contains_key(&id)
+    }
+
+    /// The pending event with this id, if any.
+    pub fn find(&self, id: EventId) -> Option<&PendingEvent<'a, M::Event>> {
+        self.by_id.get(&id).map(|&k| &self.pending[k])
     }
 }
 
@@ -160,6 +210,27 @@ impl<E> Ctx<'_, E> {
             n.push(Change { agent, text: text() });
         }
     }
+}
+
+/// Run `f` with a throw-away context at time `now` (its own empty queue,
+/// streams seeded from `seed`, counters and fingerprint, no notes): for
+/// validation code that rebuilds what a handler builds (e.g. a model's
+/// agents at the start of a leg) to compare it with a state read from a
+/// snapshot. Nothing `f` schedules or draws reaches a real run.
+pub fn with_scratch_ctx<E, T>(now: SimTime, seed: u64, streams: &[&str], f: impl FnOnce(&mut Ctx<'_, E>) -> T) -> T {
+    let mut queue = EventQueue::new();
+    let mut rngs = RngStreams::new(seed, streams);
+    let mut counters = Counters::default();
+    let mut fingerprint = 0;
+    let mut ctx = Ctx {
+        now,
+        queue: &mut queue,
+        rngs: &mut rngs,
+        counters: &mut counters,
+        fingerprint: &mut fingerprint,
+        notes: None,
+    };
+    f(&mut ctx)
 }
 
 /// A model with its queue, clock, random streams and counters: everything a
@@ -321,8 +392,155 @@ impl<M: Model> Simulation<M> {
         self.run_until(self.now.plus(d))
     }
 
+    fn pending_list(&self) -> Vec<PendingEvent<'_, M::Event>> {
+        self.queue.pending_ids().into_iter().map(|(time, id, event)| PendingEvent { time, id, event }).collect()
+    }
+
     /// Run until no event is pending.
     pub fn run(&mut self) -> u64 {
         self.run_until(SimTime::MAX)
+    }
+
+    /// Check the engine's part of a simulation read from a snapshot: the
+    /// event queue's internal consistency, the clock (the queue's, and no
+    /// pending event before it), the random streams (one per name of
+    /// `M::STREAMS`, under master seed `seed`) and the counters (every
+    /// event scheduled is handled, cancelled or pending). Nothing of the
+    /// queue may be read before this passed.
+    pub fn validate_engine(&self, seed: u64) -> Result<(), String> {
+        self.queue.validate()?;
+        if self.queue.now() != self.now {
+            return Err(format!(
+                "the clock is at tick {} but the event queue at tick {}",
+                self.now.ticks(),
+                self.queue.now().ticks()
+            ));
+        }
+        self.rngs.validate(M::STREAMS, seed)?;
+        let c = self.counters;
+        if c.scheduled != self.queue.next_seq() {
+            return Err(format!("{} events scheduled but the queue numbered {}", c.scheduled, self.queue.next_seq()));
+        }
+        let accounted = c.processed.checked_add(c.cancelled).and_then(|x| x.checked_add(self.queue.len() as u64));
+        if accounted != Some(c.scheduled) {
+            return Err(format!(
+                "{} events handled + {} cancelled + {} pending != {} scheduled",
+                c.processed,
+                c.cancelled,
+                self.queue.len(),
+                c.scheduled
+            ));
+        }
+        Ok(())
+    }
+
+    /// Check a simulation read from a snapshot before it runs: the engine's
+    /// part (`validate_engine`, under `fresh`'s master seed), then the
+    /// model (`Model::validate`). `fresh` is a new simulation of the same
+    /// scenario and seed.
+    pub fn validate(&self, fresh: &Simulation<M>) -> Result<(), String> {
+        self.validate_engine(fresh.seed())?;
+        let own = self.pending_list();
+        let by_id = own.iter().enumerate().map(|(k, p)| (p.id, k)).collect();
+        let audit =
+            Audit { now: self.now, pending: own, fresh: &fresh.model, fresh_pending: fresh.pending_list(), by_id };
+        if let Some(p) = audit.pending.first()
+            && p.time < self.now
+        {
+            return Err(format!(
+                "an event is pending at tick {}, before the clock's {}",
+                p.time.ticks(),
+                self.now.ticks()
+            ));
+        }
+        self.model.validate(&audit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::snapshot;
+
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    struct Tick(u32);
+
+    impl EventInfo for Tick {
+        fn kind(&self) -> &'static str {
+            "Tick"
+        }
+    }
+
+    /// Each event schedules the next two steps ahead and cancels nothing.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    struct Chain {
+        handled: u32,
+        last: Option<EventId>,
+    }
+
+    impl Model for Chain {
+        type Event = Tick;
+        const STREAMS: &'static [&'static str] = &["a", "b"];
+        const AGENT_CLASSES: &'static [&'static str] = &[];
+        const TIME_UNIT: TimeUnit = TimeUnit::Hours;
+        fn kind(&self) -> &'static str {
+            "chain"
+        }
+        fn start(&mut self, ctx: &mut Ctx<'_, Tick>) {
+            ctx.schedule(SimTime(1), Tick(0));
+            ctx.schedule(SimTime(1), Tick(1));
+        }
+        fn handle(&mut self, ev: Tick, ctx: &mut Ctx<'_, Tick>) {
+            self.handled += 1;
+            if let Some(id) = self.last.take() {
+                ctx.cancel(id);
+            }
+            if ev.0 < 50 {
+                self.last = Some(ctx.schedule_in(3, Tick(ev.0 + 2)));
+                ctx.schedule_in(2, Tick(ev.0 + 1));
+            }
+        }
+        fn horizon(&self) -> SimTime {
+            SimTime(1000)
+        }
+        fn agent_counts(&self) -> Vec<(&'static str, usize)> {
+            Vec::new()
+        }
+        fn describe_agent(&self, _: AgentRef) -> Option<String> {
+            None
+        }
+        fn validate(&self, audit: &Audit<'_, Self>) -> Result<(), String> {
+            match self.last {
+                Some(id) if !audit.is_pending(id) => Err("the remembered event is not pending".into()),
+                _ => Ok(()),
+            }
+        }
+    }
+
+    /// A simulation read back validates; altered clocks, counters, streams
+    /// and model references are refused.
+    #[test]
+    fn validate_checks_clock_counters_streams_and_model() {
+        let fresh = Simulation::new(Chain { handled: 0, last: None }, 9);
+        let mut sim = fresh.clone();
+        sim.run_events(37);
+        let bytes = snapshot::encode("chain", 0, &sim);
+        let p = std::path::Path::new("chain.snap");
+        let (h, body) = snapshot::parse(p, &bytes).unwrap();
+        let back: Simulation<Chain> = snapshot::decode(p, &h, body, &["chain"]).unwrap();
+        back.validate(&fresh).unwrap();
+        let bad = |what: &str, f: &dyn Fn(&mut Simulation<Chain>)| {
+            let mut c = back.clone();
+            f(&mut c);
+            assert!(c.validate(&fresh).is_err(), "{what}");
+        };
+        bad("clock", &|c| c.now = SimTime(c.now.0 + 1));
+        bad("scheduled", &|c| c.counters.scheduled += 1);
+        bad("processed", &|c| c.counters.processed -= 1);
+        bad("cancelled", &|c| c.counters.cancelled += 1);
+        bad("streams", &|c| c.rngs = RngStreams::new(9, &["a"]));
+        bad("stream names", &|c| c.rngs = RngStreams::new(9, &["a", "c"]));
+        bad("master seed", &|c| c.rngs = RngStreams::new(10, &["a", "b"]));
+        bad("model", &|c| c.model.last = Some(EventId::forged(0, 1)));
     }
 }

@@ -198,6 +198,56 @@ impl Flows {
 /// A transfer dated before the newest day (only through the API; the engine
 /// never goes back): file it under its day, unless that day has already left
 /// the window.
+impl Flows {
+    /// Check flow records read from a snapshot: the kind the detector
+    /// configuration `detector` asks for, every account below `n` (and
+    /// sender != receiver), every amount positive, the day logs in strictly
+    /// increasing day order, none after `today`, within the window, each
+    /// below its compaction mark.
+    pub fn validate(&self, detector: Option<&DetectorConfig>, n: usize, today: u64) -> Result<(), String> {
+        let entry = |key: u64, gross: i64| -> Result<(), String> {
+            let (u, v) = ((key >> 32) as u32, key as u32);
+            if u as usize >= n || v as usize >= n || u == v {
+                return Err(format!("a flow record joins accounts {u} and {v} of {n}"));
+            }
+            if gross <= 0 {
+                return Err(format!("a flow record of {u} to {v} has amount {gross}"));
+            }
+            Ok(())
+        };
+        match (self, detector.map(|d| (d.kind, d.window_days))) {
+            (Flows::Off, None) => Ok(()),
+            (Flows::Reference { last }, Some((DetectorKind::Reference, _))) => {
+                last.iter().try_for_each(|(&k, &g)| entry(k, g))
+            }
+            (Flows::Window { window_days, days }, Some((DetectorKind::Corrected, w))) => {
+                if *window_days != w {
+                    return Err(format!("flow window of {window_days} days, the detector's is {w}"));
+                }
+                let mut prev: Option<u64> = None;
+                for d in days {
+                    if prev.is_some_and(|p| p >= d.day) || d.day > today {
+                        return Err(format!("flow log of day {} out of order", d.day));
+                    }
+                    prev = Some(d.day);
+                    if d.compact_at < COMPACT_MIN || d.entries.len() >= d.compact_at {
+                        return Err(format!("flow log of day {} has a bad compaction mark", d.day));
+                    }
+                    d.entries.iter().try_for_each(|e| entry(e.key, e.gross))?;
+                }
+                if let (Some(f), Some(b)) = (days.front(), days.back())
+                    && w > 0
+                    && f.day + w as u64 <= b.day
+                {
+                    return Err(format!("flow log of day {} is outside the {w}-day window", f.day));
+                }
+                Ok(())
+            }
+            _ => Err("flow records of another kind than the detector's".into()),
+        }
+    }
+}
+
 fn record_late(days: &mut VecDeque<DayLog>, window_days: u32, day: u64, e: FlowEntry) {
     let newest = days.back().map_or(day, |b| b.day);
     if window_days > 0 && day + window_days as u64 <= newest {

@@ -20,6 +20,7 @@
 
 pub mod detect;
 pub mod flows;
+mod validate;
 
 use crate::engine::SimTime;
 use flows::Flows;

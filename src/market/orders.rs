@@ -148,6 +148,73 @@ impl IdleProviders {
     pub fn ranked(&self) -> impl Iterator<Item = (u32, f64)> + '_ {
         self.ranked.iter().map(|&(k, _, i)| (i, from_desc_key(k)))
     }
+
+    /// Check an order read from a snapshot, for `n` providers kept in
+    /// `mode`: every member is a provider, listed once, under the keys it
+    /// would be inserted with now (`key(i)` = its estimate in [0, 1] and tie
+    /// key), with the positions of blocks mode right. Returns which
+    /// providers are idle.
+    pub fn validate(&self, mode: IdleMode, n: usize, key: impl Fn(u32) -> (f64, u64)) -> Result<Vec<bool>, String> {
+        if self.mode != mode {
+            return Err("idle providers are kept in another mode than the scenario's priority asks for".into());
+        }
+        if self.pos.len() != n {
+            return Err(format!("idle order has {} positions for {n} providers", self.pos.len()));
+        }
+        let idle = crate::engine::check::distinct("idle provider", self.by_index.iter().copied(), n)?;
+        let mut placed = vec![false; n];
+        let mut place = |i: u32, k: u64, tie: Option<u64>| -> Result<(), String> {
+            if !idle.get(i as usize).copied().unwrap_or(false) {
+                return Err(format!("provider {i} is in the idle order but not idle"));
+            }
+            if std::mem::replace(&mut placed[i as usize], true) {
+                return Err(format!("provider {i} is in the idle order twice"));
+            }
+            let (chat, t) = key(i);
+            if !(0.0..=1.0).contains(&chat) || k != desc_key(chat) || tie.is_some_and(|x| x != t) {
+                return Err(format!("idle provider {i} is kept under a stale key"));
+            }
+            Ok(())
+        };
+        match self.mode {
+            IdleMode::Ranked => {
+                if !self.blocks.is_empty() {
+                    return Err("idle order in ranked mode holds blocks".into());
+                }
+                for &(k, tie, i) in &self.ranked {
+                    place(i, k, Some(tie))?;
+                }
+            }
+            IdleMode::Blocks => {
+                if !self.ranked.is_empty() {
+                    return Err("idle order in blocks mode holds a ranking".into());
+                }
+                for (&k, b) in &self.blocks {
+                    if b.is_empty() {
+                        return Err("idle order holds an empty block".into());
+                    }
+                    for (at, &i) in b.iter().enumerate() {
+                        place(i, k, None)?;
+                        if self.pos[i as usize] as usize != at {
+                            return Err(format!(
+                                "idle provider {i} records position {} in its block, not {at}",
+                                self.pos[i as usize]
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        for i in 0..n {
+            if idle[i] && !placed[i] {
+                return Err(format!("provider {i} is idle but missing from the idle order"));
+            }
+            if !idle[i] && self.pos[i] != u32::MAX {
+                return Err(format!("provider {i} is not idle but records a block position"));
+            }
+        }
+        Ok(idle)
+    }
 }
 
 /// Waiting consumers of one bid class: same group and same remaining work,
@@ -262,6 +329,61 @@ impl WaitingConsumers {
         &self.active
     }
 
+    /// Check an order read from a snapshot, for `n` consumers: the class
+    /// lookup, the list of non-empty classes and its positions, the count,
+    /// and every member a consumer listed once; `member(class, key,
+    /// consumer)` checks each membership against the model. Returns which
+    /// consumers wait.
+    pub fn validate(
+        &self,
+        n: usize,
+        mut member: impl FnMut(&Class, u64, u32) -> Result<(), String>,
+    ) -> Result<Vec<bool>, String> {
+        let m = self.classes.len();
+        if self.active_pos.len() != m || self.lookup.len() != m || m > u32::MAX as usize {
+            return Err(format!(
+                "waiting order has {m} classes, {} positions and {} lookup entries",
+                self.active_pos.len(),
+                self.lookup.len()
+            ));
+        }
+        for (c, class) in self.classes.iter().enumerate() {
+            if self.lookup.get(&(class.group, class.work_key)) != Some(&(c as u32)) {
+                return Err(format!("waiting class {c} is not found under its own key"));
+            }
+        }
+        let active = crate::engine::check::distinct("active waiting class", self.active.iter().copied(), m)?;
+        for (at, &c) in self.active.iter().enumerate() {
+            if self.active_pos[c as usize] as usize != at {
+                return Err(format!("waiting class {c} records position {}, not {at}", self.active_pos[c as usize]));
+            }
+        }
+        let mut waits = vec![false; n];
+        let mut total = 0usize;
+        for (c, class) in self.classes.iter().enumerate() {
+            if active[c] == class.heap.is_empty() || (!active[c] && self.active_pos[c] != u32::MAX) {
+                return Err(format!(
+                    "waiting class {c} is listed as active: {}, holds {}",
+                    active[c],
+                    class.heap.len()
+                ));
+            }
+            for r in class.heap.iter() {
+                let (key, j) = r.0;
+                let w = waits.get_mut(j as usize).ok_or_else(|| format!("waiting consumer {j} of {n}"))?;
+                if std::mem::replace(w, true) {
+                    return Err(format!("consumer {j} waits twice"));
+                }
+                member(class, key, j)?;
+                total += 1;
+            }
+        }
+        if total != self.len {
+            return Err(format!("waiting order counts {} consumers but holds {total}", self.len));
+        }
+        Ok(waits)
+    }
+
     /// Every waiting consumer with its class and key (for checks and
     /// inspection; not for the event loop).
     pub fn members(&self) -> Vec<(u32, u64, u32)> {
@@ -329,5 +451,58 @@ mod tests {
         assert_eq!(w.active().len(), 2);
         w.clear();
         assert!(w.is_empty() && w.active().is_empty());
+    }
+
+    #[test]
+    fn validate_refuses_stale_or_misplaced_members() {
+        let chat = |i: u32| (if i.is_multiple_of(2) { 1.0 } else { 0.5 }, u64::from(i) * 3);
+        for mode in [IdleMode::Ranked, IdleMode::Blocks] {
+            let mut s = IdleProviders::new(mode, 6);
+            for i in [0, 1, 2, 4, 5] {
+                let (c, t) = chat(i);
+                s.insert(i, c, t);
+            }
+            let (c, t) = chat(2);
+            s.remove(2, c, t);
+            let idle = s.validate(mode, 6, chat).unwrap();
+            assert_eq!(idle, vec![true, true, false, false, true, true]);
+            assert!(s.validate(mode, 7, chat).is_err(), "{mode:?}: size");
+            assert!(s.validate(mode, 6, |i| (chat(i).0 * 0.9, chat(i).1)).is_err(), "{mode:?}: stale estimate");
+            let other = if mode == IdleMode::Ranked { IdleMode::Blocks } else { IdleMode::Ranked };
+            assert!(s.validate(other, 6, chat).is_err(), "{mode:?}: mode");
+            let mut c = s.clone();
+            c.by_index.insert(3);
+            assert!(c.validate(mode, 6, chat).is_err(), "{mode:?}: idle but unlisted");
+            let mut c = s.clone();
+            c.by_index.insert(9);
+            assert!(c.validate(mode, 6, chat).is_err(), "{mode:?}: out of range");
+            if mode == IdleMode::Blocks {
+                let mut c = s.clone();
+                c.pos[0] = 3;
+                assert!(c.validate(mode, 6, chat).is_err(), "blocks: position");
+            } else {
+                assert!(s.validate(mode, 6, |i| (chat(i).0, 1)).is_err(), "ranked: stale tie");
+            }
+        }
+        let mut w = WaitingConsumers::default();
+        w.push(0, 100, 2.0, 5, 1);
+        w.push(1, 100, 2.0, 1, 3);
+        w.push(0, 100, 2.0, 2, 0);
+        let waits = w.validate(4, |_, _, _| Ok(())).unwrap();
+        assert_eq!(waits, vec![true, true, false, true]);
+        assert!(w.validate(2, |_, _, _| Ok(())).is_err(), "consumer out of range");
+        assert!(w.validate(4, |_, _, j| if j == 3 { Err("no".into()) } else { Ok(()) }).is_err());
+        let mut c = w.clone();
+        c.len += 1;
+        assert!(c.validate(4, |_, _, _| Ok(())).is_err(), "count");
+        let mut c = w.clone();
+        c.classes[0].heap.push(Reverse((9, 3)));
+        assert!(c.validate(4, |_, _, _| Ok(())).is_err(), "twice");
+        let mut c = w.clone();
+        c.active_pos[0] = 1;
+        assert!(c.validate(4, |_, _, _| Ok(())).is_err(), "position");
+        let mut c = w.clone();
+        c.lookup.insert((0, 100), 1);
+        assert!(c.validate(4, |_, _, _| Ok(())).is_err(), "lookup");
     }
 }

@@ -64,6 +64,36 @@ impl<T> Slab<T> {
         self.free.clear();
     }
 
+    /// Check a slab read from a snapshot: one liveness flag per slot, and
+    /// the free list holds exactly the slots that are not live, once each.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.items.len() != self.live.len() || self.items.len() > u32::MAX as usize {
+            return Err(format!("slab has {} slots but {} liveness flags", self.items.len(), self.live.len()));
+        }
+        let mut free = vec![false; self.items.len()];
+        for &k in &self.free {
+            let f = free.get_mut(k as usize).ok_or_else(|| format!("free slot {k} of {}", self.items.len()))?;
+            if std::mem::replace(f, true) {
+                return Err(format!("slot {k} is on the free list twice"));
+            }
+        }
+        match self.live.iter().zip(&free).position(|(&l, &f)| l == f) {
+            Some(k) if self.live[k] => Err(format!("slot {k} is live and free")),
+            Some(k) => Err(format!("slot {k} is neither live nor free")),
+            None => Ok(()),
+        }
+    }
+
+    /// Number of slots, live or not.
+    pub fn slots(&self) -> usize {
+        self.items.len()
+    }
+
+    /// The value in slot `k`, live or not (`None` past the end).
+    pub fn get(&self, k: u32) -> Option<&T> {
+        self.items.get(k as usize)
+    }
+
     /// Live slots and their values, in slot order.
     pub fn iter(&self) -> impl Iterator<Item = (u32, &T)> + '_ {
         self.items.iter().enumerate().filter(|(k, _)| self.live[*k]).map(|(k, v)| (k as u32, v))
@@ -101,5 +131,31 @@ mod tests {
         assert_eq!(s[c], 'c');
         assert_eq!(s.len(), 2);
         assert_eq!(s.iter().map(|(_, v)| *v).collect::<String>(), "cb");
+    }
+
+    #[test]
+    fn validate_refuses_corruption() {
+        let mut s = Slab::default();
+        for v in 0..5 {
+            s.insert(v);
+        }
+        s.remove(1);
+        s.remove(3);
+        s.validate().unwrap();
+        let mut c = s.clone();
+        c.free.push(1);
+        assert!(c.validate().is_err(), "free twice");
+        let mut c = s.clone();
+        c.free.pop();
+        assert!(c.validate().is_err(), "dead but not free");
+        let mut c = s.clone();
+        c.live[1] = true;
+        assert!(c.validate().is_err(), "live and free");
+        let mut c = s.clone();
+        c.live.pop();
+        assert!(c.validate().is_err(), "flags");
+        let mut c = s.clone();
+        c.free.push(77);
+        assert!(c.validate().is_err(), "out of range");
     }
 }

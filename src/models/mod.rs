@@ -57,10 +57,14 @@ pub fn open_study(scenario: Scenario) -> Result<Box<dyn Study>, ScenarioError> {
     }
 }
 
-/// Open a snapshot file as a run that can be stepped, resumed or inspected.
+/// Open a snapshot file as a run that can be stepped, resumed or inspected:
+/// read it (`snapshot::read_file`), decode it and validate the state
+/// (`study::run::load_run`). Every altered file gives an error here, or, if
+/// the alteration happens to describe another valid state, a run that
+/// steps without panicking.
 pub fn open_snapshot(path: &Path) -> anyhow::Result<(snapshot::Header, Box<dyn Stepper>)> {
-    let bytes = snapshot::read_file(path)?;
-    let (header, body) = snapshot::parse(path, &bytes)?;
+    let (header, body) = snapshot::read_file(path)?;
+    let body = body.as_slice();
     let run: Box<dyn Stepper> = match header.model_kind.as_str() {
         k @ ("reliability_basic" | "reliability_equilibrium" | "reliability_v2") => {
             Box::new(crate::study::run::load_run::<reliability::ReliabilityMarket>(path, &header, body, &[k])?)
@@ -95,7 +99,50 @@ pub fn open_snapshot(path: &Path) -> anyhow::Result<(snapshot::Header, Box<dyn S
     Ok((header, run))
 }
 
+/// Run `f` on a run loaded from the snapshot `path`, turning a panic into
+/// an error that names the file.
+///
+/// A last resort only: `open_snapshot` validates every state before it
+/// returns it (`Simulation::validate`), so a state that passes should never
+/// panic. Should a check have been missed, the user still gets an error
+/// and exit code 1 that says the snapshot's state is inconsistent, with no
+/// panic message on stderr (the panic hook is silenced while `f` runs).
+pub fn guarded<T>(path: &Path, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    result.unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        Err(snapshot::SnapshotError::Invalid {
+            path: path.to_path_buf(),
+            message: format!("running it failed an internal check ({what})"),
+        }
+        .into())
+    })
+}
+
 /// Rebuild the study of a run loaded from a snapshot.
 pub fn study_of(run: &dyn Stepper) -> anyhow::Result<Box<dyn Study>> {
     Ok(open_study(run.meta().scenario()?)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guarded_turns_a_panic_into_an_error() {
+        let p = Path::new("x.snap");
+        let e = guarded::<()>(p, || panic!("index out of bounds: the len is 3 but the index is 7")).unwrap_err();
+        let msg = format!("{e:#}");
+        assert!(msg.starts_with("x.snap: snapshot state is inconsistent"), "{msg}");
+        assert!(msg.contains("the index is 7"), "{msg}");
+        assert_eq!(guarded(p, || Ok(5)).unwrap(), 5);
+        assert!(guarded::<()>(p, || anyhow::bail!("plain error")).unwrap_err().to_string() == "plain error");
+    }
 }

@@ -12,9 +12,21 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// A model that can report one seed's metrics.
-pub trait StudyModel: Model + Send {
+pub trait StudyModel: Model + Send + 'static {
     /// Metrics, findings, tables and series of a finished run.
     fn seed_output(&self, seed: u64) -> SeedOutput;
+
+    /// A new run of the scenario and seed of `run` (read from a snapshot,
+    /// its engine part already checked by `Simulation::validate_engine`),
+    /// for validating it against: `Model::validate` compares what a run
+    /// never changes with it. Before building anything from the scenario,
+    /// an implementation checks that the scenario resolves to the model's
+    /// parameters and that the run holds what those parameters ask for
+    /// (agents, scripted events), so a forged scenario cannot make this
+    /// allocate much more than the snapshot holds.
+    fn fresh_run(run: &Run<Self>) -> Result<Run<Self>, String>
+    where
+        Self: Sized;
 }
 
 /// What identifies a run inside a snapshot.
@@ -414,12 +426,63 @@ impl<M: StudyModel> Stepper for Run<M> {
     }
 }
 
-/// Load a snapshot body of model `M` (the header already checked).
+/// Load a snapshot body of model `M` (the header already checked) and
+/// validate it before anything runs it: the header's model kind and
+/// scenario hash must match the run in the body, the body's scenario must
+/// resolve to the model's parameters, and the simulation must pass
+/// `Simulation::validate` against a new run of that scenario and seed.
 pub fn load_run<M: StudyModel>(
     path: &Path,
     header: &snapshot::Header,
     body: &[u8],
     accept: &[&str],
 ) -> anyhow::Result<Run<M>> {
-    Ok(snapshot::decode(path, header, body, accept)?)
+    let run: Run<M> = snapshot::decode(path, header, body, accept)?;
+    let invalid = |message: String| snapshot::SnapshotError::Invalid { path: path.to_path_buf(), message };
+    if run.meta.study != header.model_kind {
+        return Err(invalid(format!(
+            "the header names model `{}` but the body holds a run of `{}`",
+            header.model_kind, run.meta.study
+        ))
+        .into());
+    }
+    if run.sim.model.kind() != run.meta.study {
+        return Err(invalid(format!(
+            "the run names study `{}` but its model is `{}`",
+            run.meta.study,
+            run.sim.model.kind()
+        ))
+        .into());
+    }
+    if run.scenario_hash() != header.scenario_hash {
+        return Err(invalid(format!(
+            "the header's scenario hash {:016x} is not the hash {:016x} of the scenario in the body",
+            header.scenario_hash,
+            run.scenario_hash()
+        ))
+        .into());
+    }
+    run.sim.validate_engine(run.meta.seed).map_err(invalid)?;
+    let fresh = M::fresh_run(&run).map_err(invalid)?;
+    run.sim.validate(&fresh.sim).map_err(invalid)?;
+    Ok(run)
+}
+
+/// The scenario stored in a snapshot's run, checked to be of its study:
+/// for `StudyModel::fresh_run`.
+pub fn stored_scenario(meta: &RunMeta) -> Result<Scenario, String> {
+    let s = meta.scenario().map_err(|e| format!("the scenario stored in the snapshot does not load: {e:#}"))?;
+    if s.study != meta.study {
+        return Err(format!(
+            "the scenario stored in the snapshot is of study `{}`, the run of `{}`",
+            s.study, meta.study
+        ));
+    }
+    Ok(s)
+}
+
+/// Whether two values encode to the same bytes (parameters of a snapshot's
+/// model against those its scenario resolves to).
+pub fn same_bytes<T: Serialize>(a: &T, b: &T) -> bool {
+    snapshot::state_bytes(a) == snapshot::state_bytes(b)
 }

@@ -280,6 +280,9 @@ impl DecayTable {
 const NONE: u32 = u32::MAX;
 const SYSTEM: u32 = u32::MAX;
 
+#[path = "engine_validate.rs"]
+mod engine_validate;
+
 /// The trust engine: history, caches and the last solve's snapshot of T and w.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TrustEngine {

@@ -4,10 +4,12 @@
 //! finish in seconds in release mode).
 
 mod acceptance;
+mod alloc_probe;
 mod cli;
 mod corrected;
 mod determinism;
 mod economic_value;
+mod hostile_snapshots;
 mod hostile_traces;
 mod identity_rotation;
 mod interrupt;

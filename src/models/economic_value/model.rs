@@ -1333,6 +1333,10 @@ pub fn ticks_per_leg(duration: f64, dt: f64) -> u32 {
     k
 }
 
+#[path = "validate.rs"]
+mod validate;
+pub(crate) use validate::fresh_run;
+
 impl Model for EconomicMarket {
     type Event = Ev;
     const STREAMS: &'static [&'static str] = STREAMS;
@@ -1530,18 +1534,23 @@ impl Model for EconomicMarket {
                 return Err(format!("sum P {pd} != sum H {h}"));
             }
         } else {
-            let m: i64 = self.consumers.iter().map(|c| c.money_u).sum();
-            let r: i64 = self.providers.iter().map(|p| p.rev_u).sum();
+            // Summed wide: a state read from a snapshot may hold any values.
+            let m: i128 = self.consumers.iter().map(|c| c.money_u as i128).sum();
+            let r: i128 = self.providers.iter().map(|p| p.rev_u as i128).sum();
             if m != r {
                 return Err(format!("sum M {m} != sum R {r} (micro-dollars)"));
             }
-            let pd: u64 = self.consumers.iter().map(|c| c.paid_u).sum();
-            let h: u64 = self.providers.iter().map(|p| p.hours_u).sum();
+            let pd: u128 = self.consumers.iter().map(|c| c.paid_u as u128).sum();
+            let h: u128 = self.providers.iter().map(|p| p.hours_u as u128).sum();
             if pd != h {
                 return Err(format!("sum P {pd} != sum H {h} (ticks)"));
             }
         }
         Ok(())
+    }
+
+    fn validate(&self, audit: &crate::engine::Audit<'_, Self>) -> Result<(), String> {
+        validate::validate(self, audit)
     }
 
     fn agent_counts(&self) -> Vec<(&'static str, usize)> {

@@ -18,6 +18,9 @@ impl StudyModel for EconomicMarket {
     fn seed_output(&self, seed: u64) -> SeedOutput {
         seed_output(&self.params, &self.records, seed)
     }
+    fn fresh_run(run: &crate::study::Run<Self>) -> Result<crate::study::Run<Self>, String> {
+        super::model::fresh_run(run)
+    }
 }
 
 /// The study bound to its scenario (and the comparison fidelity's).

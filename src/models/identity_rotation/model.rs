@@ -734,6 +734,10 @@ fn receipt_notes(ctx: &mut Ctx<'_, Ev>, r: &Receipt, from: u32, to: u32, fr: &st
     });
 }
 
+#[path = "validate.rs"]
+mod validate;
+pub(crate) use validate::fresh_run;
+
 impl Model for IdentityRotation {
     type Event = Ev;
     const STREAMS: &'static [&'static str] = STREAMS;
@@ -806,11 +810,15 @@ impl Model for IdentityRotation {
             if sc.trust_raised > 0 {
                 return Err(format!("{} transfers raised trust", sc.trust_raised));
             }
-            if sc.applied + sc.rejected.iter().sum::<u64>() != sc.requests {
+            if sc.applied as u128 + sc.rejected.iter().map(|&r| r as u128).sum::<u128>() != sc.requests as u128 {
                 return Err("applied + rejected != requests".into());
             }
         }
         Ok(())
+    }
+
+    fn validate(&self, audit: &crate::engine::Audit<'_, Self>) -> Result<(), String> {
+        validate::validate(self, audit)
     }
 
     fn agent_counts(&self) -> Vec<(&'static str, usize)> {

@@ -17,6 +17,9 @@ impl StudyModel for IdentityRotation {
     fn seed_output(&self, seed: u64) -> SeedOutput {
         seed_output(self, seed)
     }
+    fn fresh_run(run: &crate::study::Run<Self>) -> Result<crate::study::Run<Self>, String> {
+        super::model::fresh_run(run)
+    }
 }
 
 /// The identity-rotation study bound to its scenario.

@@ -577,6 +577,10 @@ impl PolicyModel {
     }
 }
 
+#[path = "validate.rs"]
+mod validate;
+pub(crate) use validate::fresh_run;
+
 impl Model for PolicyModel {
     type Event = Ev;
     const STREAMS: &'static [&'static str] = &[];
@@ -685,6 +689,10 @@ impl Model for PolicyModel {
             }
         }
         Ok(())
+    }
+
+    fn validate(&self, audit: &crate::engine::Audit<'_, Self>) -> Result<(), String> {
+        validate::validate(self, audit)
     }
 
     fn agent_counts(&self) -> Vec<(&'static str, usize)> {

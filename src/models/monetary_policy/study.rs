@@ -16,6 +16,9 @@ impl StudyModel for PolicyModel {
     fn seed_output(&self, seed: u64) -> SeedOutput {
         seed_output(self, seed, 0.0)
     }
+    fn fresh_run(run: &crate::study::Run<Self>) -> Result<crate::study::Run<Self>, String> {
+        super::model::fresh_run(run)
+    }
 }
 
 /// A monetary-policy study bound to its scenario.

@@ -1203,6 +1203,10 @@ fn population(params: &Params) -> (Vec<Provider>, Vec<Consumer>) {
     (providers, consumers)
 }
 
+#[path = "validate.rs"]
+mod validate;
+pub(crate) use validate::fresh_run;
+
 impl Model for ReliabilityMarket {
     type Event = Ev;
     const STREAMS: &'static [&'static str] = STREAMS;
@@ -1353,6 +1357,10 @@ impl Model for ReliabilityMarket {
             return Err(format!("price {p} below floor"));
         }
         Ok(())
+    }
+
+    fn validate(&self, audit: &crate::engine::Audit<'_, Self>) -> Result<(), String> {
+        validate::validate(self, audit)
     }
 
     fn agent_counts(&self) -> Vec<(&'static str, usize)> {

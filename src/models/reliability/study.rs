@@ -15,6 +15,9 @@ impl StudyModel for ReliabilityMarket {
     fn seed_output(&self, seed: u64) -> SeedOutput {
         seed_output(self, seed)
     }
+    fn fresh_run(run: &crate::study::Run<Self>) -> Result<crate::study::Run<Self>, String> {
+        super::model::fresh_run(run)
+    }
 }
 
 /// A reliability study bound to its scenario.

@@ -902,6 +902,10 @@ impl TrustModel {
     }
 }
 
+#[path = "validate.rs"]
+mod validate;
+pub(crate) use validate::fresh_run;
+
 impl Model for TrustModel {
     type Event = Ev;
     const STREAMS: &'static [&'static str] = &scripts::STREAM_NAMES;
@@ -944,6 +948,10 @@ impl Model for TrustModel {
             }
         }
         Ok(())
+    }
+
+    fn validate(&self, audit: &crate::engine::Audit<'_, Self>) -> Result<(), String> {
+        validate::validate(self, audit)
     }
 
     fn agent_counts(&self) -> Vec<(&'static str, usize)> {

@@ -19,6 +19,9 @@ impl StudyModel for TrustModel {
     fn seed_output(&self, seed: u64) -> SeedOutput {
         seed_output(self, seed)
     }
+    fn fresh_run(run: &crate::study::Run<Self>) -> Result<crate::study::Run<Self>, String> {
+        super::model::fresh_run(run)
+    }
 }
 
 /// A trust study bound to its scenario.
