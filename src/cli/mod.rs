@@ -221,13 +221,15 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<ExitCode> {
         (None, seed, seeds) => match (seed, seeds) {
             (Some(s), _) => vec![s],
             (None, Some(0)) => bail!("--seeds must be at least 1"),
-            (None, Some(n)) => (base..base + n).collect(),
+            (None, Some(n)) => crate::study::limits::seed_range(base, n)?,
             (None, None) if n == 0 => {
                 bail!("{}: key `seeds` is 0: nothing to run", a.scenario.display())
             }
-            (None, None) => (base..base + n).collect(),
+            (None, None) => crate::study::limits::seed_range(base, n)?,
         },
     };
+    let kept = a.shard.map_or(seeds.len(), |s| s.select(&seeds).len());
+    crate::study::limits::check_memory(study.as_ref(), kept as u64, a.jobs)?;
     let snapshot_every = match &a.snapshot_every {
         Some(t) => {
             let t = time_arg("--snapshot-every", t, study.time_unit())?;

@@ -2,10 +2,12 @@
 
 pub mod exec;
 pub mod keys;
+pub mod limits;
 pub mod run;
 pub mod scenario;
 pub mod shard;
 
 pub use keys::{Fidelity, Keys, VerdictSpec};
+pub use limits::Footprint;
 pub use run::{Run, RunControl, RunMeta, Stepper, Study, StudyModel};
 pub use scenario::{Scenario, ScenarioError};

@@ -102,6 +102,19 @@ fn count_min1(key: &'static str, v: u32) -> Result<(), ParamError> {
     if v == 0 { Err(ParamError { key, message: "must be at least 1 (got 0)".into() }) } else { Ok(()) }
 }
 
+/// The most iterations of one trust solve (each is a pass over every
+/// assertion; a solve runs every simulated day).
+pub const MAX_SOLVER_ITERATIONS: u32 = 10_000;
+
+fn iterations(key: &'static str, v: u32) -> Result<(), ParamError> {
+    count_min1(key, v)?;
+    if v > MAX_SOLVER_ITERATIONS {
+        Err(ParamError { key, message: format!("must be at most {MAX_SOLVER_ITERATIONS} (got {v})") })
+    } else {
+        Ok(())
+    }
+}
+
 trust_params! {
     /// K_age: age accrual rate once mature (trust/day).
     k_age: f64 = 0.01, nonneg;
@@ -176,7 +189,7 @@ trust_params! {
     /// ε_s: the solve stops when the max-norm change falls below this.
     solver_epsilon: f64 = 0.001, positive;
     /// I_max: iteration cap of the solve.
-    solver_max_iterations: u32 = 100, count_min1;
+    solver_max_iterations: u32 = 100, iterations;
     /// A_mat: age at which the derate factor reaches 1 (`age_mode = "derate"`).
     age_maturity_days: f64 = 90.0, positive;
     /// W_pos: minimum gap between praises of one pair (`positive_assertions = "checked"`).

@@ -7,7 +7,7 @@ use super::model::PolicyModel;
 use super::report;
 use crate::engine::{Model, SimTime, TimeUnit};
 use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput, VerdictRule};
-use crate::study::{Run, RunControl, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
+use crate::study::{Footprint, Run, RunControl, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -42,6 +42,26 @@ impl PolicyStudy {
     }
 }
 
+/// Memory of a run: every experiment's arms run side by side in one seed,
+/// each with its identities, its trust engine's transactions (a few dozen
+/// purchases a day) and one day of metrics a day; the output keeps every
+/// `csv_every`-th day of each arm.
+pub fn footprint(p: &Params) -> Footprint {
+    use crate::policy::metrics::DailyMetrics;
+    let (mut run, mut out) = (0.0f64, 0.0f64);
+    for &s in &p.scripts {
+        let arms = p.arms_of(s).len() as f64;
+        let days = p.days_of(s) as f64;
+        run += arms * (days * (std::mem::size_of::<DailyMetrics>() as f64 + 40.0 * 160.0) + 256.0 * 1024.0);
+        out += arms * ((days / p.csv_every.max(1) as f64 + 2.0) * 48.0 * 8.0 + 32.0 * 1024.0);
+    }
+    Footprint::new(run + out, out)
+        .driver("days", p.days)
+        .driver("monetary_policy.long_days", p.long_days)
+        .driver("iteration2.sensitivity.days", p.sensitivity_days)
+        .driver("csv_every", p.csv_every)
+}
+
 impl Study for PolicyStudy {
     fn id(&self) -> &'static str {
         self.params.study.id()
@@ -55,12 +75,15 @@ impl Study for PolicyStudy {
     fn timing(&self) -> &'static str {
         "daily"
     }
+    fn footprint(&self) -> Footprint {
+        footprint(&self.params)
+    }
     fn settings(&self) -> serde_json::Map<String, Value> {
         self.params.settings()
     }
     fn default_seeds(&self) -> (u64, u64) {
         match self.params.study {
-            StudyKind::Fs => (0, self.params.grid_seeds().len() as u64),
+            StudyKind::Fs => (0, u64::from(self.params.iterations) * u64::from(self.params.samples)),
             _ => (self.params.seed_base, self.params.seeds),
         }
     }

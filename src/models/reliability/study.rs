@@ -8,7 +8,9 @@ use crate::report::chart::{Bar, Line, Panel, grouped_bars, line_panels};
 use crate::report::markdown::{MdTable, findings_table, metric_cell};
 use crate::report::results::{FindingDef, Results, SeedOutput, VerdictRule};
 use crate::report::stats::summarize;
-use crate::study::{Fidelity, Run, RunControl, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
+use crate::study::{
+    Fidelity, Footprint, Run, RunControl, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel,
+};
 use std::path::Path;
 
 impl StudyModel for ReliabilityMarket {
@@ -86,6 +88,9 @@ impl Study for ReliabilityStudy {
     fn time_unit(&self) -> TimeUnit {
         TimeUnit::Hours
     }
+    fn footprint(&self) -> Footprint {
+        footprint(&self.params)
+    }
     fn horizon(&self) -> SimTime {
         use crate::engine::Model;
         ReliabilityMarket::new(self.params.clone()).horizon()
@@ -115,6 +120,55 @@ impl Study for ReliabilityStudy {
         md.push_str(&findings_table(&results.findings));
         Ok(md)
     }
+}
+
+/// Bytes of one CSV row of `cells` short numbers held in a [`Table`]
+/// (a `Vec<String>` of heap strings; measured on the scale runs).
+const CSV_CELL: f64 = 56.0;
+
+/// Memory of a run: agents and their queues, sessions and their events,
+/// the per-round records (thresholds and provider counters every round,
+/// consumers every round in basic), the reference grids of a job, and the
+/// output's per-round tables (`thresholds.csv`, `providers.csv`).
+pub fn footprint(p: &Params) -> Footprint {
+    use super::model::{Consumer, Provider, Session};
+    use std::mem::size_of;
+    let (providers, pkey): (f64, &str) = match &p.providers {
+        ProviderSetup::Groups(g) => (g.iter().map(|x| x.1 as f64).sum(), "provider_groups[].count"),
+        ProviderSetup::Adaptive { count, .. } => (*count as f64, "provider_count"),
+    };
+    let consumers: f64 = p.consumer_groups.iter().map(|g| g.count as f64).sum();
+    let rounds = match p.variant {
+        Variant::Basic => p.strategies.len() as f64 * p.iterations as f64,
+        _ => p.rounds as f64,
+    };
+    let groups = p.consumer_groups.len() as f64;
+    let grid = (p.job_hours / p.tick_hours).max(0.0) + 2.0;
+    let cons = size_of::<Consumer>() as f64;
+    // Agents with their idle / waiting index entries; a session and two
+    // pending events for every possible pair.
+    let agents = providers * (size_of::<Provider>() as f64 + 48.0) + consumers * (cons + 56.0);
+    let sessions = providers.min(consumers) * (size_of::<Session>() as f64 + 2.0 * 64.0);
+    let kept_consumers = if p.variant == Variant::Basic { rounds } else { 1.0 };
+    let records = rounds * providers * 32.0 + kept_consumers * consumers * cons;
+    let grids = grid * 8.0 * (1.0 + groups) + if p.tick_mode() { grid * 24.0 } else { 0.0 };
+    // Output: one row per provider and round (7 cells, 10 in basic), the
+    // per-round series (up to 200 provider trajectories), a few metrics per group.
+    let cells = if p.variant == Variant::Basic { 10.0 } else { 7.0 };
+    let rows = rounds * providers * (cells * CSV_CELL + 48.0);
+    let series = rounds * 8.0 * (6.0 + providers.min(200.0));
+    let output = rows + series + groups * 16.0 * 160.0 + 64.0 * 1024.0;
+    let mut fp = Footprint::new(agents + sessions + records + grids + output, output)
+        .driver(pkey, providers)
+        .driver("consumer_groups[].count", consumers);
+    fp = match p.variant {
+        Variant::Basic => fp.driver("iterations", p.iterations),
+        _ => fp.driver("rounds", p.rounds),
+    };
+    if grid > 1e5 {
+        fp = fp.driver("job_hours / tick_hours", grid.round());
+    }
+    fp
 }
 
 fn basic_report(p: &Params, r: &Results, dir: &Path, md: &mut String) -> anyhow::Result<()> {

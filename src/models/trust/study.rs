@@ -9,7 +9,7 @@ use crate::report::chart::{Bar, Line, Panel, grouped_bars, line_panels};
 use crate::report::markdown::{MdTable, auto_decimals, findings_table, fmt_ci};
 use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput, VerdictRule};
 use crate::report::stats::summarize;
-use crate::study::{Run, RunControl, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
+use crate::study::{Footprint, Run, RunControl, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
 use crate::trust::attacks::Attack;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -45,6 +45,25 @@ impl TrustStudy {
     }
 }
 
+/// Memory of a run: every scenario (or attack) of the study runs side by
+/// side in one seed, in each compared fidelity, each with its identities
+/// (up to `attack.*.socks` / `attackers` of them), a few transactions a day
+/// kept by the trust engine, and its checkpoint records.
+pub fn footprint(p: &Params) -> Footprint {
+    let ap = &p.attack;
+    let slots = (p.scenarios.len() + p.attacks.len()) as f64 * p.variants().len() as f64;
+    let ids = 16.0 + ap.socks.max(ap.attackers) as f64;
+    let days = (ap.build_days as f64 + ap.exploit_days as f64).max(80.0 * ap.cycles as f64).max(400.0);
+    let checkpoints = 2.0 * ap.cycles as f64 + 16.0;
+    let per_slot = ids * 2048.0 + ids * ids.min(64.0) * 64.0 + days * 16.0 * 160.0 + checkpoints * ids * 16.0;
+    let output = slots * (checkpoints * 64.0 * 160.0 + days * 64.0) + 256.0 * 1024.0;
+    Footprint::new(slots * per_slot + output, output)
+        .driver("attack.sockpuppet.socks", ap.socks)
+        .driver("attack.assassination.attackers", ap.attackers)
+        .driver("attack.long_con.build_days", ap.build_days)
+        .driver("attack.redemption.cycles", ap.cycles)
+}
+
 impl Study for TrustStudy {
     fn id(&self) -> &'static str {
         self.params.study.id()
@@ -57,6 +76,9 @@ impl Study for TrustStudy {
     }
     fn timing(&self) -> &'static str {
         "daily"
+    }
+    fn footprint(&self) -> Footprint {
+        footprint(&self.params)
     }
     fn settings(&self) -> serde_json::Map<String, Value> {
         self.params.settings()
