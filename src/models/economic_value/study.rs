@@ -169,25 +169,27 @@ fn stats(m: Option<&MetricResult>) -> Value {
     }
 }
 
-/// Memory of a run: the agents of its largest leg (legs run one after
-/// another), the records of every leg (metrics and time-series samples),
-/// and the output's series (seven per leg, one value per sample).
+/// Memory of a run, calibrated on measured peaks (`/usr/bin/time`, one seed;
+/// `economic_value_scale.toml` at 200 to 10,000 h with 200 to 10,000
+/// providers and 10,000 to 100,000 consumers, and tiny `sample_hours`):
+/// the agents of its largest leg (legs run one after another), about 22 KiB
+/// per busy provider once its events have run a while; the records of every
+/// leg (metrics and one time-series sample per `sample_hours`, grown by push),
+/// a serialized copy of them at the end (the `state_hash` of `seeds.csv`), and
+/// the output's series (seven per leg, one value per sample).
 pub fn footprint(p: &EvParams) -> Footprint {
-    use super::model::{Cons, Prov, Sess};
-    use std::mem::size_of;
     let legs = p.leg_defs();
     let samples = (p.duration_hours / p.sample_hours).max(0.0) + 2.0;
+    let levels = p.checkpoints.len().max(3) as f64;
     let leg_bytes = |l: &super::config::LegDef| {
         let (pr, co) = (l.dcs as f64 + l.homes as f64, l.consumers as f64);
-        pr * (size_of::<Prov>() as f64 + 96.0)
-            + co * (size_of::<Cons>() as f64 + 64.0)
-            + pr.min(co) * (size_of::<Sess>() as f64 + 2.0 * 64.0)
+        pr * (500.0 + levels * 48.0) + co * 250.0 + pr.min(co) * 22.0 * 1024.0
     };
     let largest = legs.iter().map(leg_bytes).fold(0.0, f64::max);
     let n = legs.len() as f64;
     let records = n * (samples * 56.0 + 64.0 * 160.0);
     let output = n * (samples * 7.0 * 8.0 + 96.0 * 160.0) + 64.0 * 1024.0;
-    let mut fp = Footprint::new(largest + records + output, output);
+    let mut fp = Footprint::new(largest + 3.5 * records + output, output);
     if let Some(m) = p.markets.iter().max_by_key(|m| m.dcs as u64 + m.homes as u64 + m.consumers as u64) {
         fp = fp
             .driver(&format!("market.{}.dcs", m.name), m.dcs)

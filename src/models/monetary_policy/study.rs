@@ -1,7 +1,7 @@
 //! The monetary-policy studies as `Study`s: runs, the printed summary
 //! (paired differences with their CIs), the FS aggregation and the charts.
 
-use super::config::{Params, StudyKind, resolve};
+use super::config::{Params, Script, StudyKind, resolve};
 use super::metrics::{findings, seed_output};
 use super::model::PolicyModel;
 use super::report;
@@ -43,23 +43,32 @@ impl PolicyStudy {
 }
 
 /// Memory of a run: every experiment's arms run side by side in one seed,
-/// each with its identities, its trust engine's transactions (a few dozen
-/// purchases a day) and one day of metrics a day; the output keeps every
-/// `csv_every`-th day of each arm.
+/// each with its identities, what its trust engine keeps per day and one day
+/// of metrics a day; the output keeps every `csv_every`-th day of each arm.
+/// Measured (20,000 days, `csv_every` 7 and 1, one to 40 seeds): 700 to
+/// 1,800 bytes per arm and day (the attack scripts keep more), and about 800
+/// per kept sample of a seed's output.
 pub fn footprint(p: &Params) -> Footprint {
     use crate::policy::metrics::DailyMetrics;
     let (mut run, mut out) = (0.0f64, 0.0f64);
     for &s in &p.scripts {
         let arms = p.arms_of(s).len() as f64;
         let days = p.days_of(s) as f64;
-        run += arms * (days * (std::mem::size_of::<DailyMetrics>() as f64 + 40.0 * 160.0) + 256.0 * 1024.0);
-        out += arms * ((days / p.csv_every.max(1) as f64 + 2.0) * 48.0 * 8.0 + 32.0 * 1024.0);
+        run += arms * (days * (std::mem::size_of::<DailyMetrics>() as f64 + 1600.0) + 256.0 * 1024.0);
+        out += arms * ((days / p.csv_every.max(1) as f64 + 2.0) * 800.0 + 32.0 * 1024.0);
     }
-    Footprint::new(run + out, out)
-        .driver("days", p.days)
-        .driver("monetary_policy.long_days", p.long_days)
-        .driver("iteration2.sensitivity.days", p.sensitivity_days)
-        .driver("csv_every", p.csv_every)
+    let mut fp = Footprint::new(run + out, out);
+    if p.scripts.iter().any(|s| !matches!(s, Script::ExtendedBaseline | Script::AdversarialMulti | Script::Sensitivity))
+    {
+        fp = fp.driver("days", p.days);
+    }
+    if p.scripts.iter().any(|s| matches!(s, Script::ExtendedBaseline | Script::AdversarialMulti)) {
+        fp = fp.driver("monetary_policy.long_days", p.long_days);
+    }
+    if p.scripts.contains(&Script::Sensitivity) {
+        fp = fp.driver("iteration2.sensitivity.days", p.sensitivity_days);
+    }
+    fp.driver("csv_every", p.csv_every)
 }
 
 impl Study for PolicyStudy {

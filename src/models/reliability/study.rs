@@ -122,16 +122,22 @@ impl Study for ReliabilityStudy {
     }
 }
 
-/// Bytes of one CSV row of `cells` short numbers held in a [`Table`]
-/// (a `Vec<String>` of heap strings; measured on the scale runs).
-const CSV_CELL: f64 = 56.0;
+/// Bytes of one cell of a CSV row held in a [`Table`] (a heap `String` in a
+/// `Vec`), measured on the scale runs.
+const CSV_CELL: f64 = 64.0;
 
-/// Memory of a run: agents and their queues, sessions and their events,
-/// the per-round records (thresholds and provider counters every round,
-/// consumers every round in basic), the reference grids of a job, and the
-/// output's per-round tables (`thresholds.csv`, `providers.csv`).
+/// Memory of a run, calibrated on measured peaks (`/usr/bin/time`, one seed,
+/// corrected and reference; `reliability_v2_scale.toml` at 1 to 50 rounds
+/// and 100 to 100,000 providers): about 410 bytes per consumer and 150 per
+/// provider with their queues; about 18 KiB per provider that is busy
+/// (min(providers, consumers): its sessions, their events and the queue's
+/// growth); per round the records (thresholds and provider counters; every
+/// consumer too in basic); the reference grids of a job, built in both
+/// fidelities; a serialized copy of the model's state at the end (the
+/// `state_hash` of `seeds.csv`); and the output's per-round tables
+/// (`thresholds.csv`, `providers.csv`: one row per provider and round).
 pub fn footprint(p: &Params) -> Footprint {
-    use super::model::{Consumer, Provider, Session};
+    use super::model::{Consumer, Provider};
     use std::mem::size_of;
     let (providers, pkey): (f64, &str) = match &p.providers {
         ProviderSetup::Groups(g) => (g.iter().map(|x| x.1 as f64).sum(), "provider_groups[].count"),
@@ -145,20 +151,19 @@ pub fn footprint(p: &Params) -> Footprint {
     let groups = p.consumer_groups.len() as f64;
     let grid = (p.job_hours / p.tick_hours).max(0.0) + 2.0;
     let cons = size_of::<Consumer>() as f64;
-    // Agents with their idle / waiting index entries; a session and two
-    // pending events for every possible pair.
-    let agents = providers * (size_of::<Provider>() as f64 + 48.0) + consumers * (cons + 56.0);
-    let sessions = providers.min(consumers) * (size_of::<Session>() as f64 + 2.0 * 64.0);
+    let agents = providers * 150.0 + consumers * 410.0;
+    let busy = providers.min(consumers) * 18.0 * 1024.0;
     let kept_consumers = if p.variant == Variant::Basic { rounds } else { 1.0 };
     let records = rounds * providers * 32.0 + kept_consumers * consumers * cons;
-    let grids = grid * 8.0 * (1.0 + groups) + if p.tick_mode() { grid * 24.0 } else { 0.0 };
-    // Output: one row per provider and round (7 cells, 10 in basic), the
-    // per-round series (up to 200 provider trajectories), a few metrics per group.
+    // e_tab (grown by push: up to twice its length) and one checkpoint
+    // table per group; the reference's ring of due sessions.
+    let grids = grid * 8.0 * (2.0 + groups) + if p.tick_mode() { grid * 24.0 } else { 0.0 };
+    let state = records + grids + providers * size_of::<Provider>() as f64 + consumers * cons;
     let cells = if p.variant == Variant::Basic { 10.0 } else { 7.0 };
     let rows = rounds * providers * (cells * CSV_CELL + 48.0);
     let series = rounds * 8.0 * (6.0 + providers.min(200.0));
     let output = rows + series + groups * 16.0 * 160.0 + 64.0 * 1024.0;
-    let mut fp = Footprint::new(agents + sessions + records + grids + output, output)
+    let mut fp = Footprint::new(agents + busy + records + grids + state + output, output)
         .driver(pkey, providers)
         .driver("consumer_groups[].count", consumers);
     fp = match p.variant {
