@@ -205,6 +205,22 @@ impl<'a> Keys<'a> {
         Ok(ticks as u64)
     }
 
+    /// A rate per `unit` (>= 0, default `d`) whose mean gap 1/rate is at
+    /// least one engine tick: a faster rate would put every event on every
+    /// tick (and a run would never end), so it is refused.
+    pub fn rate(&self, key: &str, v: Option<f64>, d: f64, unit: TimeUnit) -> Result<f64, ScenarioError> {
+        let x = self.nonneg(key, v, d)?;
+        if x > 0.0 && (1.0 / x) * (unit.ticks() as f64) < 1.0 {
+            return Err(self.err(format!(
+                "key `{key}` = {} per {} is faster than one event per engine tick (at most {:.3e})",
+                fmt_num(x),
+                if unit == TimeUnit::Hours { "hour" } else { "day" },
+                unit.ticks() as f64
+            )));
+        }
+        Ok(x)
+    }
+
     /// `n` spans of `ticks` each (e.g. rounds of a round length), refused
     /// when the total exceeds [`MAX_TICKS`]; `what` names the keys.
     pub fn span(&self, what: &str, ticks: u64, n: u64) -> Result<u64, ScenarioError> {

@@ -84,6 +84,16 @@ fn positive(key: &'static str, v: f64) -> Result<(), ParamError> {
     if v <= 0.0 { Err(ParamError { key, message: format!("must be > 0 (got {v})") }) } else { Ok(()) }
 }
 
+/// T_ref: credibility divides by ln(1 + T_ref), which must not round to 0.
+fn reference(key: &'static str, v: f64) -> Result<(), ParamError> {
+    positive(key, v)?;
+    if (1.0 + v).ln() > 0.0 {
+        Ok(())
+    } else {
+        Err(ParamError { key, message: format!("must be at least {:e} (got {v:e}): ln(1 + {key}) is 0", f64::EPSILON) })
+    }
+}
+
 fn unit(key: &'static str, v: f64) -> Result<(), ParamError> {
     finite(key, v)?;
     if !(0.0..=1.0).contains(&v) {
@@ -137,7 +147,7 @@ trust_params! {
     /// ε₀: multiplier of an assertion without evidence.
     no_evidence_factor: f64 = 0.5, nonneg;
     /// T_ref: trust at which credibility is 1.
-    t_reference: f64 = 100.0, positive;
+    t_reference: f64 = 100.0, reference;
     /// K_pay: payment-share curve (1/trust).
     k_payment: f64 = 0.1, nonneg;
     /// K_tr: transfer-burn curve (1/trust).

@@ -8,6 +8,7 @@ mod cli;
 mod corrected;
 mod determinism;
 mod economic_value;
+mod hostile_scenarios;
 mod identity_rotation;
 mod invariants;
 mod ledger;

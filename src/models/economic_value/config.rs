@@ -598,7 +598,7 @@ pub fn resolve(scn: &Scenario) -> Result<EvParams, ScenarioError> {
     }
     let outside = OutsideParams {
         index,
-        offer_rate: k.nonneg("outside.offer_rate_per_hour", o.offer_rate_per_hour, 0.3)?,
+        offer_rate: k.rate("outside.offer_rate_per_hour", o.offer_rate_per_hour, 0.3, TimeUnit::Hours)?,
         multiplier_min: mmin,
         multiplier_max: mmax,
         session_mean_hours: k.positive("outside.session_mean_hours", o.session_mean_hours, 2.0)?,
@@ -799,12 +799,15 @@ fn check_time(k: &Keys<'_>, reference: bool, t: Times<'_>) -> Result<(), Scenari
     let mut kappas: Vec<(String, f64)> =
         t.checkpoints.iter().map(|&x| ("consumer.checkpoint_hours".to_string(), x)).collect();
     kappas.extend(t.sweep_checkpoints.iter().map(|(n, x)| (format!("sweep.checkpoint_hours.{n}"), *x)));
+    // The reference adds the interval up to the session's elapsed time (at
+    // most a job plus a tick).
+    let most = t.job_hours + if reference { t.tick_hours } else { 0.0 };
     for (key, kappa) in kappas {
         k.duration_ticks(&key, kappa, h)?;
-        if t.job_hours / kappa > MAX_GRID_STEPS as f64 {
+        if most / kappa > MAX_GRID_STEPS as f64 {
             return Err(k.err(format!(
                 "keys `consumer.job_hours` / `{key}`: {} checkpoints per job, at most {MAX_GRID_STEPS}",
-                t.job_hours / kappa
+                crate::study::keys::fmt_num(most / kappa)
             )));
         }
     }

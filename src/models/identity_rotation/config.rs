@@ -548,7 +548,10 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
         );
     }
     if split.total.0 / split.chunk.0 > 1_000_000 {
-        return Err(c.err(format!("key `split.chunk`: more than 1,000,000 chunks ({})", split.total.0 / split.chunk.0)));
+        return Err(c.err(format!(
+            "keys `split.total` / `split.chunk`: more than 1,000,000 chunks ({})",
+            split.total.0 / split.chunk.0
+        )));
     }
 
     let scale = match &s.scale {

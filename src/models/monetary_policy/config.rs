@@ -528,7 +528,8 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
     };
     let e = s.economy.clone().unwrap_or_default();
     let economy = Economy {
-        daily_mint: keys.nonneg("economy.daily_mint", e.daily_mint, 100.0)?,
+        // Money is f64: a day's mint times the days must stay far from overflow.
+        daily_mint: keys.in_range("economy.daily_mint", e.daily_mint, 100.0, Included(0.0), Included(1e15))?,
         pass_score: keys.probability("economy.pass_score", e.pass_score, 0.7)?,
         activity_window: keys.count("economy.activity_window", e.activity_window, 30)?,
     };

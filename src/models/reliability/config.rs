@@ -421,7 +421,7 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
     };
     let job_hours = positive("job_hours", s.job_hours, 2.0)?;
     let mean_job_hours = positive("mean_job_hours", s.mean_job_hours, 2.0)?;
-    let bid_rate = nonneg("bid_rate", s.bid_rate, d_rate)?;
+    let bid_rate = keys.rate("bid_rate", s.bid_rate, d_rate, TimeUnit::Hours)?;
     let bid_floor = nonneg("bid_floor", s.bid_floor, 0.1)?;
     let model = switch(
         "bid_model",
@@ -703,13 +703,16 @@ fn check_size(keys: &Keys<'_>, variant: Variant, fidelity: Fidelity, z: Sizes<'_
         z.tick_hours,
         MAX_GRID_STEPS - 1,
     )?;
+    // The checkpoint grid adds the interval up to the grid's last tick (at
+    // most a job plus a tick).
     for (i, g) in z.consumers.iter().enumerate() {
         let key = format!("consumer_groups[{i}].checkpoint_hours");
         keys.duration_ticks(&key, g.checkpoint, h)?;
-        if z.job_hours / g.checkpoint > MAX_GRID_STEPS as f64 {
+        let n = (z.job_hours + z.tick_hours) / g.checkpoint;
+        if n > MAX_GRID_STEPS as f64 {
             return Err(keys.err(format!(
-                "keys `job_hours` / `{key}`: {} checkpoints per job, at most {MAX_GRID_STEPS}",
-                z.job_hours / g.checkpoint
+                "keys (`job_hours` + `tick_hours`) / `{key}`: {} checkpoints in the grid of a job, at most {MAX_GRID_STEPS}",
+                crate::study::keys::fmt_num(n)
             )));
         }
     }
