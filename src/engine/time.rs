@@ -96,7 +96,8 @@ pub fn accumulated_steps(total: f64, step: f64, max: u64) -> Option<u64> {
     }
     // The sum after k additions is within a relative k·2^-53 of k·step, so
     // the loop needs at least about total/step additions.
-    if !(total / step <= max as f64 + 2.0) {
+    // (total and step are not NaN here, so the quotient is a number or +inf.)
+    if total / step > max as f64 + 2.0 {
         return None;
     }
     let (mut t, mut k) = (0.0f64, 0u64);
