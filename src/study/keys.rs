@@ -10,6 +10,10 @@ use crate::report::results::VerdictRule;
 use serde::{Deserialize, Serialize};
 use std::ops::Bound;
 
+/// The largest price, value, cost or volatility a scenario may give ($ or
+/// OMC per hour): a run sums millions of them.
+pub const MAX_MONEY: f64 = 1e9;
+
 /// A number for a message: plain when short, in exponent form when very
 /// large or very small (`1e300`, not three hundred digits).
 pub fn fmt_num(x: f64) -> String {
@@ -219,6 +223,21 @@ impl<'a> Keys<'a> {
             )));
         }
         Ok(x)
+    }
+
+    /// Amounts of money a run adds up over thousands of events (prices,
+    /// values, costs, volatilities) must stay far from f64 overflow: each
+    /// (key, value) of `pairs` must be at most [`MAX_MONEY`] in size.
+    pub fn money_scale(&self, pairs: &[(&str, f64)]) -> Result<(), ScenarioError> {
+        for (key, x) in pairs {
+            if x.abs() > MAX_MONEY {
+                return Err(self.err(format!(
+                    "key `{key}` = {} is beyond the money scale a run can add up (at most {MAX_MONEY:e} in size)",
+                    fmt_num(*x)
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// `n` spans of `ticks` each (e.g. rounds of a round length), refused

@@ -198,10 +198,10 @@ pub fn seed_range(base: u64, n: u64) -> anyhow::Result<Vec<u64>> {
         anyhow::bail!("nothing to run: 0 seeds (--seeds and the key `seeds` must be at least 1)");
     }
     if n > MAX_SEEDS {
-        anyhow::bail!("--seeds {n}: at most {MAX_SEEDS} seeds per command (split the run with --shard)");
+        anyhow::bail!("{n} seeds (--seeds or the key `seeds`): at most {MAX_SEEDS} per command");
     }
     let Some(end) = base.checked_add(n) else {
-        anyhow::bail!("--seeds {n}: seed_base {base} + {n} does not fit in a 64-bit seed");
+        anyhow::bail!("{n} seeds (--seeds) from seed_base {base}: the last seed does not fit in 64 bits");
     };
     Ok((base..end).collect())
 }

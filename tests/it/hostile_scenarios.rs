@@ -194,6 +194,8 @@ fn reliability() {
         (V2, &[("bid_rate", "1e300")], Refused(&["`bid_rate`", "faster than one event per engine tick"])),
         // NaN and infinity (TOML `nan`, `inf`).
         (V2, &[("price_mean", "nan")], Refused(&["`price_mean` must be a finite number"])),
+        (V2, &[("price_volatility", "1e300")], Refused(&["`price_volatility` = 1e300 is beyond the money scale"])),
+        (V2, &[("consumer_groups[0].value_per_hour", "1e20")], Refused(&["`consumer_groups[0].value_per_hour`"])),
         (V2, &[("tick_hours", "inf")], Refused(&["`tick_hours` must be a finite number"])),
         (V2, &[("round_hours", "-inf")], Refused(&["`round_hours`"])),
         (V2, &[("bid_uniform", "[nan, 1.0]")], Refused(&["`bid_uniform`"])),
@@ -299,8 +301,14 @@ fn economic_value() {
         ),
         (EV, &[("dc.repair_mean_hours", "1e-12")], Refused(&["`dc.repair_mean_hours`"])),
         (EV, &[("outside.offer_rate_per_hour", "1e300")], Refused(&["`outside.offer_rate_per_hour`"])),
+        (
+            EV,
+            &[("price.idle_decay_per_hour", "1e-300")],
+            Refused(&["`price.idle_decay_per_hour` must be 0 or at least 1e-6"]),
+        ),
         (EV, &[("consumer.job_hours", "nan")], Refused(&["`consumer.job_hours`"])),
         (EV, &[("outside.volatility", "inf")], Refused(&["`outside.volatility`"])),
+        (EV, &[("dc.opex_per_hour", "1e300")], Refused(&["`dc.opex_per_hour`", "money scale"])),
         (EV, &[("home.cancel_threshold", "nan")], Refused(&["`home.cancel_threshold`"])),
         (EV, &[("dc.hourly_survival", "0")], Refused(&["`dc.hourly_survival`"])),
         (EV, &[("price.cap", "-1")], Refused(&["`price.cap`"])),
@@ -699,4 +707,60 @@ fn binary_writes_na_findings() {
     assert!(r["metrics"]["tiers.low.compute_hours"].is_null() || r["metrics"]["tiers.low.compute_hours"]["n"] == 0);
     let line = stdout.lines().find(|l| l.contains("reliability_v2.low_value_priced_out")).unwrap();
     assert!(line.contains("n/a |"), "{line}");
+}
+
+/// Each study's memory estimate is within a sane factor of the peak resident
+/// memory of a real run (measured with `/usr/bin/time`; skipped where it is
+/// missing): never below it, at most four times it. One seed, one worker;
+/// runs of 50 MB to 300 MB.
+#[test]
+fn memory_estimates_match_measured_peaks() {
+    let time = Path::new("/usr/bin/time");
+    if !time.exists() {
+        eprintln!("skipped: no /usr/bin/time to measure peak memory");
+        return;
+    }
+    let cases: &[(&str, &[&str])] = &[
+        ("reliability_v2.toml", &["provider_count=20000", "rounds=20"]),
+        ("reliability_v2_scale.toml", &["provider_count=2000", "rounds=2"]),
+        (
+            "reliability_basic.toml",
+            &["provider_groups=[{name=\"a\",count=3000,threshold=3.0},{name=\"b\",count=3000,threshold=1.5}]"],
+        ),
+        ("economic_value_scale.toml", &["duration_hours=100", "market.scale.consumers=20000"]),
+        ("economic_value.toml", &["sample_hours=0.001", "compare_fidelities=false"]),
+        ("identity_rotation.toml", &["one_puppet.months=30000", "one_puppet.month_days=1"]),
+        ("identity_rotation_scale.toml", &["scale.accounts=1000000", "scale.transfers=1000000"]),
+        ("failure_modes.toml", &["attack.sockpuppet.socks=10000", "attack.assassination.attackers=10000"]),
+        ("monetary_policy/mp1/adversarial_multi_attack.toml", &["monetary_policy.long_days=10000"]),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut report = Vec::new();
+    for (file, sets) in cases {
+        let s = {
+            let rel = Path::new("models").join(file);
+            let owned: Vec<String> = sets.iter().map(|x| x.to_string()).collect();
+            Scenario::load(&root().join(&rel), &owned).unwrap()
+        };
+        let study = open_study(s).unwrap();
+        let need = study.footprint().need(1, 1);
+        let mut args: Vec<String> =
+            vec!["-f".into(), "%M".into(), env!("CARGO_BIN_EXE_omerta-sim").into(), "run".into()];
+        args.push(format!("models/{file}"));
+        args.extend(["--seeds", "1", "--jobs", "1", "--progress", "none", "--out"].map(String::from));
+        args.push(dir.path().join("out").display().to_string());
+        for x in *sets {
+            args.push("--set".into());
+            args.push(x.to_string());
+        }
+        let o = std::process::Command::new(time).args(&args).current_dir(root()).output().unwrap();
+        let (_, err) = text(&o);
+        assert!(o.status.success(), "{file} {sets:?}: {err}");
+        let kb: f64 = err.lines().last().and_then(|l| l.trim().parse().ok()).unwrap_or_else(|| panic!("{err}"));
+        let measured = kb * 1024.0;
+        let ratio = need / measured;
+        report.push(format!("{file} {sets:?}: estimate {need:.3e} B, measured {measured:.3e} B, ratio {ratio:.2}"));
+        assert!((1.0..=4.0).contains(&ratio), "{}", report.join("\n"));
+    }
+    eprintln!("{}", report.join("\n"));
 }

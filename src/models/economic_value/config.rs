@@ -577,6 +577,15 @@ pub fn resolve(scn: &Scenario) -> Result<EvParams, ScenarioError> {
         growth: k.nonneg("price.busy_growth_per_hour", p.busy_growth_per_hour, 0.1)?,
         decay: k.nonneg("price.idle_decay_per_hour", p.idle_decay_per_hour, 0.3)?,
     };
+    // The corrected fidelity schedules the moment a decaying price crosses a
+    // consumer's limit; a decay so slow that it cannot move a price by one
+    // rounding step within a tick would re-schedule that check every tick.
+    if price.decay > 0.0 && price.decay < 1e-6 {
+        return Err(k.err(format!(
+            "key `price.idle_decay_per_hour` must be 0 or at least 1e-6 per hour (got {})",
+            crate::study::keys::fmt_num(price.decay)
+        )));
+    }
     if price.decay * tick_hours >= 1.0 {
         return Err(k.err("key `price.idle_decay_per_hour` times `tick_hours` must be < 1"));
     }
@@ -718,6 +727,16 @@ pub fn resolve(scn: &Scenario) -> Result<EvParams, ScenarioError> {
     if markets.is_empty() && sweep.is_none() {
         return Err(k.err("nothing to run: `scenarios` is empty and there is no [sweep]"));
     }
+    k.money_scale(&[
+        ("dc.capex_per_hour` + `dc.opex_per_hour", dc_p.cost),
+        ("home.capex_per_hour` + `home.opex_per_hour", home_p.cost),
+        ("price.cap", price.cap),
+        ("price_setter.min_bid", setter.min_bid),
+        ("outside.mean_index", outside.index.mean),
+        ("outside.initial_index", outside.index.start),
+        ("outside.volatility", outside.index.volatility),
+        ("outside.index_floor", outside.index.floor),
+    ])?;
     let claims_tolerance = k.nonneg("claims.tolerance", s.claims.as_ref().and_then(|c| c.tolerance), 0.10)?;
     let sweep_checkpoints: Vec<(String, f64)> = sweep.as_ref().map(|s| s.checkpoints.clone()).unwrap_or_default();
     check_time(

@@ -586,6 +586,23 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
     if variant == Variant::V2 && bid_min > price.floor {
         return Err(err(format!("key `bid_min` ({bid_min}) must not exceed `price_floor` ({})", price.floor)));
     }
+    let mut money = vec![
+        ("price_mean", price.mean),
+        ("price_start", price.start),
+        ("price_volatility", price.volatility),
+        ("price_floor", price.floor),
+        ("bid_floor", bid_floor),
+        ("reserve_price", reserve_price),
+        ("bid_min", bid_min),
+    ];
+    let group_keys: Vec<(String, String)> = (0..consumer_groups.len())
+        .map(|i| (format!("consumer_groups[{i}].value_per_hour"), format!("consumer_groups[{i}].restart_cost")))
+        .collect();
+    for (g, (v, r)) in consumer_groups.iter().zip(&group_keys) {
+        money.push((v.as_str(), g.value));
+        money.push((r.as_str(), g.restart_cost));
+    }
+    keys.money_scale(&money)?;
     let class_reliable_min = num("class_reliable_min", s.class_reliable_min, 2.5)?;
     let class_moderate_min = num("class_moderate_min", s.class_moderate_min, 1.7)?;
     keys.ordered("class_moderate_min", class_moderate_min, "class_reliable_min", class_reliable_min)?;
