@@ -12,7 +12,7 @@ use std::ffi::OsStr;
 
 /// The most seeds one command runs (`--seeds`): their list and their
 /// outputs are held in memory.
-pub const MAX_SEEDS: u64 = 1_000_000;
+pub const MAX_SEEDS: u64 = crate::study::limits::MAX_SEEDS;
 
 /// The most worker threads `--jobs` starts (more only costs memory and
 /// start-up time: a run uses at most one thread per seed).

@@ -262,19 +262,10 @@ fn time_arg(flag: &str, text: &str, unit: TimeUnit) -> anyhow::Result<SimTime> {
 fn run_seeds_of(study: &dyn crate::study::Study, a: &RunArgs) -> anyhow::Result<Vec<u64>> {
     let (base, n) = study.default_seeds();
     let count = |n: u64, what: &str| -> anyhow::Result<Vec<u64>> {
-        if n == 0 && what == "--seeds" {
-            bail!("--seeds must be at least 1");
-        }
         if n == 0 {
             bail!("{what} is 0: nothing to run");
         }
-        if n > args::MAX_SEEDS {
-            bail!("{what} is {n}: at most {} seeds in one run (split a larger study with --shard)", args::MAX_SEEDS);
-        }
-        let Some(last) = base.checked_add(n - 1) else {
-            bail!("{what} = {n} from seed_base {base} runs past the largest seed ({})", u64::MAX);
-        };
-        Ok((base..=last).collect())
+        crate::study::limits::seed_range(base, n).with_context(|| what.to_string())
     };
     match (study.grid_seeds(), a.seed, a.seeds) {
         (Some(_), Some(_), _) | (Some(_), _, Some(_)) => bail!(
@@ -342,6 +333,7 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<ExitCode> {
             all.len()
         );
     }
+    crate::study::limits::check_memory(study.as_ref(), seeds.len() as u64, a.jobs)?;
     let manifest = Manifest::new(study.as_ref(), seeds, all, a.shard, snapshot_every);
     let existing = if a.force { Existing::Replace } else { Existing::Refuse };
     let mut dir = RunDir::prepare(&folder, manifest, existing)?;
@@ -553,6 +545,7 @@ fn resume_folder(a: ResumeArgs) -> anyhow::Result<ExitCode> {
             bail!("{}: the recorded scenario is of study {}, not {}", unit.display(), study.id(), m.study);
         }
         let every = snapshot_period(a.snapshot_every.as_deref(), study.as_ref())?;
+        crate::study::limits::check_memory(study.as_ref(), m.seeds.len() as u64, a.jobs)?;
         dir.set_snapshot_every(every)?;
         let done = m.seeds.iter().filter(|s| dir.output_path(**s).exists()).count();
         errln!("resuming {} ({done} of {} seeds finished)", unit.display(), m.seeds.len());

@@ -58,11 +58,14 @@ pub(super) fn cmd_reproduce(a: ReproduceArgs) -> anyhow::Result<ExitCode> {
             let seeds: Vec<u64> = match study.grid_seeds() {
                 // A grid study (the full study): its first N grid seeds.
                 Some(grid) => grid.into_iter().take(a.seeds.map_or(usize::MAX, |n| n as usize)).collect(),
-                None => {
-                    let n = a.seeds.unwrap_or(n);
-                    (base..base + n).collect()
-                }
+                None => crate::study::limits::seed_range(base, a.seeds.unwrap_or(n))
+                    .with_context(|| format!("{}", path.display()))?,
             };
+            if seeds.is_empty() {
+                anyhow::bail!("{}: nothing to run: 0 seeds (--seeds must be at least 1)", path.display());
+            }
+            crate::study::limits::check_memory(study.as_ref(), seeds.len() as u64, a.jobs)
+                .with_context(|| format!("{file}, {f} fidelity"))?;
             let dir = out.join(&stem).join(f);
             errln!("reproduce: {file} ({f} fidelity, {} seeds)", seeds.len());
             let opts = RunOptions { seeds, jobs: a.jobs, progress: a.progress, snapshot_every: None, out: dir.clone() };
@@ -87,9 +90,12 @@ pub(super) fn cmd_reproduce(a: ReproduceArgs) -> anyhow::Result<ExitCode> {
             let ckey = ckeys[ci].as_deref();
             let rkey = ri.and_then(|i| rkeys[i].as_deref());
             // "mean [lo, hi]; 95% → holds", the value part when the finding has a metric.
-            let cell = |r: &Results, key: Option<&str>, held: f64, v: &str| match value(r, key) {
-                Some((m, x)) => format!("{}; {} → {v}", fmt_ci(m, auto_decimals(x)), fmt_percent(held)),
-                None => format!("{} → {v}", fmt_percent(held)),
+            // A finding no seed could compute shows its verdict, `n/a`, alone.
+            let cell = |r: &Results, key: Option<&str>, held: Option<f64>, v: &str| match (value(r, key), held) {
+                (Some((m, x)), Some(h)) => format!("{}; {} → {v}", fmt_ci(m, auto_decimals(x)), fmt_percent(h)),
+                (Some((m, x)), None) => format!("{} → {v}", fmt_ci(m, auto_decimals(x))),
+                (None, Some(h)) => format!("{} → {v}", fmt_percent(h)),
+                (None, None) => v.to_string(),
             };
             let by = match (rkey, ckey) {
                 (Some(r), Some(c)) if r != c => format!("`{r}` / `{c}`"),
@@ -103,7 +109,7 @@ pub(super) fn cmd_reproduce(a: ReproduceArgs) -> anyhow::Result<ExitCode> {
                 fr.map(|f| cell(reference, rkey, f.held_in, f.verdict.as_str())).unwrap_or_else(|| "n/a".into()),
                 cell(corrected, ckey, fc.held_in, fc.verdict.as_str()),
             ]);
-            let side = |r: &Results, key: Option<&str>, held: f64, verdict| {
+            let side = |r: &Results, key: Option<&str>, held: Option<f64>, verdict| {
                 json!({
                     "metric": key,
                     "value": value(r, key).map(|(m, _)| json!({ "mean": m.mean, "ci95": m.ci95 })),
@@ -119,9 +125,11 @@ pub(super) fn cmd_reproduce(a: ReproduceArgs) -> anyhow::Result<ExitCode> {
             }));
             let label = fc.id.rsplit('.').next().unwrap_or(&fc.id).to_string();
             cats.push(label.clone());
-            let h = fr.map(|f| f.held_in).unwrap_or(f64::NAN);
+            // An `n/a` finding has no bar (NaN is not drawn).
+            let h = fr.and_then(|f| f.held_in).unwrap_or(f64::NAN);
             bars_r.push(Bar { label: label.clone(), mean: h, lo: h, hi: h });
-            bars_c.push(Bar { label, mean: fc.held_in, lo: fc.held_in, hi: fc.held_in });
+            let h = fc.held_in.unwrap_or(f64::NAN);
+            bars_c.push(Bar { label, mean: h, lo: h, hi: h });
         }
         md.push_str(&t.render());
         let sdir = out.join(&stem);

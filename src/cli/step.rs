@@ -78,6 +78,7 @@ pub(super) fn cmd_step(a: StepArgs) -> anyhow::Result<ExitCode> {
             let scenario = Scenario::load(path, &a.sets)?;
             let study = open_study(scenario)?;
             let seed = a.seed.unwrap_or(study.default_seeds().0);
+            crate::study::limits::check_memory(study.as_ref(), 1, 1)?;
             study.stepper(seed)
         }
         (None, None) => anyhow::bail!("give a scenario file or --from <snapshot>"),

@@ -82,6 +82,35 @@ pub fn ticks_to_hours(t: u64) -> f64 {
     t as f64 / TICKS_PER_HOUR as f64
 }
 
+/// The number of f64 additions of `step` to 0.0 until the sum reaches
+/// `total` (`let mut t = 0.0; while t < total { t += step }`), the way the
+/// reference scripts count their ticks; `None` if that is more than `max`
+/// additions (checked before looping, so a huge `total` or a tiny `step`
+/// costs nothing) or if `step` is not a finite number > 0.
+pub fn accumulated_steps(total: f64, step: f64, max: u64) -> Option<u64> {
+    if !(step.is_finite() && step > 0.0) || total.is_nan() {
+        return None;
+    }
+    if total <= 0.0 {
+        return Some(0);
+    }
+    // The sum after k additions is within a relative k·2^-53 of k·step, so
+    // the loop needs at least about total/step additions.
+    // (total and step are not NaN here, so the quotient is a number or +inf.)
+    if total / step > max as f64 + 2.0 {
+        return None;
+    }
+    let (mut t, mut k) = (0.0f64, 0u64);
+    while t < total {
+        t += step;
+        k += 1;
+        if k > max {
+            return None;
+        }
+    }
+    Some(k)
+}
+
 /// The unit a user sees for a model's time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimeUnit {
@@ -163,6 +192,23 @@ mod tests {
         assert_eq!(SimTime::from_days(1.0).ticks(), 86_400_000);
         assert_eq!(SimTime::from_hours(0.1).ticks(), 360_000);
         assert!((SimTime(5_400_000).hours() - 1.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn accumulated() {
+        // The reference's counts: 2001 ticks of 0.1 h in 200 h, 1501 in 150 h.
+        assert_eq!(accumulated_steps(200.0, 0.1, 1_000_000), Some(2001));
+        assert_eq!(accumulated_steps(150.0, 0.1, 1_000_000), Some(1501));
+        assert_eq!(accumulated_steps(1.0, 0.25, 10), Some(4));
+        assert_eq!(accumulated_steps(0.0, 0.1, 10), Some(0));
+        assert_eq!(accumulated_steps(1.0, 0.25, 3), None);
+        // Huge totals and tiny steps are refused without looping.
+        assert_eq!(accumulated_steps(1e300, 0.1, 1_000_000), None);
+        assert_eq!(accumulated_steps(2.0, 1e-300, 1_000_000), None);
+        assert_eq!(accumulated_steps(2.0, 0.0, 10), None);
+        assert_eq!(accumulated_steps(2.0, f64::NAN, 10), None);
+        assert_eq!(accumulated_steps(f64::NAN, 1.0, 10), None);
+        assert_eq!(accumulated_steps(2.0, 1e300, 10), Some(1));
     }
 
     #[test]

@@ -146,7 +146,7 @@ pub fn fmt_percent(share: f64) -> String {
 pub fn findings_table(findings: &[FindingResult]) -> String {
     let mut t = MdTable::new(["finding", "claim", "held in", "verdict"]).align_right(&[false, false, true, false]);
     for f in findings {
-        t.row([f.id.clone(), f.claim.clone(), fmt_percent(f.held_in), f.verdict.to_string()]);
+        t.row([f.id.clone(), f.claim.clone(), fmt_percent(f.held_in.unwrap_or(f64::NAN)), f.verdict.to_string()]);
     }
     t.render()
 }
@@ -225,12 +225,14 @@ mod tests {
     #[test]
     fn findings_and_metrics_tables() {
         let f = vec![
-            FindingResult { id: "F1".into(), claim: "c one".into(), held_in: 0.9, verdict: Verdict::Holds },
-            FindingResult { id: "F2".into(), claim: "c two".into(), held_in: 2.0 / 3.0, verdict: Verdict::Mixed },
+            FindingResult { id: "F1".into(), claim: "c one".into(), held_in: Some(0.9), verdict: Verdict::Holds },
+            FindingResult { id: "F2".into(), claim: "c two".into(), held_in: Some(2.0 / 3.0), verdict: Verdict::Mixed },
+            FindingResult { id: "F3".into(), claim: "c 3".into(), held_in: None, verdict: Verdict::NotApplicable },
         ];
         let out = findings_table(&f);
         let lines: Vec<&str> = out.lines().collect();
-        assert_eq!(lines.len(), 4);
+        assert_eq!(lines.len(), 5);
+        assert!(lines[4].contains("|     n/a | n/a "), "{out}");
         assert!(lines[0].starts_with("| finding | claim | held in | verdict |"));
         assert!(lines[2].contains("|     90% | holds"), "{out}");
         assert!(lines[3].contains("66.7%") && lines[3].contains("mixed"));

@@ -29,8 +29,9 @@ pub struct FindingResult {
     pub id: String,
     /// Human-readable claim.
     pub claim: String,
-    /// Share of seeds in which the predicate held (0..=1).
-    pub held_in: f64,
+    /// Share of seeds in which the predicate held (0..=1); `None` (written
+    /// `null`) when no seed could compute it (verdict `n/a`).
+    pub held_in: Option<f64>,
     /// Verdict from `held_in` and the [`VerdictRule`].
     pub verdict: Verdict,
 }
@@ -45,15 +46,20 @@ pub enum Verdict {
     Fails,
     /// In between.
     Mixed,
+    /// No seed could compute the predicate (e.g. a metric it reads is
+    /// undefined everywhere): neither held nor failed.
+    #[serde(rename = "n/a")]
+    NotApplicable,
 }
 
 impl Verdict {
-    /// Lower-case name as written in JSON ("holds", "fails", "mixed").
+    /// Lower-case name as written in JSON ("holds", "fails", "mixed", "n/a").
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Holds => "holds",
             Verdict::Fails => "fails",
             Verdict::Mixed => "mixed",
+            Verdict::NotApplicable => "n/a",
         }
     }
 }
@@ -80,9 +86,17 @@ impl Default for VerdictRule {
 }
 
 impl VerdictRule {
-    /// Verdict for a share `held_in` (holds is checked first).
+    /// Verdict for a share `held_in`, or `n/a` when no seed could compute
+    /// the finding (`None`).
+    pub fn verdict_of(&self, held_in: Option<f64>) -> Verdict {
+        held_in.map_or(Verdict::NotApplicable, |h| self.verdict(h))
+    }
+
+    /// Verdict for a share `held_in` (holds is checked first; NaN is `n/a`).
     pub fn verdict(&self, held_in: f64) -> Verdict {
-        if held_in >= self.holds_at {
+        if held_in.is_nan() {
+            Verdict::NotApplicable
+        } else if held_in >= self.holds_at {
             Verdict::Holds
         } else if held_in <= self.fails_at {
             Verdict::Fails
@@ -101,7 +115,8 @@ pub struct SeedOutput {
     pub metrics: BTreeMap<String, Option<f64>>,
     /// Metric keys that are 0/1 per seed (Wilson interval).
     pub binary: BTreeSet<String>,
-    /// Finding predicates; `None` = cannot be computed (counts as not held).
+    /// Finding predicates; `None` = cannot be computed in this seed (counts
+    /// as not held when another seed can compute it; `n/a` when none can).
     pub findings: BTreeMap<String, Option<bool>>,
     /// CSV tables keyed by file name (e.g. "thresholds.csv").
     pub tables: BTreeMap<String, Table>,
@@ -177,7 +192,9 @@ pub struct Results {
 ///
 /// A metric missing from some seeds counts as `None` there; a metric is
 /// binary if any seed lists it in `binary`. A finding is reported only if at
-/// least one seed has its key; `held_in` = seeds with `Some(true)` / all seeds.
+/// least one seed has its key; `held_in` = seeds with `Some(true)` / all seeds
+/// (a seed that cannot compute it counts as not held), or `None` with verdict
+/// `n/a` when no seed could compute it.
 pub fn aggregate(
     outputs: &[SeedOutput],
     defs: &[FindingDef],
@@ -198,13 +215,14 @@ pub fn aggregate(
         if !outputs.iter().any(|o| o.findings.contains_key(def.id)) {
             continue;
         }
+        let computed = outputs.iter().any(|o| o.findings.get(def.id).copied().flatten().is_some());
         let held = outputs.iter().filter(|o| o.findings.get(def.id).copied().flatten() == Some(true)).count();
-        let held_in = held as f64 / outputs.len() as f64;
+        let held_in = computed.then(|| held as f64 / outputs.len() as f64);
         findings.push(FindingResult {
             id: def.id.to_string(),
             claim: def.claim.to_string(),
             held_in,
-            verdict: rule.verdict(held_in),
+            verdict: rule.verdict_of(held_in),
         });
     }
     (metrics, findings)
@@ -226,8 +244,11 @@ fn sanitized(r: &Results) -> anyhow::Result<Results> {
         }
     }
     for f in &r.findings {
-        if !f.held_in.is_finite() {
+        if f.held_in.is_some_and(|h| !h.is_finite()) {
             bail!("finding {} has non-finite held_in", f.id);
+        }
+        if f.held_in.is_none() != (f.verdict == Verdict::NotApplicable) {
+            bail!("finding {}: held_in is null exactly when the verdict is n/a", f.id);
         }
     }
     Ok(r)
@@ -376,15 +397,43 @@ mod tests {
         ];
         let (_, f) = aggregate(&outs, DEFS, VerdictRule::default());
         assert_eq!(f.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(), ["F2", "F1"]);
-        assert_eq!(f[0].held_in, 0.75);
+        assert_eq!(f[0].held_in, Some(0.75));
         assert_eq!(f[0].verdict, Verdict::Mixed);
         assert_eq!(f[0].claim, "second");
         // None and a missing key both count as not held.
-        assert_eq!(f[1].held_in, 0.25);
+        assert_eq!(f[1].held_in, Some(0.25));
         let rule = VerdictRule { holds_at: 0.75, fails_at: 0.25 };
         let (_, f) = aggregate(&outs, DEFS, rule);
         assert_eq!(f[0].verdict, Verdict::Holds);
         assert_eq!(f[1].verdict, Verdict::Fails);
+    }
+
+    #[test]
+    fn finding_no_seed_can_compute_is_na() {
+        let outs = vec![
+            seed(1, &[], &[("F1", None), ("F2", None)]),
+            seed(2, &[], &[("F1", None), ("F2", Some(false))]),
+            seed(3, &[], &[("F2", None)]),
+        ];
+        let (_, f) = aggregate(&outs, DEFS, VerdictRule::default());
+        let f1 = f.iter().find(|x| x.id == "F1").unwrap();
+        assert_eq!((f1.held_in, f1.verdict), (None, Verdict::NotApplicable));
+        // One seed computes it: the others count as not held.
+        let f2 = f.iter().find(|x| x.id == "F2").unwrap();
+        assert_eq!((f2.held_in, f2.verdict), (Some(0.0), Verdict::Fails));
+        assert_eq!(serde_json::to_string(&Verdict::NotApplicable).unwrap(), "\"n/a\"");
+        assert_eq!(serde_json::from_str::<Verdict>("\"n/a\"").unwrap(), Verdict::NotApplicable);
+        let dir = temp_dir("na");
+        let mut r = sample_results();
+        r.findings = f;
+        write_results(&dir, &r).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+        let j = v["findings"].as_array().unwrap().iter().find(|x| x["id"] == "F1").unwrap().clone();
+        assert!(j["held_in"].is_null(), "{j}");
+        assert_eq!(j["verdict"], "n/a");
+        assert_eq!(read_results(dir.join("results.json")).unwrap(), r);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -396,6 +445,8 @@ mod tests {
         assert_eq!(r.verdict(0.11), Verdict::Mixed);
         assert_eq!(r.verdict(0.1), Verdict::Fails);
         assert_eq!(r.verdict(0.0), Verdict::Fails);
+        assert_eq!(r.verdict(f64::NAN), Verdict::NotApplicable);
+        assert_eq!(r.verdict_of(None), Verdict::NotApplicable);
         assert_eq!(serde_json::to_string(&Verdict::Mixed).unwrap(), "\"mixed\"");
     }
 
@@ -456,8 +507,10 @@ mod tests {
         assert_eq!(v["metrics"]["x"]["values"][1], serde_json::json!(0.7));
         let back = read_results(dir.join("results.json")).unwrap();
         assert_eq!(back.metrics["x"].mean, None);
-        r.findings[0].held_in = f64::NAN;
+        r.findings[0].held_in = Some(f64::NAN);
         assert!(write_results(&dir, &r).is_err());
+        r.findings[0].held_in = None;
+        assert!(write_results(&dir, &r).is_err(), "null held_in needs verdict n/a");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

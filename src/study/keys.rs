@@ -2,9 +2,23 @@
 //! and a checker that turns raw scenario values into checked parameters with
 //! errors that name the key and the file.
 
+use super::limits::MAX_TICKS;
 use super::scenario::{Scenario, ScenarioError};
+use crate::engine::TimeUnit;
+use crate::engine::time::accumulated_steps;
 use crate::report::results::VerdictRule;
 use serde::{Deserialize, Serialize};
+use std::ops::Bound;
+
+/// The largest price, value, cost or volatility a scenario may give ($ or
+/// OMC per hour): a run sums millions of them.
+pub const MAX_MONEY: f64 = 1e9;
+
+/// A number for a message: plain when short, in exponent form when very
+/// large or very small (`1e300`, not three hundred digits).
+pub fn fmt_num(x: f64) -> String {
+    if x != 0.0 && x.is_finite() && !(1e-4..1e9).contains(&x.abs()) { format!("{x:e}") } else { format!("{x}") }
+}
 
 /// `reference` or `corrected` (spec README).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,7 +90,7 @@ impl<'a> Keys<'a> {
         if x < 0 {
             return Err(self.err(format!("key `{key}` must be >= 0 (got {x})")));
         }
-        u32::try_from(x).map_err(|_| self.err(format!("key `{key}` is too large ({x})")))
+        u32::try_from(x).map_err(|_| self.err(format!("key `{key}` is too large ({x}; at most {})", u32::MAX)))
     }
 
     /// Like [`Keys::count`], but at least 1.
@@ -92,7 +106,7 @@ impl<'a> Keys<'a> {
     pub fn num(&self, key: &str, v: Option<f64>, d: f64) -> Result<f64, ScenarioError> {
         let x = v.unwrap_or(d);
         if !x.is_finite() {
-            return Err(self.err(format!("key `{key}` must be a finite number (got {x})")));
+            return Err(self.err(format!("key `{key}` must be a finite number (got {})", fmt_num(x))));
         }
         Ok(x)
     }
@@ -101,7 +115,7 @@ impl<'a> Keys<'a> {
     pub fn positive(&self, key: &str, v: Option<f64>, d: f64) -> Result<f64, ScenarioError> {
         let x = self.num(key, v, d)?;
         if x <= 0.0 {
-            return Err(self.err(format!("key `{key}` must be > 0 (got {x})")));
+            return Err(self.err(format!("key `{key}` must be > 0 (got {})", fmt_num(x))));
         }
         Ok(x)
     }
@@ -110,7 +124,7 @@ impl<'a> Keys<'a> {
     pub fn nonneg(&self, key: &str, v: Option<f64>, d: f64) -> Result<f64, ScenarioError> {
         let x = self.num(key, v, d)?;
         if x < 0.0 {
-            return Err(self.err(format!("key `{key}` must be >= 0 (got {x})")));
+            return Err(self.err(format!("key `{key}` must be >= 0 (got {})", fmt_num(x))));
         }
         Ok(x)
     }
@@ -119,9 +133,142 @@ impl<'a> Keys<'a> {
     pub fn probability(&self, key: &str, v: Option<f64>, d: f64) -> Result<f64, ScenarioError> {
         let x = self.num(key, v, d)?;
         if !(0.0..=1.0).contains(&x) {
-            return Err(self.err(format!("key `{key}` must be in [0, 1] (got {x})")));
+            return Err(self.err(format!("key `{key}` must be in [0, 1] (got {})", fmt_num(x))));
         }
         Ok(x)
+    }
+
+    /// A finite number in a range (default `d`), e.g. a margin in (0, 1):
+    /// `in_range(k, v, d, Excluded(0.0), Excluded(1.0))`.
+    pub fn in_range(
+        &self,
+        key: &str,
+        v: Option<f64>,
+        d: f64,
+        lo: Bound<f64>,
+        hi: Bound<f64>,
+    ) -> Result<f64, ScenarioError> {
+        let x = self.num(key, v, d)?;
+        let ok_lo = match lo {
+            Bound::Included(a) => x >= a,
+            Bound::Excluded(a) => x > a,
+            Bound::Unbounded => true,
+        };
+        let ok_hi = match hi {
+            Bound::Included(b) => x <= b,
+            Bound::Excluded(b) => x < b,
+            Bound::Unbounded => true,
+        };
+        if ok_lo && ok_hi {
+            return Ok(x);
+        }
+        let left = match lo {
+            Bound::Included(a) => format!("[{a}"),
+            Bound::Excluded(a) => format!("({a}"),
+            Bound::Unbounded => "(-inf".into(),
+        };
+        let right = match hi {
+            Bound::Included(b) => format!("{b}]"),
+            Bound::Excluded(b) => format!("{b})"),
+            Bound::Unbounded => "inf)".into(),
+        };
+        Err(self.err(format!("key `{key}` must be in {left}, {right} (got {})", fmt_num(x))))
+    }
+
+    /// Two values that must be in order: `lo` <= `hi` (a min/max pair).
+    pub fn ordered(&self, lo_key: &str, lo: f64, hi_key: &str, hi: f64) -> Result<(), ScenarioError> {
+        if lo <= hi {
+            Ok(())
+        } else {
+            Err(self.err(format!("key `{lo_key}` ({}) must not exceed `{hi_key}` ({})", fmt_num(lo), fmt_num(hi))))
+        }
+    }
+
+    /// A duration of `value` in `unit` (hours or days) as whole engine ticks
+    /// (1 ms), rounded to the nearest: refused when it is not > 0, rounds to
+    /// zero ticks, or exceeds [`MAX_TICKS`].
+    pub fn duration_ticks(&self, key: &str, value: f64, unit: TimeUnit) -> Result<u64, ScenarioError> {
+        let u = unit.suffix();
+        let v = fmt_num(value);
+        if !(value.is_finite() && value > 0.0) {
+            return Err(self.err(format!("key `{key}` must be a duration > 0 (got {v} {u})")));
+        }
+        let ticks = (value * unit.ticks() as f64).round();
+        if ticks < 1.0 {
+            return Err(self.err(format!(
+                "key `{key}` = {v} {u} is shorter than one engine tick (1 ms = {:.3e} {u})",
+                1.0 / unit.ticks() as f64
+            )));
+        }
+        if ticks > MAX_TICKS as f64 {
+            return Err(self.err(format!(
+                "key `{key}` = {v} {u} is longer than the longest simulated time ({:.3e} {u}, 2^60 ms)",
+                MAX_TICKS as f64 / unit.ticks() as f64
+            )));
+        }
+        Ok(ticks as u64)
+    }
+
+    /// A rate per `unit` (>= 0, default `d`) whose mean gap 1/rate is at
+    /// least one engine tick: a faster rate would put every event on every
+    /// tick (and a run would never end), so it is refused.
+    pub fn rate(&self, key: &str, v: Option<f64>, d: f64, unit: TimeUnit) -> Result<f64, ScenarioError> {
+        let x = self.nonneg(key, v, d)?;
+        if x > 0.0 && (1.0 / x) * (unit.ticks() as f64) < 1.0 {
+            return Err(self.err(format!(
+                "key `{key}` = {} per {} is faster than one event per engine tick (at most {:.3e})",
+                fmt_num(x),
+                if unit == TimeUnit::Hours { "hour" } else { "day" },
+                unit.ticks() as f64
+            )));
+        }
+        Ok(x)
+    }
+
+    /// Amounts of money a run adds up over thousands of events (prices,
+    /// values, costs, volatilities) must stay far from f64 overflow: each
+    /// (key, value) of `pairs` must be at most [`MAX_MONEY`] in size.
+    pub fn money_scale(&self, pairs: &[(&str, f64)]) -> Result<(), ScenarioError> {
+        for (key, x) in pairs {
+            if x.abs() > MAX_MONEY {
+                return Err(self.err(format!(
+                    "key `{key}` = {} is beyond the money scale a run can add up (at most {MAX_MONEY:e} in size)",
+                    fmt_num(*x)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// `n` spans of `ticks` each (e.g. rounds of a round length), refused
+    /// when the total exceeds [`MAX_TICKS`]; `what` names the keys.
+    pub fn span(&self, what: &str, ticks: u64, n: u64) -> Result<u64, ScenarioError> {
+        match ticks.checked_mul(n) {
+            Some(t) if t <= MAX_TICKS => Ok(t),
+            _ => Err(self.err(format!(
+                "{what}: {n} x {ticks} ms is longer than the longest simulated time (2^60 ms, about 36 million years)"
+            ))),
+        }
+    }
+
+    /// The reference's tick count: additions of `step` to 0.0 until the sum
+    /// reaches `total`, at most `max` of them; `what` names the keys.
+    pub fn steps(&self, what: &str, total: f64, step: f64, max: u64) -> Result<u64, ScenarioError> {
+        accumulated_steps(total, step, max)
+            .ok_or_else(|| self.err(format!("{what}: {} / {} is more than {max} steps", fmt_num(total), fmt_num(step))))
+    }
+
+    /// Names that are keys (of groups, strategies, markets, ...) must be
+    /// distinct: the first repeated one is an error naming `key`.
+    pub fn unique<'n>(&self, key: &str, names: impl IntoIterator<Item = &'n str>) -> Result<(), ScenarioError> {
+        let mut seen: Vec<&str> = Vec::new();
+        for n in names {
+            if seen.contains(&n) {
+                return Err(self.err(format!("key `{key}`: \"{n}\" is listed twice (names must be distinct)")));
+            }
+            seen.push(n);
+        }
+        Ok(())
     }
 
     /// A switch: one of `options`, or absent / `"auto"` for the fidelity's

@@ -2,11 +2,13 @@
 
 pub mod exec;
 pub mod keys;
+pub mod limits;
 pub mod run;
 pub mod rundir;
 pub mod scenario;
 pub mod shard;
 
 pub use keys::{Fidelity, Keys, VerdictSpec};
+pub use limits::Footprint;
 pub use run::{DriveEnd, Run, RunControl, RunMeta, Stepper, StopCheck, Study, StudyModel};
 pub use scenario::{Scenario, ScenarioError};

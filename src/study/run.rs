@@ -289,6 +289,11 @@ pub trait Study: Send + Sync {
     fn finding_metric(&self, _id: &str) -> Option<String> {
         None
     }
+    /// The memory a run of this scenario needs, estimated from the scenario
+    /// (per running seed and per kept seed output), with the keys that drive
+    /// it; [`crate::study::limits::check_memory`] refuses a run that cannot
+    /// fit before any seed starts.
+    fn footprint(&self) -> crate::study::Footprint;
     /// Finish a seed whose main run came back from a snapshot (a study that
     /// also runs a comparison adds it here).
     fn complete_seed(&self, _seed: u64, output: SeedOutput) -> anyhow::Result<SeedOutput> {

@@ -84,6 +84,16 @@ fn positive(key: &'static str, v: f64) -> Result<(), ParamError> {
     if v <= 0.0 { Err(ParamError { key, message: format!("must be > 0 (got {v})") }) } else { Ok(()) }
 }
 
+/// T_ref: credibility divides by ln(1 + T_ref), which must not round to 0.
+fn reference(key: &'static str, v: f64) -> Result<(), ParamError> {
+    positive(key, v)?;
+    if (1.0 + v).ln() > 0.0 {
+        Ok(())
+    } else {
+        Err(ParamError { key, message: format!("must be at least {:e} (got {v:e}): ln(1 + {key}) is 0", f64::EPSILON) })
+    }
+}
+
 fn unit(key: &'static str, v: f64) -> Result<(), ParamError> {
     finite(key, v)?;
     if !(0.0..=1.0).contains(&v) {
@@ -100,6 +110,19 @@ fn count(key: &'static str, v: u32) -> Result<(), ParamError> {
 
 fn count_min1(key: &'static str, v: u32) -> Result<(), ParamError> {
     if v == 0 { Err(ParamError { key, message: "must be at least 1 (got 0)".into() }) } else { Ok(()) }
+}
+
+/// The most iterations of one trust solve (each is a pass over every
+/// assertion; a solve runs every simulated day).
+pub const MAX_SOLVER_ITERATIONS: u32 = 10_000;
+
+fn iterations(key: &'static str, v: u32) -> Result<(), ParamError> {
+    count_min1(key, v)?;
+    if v > MAX_SOLVER_ITERATIONS {
+        Err(ParamError { key, message: format!("must be at most {MAX_SOLVER_ITERATIONS} (got {v})") })
+    } else {
+        Ok(())
+    }
 }
 
 trust_params! {
@@ -124,7 +147,7 @@ trust_params! {
     /// ε₀: multiplier of an assertion without evidence.
     no_evidence_factor: f64 = 0.5, nonneg;
     /// T_ref: trust at which credibility is 1.
-    t_reference: f64 = 100.0, positive;
+    t_reference: f64 = 100.0, reference;
     /// K_pay: payment-share curve (1/trust).
     k_payment: f64 = 0.1, nonneg;
     /// K_tr: transfer-burn curve (1/trust).
@@ -176,7 +199,7 @@ trust_params! {
     /// ε_s: the solve stops when the max-norm change falls below this.
     solver_epsilon: f64 = 0.001, positive;
     /// I_max: iteration cap of the solve.
-    solver_max_iterations: u32 = 100, count_min1;
+    solver_max_iterations: u32 = 100, iterations;
     /// A_mat: age at which the derate factor reaches 1 (`age_mode = "derate"`).
     age_maturity_days: f64 = 90.0, positive;
     /// W_pos: minimum gap between praises of one pair (`positive_assertions = "checked"`).

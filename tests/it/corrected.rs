@@ -6,7 +6,7 @@ use omerta_sim::report::results::{Results, Verdict};
 
 fn verdict(r: &Results, id: &str) -> (f64, Verdict) {
     let f = r.findings.iter().find(|f| f.id == id).unwrap_or_else(|| panic!("finding {id} missing"));
-    (f.held_in, f.verdict)
+    (f.held_in.unwrap_or_else(|| panic!("finding {id} is n/a")), f.verdict)
 }
 
 /// Pooled share of fresh 2 h sessions with at least one competing bid.

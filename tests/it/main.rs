@@ -9,6 +9,7 @@ mod cli;
 mod corrected;
 mod determinism;
 mod economic_value;
+mod hostile_scenarios;
 mod hostile_snapshots;
 mod hostile_traces;
 mod identity_rotation;

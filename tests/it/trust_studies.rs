@@ -78,7 +78,8 @@ fn closed_form_expectations() {
 }
 
 fn held(r: &omerta_sim::report::results::Results, id: &str) -> f64 {
-    r.findings.iter().find(|f| f.id == id).unwrap_or_else(|| panic!("finding {id}")).held_in
+    let f = r.findings.iter().find(|f| f.id == id).unwrap_or_else(|| panic!("finding {id}"));
+    f.held_in.unwrap_or_else(|| panic!("finding {id} is n/a"))
 }
 
 /// Each corrected rule is a switch, and each changes its finding.

@@ -1,13 +1,16 @@
 //! Scenario keys of `economic_value` (economic_value.md §3) and their
 //! resolution into the parameters the model runs on.
 
+use crate::engine::TimeUnit;
 use crate::market::posted::{PostedPriceParams, ProviderParams};
 use crate::market::price::PriceParams;
 use crate::report::results::VerdictRule;
 pub use crate::study::Fidelity;
+use crate::study::limits::MAX_GRID_STEPS;
 use crate::study::{Keys, Scenario, ScenarioError, VerdictSpec};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::ops::Bound::Excluded;
 
 /// `[dc]` table.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -492,6 +495,7 @@ pub fn resolve(scn: &Scenario) -> Result<EvParams, ScenarioError> {
             return Err(k.err(format!("key `{name}.cancel_threshold` must be > 0 or inf (got {theta})")));
         }
         let down = k.positive(&format!("{name}.{down_key}"), down, 2.0)?;
+        k.duration_ticks(&format!("{name}.{down_key}"), down, TimeUnit::Hours)?;
         Ok(ProviderParams {
             cost: capex + opex,
             hourly_survival: survival,
@@ -573,6 +577,15 @@ pub fn resolve(scn: &Scenario) -> Result<EvParams, ScenarioError> {
         growth: k.nonneg("price.busy_growth_per_hour", p.busy_growth_per_hour, 0.1)?,
         decay: k.nonneg("price.idle_decay_per_hour", p.idle_decay_per_hour, 0.3)?,
     };
+    // The corrected fidelity schedules the moment a decaying price crosses a
+    // consumer's limit; a decay so slow that it cannot move a price by one
+    // rounding step within a tick would re-schedule that check every tick.
+    if price.decay > 0.0 && price.decay < 1e-6 {
+        return Err(k.err(format!(
+            "key `price.idle_decay_per_hour` must be 0 or at least 1e-6 per hour (got {})",
+            crate::study::keys::fmt_num(price.decay)
+        )));
+    }
     if price.decay * tick_hours >= 1.0 {
         return Err(k.err("key `price.idle_decay_per_hour` times `tick_hours` must be < 1"));
     }
@@ -594,11 +607,12 @@ pub fn resolve(scn: &Scenario) -> Result<EvParams, ScenarioError> {
     }
     let outside = OutsideParams {
         index,
-        offer_rate: k.nonneg("outside.offer_rate_per_hour", o.offer_rate_per_hour, 0.3)?,
+        offer_rate: k.rate("outside.offer_rate_per_hour", o.offer_rate_per_hour, 0.3, TimeUnit::Hours)?,
         multiplier_min: mmin,
         multiplier_max: mmax,
         session_mean_hours: k.positive("outside.session_mean_hours", o.session_mean_hours, 2.0)?,
     };
+    k.duration_ticks("outside.session_mean_hours", outside.session_mean_hours, TimeUnit::Hours)?;
 
     let ps = s.price_setter.clone().unwrap_or_default();
     let rule = k.switch("price_setter.rule", &ps.rule, &["floor", "optimise"], ("floor", "optimise"))?;
@@ -606,7 +620,8 @@ pub fn resolve(scn: &Scenario) -> Result<EvParams, ScenarioError> {
         rule: if rule == "floor" { SetterRule::Floor } else { SetterRule::Optimise },
         bid_shading: k.nonneg("price_setter.bid_shading", ps.bid_shading, 0.8)?,
         min_bid: k.nonneg("price_setter.min_bid", ps.min_bid, 0.01)?,
-        margin: k.positive("price_setter.margin", ps.margin, 0.999)?,
+        // The price sits just below a reservation price: a share of it.
+        margin: k.in_range("price_setter.margin", ps.margin, 0.999, Excluded(0.0), Excluded(1.0))?,
         resolve_hours: k.positive("price_setter.resolve_hours", ps.resolve_hours, 1.0)?,
         fringe_aware: ps.fringe_aware.unwrap_or(true),
     };
@@ -619,6 +634,7 @@ pub fn resolve(scn: &Scenario) -> Result<EvParams, ScenarioError> {
         None if sweep_only => Vec::new(),
         None => MAIN_MARKETS.iter().map(|m| m.0.to_string()).collect(),
     };
+    k.unique("scenarios", names.iter().map(String::as_str))?;
     for name in overrides.keys() {
         if !names.contains(name) && !MAIN_MARKETS.iter().any(|m| m.0 == name) {
             return Err(k.err(format!("key `market.{name}`: market \"{name}\" is not listed in `scenarios`")));
@@ -639,7 +655,7 @@ pub fn resolve(scn: &Scenario) -> Result<EvParams, ScenarioError> {
         let dcs = k.count(&key("dcs"), o.and_then(|o| o.dcs), d.0)?;
         let homes = k.count(&key("homes"), o.and_then(|o| o.homes), d.1)?;
         let consumers = k.count_min1(&key("consumers"), o.and_then(|o| o.consumers), d.2)?;
-        if dcs + homes == 0 {
+        if dcs as u64 + homes as u64 == 0 {
             return Err(k.err(format!(
                 "keys `{}` and `{}`: a market needs at least one provider",
                 key("dcs"),
@@ -661,6 +677,7 @@ pub fn resolve(scn: &Scenario) -> Result<EvParams, ScenarioError> {
     if legs.is_empty() {
         return Err(k.err("key `legs` must name at least one leg"));
     }
+    k.unique("legs", legs.iter().map(String::as_str))?;
     for l in &legs {
         if l != "dc_only" && l != "dc_home" {
             return Err(k.err(format!("key `legs`: unknown leg \"{l}\" (expected \"dc_only\" or \"dc_home\")")));
@@ -689,6 +706,10 @@ pub fn resolve(scn: &Scenario) -> Result<EvParams, ScenarioError> {
                     return Err(k.err(format!("key `sweep.values`: unknown distribution \"{v}\"")));
                 }
             }
+            if values.is_empty() {
+                return Err(k.err("key `sweep.values` must name at least one distribution"));
+            }
+            k.unique("sweep.values", values.iter().map(String::as_str))?;
             let s3 = k.switch("sweep.dc_only_price_setter", &sw.dc_only_price_setter, &["on", "off"], ("on", "off"))?;
             Some(SweepParams {
                 dcs: k.count_min1("sweep.dcs", sw.dcs, 10)?,
@@ -706,8 +727,32 @@ pub fn resolve(scn: &Scenario) -> Result<EvParams, ScenarioError> {
     if markets.is_empty() && sweep.is_none() {
         return Err(k.err("nothing to run: `scenarios` is empty and there is no [sweep]"));
     }
+    k.money_scale(&[
+        ("dc.capex_per_hour` + `dc.opex_per_hour", dc_p.cost),
+        ("home.capex_per_hour` + `home.opex_per_hour", home_p.cost),
+        ("price.cap", price.cap),
+        ("price_setter.min_bid", setter.min_bid),
+        ("outside.mean_index", outside.index.mean),
+        ("outside.initial_index", outside.index.start),
+        ("outside.volatility", outside.index.volatility),
+        ("outside.index_floor", outside.index.floor),
+    ])?;
     let claims_tolerance = k.nonneg("claims.tolerance", s.claims.as_ref().and_then(|c| c.tolerance), 0.10)?;
-    let _ = reference;
+    let sweep_checkpoints: Vec<(String, f64)> = sweep.as_ref().map(|s| s.checkpoints.clone()).unwrap_or_default();
+    check_time(
+        &k,
+        reference,
+        Times {
+            duration_hours,
+            tick_hours,
+            sample_hours,
+            job_hours,
+            resolve_hours: setter.resolve_hours,
+            checkpoints: &checkpoints,
+            sweep_checkpoints: &sweep_checkpoints,
+            legs: markets.len() as u64 * legs.len() as u64 + sweep.as_ref().map_or(0, |s| 2 * s.cells().len() as u64),
+        },
+    )?;
     Ok(EvParams {
         fidelity,
         seeds,
@@ -734,4 +779,56 @@ pub fn resolve(scn: &Scenario) -> Result<EvParams, ScenarioError> {
         sweep,
         claims_tolerance,
     })
+}
+
+/// The values [`check_time`] reads.
+struct Times<'a> {
+    duration_hours: f64,
+    tick_hours: f64,
+    sample_hours: f64,
+    job_hours: f64,
+    resolve_hours: f64,
+    checkpoints: &'a [f64],
+    sweep_checkpoints: &'a [(String, f64)],
+    legs: u64,
+}
+
+/// Every interval at least one engine tick; the reference tick grid of a
+/// leg (and of a job) bounded; the per-tick checkpoint loop bounded; the
+/// horizon (every leg, one after another) within the engine's time.
+fn check_time(k: &Keys<'_>, reference: bool, t: Times<'_>) -> Result<(), ScenarioError> {
+    let h = TimeUnit::Hours;
+    let leg_ticks = if reference {
+        let dt = k.duration_ticks("tick_hours", t.tick_hours, h)?;
+        let n = k.steps(
+            "keys `duration_hours` / `tick_hours` (ticks per leg)",
+            t.duration_hours,
+            t.tick_hours,
+            MAX_GRID_STEPS,
+        )?;
+        k.steps("keys `consumer.job_hours` / `tick_hours` (ticks per job)", t.job_hours, t.tick_hours, MAX_GRID_STEPS)?;
+        k.span("keys `duration_hours` / `tick_hours`", dt, n)?
+    } else {
+        k.duration_ticks("duration_hours", t.duration_hours, h)?
+    };
+    k.span("key `duration_hours` x the number of legs", leg_ticks, t.legs)?;
+    k.duration_ticks("sample_hours", t.sample_hours, h)?;
+    k.duration_ticks("price_setter.resolve_hours", t.resolve_hours, h)?;
+    k.duration_ticks("consumer.job_hours", t.job_hours, h)?;
+    let mut kappas: Vec<(String, f64)> =
+        t.checkpoints.iter().map(|&x| ("consumer.checkpoint_hours".to_string(), x)).collect();
+    kappas.extend(t.sweep_checkpoints.iter().map(|(n, x)| (format!("sweep.checkpoint_hours.{n}"), *x)));
+    // The reference adds the interval up to the session's elapsed time (at
+    // most a job plus a tick).
+    let most = t.job_hours + if reference { t.tick_hours } else { 0.0 };
+    for (key, kappa) in kappas {
+        k.duration_ticks(&key, kappa, h)?;
+        if most / kappa > MAX_GRID_STEPS as f64 {
+            return Err(k.err(format!(
+                "keys `consumer.job_hours` / `{key}`: {} checkpoints per job, at most {MAX_GRID_STEPS}",
+                crate::study::keys::fmt_num(most / kappa)
+            )));
+        }
+    }
+    Ok(())
 }

@@ -211,25 +211,30 @@ pub fn seed_output(p: &EvParams, records: &[LegRecord], seed: u64) -> SeedOutput
         out.set(format!("{base}.change.compute_hours"), Some(d_comp));
         out.set(format!("{base}.change.served"), Some(d_served));
         out.set(format!("{base}.change.total_surplus_per_hour"), Some(d_surplus));
-        out.f.insert(format!("ev.{}.surplus_up", m.name), Some(d_surplus > 0.0));
+        // The findings are about what homes change: with no homes in the
+        // market there is nothing to judge (n/a), not a failure.
+        let homes = m.homes > 0;
+        let judge = |b: bool| homes.then_some(b);
+        out.f.insert(format!("ev.{}.surplus_up", m.name), judge(d_surplus > 0.0));
         match m.name.as_str() {
             "undersupplied" => {
                 let served = g(&out, "dc_home", "served");
                 out.f.insert(
                     "ev.undersupplied.more_served_and_compute".into(),
-                    Some(served == m.consumers as f64 && c_comp > 10.0),
+                    judge(served == m.consumers as f64 && c_comp > 10.0),
                 );
-                out.f.insert("ev.undersupplied.cost_down".into(), Some(c_cost < 0.0));
-                out.f.insert("ev.undersupplied.dc_profit_down".into(), Some(c_prof < -5.0));
+                out.f.insert("ev.undersupplied.cost_down".into(), judge(c_cost < 0.0));
+                out.f.insert("ev.undersupplied.dc_profit_down".into(), judge(c_prof < -5.0));
             }
             "oversupplied" => {
-                out.f.insert("ev.oversupplied.compute_down".into(), Some(c_comp < 0.0));
+                out.f.insert("ev.oversupplied.compute_down".into(), judge(c_comp < 0.0));
             }
             _ => {}
         }
     }
+    let ps_homes = p.markets.iter().find(|m| m.name == "price_setter").is_some_and(|m| m.homes > 0);
     if let Some(s) = raw(&out, "scenarios.price_setter.dc_home.dc_sessions".into()) {
-        out.f.insert("ev.price_setter.dcs_idle_with_homes".into(), Some(s == 0.0));
+        out.f.insert("ev.price_setter.dcs_idle_with_homes".into(), ps_homes.then_some(s == 0.0));
     }
     // Sweep.
     if let Some(sw) = &p.sweep {
@@ -289,9 +294,11 @@ pub fn seed_output(p: &EvParams, records: &[LegRecord], seed: u64) -> SeedOutput
         out.set("sweep.counts.value_creation".into(), Some(counts[0] as f64));
         out.set("sweep.counts.neutral".into(), Some(counts[1] as f64));
         out.set("sweep.counts.cannibalization".into(), Some(counts[2] as f64));
-        out.f.insert("ev.sweep.counts_6_0_30".into(), Some(counts == [6, 0, 30]));
-        out.f.insert("ev.sweep.value_creation_only_undersupplied".into(), Some(vc_only_under));
-        out.f.insert("ev.sweep.dc_displaced_unless_undersupplied".into(), Some(displaced));
+        // Without homes the sweep compares a leg with itself: n/a.
+        let homes = sw.homes > 0;
+        out.f.insert("ev.sweep.counts_6_0_30".into(), homes.then_some(counts == [6, 0, 30]));
+        out.f.insert("ev.sweep.value_creation_only_undersupplied".into(), homes.then_some(vc_only_under));
+        out.f.insert("ev.sweep.dc_displaced_unless_undersupplied".into(), homes.then_some(displaced));
     }
     claims(p, &mut out);
     let tables = csv_tables(records, seed, &out);

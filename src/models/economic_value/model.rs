@@ -18,6 +18,7 @@ use crate::market::posted::{
 };
 use crate::market::price::Price;
 use crate::market::slab::Slab;
+use crate::study::limits::MAX_GRID_STEPS;
 use rand::RngExt;
 use rand_distr::{Distribution, Exp1};
 use serde::{Deserialize, Serialize};
@@ -1323,14 +1324,10 @@ impl EconomicMarket {
 
 /// Reference: ticks in a leg, the iteration count of
 /// `t = 0.0; while t < T { t += dt }` in f64 (2001 for 200 h, 1501 for 150 h).
+/// The scenario check refuses more than [`MAX_GRID_STEPS`]; beyond that this
+/// is `u32::MAX`, never a long loop.
 pub fn ticks_per_leg(duration: f64, dt: f64) -> u32 {
-    let mut t = 0.0f64;
-    let mut k = 0;
-    while t < duration {
-        t += dt;
-        k += 1;
-    }
-    k
+    crate::engine::time::accumulated_steps(duration, dt, MAX_GRID_STEPS).map_or(u32::MAX, |k| k as u32)
 }
 
 #[path = "validate.rs"]

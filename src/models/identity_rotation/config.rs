@@ -513,6 +513,9 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
         ("one_puppet", one_puppet.months, one_puppet.month_days),
         ("three_puppets", three_puppets.months, three_puppets.month_days),
     ] {
+        if d == 0 {
+            return Err(c.err(format!("key `{key}.month_days` must be at least 1 (got 0)")));
+        }
         if m as u64 * d as u64 > 100_000_000 {
             return Err(
                 c.err(format!("keys `{key}.months` x `{key}.month_days`: too many days ({})", m as u64 * d as u64))
@@ -545,7 +548,10 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
         );
     }
     if split.total.0 / split.chunk.0 > 1_000_000 {
-        return Err(c.err(format!("key `split.chunk`: more than 1,000,000 chunks ({})", split.total.0 / split.chunk.0)));
+        return Err(c.err(format!(
+            "keys `split.total` / `split.chunk`: more than 1,000,000 chunks ({})",
+            split.total.0 / split.chunk.0
+        )));
     }
 
     let scale = match &s.scale {
@@ -556,8 +562,10 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
                 return Err(c.err(format!("key `scale.accounts` must be at least 2 (got {accounts})")));
             }
             let transfers = sc.transfers.unwrap_or(10_000_000);
-            if transfers < 0 {
-                return Err(c.err(format!("key `scale.transfers` must be >= 0 (got {transfers})")));
+            if transfers < 1 {
+                return Err(c.err(format!(
+                    "key `scale.transfers` must be at least 1 (got {transfers}): the scale run would simulate nothing"
+                )));
             }
             let days = c.days("scale.days", sc.days, 100)?;
             if days == 0 {

@@ -138,7 +138,8 @@ pub fn seed_output(model: &IdentityRotation, seed: u64) -> SeedOutput {
         out.set("scale.minted", Some(omc(l.minted())));
         out.set("scale.burned", Some(omc(l.burned())));
         out.bit("scale.conservation_ok", Some(l.check_conservation().is_ok()));
-        out.finding("identity_rotation.trust_not_bought", Some(sc.trust_raised == 0));
+        // "No transfer raised trust" says nothing when no transfer went through.
+        out.finding("identity_rotation.trust_not_bought", (sc.applied > 0).then_some(sc.trust_raised == 0));
         return SeedOutput { seed, metrics: out.m, binary: out.binary, findings: out.f, tables, series };
     }
 
@@ -232,8 +233,10 @@ pub fn seed_output(model: &IdentityRotation, seed: u64) -> SeedOutput {
         );
     }
 
-    let raised = model.lanes.iter().flat_map(|l| &l.receipts).any(|r| r.receiver_trust_after > r.receiver_trust_before);
-    out.finding("identity_rotation.trust_not_bought", Some(!raised));
+    let mut receipts = model.lanes.iter().flat_map(|l| &l.receipts).peekable();
+    let any = receipts.peek().is_some();
+    let raised = receipts.any(|r| r.receiver_trust_after > r.receiver_trust_before);
+    out.finding("identity_rotation.trust_not_bought", any.then_some(!raised));
 
     tables.insert("trajectory.csv".into(), trajectory_table(model, seed));
     tables.insert("receipts.csv".into(), receipts_table(model, seed));

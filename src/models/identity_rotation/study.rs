@@ -9,7 +9,7 @@ use crate::ledger::LedgerError;
 use crate::report::chart::{Corner, GridPanel, Guide, Line, Panel, line_grid};
 use crate::report::markdown::{MdTable, findings_table, fmt_ci};
 use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput, VerdictRule};
-use crate::study::{Run, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
+use crate::study::{Footprint, Run, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -46,6 +46,46 @@ impl IdentityRotationStudy {
     }
 }
 
+/// Memory of a run. Scale run: the accounts, the transfers of the detector's
+/// window (spread evenly over the days; all assumed applied) with the
+/// detector's working graph, and the pending detection events (measured:
+/// 10^6 accounts with 0.9 or 6.2 million window edges peak at 146 and 504
+/// MB; this estimate is 1.2 to 1.5 times that). Scripted runs: every scripted event
+/// upfront in the queue, and per event of the attack lanes a trajectory row
+/// (kept, then written to `trajectory.csv`); per transfer a receipt.
+pub fn footprint(p: &Params) -> Footprint {
+    if let Some(sc) = &p.scale {
+        let accounts = sc.accounts as f64;
+        let window = p.detector().window_days as f64;
+        let edges = sc.transfers as f64 * (window / sc.days.max(1) as f64).min(1.0);
+        let detects = sc.detect_every_days.map_or(0.0, |e| sc.days as f64 / e.max(1) as f64);
+        let per_run = accounts * 96.0 + edges * 72.0 + detects * 64.0 + 16.0 * 1024.0 * 1024.0;
+        return Footprint::new(per_run, 64.0 * 1024.0)
+            .driver("scale.accounts", sc.accounts)
+            .driver("scale.transfers", sc.transfers);
+    }
+    let o = &p.one_puppet;
+    let t = &p.three_puppets;
+    let puppets = t.puppets as f64;
+    let one = o.months as f64 + 5.0;
+    let three = t.months as f64 * puppets + 3.0 * puppets + 3.0;
+    // Undefended and defended, plus the four ablation variants of each.
+    let lanes = if p.ablation { 5.0 } else { 1.0 };
+    let rows = 2.0 * lanes * (one + three);
+    let chunks = if p.probes { (p.split.total.0 / p.split.chunk.0.max(1)) as f64 } else { 0.0 };
+    let receipts = 2.0 * lanes * (1.0 + 2.0 * puppets) + chunks + 8.0;
+    // Measured (`/usr/bin/time`, one seed, 10^5 to 10^7 rows): a trajectory
+    // row is about 120 bytes kept and 19 CSV cells (~810 bytes); a receipt
+    // about 220 bytes kept with its event and 23 CSV cells (~1.5 KiB).
+    let output = rows * (19.0 * 40.0 + 48.0) + receipts * (23.0 * 64.0 + 48.0) + 256.0 * 1024.0;
+    let per_run = rows * 120.0 + receipts * 320.0 + output;
+    Footprint::new(per_run, output)
+        .driver("one_puppet.months", o.months)
+        .driver("three_puppets.months", t.months)
+        .driver("three_puppets.puppets", t.puppets)
+        .driver("split.total / split.chunk", chunks)
+}
+
 impl Study for IdentityRotationStudy {
     fn id(&self) -> &'static str {
         "identity_rotation"
@@ -58,6 +98,9 @@ impl Study for IdentityRotationStudy {
     }
     fn timing(&self) -> &'static str {
         "daily"
+    }
+    fn footprint(&self) -> Footprint {
+        footprint(&self.params)
     }
     fn settings(&self) -> serde_json::Map<String, serde_json::Value> {
         self.params.settings()

@@ -9,6 +9,7 @@ use crate::study::{Keys, Scenario, ScenarioError, VerdictSpec};
 use crate::trust::{AgeMode, ClusterGrouping, FalseAccusationPenalty, PositiveAssertions, Rules, TrustParams};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::ops::Bound::Included;
 
 /// Which of the three studies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -324,6 +325,9 @@ pub struct PolicyScenario {
     pub policy: Option<PolicySpec>,
 }
 
+/// The most seeds of a full study's grid (iterations x samples).
+pub const FS_MAX_SEEDS: u64 = 1_000_000;
+
 /// The policy configurations of §8.4: (name, δ, r, interval).
 pub const CONFIGS: [(&str, f64, f64, u32); 3] =
     [("conservative", 0.1, 0.02, 14), ("moderate", 0.3, 0.05, 7), ("aggressive", 0.5, 0.10, 3)];
@@ -524,7 +528,8 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
     };
     let e = s.economy.clone().unwrap_or_default();
     let economy = Economy {
-        daily_mint: keys.nonneg("economy.daily_mint", e.daily_mint, 100.0)?,
+        // Money is f64: a day's mint times the days must stay far from overflow.
+        daily_mint: keys.in_range("economy.daily_mint", e.daily_mint, 100.0, Included(0.0), Included(1e15))?,
         pass_score: keys.probability("economy.pass_score", e.pass_score, 0.7)?,
         activity_window: keys.count("economy.activity_window", e.activity_window, 30)?,
     };
@@ -559,8 +564,11 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
             "key `full_study.samples` must be at most 1000 (seed = 1000*iteration + sample; got {samples})"
         )));
     }
-    if iterations > 1_000_000 {
-        return Err(keys.err("key `full_study.iterations` is too large"));
+    if u64::from(iterations) * u64::from(samples) > FS_MAX_SEEDS {
+        return Err(keys.err(format!(
+            "keys `full_study.iterations` x `full_study.samples`: {} seeds, at most {FS_MAX_SEEDS}",
+            u64::from(iterations) * u64::from(samples)
+        )));
     }
     let mut configs = Vec::new();
     let given = mp2.policy_comparison.clone().unwrap_or_default();
@@ -711,6 +719,20 @@ fn policy_config(
     };
     if cfg.tau_min > cfg.tau_max {
         return Err(keys.err("keys `policy.tau_min`, `policy.tau_max`: need tau_min <= tau_max"));
+    }
+    // Targets of shares and rates are shares; bounds come in order.
+    for (k, v) in [
+        ("policy.target_gini", cfg.target_gini),
+        ("policy.target_failure_rate", cfg.target_failure_rate),
+        ("policy.target_cluster_prevalence", cfg.target_cluster_prevalence),
+        ("policy.target_hoarding_prevalence", cfg.target_hoarding_prevalence),
+        ("policy.isolation_min", cfg.isolation_min),
+    ] {
+        keys.in_range(k, Some(v), v, Included(0.0), Included(1.0))?;
+    }
+    keys.ordered("policy.growth_low", cfg.growth_low, "policy.growth_high", cfg.growth_high)?;
+    if let Some(max) = cfg.k_payment_max {
+        keys.ordered("policy.k_payment_min", cfg.k_payment_min, "policy.k_payment_max", max)?;
     }
     Ok(cfg)
 }

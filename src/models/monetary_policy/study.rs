@@ -1,13 +1,13 @@
 //! The monetary-policy studies as `Study`s: runs, the printed summary
 //! (paired differences with their CIs), the FS aggregation and the charts.
 
-use super::config::{Params, StudyKind, resolve};
+use super::config::{Params, Script, StudyKind, resolve};
 use super::metrics::{findings, seed_output};
 use super::model::PolicyModel;
 use super::report;
 use crate::engine::{Model, SimTime, TimeUnit};
 use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput, VerdictRule};
-use crate::study::{Run, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
+use crate::study::{Footprint, Run, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -45,6 +45,35 @@ impl PolicyStudy {
     }
 }
 
+/// Memory of a run: every experiment's arms run side by side in one seed,
+/// each with its identities, what its trust engine keeps per day and one day
+/// of metrics a day; the output keeps every `csv_every`-th day of each arm.
+/// Measured (20,000 days, `csv_every` 7 and 1, one to 40 seeds): 700 to
+/// 1,800 bytes per arm and day (the attack scripts keep more), and about 800
+/// per kept sample of a seed's output.
+pub fn footprint(p: &Params) -> Footprint {
+    use crate::policy::metrics::DailyMetrics;
+    let (mut run, mut out) = (0.0f64, 0.0f64);
+    for &s in &p.scripts {
+        let arms = p.arms_of(s).len() as f64;
+        let days = p.days_of(s) as f64;
+        run += arms * (days * (std::mem::size_of::<DailyMetrics>() as f64 + 1600.0) + 256.0 * 1024.0);
+        out += arms * ((days / p.csv_every.max(1) as f64 + 2.0) * 800.0 + 32.0 * 1024.0);
+    }
+    let mut fp = Footprint::new(run + out, out);
+    if p.scripts.iter().any(|s| !matches!(s, Script::ExtendedBaseline | Script::AdversarialMulti | Script::Sensitivity))
+    {
+        fp = fp.driver("days", p.days);
+    }
+    if p.scripts.iter().any(|s| matches!(s, Script::ExtendedBaseline | Script::AdversarialMulti)) {
+        fp = fp.driver("monetary_policy.long_days", p.long_days);
+    }
+    if p.scripts.contains(&Script::Sensitivity) {
+        fp = fp.driver("iteration2.sensitivity.days", p.sensitivity_days);
+    }
+    fp.driver("csv_every", p.csv_every)
+}
+
 impl Study for PolicyStudy {
     fn id(&self) -> &'static str {
         self.params.study.id()
@@ -58,12 +87,15 @@ impl Study for PolicyStudy {
     fn timing(&self) -> &'static str {
         "daily"
     }
+    fn footprint(&self) -> Footprint {
+        footprint(&self.params)
+    }
     fn settings(&self) -> serde_json::Map<String, Value> {
         self.params.settings()
     }
     fn default_seeds(&self) -> (u64, u64) {
         match self.params.study {
-            StudyKind::Fs => (0, self.params.grid_seeds().len() as u64),
+            StudyKind::Fs => (0, u64::from(self.params.iterations) * u64::from(self.params.samples)),
             _ => (self.params.seed_base, self.params.seeds),
         }
     }

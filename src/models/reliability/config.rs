@@ -1,12 +1,16 @@
 //! Scenario keys of the three reliability studies (reliability.md §3) and
 //! their resolution into the parameters the model runs on.
 
+use crate::engine::TimeUnit;
+use crate::engine::time::accumulated_steps;
 use crate::market::bids::{ExpectedCost, Strategy};
 use crate::market::price::PriceParams;
 use crate::report::results::VerdictRule;
 pub use crate::study::Fidelity;
+use crate::study::limits::MAX_GRID_STEPS;
 use crate::study::{Keys, Scenario, ScenarioError, VerdictSpec};
 use serde::{Deserialize, Serialize};
+use std::ops::Bound::Included;
 
 /// Which of the three studies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -259,24 +263,21 @@ impl Params {
         self.fidelity == Fidelity::Reference
     }
 
-    /// Number of rounds the run simulates (basic: strategies x iterations).
+    /// Number of rounds the run simulates (basic: strategies x iterations;
+    /// [`resolve`] checks that it fits in a u32).
     pub fn total_rounds(&self) -> u32 {
         match self.variant {
-            Variant::Basic => self.strategies.len() as u32 * self.iterations,
+            Variant::Basic => (self.strategies.len() as u64 * self.iterations as u64).min(u32::MAX as u64) as u32,
             _ => self.rounds,
         }
     }
 
     /// Ticks per round in reference fidelity: the number of f64 additions of
-    /// dt to 0 until the sum reaches the round length.
+    /// dt to 0 until the sum reaches the round length. [`resolve`] refuses a
+    /// reference scenario with more than [`MAX_GRID_STEPS`]; beyond that
+    /// (unused in corrected fidelity) this is `u32::MAX`, never a long loop.
     pub fn ticks_per_round(&self) -> u32 {
-        let mut s = 0.0f64;
-        let mut k = 0u32;
-        while s < self.round_hours {
-            s += self.tick_hours;
-            k += 1;
-        }
-        k
+        accumulated_steps(self.round_hours, self.tick_hours, MAX_GRID_STEPS).map_or(u32::MAX, |k| k as u32)
     }
 
     /// Resolved switch values, for `results.json` `settings`.
@@ -420,7 +421,7 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
     };
     let job_hours = positive("job_hours", s.job_hours, 2.0)?;
     let mean_job_hours = positive("mean_job_hours", s.mean_job_hours, 2.0)?;
-    let bid_rate = nonneg("bid_rate", s.bid_rate, d_rate)?;
+    let bid_rate = keys.rate("bid_rate", s.bid_rate, d_rate, TimeUnit::Hours)?;
     let bid_floor = nonneg("bid_floor", s.bid_floor, 0.1)?;
     let model = switch(
         "bid_model",
@@ -438,7 +439,8 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
         BidModel::Uniform { lo, hi }
     };
     let reserve_price = nonneg("reserve_price", s.reserve_price, 0.5)?;
-    let rational_floor = nonneg("rational_floor", s.rational_floor, 0.3)?;
+    // A rational bid is between rational_floor * p and p.
+    let rational_floor = keys.in_range("rational_floor", s.rational_floor, 0.3, Included(0.0), Included(1.0))?;
     let strategies = s.strategies.clone().unwrap_or_else(|| match variant {
         Variant::Basic => vec![Strategy::Naive, Strategy::Rational],
         _ => vec![Strategy::Rational],
@@ -446,6 +448,7 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
     if strategies.is_empty() {
         return Err(err("key `strategies` must name at least one strategy".into()));
     }
+    keys.unique("strategies", strategies.iter().map(|s| s.name()))?;
     if variant == Variant::Equilibrium && strategies.len() != 1 {
         return Err(err("key `strategies`: reliability_equilibrium runs exactly one strategy".into()));
     }
@@ -466,6 +469,7 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
                 ProviderGroup { name: "unreliable".into(), count: 5, threshold: 1.3 },
             ]
         });
+        keys.unique("provider_groups[].name", groups.iter().map(|g| g.name.as_str()))?;
         let mut out = Vec::new();
         for (i, g) in groups.iter().enumerate() {
             let c = count(&format!("provider_groups[{i}].count"), Some(g.count), 0)?;
@@ -499,7 +503,8 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
         ProviderSetup::Adaptive {
             count: count("provider_count", s.provider_count, 20)?,
             range: [a, b],
-            rate: nonneg("adapt_rate", s.adapt_rate, d_rate)?,
+            // A step toward the better earners' mean: a fraction of the gap.
+            rate: keys.in_range("adapt_rate", s.adapt_rate, d_rate, Included(0.0), Included(1.0))?,
             follower_noise: nonneg("follower_noise", s.follower_noise, d_fn)?,
             leader_noise: nonneg("leader_noise", s.leader_noise, d_ln)?,
             margin: nonneg("adapt_margin", s.adapt_margin, d_m)?,
@@ -581,6 +586,42 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
     if variant == Variant::V2 && bid_min > price.floor {
         return Err(err(format!("key `bid_min` ({bid_min}) must not exceed `price_floor` ({})", price.floor)));
     }
+    let mut money = vec![
+        ("price_mean", price.mean),
+        ("price_start", price.start),
+        ("price_volatility", price.volatility),
+        ("price_floor", price.floor),
+        ("bid_floor", bid_floor),
+        ("reserve_price", reserve_price),
+        ("bid_min", bid_min),
+    ];
+    let group_keys: Vec<(String, String)> = (0..consumer_groups.len())
+        .map(|i| (format!("consumer_groups[{i}].value_per_hour"), format!("consumer_groups[{i}].restart_cost")))
+        .collect();
+    for (g, (v, r)) in consumer_groups.iter().zip(&group_keys) {
+        money.push((v.as_str(), g.value));
+        money.push((r.as_str(), g.restart_cost));
+    }
+    keys.money_scale(&money)?;
+    let class_reliable_min = num("class_reliable_min", s.class_reliable_min, 2.5)?;
+    let class_moderate_min = num("class_moderate_min", s.class_moderate_min, 1.7)?;
+    keys.ordered("class_moderate_min", class_moderate_min, "class_reliable_min", class_reliable_min)?;
+    check_size(
+        &keys,
+        variant,
+        fidelity,
+        Sizes {
+            tick_hours,
+            requote_hours,
+            job_hours,
+            round_hours,
+            rounds,
+            iterations,
+            strategies: strategies.len(),
+            providers: &providers,
+            consumers: &consumer_groups,
+        },
+    )?;
     Ok(Params {
         variant,
         fidelity,
@@ -601,8 +642,8 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
         rounds,
         round_hours,
         providers,
-        class_reliable_min: num("class_reliable_min", s.class_reliable_min, 2.5)?,
-        class_moderate_min: num("class_moderate_min", s.class_moderate_min, 1.7)?,
+        class_reliable_min,
+        class_moderate_min,
         consumer_groups,
         consumer_order: if order == "grouped" { ConsumerOrder::Grouped } else { ConsumerOrder::Interleaved },
         expected_cost: if expected_cost == "reference" { ExpectedCost::Reference } else { ExpectedCost::Consistent },
@@ -616,4 +657,95 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
         profit_epsilon: nonneg("profit_epsilon", s.profit_epsilon, 1e-9)?,
         bid_min,
     })
+}
+
+/// The values [`check_size`] reads.
+struct Sizes<'a> {
+    tick_hours: f64,
+    requote_hours: f64,
+    job_hours: f64,
+    round_hours: f64,
+    rounds: u32,
+    iterations: u32,
+    strategies: usize,
+    providers: &'a ProviderSetup,
+    consumers: &'a [ConsumerGroup],
+}
+
+/// A run that simulates something, on a time grid the engine can hold:
+/// at least one round, one provider and one consumer; every duration at
+/// least one engine tick; the reference tick grids (per round and per job,
+/// built in both fidelities) and the checkpoint grid bounded; the horizon
+/// within [`crate::study::limits::MAX_TICKS`]; agent counts within the u32
+/// indices the model uses.
+fn check_size(keys: &Keys<'_>, variant: Variant, fidelity: Fidelity, z: Sizes<'_>) -> Result<(), ScenarioError> {
+    let h = TimeUnit::Hours;
+    let total_rounds = match variant {
+        Variant::Basic => z.strategies as u64 * z.iterations as u64,
+        _ => z.rounds as u64,
+    };
+    if total_rounds == 0 {
+        let key = if variant == Variant::Basic { "iterations" } else { "rounds" };
+        return Err(keys.err(format!("key `{key}` is 0: the run would simulate nothing")));
+    }
+    if total_rounds > u32::MAX as u64 {
+        return Err(keys.err(format!(
+            "keys `strategies` x `iterations`: {total_rounds} rounds do not fit in a 32-bit round counter"
+        )));
+    }
+    let providers: u64 = match z.providers {
+        ProviderSetup::Groups(g) => g.iter().map(|x| x.1 as u64).sum(),
+        ProviderSetup::Adaptive { count, .. } => *count as u64,
+    };
+    let pkey = if variant == Variant::Basic { "provider_groups[].count" } else { "provider_count" };
+    if providers == 0 {
+        return Err(keys.err(format!("key `{pkey}`: no providers, the market would simulate nothing")));
+    }
+    let consumers: u64 = z.consumers.iter().map(|g| g.count as u64).sum();
+    if consumers == 0 {
+        return Err(keys.err("key `consumer_groups[].count`: no consumers, the market would simulate nothing"));
+    }
+    for (key, n) in [(pkey, providers), ("consumer_groups[].count", consumers)] {
+        if n >= u32::MAX as u64 {
+            return Err(keys.err(format!("key `{key}`: {n} agents in total do not fit in a 32-bit agent index")));
+        }
+    }
+    let dt = keys.duration_ticks("tick_hours", z.tick_hours, h)?;
+    keys.duration_ticks("requote_hours", z.requote_hours, h)?;
+    keys.duration_ticks("job_hours", z.job_hours, h)?;
+    // The reference grid of a job (built in both fidelities).
+    keys.steps(
+        "keys `job_hours` / `tick_hours` (ticks of a job, the reference grid built in both fidelities)",
+        z.job_hours - 1e-9,
+        z.tick_hours,
+        MAX_GRID_STEPS - 1,
+    )?;
+    // The checkpoint grid adds the interval up to the grid's last tick (at
+    // most a job plus a tick).
+    for (i, g) in z.consumers.iter().enumerate() {
+        let key = format!("consumer_groups[{i}].checkpoint_hours");
+        keys.duration_ticks(&key, g.checkpoint, h)?;
+        let n = (z.job_hours + z.tick_hours) / g.checkpoint;
+        if n > MAX_GRID_STEPS as f64 {
+            return Err(keys.err(format!(
+                "keys (`job_hours` + `tick_hours`) / `{key}`: {} checkpoints in the grid of a job, at most {MAX_GRID_STEPS}",
+                crate::study::keys::fmt_num(n)
+            )));
+        }
+    }
+    let round_ticks = if fidelity == Fidelity::Reference {
+        let k = keys.steps(
+            "keys `round_hours` / `tick_hours` (ticks per round)",
+            z.round_hours,
+            z.tick_hours,
+            MAX_GRID_STEPS,
+        )?;
+        keys.span("keys `round_hours` / `tick_hours`", dt, k)?
+    } else {
+        keys.duration_ticks("round_hours", z.round_hours, h)?
+    };
+    let what =
+        if variant == Variant::Basic { "keys `iterations` x `round_hours`" } else { "keys `rounds` x `round_hours`" };
+    keys.span(what, round_ticks, total_rounds)?;
+    Ok(())
 }

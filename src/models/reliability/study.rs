@@ -8,7 +8,7 @@ use crate::report::chart::{Bar, Line, Panel, grouped_bars, line_panels};
 use crate::report::markdown::{MdTable, findings_table, metric_cell};
 use crate::report::results::{FindingDef, Results, SeedOutput, VerdictRule};
 use crate::report::stats::summarize;
-use crate::study::{Fidelity, Run, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
+use crate::study::{Fidelity, Footprint, Run, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
 use std::path::Path;
 
 impl StudyModel for ReliabilityMarket {
@@ -89,6 +89,9 @@ impl Study for ReliabilityStudy {
     fn time_unit(&self) -> TimeUnit {
         TimeUnit::Hours
     }
+    fn footprint(&self) -> Footprint {
+        footprint(&self.params)
+    }
     fn horizon(&self) -> SimTime {
         use crate::engine::Model;
         ReliabilityMarket::new(self.params.clone()).horizon()
@@ -113,6 +116,60 @@ impl Study for ReliabilityStudy {
         md.push_str(&findings_table(&results.findings));
         Ok(md)
     }
+}
+
+/// Bytes of one cell of a CSV row held in a [`Table`] (a heap `String` in a
+/// `Vec`), measured on the scale runs.
+const CSV_CELL: f64 = 64.0;
+
+/// Memory of a run, calibrated on measured peaks (`/usr/bin/time`, one seed,
+/// corrected and reference; `reliability_v2_scale.toml` at 1 to 50 rounds
+/// and 100 to 100,000 providers): about 410 bytes per consumer and 150 per
+/// provider with their queues; about 18 KiB per provider that is busy
+/// (min(providers, consumers): its sessions, their events and the queue's
+/// growth); per round the records (thresholds and provider counters; every
+/// consumer too in basic); the reference grids of a job, built in both
+/// fidelities; a serialized copy of the model's state at the end (the
+/// `state_hash` of `seeds.csv`); and the output's per-round tables
+/// (`thresholds.csv`, `providers.csv`: one row per provider and round).
+pub fn footprint(p: &Params) -> Footprint {
+    use super::model::{Consumer, Provider};
+    use std::mem::size_of;
+    let (providers, pkey): (f64, &str) = match &p.providers {
+        ProviderSetup::Groups(g) => (g.iter().map(|x| x.1 as f64).sum(), "provider_groups[].count"),
+        ProviderSetup::Adaptive { count, .. } => (*count as f64, "provider_count"),
+    };
+    let consumers: f64 = p.consumer_groups.iter().map(|g| g.count as f64).sum();
+    let rounds = match p.variant {
+        Variant::Basic => p.strategies.len() as f64 * p.iterations as f64,
+        _ => p.rounds as f64,
+    };
+    let groups = p.consumer_groups.len() as f64;
+    let grid = (p.job_hours / p.tick_hours).max(0.0) + 2.0;
+    let cons = size_of::<Consumer>() as f64;
+    let agents = providers * 150.0 + consumers * 410.0;
+    let busy = providers.min(consumers) * 18.0 * 1024.0;
+    let kept_consumers = if p.variant == Variant::Basic { rounds } else { 1.0 };
+    let records = rounds * providers * 32.0 + kept_consumers * consumers * cons;
+    // e_tab (grown by push: up to twice its length) and one checkpoint
+    // table per group; the reference's ring of due sessions.
+    let grids = grid * 8.0 * (2.0 + groups) + if p.tick_mode() { grid * 24.0 } else { 0.0 };
+    let state = records + grids + providers * size_of::<Provider>() as f64 + consumers * cons;
+    let cells = if p.variant == Variant::Basic { 10.0 } else { 7.0 };
+    let rows = rounds * providers * (cells * CSV_CELL + 48.0);
+    let series = rounds * 8.0 * (6.0 + providers.min(200.0));
+    let output = rows + series + groups * 16.0 * 160.0 + 64.0 * 1024.0;
+    let mut fp = Footprint::new(agents + busy + records + grids + state + output, output)
+        .driver(pkey, providers)
+        .driver("consumer_groups[].count", consumers);
+    fp = match p.variant {
+        Variant::Basic => fp.driver("iterations", p.iterations),
+        _ => fp.driver("rounds", p.rounds),
+    };
+    if grid > 1e5 {
+        fp = fp.driver("job_hours / tick_hours", grid.round());
+    }
+    fp
 }
 
 fn basic_report(p: &Params, r: &Results, dir: &Path, md: &mut String) -> anyhow::Result<()> {

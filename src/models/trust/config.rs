@@ -379,11 +379,16 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
             d.cycles.into(),
         )?,
     };
-    if attack.build_days > 100_000 || attack.exploit_days > 100_000 || attack.cycles > 1_000 {
-        return Err(keys.err("keys `attack.*`: build_days, exploit_days (<= 100000) or cycles (<= 1000) too large"));
-    }
-    if attack.socks > 10_000 || attack.attackers > 10_000 {
-        return Err(keys.err("keys `attack.*`: at most 10000 socks or attackers"));
+    for (key, v, max) in [
+        ("attack.long_con.build_days", attack.build_days, 100_000),
+        ("attack.long_con.exploit_days", attack.exploit_days, 100_000),
+        ("attack.redemption.cycles", attack.cycles, 1_000),
+        ("attack.sockpuppet.socks", attack.socks, 10_000),
+        ("attack.assassination.attackers", attack.attackers, 10_000),
+    ] {
+        if v > max {
+            return Err(keys.err(format!("key `{key}` must be at most {max} (got {v})")));
+        }
     }
     Ok(Params { study, fidelity, seeds, seed_base, verdict, trust, switches, compare, scenarios, attacks, attack })
 }

@@ -9,7 +9,7 @@ use crate::report::chart::{Bar, Line, Panel, grouped_bars, line_panels};
 use crate::report::markdown::{MdTable, auto_decimals, findings_table, fmt_ci};
 use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput, VerdictRule};
 use crate::report::stats::summarize;
-use crate::study::{Run, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
+use crate::study::{Footprint, Run, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
 use crate::trust::attacks::Attack;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -48,6 +48,39 @@ impl TrustStudy {
     }
 }
 
+/// Memory of a run: every scenario (or attack) of the study runs side by
+/// side in one seed, in each compared fidelity, each with its identities (up
+/// to `attack.*.socks` / `attackers` of them), what the trust engine keeps per
+/// day, and its checkpoint records. Measured at the keys' caps (10,000 socks
+/// and attackers: 50 MB; 200,000 long-con days: 24 MB; 1,000 redemption
+/// cycles: 15 MB); this estimate is about 1.5 to 3 times that.
+pub fn footprint(p: &Params) -> Footprint {
+    let ap = &p.attack;
+    use crate::trust::attacks::Attack;
+    let variants = p.variants().len() as f64;
+    let slots = (p.scenarios.len() + p.attacks.len()) as f64 * variants;
+    let days = (ap.build_days as f64 + ap.exploit_days as f64).max(80.0 * ap.cycles as f64).max(400.0);
+    let checkpoints = 2.0 * ap.cycles as f64 + 16.0;
+    // Identities of each slot: a handful, plus the socks or attackers of
+    // the attacks that have them.
+    let ids = |a: Option<Attack>| {
+        16.0 + match a {
+            Some(Attack::Sockpuppet) => ap.socks as f64,
+            Some(Attack::Assassination) => ap.attackers as f64,
+            _ => 0.0,
+        }
+    };
+    let slot = |a: Option<Attack>| ids(a) * 3072.0 + days * 160.0 + checkpoints * ids(a) * 16.0;
+    let run: f64 = variants
+        * (p.scenarios.iter().map(|_| slot(None)).sum::<f64>() + p.attacks.iter().map(|&a| slot(Some(a))).sum::<f64>());
+    let output = slots * (checkpoints * 32.0 * 160.0 + days * 16.0) + 256.0 * 1024.0;
+    Footprint::new(run + output, output)
+        .driver("attack.sockpuppet.socks", ap.socks)
+        .driver("attack.assassination.attackers", ap.attackers)
+        .driver("attack.long_con.build_days", ap.build_days)
+        .driver("attack.redemption.cycles", ap.cycles)
+}
+
 impl Study for TrustStudy {
     fn id(&self) -> &'static str {
         self.params.study.id()
@@ -60,6 +93,9 @@ impl Study for TrustStudy {
     }
     fn timing(&self) -> &'static str {
         "daily"
+    }
+    fn footprint(&self) -> Footprint {
+        footprint(&self.params)
     }
     fn settings(&self) -> serde_json::Map<String, Value> {
         self.params.settings()
