@@ -16,6 +16,8 @@
 
 mod merge;
 mod mutate;
+mod scenario;
+mod snapshot;
 mod trace;
 
 use proptest::strategy::Strategy;

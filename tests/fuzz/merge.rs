@@ -115,7 +115,7 @@ fn fuzz_merge_and_run_folder_inputs() {
     let c = corpus();
     let corpus: Vec<Vec<u8>> = c.files.iter().map(|(_, b)| b.clone()).collect();
     let n = corpus.len();
-    fuzz("merge", 120, mutation(n, INTERESTING.len(), 6), |(index, edits)| {
+    fuzz("merge", 1000, mutation(n, INTERESTING.len(), 6), |(index, edits)| {
         let bytes = apply(&corpus, *index, edits, INTERESTING);
         check(*index, &bytes)
     });

@@ -38,7 +38,7 @@ fn fuzz_trust_traces() {
     files.sort();
     let corpus: Vec<Vec<u8>> = files.iter().map(|p| std::fs::read(p).unwrap()).collect();
     let tokens: Vec<&str> = INTERESTING.iter().chain(WORDS).copied().collect();
-    fuzz("trace", 3000, mutation(corpus.len(), tokens.len(), 6), |(index, edits)| {
+    fuzz("trace", 20000, mutation(corpus.len(), tokens.len(), 6), |(index, edits)| {
         let bytes = apply(&corpus, *index, edits, &tokens);
         std::panic::catch_unwind(|| {
             let _ = omerta_sim::trust::trace::replay_bytes(&bytes);
