@@ -67,8 +67,12 @@ fn fuzz_scenarios_with_overrides() {
             stages[2].fetch_add(1, Ordering::Relaxed);
             let mut run = study.stepper(study.default_seeds().0);
             run.set_tracing(true);
+            // At most 5,000 events or a second: an accepted scenario may be
+            // legitimately large (a reference tick of 100,000 agents takes
+            // tens of milliseconds).
+            let t0 = std::time::Instant::now();
             for _ in 0..5000 {
-                if run.step().is_none() {
+                if run.step().is_none() || t0.elapsed().as_secs() >= 1 {
                     break;
                 }
             }

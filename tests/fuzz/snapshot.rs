@@ -74,8 +74,9 @@ fn fuzz_snapshot_files() {
                 opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let _ = (run.counters(), run.describe(), run.agent_counts(), run.next_time(), run.fingerprint());
                 run.set_tracing(true);
+                let t0 = std::time::Instant::now();
                 for _ in 0..3000 {
-                    if run.step().is_none() {
+                    if run.step().is_none() || t0.elapsed().as_secs() >= 1 {
                         break;
                     }
                 }
