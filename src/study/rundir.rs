@@ -145,6 +145,9 @@ impl Manifest {
         if m.format != FORMAT {
             bail!("{}: run manifest format `{}`, this build reads `{FORMAT}`", path.display(), m.format);
         }
+        if crate::engine::rng::fnv1a(m.scenario_toml.as_bytes()) != m.scenario_hash {
+            bail!("{}: the scenario does not match its hash (the file was edited)", path.display());
+        }
         if m.seeds.iter().any(|s| !m.all_seeds.contains(s)) {
             bail!("{}: inconsistent manifest (a seed of `seeds` is not in `all_seeds`)", path.display());
         }

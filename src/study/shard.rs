@@ -130,6 +130,9 @@ fn read_shard(dir: &Path) -> anyhow::Result<(ShardHeader, Vec<SeedOutput>)> {
     if header.format != FORMAT {
         bail!("{}: shard format `{}`, this build reads `{FORMAT}`", hp.display(), header.format);
     }
+    if crate::engine::rng::fnv1a(header.scenario_toml.as_bytes()) != header.scenario_hash {
+        bail!("{}: the scenario does not match its hash (the file was edited)", hp.display());
+    }
     let op = dir.join("outputs.jsonl");
     let file = std::fs::File::open(&op).with_context(|| format!("reading {}", op.display()))?;
     let mut outputs = Vec::new();
@@ -256,6 +259,8 @@ pub fn gather(
     let ordered: Vec<SeedOutput> = h.all_seeds.iter().map(|s| by_seed.remove(s).expect("checked")).collect();
     let scenario = Scenario::parse(&h.scenario_toml, Path::new(&h.scenario_path), &[])?;
     let study = open(scenario)?;
+    // The report of a scenario `run` would refuse is refused too.
+    super::limits::check_memory(study.as_ref(), ordered.len() as u64, 1)?;
     Ok((study, ordered))
 }
 

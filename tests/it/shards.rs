@@ -124,3 +124,55 @@ fn merge_refuses_bad_shards() {
     let o = run_bin(&["merge", dir.path().join("nothing").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
 }
+
+/// Found by the fuzz harness: a shard whose recorded scenario was edited
+/// (`rounds = 2` made 4294967295) made `merge` loop over four billion
+/// rounds in the report. An edited scenario is refused by its hash; one
+/// whose hash was recomputed too is refused like `run` would refuse it.
+#[test]
+fn merge_refuses_an_edited_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    for i in 0..2 {
+        run(&[
+            "run",
+            "models/reliability_v2.toml",
+            "--seeds",
+            "3",
+            "--set",
+            "rounds=2",
+            "--set",
+            "round_hours=40",
+            "--progress",
+            "none",
+            "--out",
+            out.to_str().unwrap(),
+            "--shard",
+            &format!("{i}/2"),
+        ]);
+    }
+    let p = out.join("shards/0-of-2/shard.json");
+    let mut h: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+    let toml = h["scenario_toml"].as_str().unwrap().replace("rounds = 2\n", "rounds = 4294967295\n");
+    h["scenario_toml"] = toml.clone().into();
+    std::fs::write(&p, serde_json::to_vec(&h).unwrap()).unwrap();
+    let o = run_bin(&["merge", out.to_str().unwrap()]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("does not match its hash"), "{err}");
+    // Both shards forged consistently, hash recomputed.
+    let hash = omerta_sim::engine::rng::fnv1a(toml.as_bytes());
+    for i in 0..2 {
+        let p = out.join(format!("shards/{i}-of-2/shard.json"));
+        let mut h: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+        h["scenario_toml"] = toml.clone().into();
+        h["scenario_hash"] = hash.into();
+        std::fs::write(&p, serde_json::to_vec(&h).unwrap()).unwrap();
+    }
+    let t0 = std::time::Instant::now();
+    let o = run_bin(&["merge", out.to_str().unwrap()]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("rounds"), "{err}");
+    assert!(t0.elapsed() < std::time::Duration::from_secs(20));
+}

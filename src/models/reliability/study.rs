@@ -302,7 +302,9 @@ fn threshold_report(
             outputs.iter().map(|o| o.series.get(key).and_then(|v| v.get(round).copied())).collect();
         summarize(&vals, false).mean.map(|x| format!("{x:.4}")).unwrap_or_else(|| "n/a".into())
     };
-    let rounds = p.rounds as usize;
+    // Rounds with data (never more than the seeds recorded).
+    let recorded = outputs.iter().filter_map(|o| o.series.get("round.threshold_mean").map(Vec::len)).max().unwrap_or(0);
+    let rounds = (p.rounds as usize).min(recorded);
     let mut shown: Vec<usize> = (0..rounds).step_by(step).collect();
     if rounds > 0 && shown.last() != Some(&(rounds - 1)) {
         shown.push(rounds - 1);
