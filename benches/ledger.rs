@@ -34,6 +34,9 @@
 //! `cargo bench --bench ledger -- transfers` for the transfers alone (a
 //! minute).
 
+mod common;
+
+use common::Clock;
 use criterion::{BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use omerta_sim::engine::SimTime;
 use omerta_sim::ledger::detect::{FlowGraph, corrected};
@@ -104,7 +107,7 @@ struct Replay {
     total: u64,
 }
 
-fn transfers(c: &mut Criterion) {
+fn transfers(c: &mut Criterion<Clock>) {
     let reqs: OnceCell<Vec<(u32, u32, i64)>> = OnceCell::new();
     let mut g = c.benchmark_group("ledger_transfers");
     g.throughput(Throughput::Elements(1));
@@ -159,7 +162,7 @@ fn random_graph(n: u32, edges: usize, seed: u64) -> FlowGraph {
     FlowGraph::from_edges(n as usize, &list)
 }
 
-fn detect(c: &mut Criterion) {
+fn detect(c: &mut Criterion<Clock>) {
     let mut g = c.benchmark_group("ledger_detect");
     g.sampling_mode(SamplingMode::Flat);
     for (nodes, edges) in [(500_000u32, 3_000_000usize), (1_000_000, 3_000_000), (1_000_000, 6_000_000)] {
@@ -210,14 +213,13 @@ fn detect(c: &mut Criterion) {
 criterion_group! {
     name = ledger_transfers;
     // No plots: criterion's plotters backend panics when the machine has no fonts.
-    config = Criterion::default().without_plots().measurement_time(Duration::from_secs(10));
+    config = common::criterion().measurement_time(Duration::from_secs(10));
     targets = transfers
 }
 criterion_group! {
     name = ledger_detect;
     // One detection takes seconds: 10 flat samples of one run each.
-    config = Criterion::default()
-        .without_plots()
+    config = common::criterion()
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(1));

@@ -34,13 +34,14 @@
 
 mod common;
 
+use common::Clock;
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 use omerta_sim::trust::Rules;
 use omerta_sim::trust::workload::{history_run, scale_run};
 use std::hint::black_box;
 use std::time::Duration;
 
-fn trust_scale(c: &mut Criterion) {
+fn trust_scale(c: &mut Criterion<Clock>) {
     let days: u32 = std::env::var("OMERTA_TRUST_SCALE_DAYS").ok().and_then(|d| d.parse().ok()).unwrap_or(1095);
     let mut g = c.benchmark_group("trust_scale_10000_identities");
     g.sampling_mode(SamplingMode::Flat);
@@ -58,7 +59,7 @@ fn trust_scale(c: &mut Criterion) {
     eprintln!("peak resident memory (VmHWM): {}", common::peak_memory());
 }
 
-fn trust_history(c: &mut Criterion) {
+fn trust_history(c: &mut Criterion<Clock>) {
     let mut g = c.benchmark_group("trust_history_10000_identities");
     g.sampling_mode(SamplingMode::Flat);
     for (name, rules) in [("corrected", Rules::CORRECTED), ("unchecked_praise", Rules::REFERENCE)] {
@@ -72,13 +73,13 @@ fn trust_history(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     // No plots: criterion's plotters backend panics when the machine has no fonts.
-    config = Criterion::default().without_plots().sample_size(10).measurement_time(Duration::from_secs(60))
+    config = common::criterion().sample_size(10).measurement_time(Duration::from_secs(60))
         .warm_up_time(Duration::from_secs(1));
     targets = trust_scale
 }
 criterion_group! {
     name = history;
-    config = Criterion::default().without_plots().sample_size(20).measurement_time(Duration::from_secs(20))
+    config = common::criterion().sample_size(20).measurement_time(Duration::from_secs(20))
         .warm_up_time(Duration::from_secs(2));
     targets = trust_history
 }
