@@ -11,9 +11,11 @@
 //! - [`progress`]: progress bar or log lines.
 //! - [`trace`]: what an event did, and the trajectory fingerprint.
 //! - [`check`]: helpers for validating a state read from a snapshot.
+//! - [`idmap`]: fixed-seed hash maps keyed by ids, serialized in key order.
 
 pub mod atomic;
 pub mod check;
+pub mod idmap;
 pub mod interrupt;
 pub mod progress;
 pub mod queue;

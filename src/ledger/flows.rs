@@ -1,7 +1,9 @@
 //! Flow records kept for the circular-flow detector (§2.8, §10).
 //!
 //! - **Reference**: the last gross amount per ordered pair (from, to), in a
-//!   `BTreeMap` (sorted, so it serialises and iterates the same everywhere).
+//!   fixed-seed hash map ([`IdMap`]): one lookup per transfer. Nothing reads
+//!   it in table order: the detector sums integers over it and the
+//!   snapshot check walks it in key order; it serialises in key order.
 //!   The per-account totals are the accounts' `gross_sent` and
 //!   `gross_received`.
 //! - **Corrected**: one log per day of `(from, to, gross)` entries, in a ring
@@ -16,9 +18,10 @@
 
 use super::detect::FlowGraph;
 use super::{Account, DetectorConfig, DetectorKind};
+use crate::engine::idmap::{self, IdMap};
 use crate::engine::{SimTime, TICKS_PER_DAY};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 /// Entries in a day's log before it is first sorted and merged.
 const COMPACT_MIN: usize = 1 << 20;
@@ -96,7 +99,8 @@ pub enum Flows {
     /// Reference detector: last gross per ordered pair.
     Reference {
         /// from << 32 | to -> gross of the most recent transfer.
-        last: BTreeMap<u64, i64>,
+        #[serde(with = "idmap::sorted_map")]
+        last: IdMap<u64, i64>,
     },
     /// Corrected detector: day logs inside the window.
     Window {
@@ -113,7 +117,7 @@ impl Flows {
         match detector {
             None => Flows::Off,
             Some(d) => match d.kind {
-                DetectorKind::Reference => Flows::Reference { last: BTreeMap::new() },
+                DetectorKind::Reference => Flows::Reference { last: idmap::map() },
                 DetectorKind::Corrected => Flows::Window { window_days: d.window_days, days: VecDeque::new() },
             },
         }
@@ -163,7 +167,7 @@ impl Flows {
 
     /// Reference detector: circ_i = Σ_c min(last(i→c), last(c→i)) and
     /// V_i = gross sent + gross received, over the whole history; and the
-    /// number of pairs.
+    /// number of pairs. (Integer sums: the order of the walk is moot.)
     pub fn reference_volumes(&self, accounts: &[Account]) -> Option<(Vec<i128>, Vec<i128>, usize)> {
         let Flows::Reference { last } = self else { return None };
         let mut circ = vec![0i128; accounts.len()];
@@ -218,7 +222,7 @@ impl Flows {
         match (self, detector.map(|d| (d.kind, d.window_days))) {
             (Flows::Off, None) => Ok(()),
             (Flows::Reference { last }, Some((DetectorKind::Reference, _))) => {
-                last.iter().try_for_each(|(&k, &g)| entry(k, g))
+                idmap::sorted_keys(last).into_iter().try_for_each(|k| entry(k, last[&k]))
             }
             (Flows::Window { window_days, days }, Some((DetectorKind::Corrected, w))) => {
                 if *window_days != w {

@@ -1,0 +1,201 @@
+//! Hash maps and sets keyed by ids, for hot lookups whose iteration order is
+//! never observed.
+//!
+//! [`IdMap`] and [`IdSet`] are `hashbrown` tables with foldhash's
+//! [`FixedState`]: a fixed seed, so the layout, and with it the iteration
+//! order, depends only on the operations applied, never on the process. A
+//! model may still only iterate one where the order cannot reach a result
+//! (a sum of integers, a count, a check that stops at the first error is
+//! the exception: see [`sorted_keys`]).
+//!
+//! Serialized, they are written in ascending key order through
+//! [`sorted_map`] and [`sorted_set`] (`#[serde(with = "...")]`): the bytes
+//! are those of a `BTreeMap` / `BTreeSet` with the same contents, so a
+//! snapshot does not depend on the table's layout, and snapshots written
+//! when the field was an ordered map still load.
+
+use foldhash::fast::FixedState;
+
+/// A hash map keyed by ids, with a fixed-seed hasher.
+pub type IdMap<K, V> = hashbrown::HashMap<K, V, FixedState>;
+
+/// A hash set of ids, with a fixed-seed hasher.
+pub type IdSet<K> = hashbrown::HashSet<K, FixedState>;
+
+/// An empty [`IdMap`].
+pub fn map<K, V>() -> IdMap<K, V> {
+    IdMap::with_hasher(FixedState::default())
+}
+
+/// An empty [`IdSet`].
+pub fn set<K>() -> IdSet<K> {
+    IdSet::with_hasher(FixedState::default())
+}
+
+/// The keys of `m` in ascending order (for checks and reports that must
+/// not depend on the table's layout).
+pub fn sorted_keys<K: Ord + Copy, V>(m: &IdMap<K, V>) -> Vec<K> {
+    let mut k: Vec<K> = m.keys().copied().collect();
+    k.sort_unstable();
+    k
+}
+
+/// At most this many entries are reserved up front while decoding, whatever
+/// length the input announces (the table grows past it as entries arrive).
+const RESERVE_MAX: usize = 1 << 16;
+
+/// `#[serde(with = "sorted_map")]` for an [`IdMap`]: entries in ascending
+/// key order, as a `BTreeMap` writes them.
+pub mod sorted_map {
+    use super::{IdMap, RESERVE_MAX};
+    use foldhash::fast::FixedState;
+    use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+    use serde::ser::{Serialize, Serializer};
+    use std::fmt;
+    use std::hash::Hash;
+    use std::marker::PhantomData;
+
+    /// Write the entries in ascending key order.
+    pub fn serialize<K, V, S>(m: &IdMap<K, V>, s: S) -> Result<S::Ok, S::Error>
+    where
+        K: Ord + Serialize,
+        V: Serialize,
+        S: Serializer,
+    {
+        let mut e: Vec<(&K, &V)> = m.iter().collect();
+        e.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        s.collect_map(e)
+    }
+
+    /// Read a map (a repeated key keeps the last value, as a `BTreeMap`
+    /// does).
+    pub fn deserialize<'de, K, V, D>(d: D) -> Result<IdMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Eq + Hash,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        struct V_<K, V>(PhantomData<(K, V)>);
+        impl<'de, K: Deserialize<'de> + Eq + Hash, V: Deserialize<'de>> Visitor<'de> for V_<K, V> {
+            type Value = IdMap<K, V>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                let n = a.size_hint().unwrap_or(0).min(RESERVE_MAX);
+                let mut m = IdMap::with_capacity_and_hasher(n, FixedState::default());
+                while let Some((k, v)) = a.next_entry()? {
+                    m.insert(k, v);
+                }
+                Ok(m)
+            }
+        }
+        d.deserialize_map(V_(PhantomData))
+    }
+}
+
+/// `#[serde(with = "sorted_set")]` for an [`IdSet`]: members in ascending
+/// order, as a `BTreeSet` writes them.
+pub mod sorted_set {
+    use super::{IdSet, RESERVE_MAX};
+    use foldhash::fast::FixedState;
+    use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
+    use serde::ser::{Serialize, Serializer};
+    use std::fmt;
+    use std::hash::Hash;
+    use std::marker::PhantomData;
+
+    /// Write the members in ascending order.
+    pub fn serialize<K, S>(m: &IdSet<K>, s: S) -> Result<S::Ok, S::Error>
+    where
+        K: Ord + Serialize,
+        S: Serializer,
+    {
+        let mut e: Vec<&K> = m.iter().collect();
+        e.sort_unstable();
+        s.collect_seq(e)
+    }
+
+    /// Read a set (repeated members collapse, as in a `BTreeSet`).
+    pub fn deserialize<'de, K, D>(d: D) -> Result<IdSet<K>, D::Error>
+    where
+        K: Deserialize<'de> + Eq + Hash,
+        D: Deserializer<'de>,
+    {
+        struct V_<K>(PhantomData<K>);
+        impl<'de, K: Deserialize<'de> + Eq + Hash> Visitor<'de> for V_<K> {
+            type Value = IdSet<K>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a sequence")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                let n = a.size_hint().unwrap_or(0).min(RESERVE_MAX);
+                let mut m = IdSet::with_capacity_and_hasher(n, FixedState::default());
+                while let Some(k) = a.next_element()? {
+                    m.insert(k);
+                }
+                Ok(m)
+            }
+        }
+        d.deserialize_seq(V_(PhantomData))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::snapshot::{decode, encode, parse, state_bytes as bytes};
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::Path;
+
+    /// `x` written as a snapshot body and read back as a `T`.
+    fn round_trip<X: serde::Serialize, T: serde::de::DeserializeOwned>(x: &X) -> T {
+        let snap = encode("t", 0, x);
+        let (h, body) = parse(Path::new("t"), &snap).unwrap();
+        decode(Path::new("t"), &h, body, &["t"]).unwrap()
+    }
+
+    #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+    struct Hashed {
+        #[serde(with = "sorted_map")]
+        m: IdMap<(u32, u32), u32>,
+        #[serde(with = "sorted_set")]
+        s: IdSet<(u32, u32)>,
+    }
+
+    #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+    struct Ordered {
+        m: BTreeMap<(u32, u32), u32>,
+        s: BTreeSet<(u32, u32)>,
+    }
+
+    /// The sorted form is the ordered map's bytes, whatever the insertion
+    /// order, and reads back into either.
+    #[test]
+    fn serialized_like_ordered_collections() {
+        let keys: Vec<(u32, u32)> = (0..500u32).map(|i| (i.wrapping_mul(2_654_435_761) % 97, i % 13)).collect();
+        let mut h = Hashed { m: map(), s: set() };
+        let mut h_rev = Hashed { m: map(), s: set() };
+        let mut o = Ordered { m: BTreeMap::new(), s: BTreeSet::new() };
+        for (i, &k) in keys.iter().enumerate() {
+            h.m.insert(k, i as u32);
+            h.s.insert(k);
+            o.m.insert(k, i as u32);
+            o.s.insert(k);
+        }
+        // The same contents reached in another order (last value per key kept).
+        for &k in keys.iter().rev() {
+            h_rev.s.insert(k);
+        }
+        for (&k, &v) in o.m.iter().rev() {
+            h_rev.m.insert(k, v);
+        }
+        assert_eq!(bytes(&h), bytes(&o));
+        assert_eq!(bytes(&h_rev), bytes(&o));
+        let back: Hashed = round_trip(&o);
+        assert_eq!(back, h);
+        let ord: Ordered = round_trip(&h);
+        assert_eq!(ord, o);
+        assert_eq!(sorted_keys(&h.m), o.m.keys().copied().collect::<Vec<_>>());
+    }
+}
