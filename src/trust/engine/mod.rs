@@ -24,6 +24,7 @@ use super::math::{self, Decayed, decay};
 use super::params::{
     AgeMode, ClusterGrouping, FalseAccusationPenalty, ParamError, PositiveAssertions, Rules, TrustParams,
 };
+use crate::engine::idmap::{self, IdMap};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -312,11 +313,13 @@ pub struct TrustEngine {
     assertions: Vec<Assertion>,
     labels: Vec<String>,
     entries: Vec<Entry>,
-    /// (subject, asserter or SYSTEM) -> entry.
-    entry_index: BTreeMap<(u32, u32), u32>,
+    /// (subject, asserter or SYSTEM) -> entry. Looked up, never walked.
+    #[serde(with = "idmap::sorted_map")]
+    entry_index: IdMap<(u32, u32), u32>,
     pairs: Vec<Pair>,
-    /// (consumer, provider) -> pair.
-    pair_index: BTreeMap<(u32, u32), u32>,
+    /// (consumer, provider) -> pair. Looked up, never walked.
+    #[serde(with = "idmap::sorted_map")]
+    pair_index: IdMap<(u32, u32), u32>,
     /// Mutual-consumer pairs (lower index first), sorted.
     mutual: BTreeSet<(u32, u32)>,
     last_accusation: BTreeMap<(u32, u32), u32>,
@@ -347,9 +350,9 @@ impl TrustEngine {
             assertions: Vec::new(),
             labels: Vec::new(),
             entries: Vec::new(),
-            entry_index: BTreeMap::new(),
+            entry_index: idmap::map(),
             pairs: Vec::new(),
-            pair_index: BTreeMap::new(),
+            pair_index: idmap::map(),
             mutual: BTreeSet::new(),
             last_accusation: BTreeMap::new(),
             last_praise: BTreeMap::new(),
