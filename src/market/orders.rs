@@ -7,6 +7,7 @@
 //! ordered sets (`BTreeSet`, `BinaryHeap`) serve here rather than a queue
 //! with `change_priority`.
 
+use crate::engine::idmap::{self, IdMap};
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
@@ -251,7 +252,9 @@ impl Class {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct WaitingConsumers {
     classes: Vec<Class>,
-    lookup: BTreeMap<(u16, u64), u32>,
+    /// (group, work key) -> class. Looked up, never walked.
+    #[serde(with = "idmap::sorted_map")]
+    lookup: IdMap<(u16, u64), u32>,
     active: Vec<u32>,
     active_pos: Vec<u32>,
     len: usize,
