@@ -1,35 +1,28 @@
-//! Hash maps and sets keyed by ids, for hot lookups whose iteration order is
-//! never observed.
+//! Hash maps keyed by ids, for hot lookups whose iteration order is never
+//! observed.
 //!
-//! [`IdMap`] and [`IdSet`] are `hashbrown` tables with foldhash's
-//! [`FixedState`]: a fixed seed, so the layout, and with it the iteration
-//! order, depends only on the operations applied, never on the process. A
-//! model may still only iterate one where the order cannot reach a result
-//! (a sum of integers, a count, a check that stops at the first error is
-//! the exception: see [`sorted_keys`]).
+//! [`IdMap`] is a `hashbrown` table with foldhash's [`FixedState`]: a fixed
+//! seed, so the layout, and with it the iteration order, depends only on the
+//! operations applied, never on the process. Even so, walk one in table order
+//! only where the order cannot reach a result (an integer sum, a count);
+//! where it could (a check that reports the first bad entry), walk
+//! [`sorted_keys`]. A snapshot's table is rebuilt by inserting in key order,
+//! so after a resume the table order is not the one the run had.
 //!
-//! Serialized, they are written in ascending key order through
-//! [`sorted_map`] and [`sorted_set`] (`#[serde(with = "...")]`): the bytes
-//! are those of a `BTreeMap` / `BTreeSet` with the same contents, so a
-//! snapshot does not depend on the table's layout, and snapshots written
-//! when the field was an ordered map still load.
+//! Serialized, it is written in ascending key order through [`sorted_map`]
+//! (`#[serde(with = "idmap::sorted_map")]`): the bytes are those of a
+//! `BTreeMap` with the same contents, so a snapshot does not depend on the
+//! table's layout, and snapshots written when the field was an ordered map
+//! still load.
 
 use foldhash::fast::FixedState;
 
 /// A hash map keyed by ids, with a fixed-seed hasher.
 pub type IdMap<K, V> = hashbrown::HashMap<K, V, FixedState>;
 
-/// A hash set of ids, with a fixed-seed hasher.
-pub type IdSet<K> = hashbrown::HashSet<K, FixedState>;
-
 /// An empty [`IdMap`].
 pub fn map<K, V>() -> IdMap<K, V> {
     IdMap::with_hasher(FixedState::default())
-}
-
-/// An empty [`IdSet`].
-pub fn set<K>() -> IdSet<K> {
-    IdSet::with_hasher(FixedState::default())
 }
 
 /// The keys of `m` in ascending order (for checks and reports that must
@@ -94,58 +87,11 @@ pub mod sorted_map {
     }
 }
 
-/// `#[serde(with = "sorted_set")]` for an [`IdSet`]: members in ascending
-/// order, as a `BTreeSet` writes them.
-pub mod sorted_set {
-    use super::{IdSet, RESERVE_MAX};
-    use foldhash::fast::FixedState;
-    use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
-    use serde::ser::{Serialize, Serializer};
-    use std::fmt;
-    use std::hash::Hash;
-    use std::marker::PhantomData;
-
-    /// Write the members in ascending order.
-    pub fn serialize<K, S>(m: &IdSet<K>, s: S) -> Result<S::Ok, S::Error>
-    where
-        K: Ord + Serialize,
-        S: Serializer,
-    {
-        let mut e: Vec<&K> = m.iter().collect();
-        e.sort_unstable();
-        s.collect_seq(e)
-    }
-
-    /// Read a set (repeated members collapse, as in a `BTreeSet`).
-    pub fn deserialize<'de, K, D>(d: D) -> Result<IdSet<K>, D::Error>
-    where
-        K: Deserialize<'de> + Eq + Hash,
-        D: Deserializer<'de>,
-    {
-        struct V_<K>(PhantomData<K>);
-        impl<'de, K: Deserialize<'de> + Eq + Hash> Visitor<'de> for V_<K> {
-            type Value = IdSet<K>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a sequence")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
-                let n = a.size_hint().unwrap_or(0).min(RESERVE_MAX);
-                let mut m = IdSet::with_capacity_and_hasher(n, FixedState::default());
-                while let Some(k) = a.next_element()? {
-                    m.insert(k);
-                }
-                Ok(m)
-            }
-        }
-        d.deserialize_seq(V_(PhantomData))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::engine::snapshot::{decode, encode, parse, state_bytes as bytes};
-    use std::collections::{BTreeMap, BTreeSet};
+    use std::collections::BTreeMap;
     use std::path::Path;
 
     /// `x` written as a snapshot body and read back as a `T`.
@@ -159,14 +105,11 @@ mod tests {
     struct Hashed {
         #[serde(with = "sorted_map")]
         m: IdMap<(u32, u32), u32>,
-        #[serde(with = "sorted_set")]
-        s: IdSet<(u32, u32)>,
     }
 
     #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
     struct Ordered {
         m: BTreeMap<(u32, u32), u32>,
-        s: BTreeSet<(u32, u32)>,
     }
 
     /// The sorted form is the ordered map's bytes, whatever the insertion
@@ -174,19 +117,14 @@ mod tests {
     #[test]
     fn serialized_like_ordered_collections() {
         let keys: Vec<(u32, u32)> = (0..500u32).map(|i| (i.wrapping_mul(2_654_435_761) % 97, i % 13)).collect();
-        let mut h = Hashed { m: map(), s: set() };
-        let mut h_rev = Hashed { m: map(), s: set() };
-        let mut o = Ordered { m: BTreeMap::new(), s: BTreeSet::new() };
+        let mut h = Hashed { m: map() };
+        let mut h_rev = Hashed { m: map() };
+        let mut o = Ordered { m: BTreeMap::new() };
         for (i, &k) in keys.iter().enumerate() {
             h.m.insert(k, i as u32);
-            h.s.insert(k);
             o.m.insert(k, i as u32);
-            o.s.insert(k);
         }
-        // The same contents reached in another order (last value per key kept).
-        for &k in keys.iter().rev() {
-            h_rev.s.insert(k);
-        }
+        // The same contents reached in another order.
         for (&k, &v) in o.m.iter().rev() {
             h_rev.m.insert(k, v);
         }
