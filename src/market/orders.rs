@@ -8,8 +8,6 @@
 //! with `change_priority`.
 
 use crate::engine::idmap::{self, IdMap};
-use foldhash::fast::FixedState;
-use priority_queue::PriorityQueue;
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
@@ -37,16 +35,11 @@ pub enum IdleMode {
     Blocks,
 }
 
-/// The ranked order: provider -> (estimate key, tie key, index), best =
-/// smallest, in an indexed heap keyed by provider.
-type Ranked = PriorityQueue<u32, Reverse<(u64, u64, u32)>, FixedState>;
-
 /// Idle providers.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct IdleProviders {
     mode: IdleMode,
-    #[serde(with = "ranked_serde")]
-    ranked: Ranked,
+    ranked: BTreeSet<(u64, u64, u32)>,
     by_index: BTreeSet<u32>,
     blocks: BTreeMap<u64, Vec<u32>>,
     pos: Vec<u32>,
@@ -57,7 +50,7 @@ impl IdleProviders {
     pub fn new(mode: IdleMode, n: usize) -> Self {
         IdleProviders {
             mode,
-            ranked: Ranked::with_default_hasher(),
+            ranked: BTreeSet::new(),
             by_index: BTreeSet::new(),
             blocks: BTreeMap::new(),
             pos: vec![u32::MAX; n],
@@ -94,7 +87,7 @@ impl IdleProviders {
         debug_assert!(fresh, "provider {i} already idle");
         match self.mode {
             IdleMode::Ranked => {
-                self.ranked.push(i, Reverse((k, tie, i)));
+                self.ranked.insert((k, tie, i));
             }
             IdleMode::Blocks => {
                 let b = self.blocks.entry(k).or_default();
@@ -111,8 +104,7 @@ impl IdleProviders {
         debug_assert!(was, "provider {i} was not idle");
         match self.mode {
             IdleMode::Ranked => {
-                let was = self.ranked.remove(&i);
-                debug_assert_eq!(was.map(|x| x.1.0), Some((k, tie, i)));
+                self.ranked.remove(&(k, tie, i));
             }
             IdleMode::Blocks => {
                 let b = self.blocks.get_mut(&k).expect("block of an idle provider");
@@ -133,7 +125,7 @@ impl IdleProviders {
     /// key, then index. Returns (index, estimate).
     pub fn best(&self) -> Option<(u32, f64)> {
         match self.mode {
-            IdleMode::Ranked => self.ranked.peek().map(|(&i, r)| (i, from_desc_key(r.0.0))),
+            IdleMode::Ranked => self.ranked.first().map(|&(k, _, i)| (i, from_desc_key(k))),
             IdleMode::Blocks => self.blocks.first_key_value().map(|(&k, b)| (b[0], from_desc_key(k))),
         }
     }
@@ -155,7 +147,7 @@ impl IdleProviders {
 
     /// Ranked mode: every idle provider, best first, as (index, estimate).
     pub fn ranked(&self) -> impl Iterator<Item = (u32, f64)> + '_ {
-        sorted(&self.ranked).into_iter().map(|(k, _, i)| (i, from_desc_key(k)))
+        self.ranked.iter().map(|&(k, _, i)| (i, from_desc_key(k)))
     }
 
     /// Check an order read from a snapshot, for `n` providers kept in
@@ -190,7 +182,7 @@ impl IdleProviders {
                 if !self.blocks.is_empty() {
                     return Err("idle order in ranked mode holds blocks".into());
                 }
-                for (k, tie, i) in sorted(&self.ranked) {
+                for &(k, tie, i) in &self.ranked {
                     place(i, k, Some(tie))?;
                 }
             }
@@ -223,35 +215,6 @@ impl IdleProviders {
             }
         }
         Ok(idle)
-    }
-}
-
-/// The ranked order's entries, best first.
-fn sorted(r: &Ranked) -> Vec<(u64, u64, u32)> {
-    let mut v: Vec<(u64, u64, u32)> = r.iter().map(|(_, p)| p.0).collect();
-    v.sort_unstable();
-    v
-}
-
-/// The ranked order serialized as the ordered set of its entries.
-mod ranked_serde {
-    use super::{Ranked, sorted};
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    use std::cmp::Reverse;
-
-    pub fn serialize<S: Serializer>(r: &Ranked, s: S) -> Result<S::Ok, S::Error> {
-        sorted(r).serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Ranked, D::Error> {
-        let v: Vec<(u64, u64, u32)> = Vec::deserialize(d)?;
-        let mut r = Ranked::with_default_hasher();
-        for e in v {
-            if r.push(e.2, Reverse(e)).is_some() {
-                return Err(serde::de::Error::custom(format!("provider {} is in the idle order twice", e.2)));
-            }
-        }
-        Ok(r)
     }
 }
 
