@@ -26,11 +26,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Scenarios that take minutes per seed.
-const HEAVY: &[&str] = &[
-    "models/economic_value_scale.toml",
-    "models/identity_rotation_scale.toml",
-    "models/reliability_v2_scale.toml",
-];
+const HEAVY: &[&str] =
+    &["models/economic_value_scale.toml", "models/identity_rotation_scale.toml", "models/reliability_v2_scale.toml"];
 
 type Record = BTreeMap<String, BTreeMap<String, String>>;
 
@@ -58,10 +55,7 @@ fn record(out: &SeedOutput) -> BTreeMap<String, String> {
 
 fn scenario_files() -> Vec<String> {
     let files = omerta_sim::study::scenario::scenario_files(&root().join("models")).expect("models/ lists");
-    files
-        .iter()
-        .map(|f| f.strip_prefix(root()).expect("under the root").to_string_lossy().replace('\\', "/"))
-        .collect()
+    files.iter().map(|f| f.strip_prefix(root()).expect("under the root").to_string_lossy().replace('\\', "/")).collect()
 }
 
 /// Run the first seed of `file` and record it under `seed <n>`.

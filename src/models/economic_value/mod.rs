@@ -9,4 +9,4 @@ pub use model::EconomicMarket;
 pub mod metrics;
 pub mod study;
 
-pub use study::EconomicStudy;
+pub use study::{EconomicStudy, EconomicValue};

@@ -11,4 +11,4 @@ pub mod study;
 
 pub use config::{Params, Switches, resolve};
 pub use model::IdentityRotation;
-pub use study::IdentityRotationStudy;
+pub use study::{IdentityRotationDef, IdentityRotationStudy};

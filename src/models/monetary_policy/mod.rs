@@ -13,4 +13,4 @@ pub mod study;
 
 pub use config::{Params, Script, StudyKind};
 pub use model::{PolicyModel, Slot};
-pub use study::PolicyStudy;
+pub use study::{Policy, PolicyStudy};

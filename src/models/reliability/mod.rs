@@ -10,4 +10,4 @@ pub use model::ReliabilityMarket;
 pub mod metrics;
 pub mod study;
 
-pub use study::ReliabilityStudy;
+pub use study::{Reliability, ReliabilityStudy};

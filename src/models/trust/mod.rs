@@ -10,4 +10,4 @@ pub mod study;
 
 pub use config::{Params, resolve};
 pub use model::TrustModel;
-pub use study::TrustStudy;
+pub use study::{Trust, TrustStudy};
