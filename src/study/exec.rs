@@ -185,7 +185,7 @@ pub struct Interrupted {
 /// How a run folder's run ended.
 pub enum FolderEnd {
     /// Every seed finished and the report (or the shard's files) is written.
-    Finished(Option<StudyOutput>),
+    Finished(Option<Box<StudyOutput>>),
     /// Stopped early: the work done is kept, `resume` continues.
     Interrupted(Interrupted),
 }
@@ -285,7 +285,7 @@ pub fn run_folder(study: &dyn Study, dir: &mut RunDir, opts: &FolderRun<'_>) -> 
             crate::study::shard::write_shard_files(study, shard, &m.all_seeds, &outputs, dir.path())?;
             FolderEnd::Finished(None)
         }
-        None => FolderEnd::Finished(Some(finish(study, outputs, dir.path())?)),
+        None => FolderEnd::Finished(Some(Box::new(finish(study, outputs, dir.path())?))),
     };
     dir.finished()?;
     Ok(end)
