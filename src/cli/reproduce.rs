@@ -47,11 +47,8 @@ pub(super) fn cmd_reproduce(a: ReproduceArgs) -> anyhow::Result<ExitCode> {
         // Per fidelity: results, report folder, and each finding's metric.
         let mut results: Vec<(Results, PathBuf, Vec<Option<String>>)> = Vec::new();
         for f in FIDELITIES {
-            let mut sets = vec![format!("fidelity={f}")];
-            let probe = Scenario::load(&path, &[])?;
-            if probe.table.contains_key("compare_fidelities") {
-                sets.push("compare_fidelities=false".into());
-            }
+            // Both fidelities run here: no study compares inside a run.
+            let sets = vec![format!("fidelity={f}"), "compare_fidelities=false".to_string()];
             let scenario = Scenario::load(&path, &sets)?;
             let study = open_study(scenario)?;
             let (base, n) = study.default_seeds();

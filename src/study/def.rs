@@ -92,10 +92,14 @@ pub trait StudyDef: Send + Sync + Sized + 'static {
     /// Write a seed's wall time into its output (a timing field).
     fn stamp_wall_time(_output: &mut SeedOutput, _seconds: f64) {}
     /// Copy what the comparison run (in fidelity `name`) computed into the
-    /// main run's output. By default every metric becomes
-    /// `compare.<name>.<metric>` and every finding the 0/1 metric
-    /// `compare.<name>.finding.<id>`.
+    /// main run's output. By default every metric and series becomes
+    /// `compare.<name>.<key>` and every finding the 0/1 metric
+    /// `compare.<name>.finding.<id>` (findings are judged on the study's own
+    /// fidelity); tables are not copied.
     fn add_compared(name: &str, compared: &SeedOutput, out: &mut SeedOutput) {
+        for (k, v) in &compared.series {
+            out.series.insert(format!("compare.{name}.{k}"), v.clone());
+        }
         for (k, v) in &compared.metrics {
             out.metrics.insert(format!("compare.{name}.{k}"), *v);
             if compared.binary.contains(k) {
@@ -181,7 +185,12 @@ impl<D: StudyDef> Study for StudyOf<D> {
         D::timing(&self.params)
     }
     fn settings(&self) -> serde_json::Map<String, serde_json::Value> {
-        D::settings(&self.params)
+        let mut m = D::settings(&self.params);
+        if let Some(f) = self.other_name() {
+            m.entry("compare_fidelities").or_insert(serde_json::Value::Bool(true));
+            m.insert("compare_with".into(), serde_json::Value::String(f.into()));
+        }
+        m
     }
     fn default_seeds(&self) -> (u64, u64) {
         let c = D::common(&self.params);

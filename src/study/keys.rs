@@ -271,29 +271,6 @@ impl<'a> Keys<'a> {
         Ok(())
     }
 
-    /// A switch: one of `options`, or absent / `"auto"` for the fidelity's
-    /// value (`by_fidelity` = (reference value, corrected value)).
-    pub fn switch(
-        &self,
-        key: &str,
-        v: &Option<String>,
-        options: &[&str],
-        by_fidelity: (&str, &str),
-    ) -> Result<String, ScenarioError> {
-        let d = match self.fidelity {
-            Fidelity::Reference => by_fidelity.0,
-            Fidelity::Corrected => by_fidelity.1,
-        };
-        match v.as_deref() {
-            None | Some("auto") => Ok(d.to_string()),
-            Some(x) if options.contains(&x) => Ok(x.to_string()),
-            Some(x) => Err(self.err(format!(
-                "key `{key}`: unknown value \"{x}\" (expected one of: {}, or \"auto\")",
-                options.iter().map(|o| format!("\"{o}\"")).collect::<Vec<_>>().join(", ")
-            ))),
-        }
-    }
-
     /// A boolean switch written `true`, `false` or `"auto"` (the fidelity's
     /// value: `by_fidelity` = (reference value, corrected value)).
     pub fn bool_switch(
@@ -458,4 +435,28 @@ impl Keys<'_> {
             }),
         }
     }
+}
+
+/// Declare a switch: an enum whose values have the names scenario files use,
+/// with [`Switch`] implemented from that one list.
+///
+/// ```
+/// omerta_sim::switch_enum! {
+///     /// How consumers queue.
+///     pub enum Order { Fifo = "fifo", Random = "random" }
+/// }
+/// use omerta_sim::study::Switch;
+/// assert_eq!(Order::from_name("random"), Some(Order::Random));
+/// assert_eq!(Order::Fifo.name(), "fifo");
+/// ```
+#[macro_export]
+macro_rules! switch_enum {
+    ($(#[$m:meta])* $vis:vis enum $name:ident { $($(#[$vm:meta])* $var:ident = $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        $vis enum $name { $($(#[$vm])* #[allow(missing_docs)] $var),+ }
+        impl $crate::study::Switch for $name {
+            const VALUES: &'static [(Self, &'static str)] = &[$(($name::$var, $s)),+];
+        }
+    };
 }

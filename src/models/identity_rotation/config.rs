@@ -337,6 +337,10 @@ impl Params {
     }
 }
 
+impl crate::study::Switch for RhoBasis {
+    const VALUES: &'static [(Self, &'static str)] = &[(RhoBasis::Received, "received"), (RhoBasis::Sent, "sent")];
+}
+
 /// Checks on top of [`Keys`]: money in OMC converted to µOMC, day counts.
 struct Check<'a> {
     keys: Keys<'a>,
@@ -432,11 +436,7 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
     let verdict = h.verdict;
 
     let l = s.ledger.clone().unwrap_or_default();
-    let rho_basis =
-        match k.switch("ledger.rho_basis", &l.rho_basis, &["received", "sent"], ("received", "received"))?.as_str() {
-            "sent" => RhoBasis::Sent,
-            _ => RhoBasis::Received,
-        };
+    let rho_basis = k.pick("ledger.rho_basis", &l.rho_basis, (RhoBasis::Received, RhoBasis::Received))?;
     let amount_scale = k.num("ledger.amount_scale", l.amount_scale, 10.0)?;
     if amount_scale <= 1.0 {
         return Err(c.err(format!("key `ledger.amount_scale` must be > 1 (got {amount_scale})")));

@@ -277,8 +277,14 @@ fn td_keys(sc: TdScenario) -> &'static [&'static str] {
 }
 
 impl TrustStudy {
+    /// (metric key prefix, fidelity) of the study's fidelity and, with
+    /// `compare_fidelities`, of the comparison run.
     fn variant_names(&self) -> Vec<(String, String)> {
-        self.params.variants().into_iter().map(|(pre, f, _)| (pre, f.name().to_string())).collect()
+        let mut v = vec![(String::new(), self.params.fidelity.name().to_string())];
+        if let Some(f) = self.other_name() {
+            v.push((format!("compare.{f}."), f.to_string()));
+        }
+        v
     }
 
     fn td_report(&self, r: &Results, outputs: &[SeedOutput], dir: &Path, md: &mut String) -> anyhow::Result<()> {
