@@ -69,7 +69,30 @@ pub fn parse_set_value(raw: &str) -> toml::Value {
     }
 }
 
-/// Apply one `key=value` override (dotted keys address nested tables).
+/// One step of a `--set` key path: a table key, optionally followed by
+/// array indexes (`consumer_groups[0]` is the key `consumer_groups`, then
+/// entry 0).
+fn key_steps(part: &str) -> Option<(&str, Vec<usize>)> {
+    let (name, mut rest) = match part.find('[') {
+        Some(i) => (part[..i].trim(), &part[i..]),
+        None => (part.trim(), ""),
+    };
+    if name.is_empty() {
+        return None;
+    }
+    let mut idx = Vec::new();
+    while !rest.is_empty() {
+        let inner = rest.strip_prefix('[')?;
+        let close = inner.find(']')?;
+        idx.push(inner[..close].trim().parse::<usize>().ok()?);
+        rest = &inner[close + 1..];
+    }
+    Some((name, idx))
+}
+
+/// Apply one `key=value` override. Dotted keys address nested tables and
+/// `name[i]` the `i`-th entry of an array (of tables, or of values):
+/// `consumer_groups[0].checkpoint_hours=0.5`, the spelling errors use.
 pub fn apply_set(table: &mut toml::Table, arg: &str) -> Result<(), ScenarioError> {
     let bad = |m: &str| ScenarioError::BadSet { arg: arg.to_string(), message: m.to_string() };
     let (key, raw) = arg.split_once('=').ok_or_else(|| bad("expected key=value"))?;
@@ -82,17 +105,58 @@ pub fn apply_set(table: &mut toml::Table, arg: &str) -> Result<(), ScenarioError
         return Err(bad("empty part in dotted key"));
     }
     let value = parse_set_value(raw.trim());
-    let mut cur = table;
+    // Walk tables and arrays alike: the table moves into a value and back.
+    let mut root = toml::Value::Table(std::mem::take(table));
+    let result = set_in(&mut root, &parts, value, &bad);
+    if let toml::Value::Table(t) = root {
+        *table = t;
+    }
+    result
+}
+
+fn set_in(
+    root: &mut toml::Value,
+    parts: &[&str],
+    value: toml::Value,
+    bad: &dyn Fn(&str) -> ScenarioError,
+) -> Result<(), ScenarioError> {
+    let mut cur = root;
+    let mut path = String::new();
     for (i, part) in parts.iter().enumerate() {
-        if i + 1 == parts.len() {
-            cur.insert((*part).to_string(), value);
+        let (name, idx) = key_steps(part)
+            .ok_or_else(|| bad(&format!("`{part}` is not a key or a key with indexes such as `groups[0]`")))?;
+        let last = i + 1 == parts.len();
+        let toml::Value::Table(t) = cur else {
+            return Err(bad(&format!("`{path}` is not a table")));
+        };
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(name);
+        if last && idx.is_empty() {
+            t.insert(name.to_string(), value);
             return Ok(());
         }
-        let next = cur.entry((*part).to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        cur = match next {
-            toml::Value::Table(t) => t,
-            _ => return Err(bad(&format!("`{}` is not a table", parts[..=i].join(".")))),
+        cur = if idx.is_empty() {
+            t.entry(name.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()))
+        } else {
+            t.get_mut(name).ok_or_else(|| bad(&format!("`{path}` is not set in the scenario (no entries to index)")))?
         };
+        for (j, n) in idx.iter().enumerate() {
+            let toml::Value::Array(a) = cur else {
+                return Err(bad(&format!("`{path}` is not an array")));
+            };
+            let len = a.len();
+            path.push_str(&format!("[{n}]"));
+            let slot = a.get_mut(*n).ok_or_else(|| {
+                bad(&format!("`{path}`: there is no entry {n} (the array has {len}, numbered from 0)"))
+            })?;
+            if last && j + 1 == idx.len() {
+                *slot = value;
+                return Ok(());
+            }
+            cur = slot;
+        }
     }
     unreachable!("loop returns on the last part")
 }
@@ -126,6 +190,22 @@ impl Scenario {
         })?;
         for s in sets {
             apply_set(&mut table, s)?;
+        }
+        if !sets.is_empty() {
+            // Record the overrides in the table, so the resolved scenario a
+            // run keeps (results, snapshots, shards) says how it was made.
+            let mut all = match table.remove("overrides") {
+                None => Vec::new(),
+                Some(toml::Value::Array(a)) if a.iter().all(|v| v.is_str()) => a,
+                Some(_) => {
+                    return Err(ScenarioError::Invalid {
+                        path: path.to_path_buf(),
+                        message: "key `overrides` must be a list of \"key=value\" strings".into(),
+                    });
+                }
+            };
+            all.extend(sets.iter().map(|s| toml::Value::String(s.trim().to_string())));
+            table.insert("overrides".into(), toml::Value::Array(all));
         }
         let study = match table.get("study") {
             Some(toml::Value::String(s)) => s.clone(),
@@ -162,15 +242,48 @@ impl Scenario {
 
     /// Deserialise the table into a study's scenario struct; errors name the
     /// key and the file.
+    ///
+    /// The keys every scenario shares ([`HEADER_KEYS`], read by
+    /// [`Scenario::header`]) are left out: a study's struct lists only its
+    /// own keys, and still refuses unknown ones.
     pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, ScenarioError> {
-        let text = self.to_toml();
-        toml::from_str(&text).map_err(|e: toml::de::Error| self.invalid(clean_toml_error(&e, &text)))
+        let mut own = self.table.clone();
+        for k in HEADER_KEYS {
+            own.remove(*k);
+        }
+        decode_table(self, &own)
+    }
+
+    /// The `--set` overrides applied to this scenario, in order (also those
+    /// of the run it was recorded from: they are kept in its table under
+    /// `overrides`).
+    pub fn overrides(&self) -> Vec<String> {
+        match self.table.get("overrides") {
+            Some(toml::Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// An `Invalid` error for this file.
     pub fn invalid(&self, message: impl Into<String>) -> ScenarioError {
         ScenarioError::Invalid { path: self.path.clone(), message: message.into() }
     }
+}
+
+/// The keys every scenario file shares, whatever its study: what it is
+/// (`study`, `description`), how it runs (`fidelity`, `seeds`, `seed_base`,
+/// `verdict`, `compare_fidelities`) and the `--set` overrides applied to it
+/// (`overrides`, written by the tool).
+pub const HEADER_KEYS: &[&str] =
+    &["study", "description", "fidelity", "seeds", "seed_base", "verdict", "compare_fidelities", "overrides"];
+
+/// Decode `table` (of `scn`) into `T`; errors name the key and the file.
+pub(crate) fn decode_table<T: serde::de::DeserializeOwned>(
+    scn: &Scenario,
+    table: &toml::Table,
+) -> Result<T, ScenarioError> {
+    let text = toml::to_string(table).expect("a TOML table serialises");
+    toml::from_str(&text).map_err(|e: toml::de::Error| scn.invalid(clean_toml_error(&e, &text)))
 }
 
 /// A toml error without the snippet of re-serialised text (whose line

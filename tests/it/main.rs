@@ -22,6 +22,7 @@ mod monetary_policy;
 mod queue;
 mod scenarios;
 mod shards;
+mod shipped_outputs;
 mod snapshots;
 mod split_run;
 mod trust_replay;

@@ -7,7 +7,7 @@ use crate::market::price::PriceParams;
 use crate::report::results::VerdictRule;
 pub use crate::study::Fidelity;
 use crate::study::limits::MAX_GRID_STEPS;
-use crate::study::{Keys, Scenario, ScenarioError, VerdictSpec};
+use crate::study::{Keys, Scenario, ScenarioError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ops::Bound::Excluded;
@@ -140,16 +140,9 @@ pub struct ClaimsSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvScenario {
-    pub study: String,
-    pub description: Option<String>,
-    pub fidelity: Option<Fidelity>,
-    pub seeds: Option<i64>,
-    pub seed_base: Option<i64>,
-    pub verdict: Option<VerdictSpec>,
     pub duration_hours: Option<f64>,
     pub tick_hours: Option<f64>,
     pub sample_hours: Option<f64>,
-    pub compare_fidelities: Option<bool>,
     pub match_priority: Option<String>,
     /// Markets to run (default: the four of §3.2, unless only a sweep is configured).
     pub scenarios: Option<Vec<String>>,
@@ -458,13 +451,14 @@ pub fn resolve(scn: &Scenario) -> Result<EvParams, ScenarioError> {
         return Err(scn.invalid(format!("study `{}` is not economic_value", scn.study)));
     }
     let s: EvScenario = scn.decode()?;
-    let fidelity = s.fidelity.unwrap_or_default();
+    let h = scn.header(20, 1)?;
+    let fidelity = h.fidelity;
     let k = Keys::new(scn, fidelity);
     let reference = fidelity == Fidelity::Reference;
 
-    let seeds = k.count("seeds", s.seeds, 20)? as u64;
-    let seed_base = k.count("seed_base", s.seed_base, 1)? as u64;
-    let verdict = k.verdict(s.verdict)?;
+    let seeds = h.seeds;
+    let seed_base = h.seed_base;
+    let verdict = h.verdict;
     let duration_hours = k.positive("duration_hours", s.duration_hours, 200.0)?;
     let tick_hours = k.positive("tick_hours", s.tick_hours, 0.1)?;
     let sample_hours = k.positive("sample_hours", s.sample_hours, 1.0)?;
@@ -761,7 +755,7 @@ pub fn resolve(scn: &Scenario) -> Result<EvParams, ScenarioError> {
         duration_hours,
         tick_hours,
         sample_hours,
-        compare_fidelities: s.compare_fidelities.unwrap_or(true),
+        compare_fidelities: h.compare_fidelities.unwrap_or(true),
         priority: if priority == "bid" { Priority::Bid } else { Priority::ListOrder },
         dc: dc_p,
         home: home_p,

@@ -9,7 +9,7 @@ pub use model::EconomicMarket;
 pub mod metrics;
 pub mod study;
 
-pub use study::EconomicStudy;
+pub use study::{EconomicStudy, EconomicValue};
 
 /// The kind names of the model's events ([`model::Ev`]), as `step --kind`
 /// takes them and `step` prints them; `docs/models/` documents each.

@@ -4,14 +4,12 @@
 use super::config::{EvParams, resolve};
 use super::metrics::{CLAIMS, FINDINGS, seed_output};
 use super::model::EconomicMarket;
-use crate::engine::{Model, SimTime, TimeUnit};
+use crate::engine::{Model, SimTime};
 use crate::report::chart::{Bar, grouped_bars, heatmap_labeled};
 use crate::report::markdown::{MdTable, findings_table, metric_cell};
-use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput, Table, VerdictRule, write_tables};
+use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput, Table, write_tables};
 use crate::report::stats::summarize;
-use crate::study::{
-    Fidelity, Footprint, Run, RunControl, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel,
-};
+use crate::study::{Common, Footprint, Scenario, ScenarioError, StudyDef, StudyModel, StudyOf};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -25,127 +23,57 @@ impl StudyModel for EconomicMarket {
     }
 }
 
+/// The `economic_value` study. Compares with the other fidelity by
+/// default (`compare_fidelities`), keeping the claims' metrics and verdicts
+/// of that run.
+pub struct EconomicValue;
+
 /// The study bound to its scenario (and the comparison fidelity's).
-pub struct EconomicStudy {
-    scenario: Scenario,
-    /// Resolved parameters.
-    pub params: EvParams,
-    other: Option<(Scenario, EvParams)>,
-}
+pub type EconomicStudy = StudyOf<EconomicValue>;
 
-impl EconomicStudy {
-    /// Resolve a scenario (and, with `compare_fidelities`, the same file in
-    /// the other fidelity: switches left on "auto" take that fidelity's
-    /// values, switches set explicitly stay).
-    pub fn new(scenario: Scenario) -> Result<Self, ScenarioError> {
-        let params = resolve(&scenario)?;
-        let other = if params.compare_fidelities {
-            let mut s = scenario.clone();
-            let f = match params.fidelity {
-                Fidelity::Reference => "corrected",
-                Fidelity::Corrected => "reference",
-            };
-            s.table.insert("fidelity".into(), toml::Value::String(f.into()));
-            let p = resolve(&s).map_err(|e| match e {
-                ScenarioError::Invalid { path, message } => ScenarioError::Invalid {
-                    path,
-                    message: format!("{message} (in the {f}-fidelity comparison run of `compare_fidelities = true`)"),
-                },
-                other => other,
-            })?;
-            Some((s, p))
-        } else {
-            None
-        };
-        Ok(EconomicStudy { scenario, params, other })
-    }
+impl StudyDef for EconomicValue {
+    const IDS: &'static [&'static str] = &["economic_value"];
+    const COMPARE_BY_DEFAULT: bool = true;
+    type Params = EvParams;
+    type Model = EconomicMarket;
 
-    fn meta(scenario: &Scenario, seed: u64) -> RunMeta {
-        RunMeta::of("economic_value", scenario, seed)
+    fn resolve(scenario: &Scenario) -> Result<EvParams, ScenarioError> {
+        resolve(scenario)
     }
-
-    /// A fresh run of `seed` in the study's fidelity.
-    pub fn new_run(&self, seed: u64) -> Run<EconomicMarket> {
-        Run::new(Self::meta(&self.scenario, seed), EconomicMarket::new(self.params.clone()))
+    fn common(p: &EvParams) -> Common {
+        Common { fidelity: p.fidelity, seed_base: p.seed_base, seeds: p.seeds, verdict: p.verdict }
     }
-
-    fn other_name(&self) -> Option<&'static str> {
-        self.other.as_ref().map(|(_, p)| p.fidelity.name())
+    fn model(p: &EvParams) -> EconomicMarket {
+        EconomicMarket::new(p.clone())
     }
-}
-
-impl Study for EconomicStudy {
-    fn id(&self) -> &'static str {
-        "economic_value"
+    fn horizon(p: &EvParams) -> SimTime {
+        EconomicMarket::new(p.clone()).horizon()
     }
-    fn scenario(&self) -> &Scenario {
-        &self.scenario
+    fn timing(p: &EvParams) -> &'static str {
+        if p.tick_mode() { "tick" } else { "continuous" }
     }
-    fn fidelity(&self) -> &'static str {
-        self.params.fidelity.name()
+    fn settings(p: &EvParams) -> serde_json::Map<String, Value> {
+        p.settings()
     }
-    fn timing(&self) -> &'static str {
-        if self.params.tick_mode() { "tick" } else { "continuous" }
-    }
-    fn settings(&self) -> serde_json::Map<String, Value> {
-        self.params.settings()
-    }
-    fn default_seeds(&self) -> (u64, u64) {
-        (self.params.seed_base, self.params.seeds)
-    }
-    fn verdict(&self) -> VerdictRule {
-        self.params.verdict
-    }
-    fn findings(&self) -> &'static [FindingDef] {
+    fn findings(_: &EvParams) -> &'static [FindingDef] {
         FINDINGS
     }
-    fn finding_metric(&self, id: &str) -> Option<String> {
+    fn finding_metric(_: &EvParams, id: &str) -> Option<String> {
         CLAIMS.iter().find(|c| c.id == id).map(|c| c.metric.to_string())
     }
-    fn time_unit(&self) -> TimeUnit {
-        TimeUnit::Hours
+    fn footprint(p: &EvParams) -> Footprint {
+        footprint(p)
     }
-    fn footprint(&self) -> Footprint {
-        let main = footprint(&self.params);
-        match &self.other {
-            // The comparison run follows the main one, whose output it keeps
-            // (the main run's model is gone by then).
-            Some((_, p)) => {
-                let other = footprint(p);
-                Footprint { per_run: main.per_run.max(other.per_run + main.per_output), ..main }
-            }
-            None => main,
-        }
-    }
-    fn horizon(&self) -> SimTime {
-        let main = EconomicMarket::new(self.params.clone()).horizon();
-        let other = self.other.as_ref().map(|(_, p)| EconomicMarket::new(p.clone()).horizon()).unwrap_or(SimTime::ZERO);
-        SimTime(main.ticks() + other.ticks())
-    }
-    fn complete_seed(&self, seed: u64, output: SeedOutput) -> anyhow::Result<SeedOutput> {
-        self.complete_with(seed, output)
-    }
-    fn stepper(&self, seed: u64) -> Box<dyn Stepper> {
-        Box::new(self.new_run(seed))
-    }
-    fn extra(&self, results: &Results, outputs: &[SeedOutput]) -> serde_json::Map<String, Value> {
+    fn extra(study: &EconomicStudy, results: &Results, outputs: &[SeedOutput]) -> serde_json::Map<String, Value> {
         let mut m = serde_json::Map::new();
-        m.insert("claims".into(), Value::Array(claims_block(self, results, outputs)));
+        m.insert("claims".into(), Value::Array(claims_block(study, results, outputs)));
         m
     }
-    fn report(&self, results: &Results, outputs: &[SeedOutput], dir: &Path) -> anyhow::Result<String> {
-        report(self, results, outputs, dir)
+    fn report(study: &EconomicStudy, results: &Results, outputs: &[SeedOutput], dir: &Path) -> anyhow::Result<String> {
+        report(study, results, outputs, dir)
     }
-}
-
-impl EconomicStudy {
-    /// Add the comparison run in the other fidelity (when asked for).
-    fn complete_with(&self, seed: u64, mut out: SeedOutput) -> anyhow::Result<SeedOutput> {
-        let Some((scn, params)) = &self.other else { return Ok(out) };
-        let mut run = Run::new(Self::meta(scn, seed), EconomicMarket::new(params.clone()));
-        run.drive(SimTime::MAX, &RunControl::quiet())?;
-        let other = seed_output(params, &run.sim.model.records, seed);
-        let name = params.fidelity.name();
+    /// Only the claims' metrics and verdicts of the comparison run.
+    fn add_compared(name: &str, other: &SeedOutput, out: &mut SeedOutput) {
         for c in CLAIMS {
             if let Some(v) = other.metrics.get(c.metric) {
                 out.metrics.insert(format!("compare.{name}.{}", c.metric), *v);
@@ -156,7 +84,6 @@ impl EconomicStudy {
                 out.binary.insert(k);
             }
         }
-        Ok(out)
     }
 }
 

@@ -4,7 +4,7 @@
 use crate::ledger::{DetectorConfig, DetectorKind, LedgerConfig, Micro, RhoBasis};
 use crate::report::results::VerdictRule;
 pub use crate::study::Fidelity;
-use crate::study::{Keys, Scenario, ScenarioError, VerdictSpec};
+use crate::study::{Keys, Scenario, ScenarioError};
 use serde::{Deserialize, Serialize};
 
 /// `[ledger]` (§2.3).
@@ -132,12 +132,6 @@ pub struct ScaleKeys {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdentityRotationScenario {
-    pub study: String,
-    pub description: Option<String>,
-    pub fidelity: Option<Fidelity>,
-    pub seeds: Option<i64>,
-    pub seed_base: Option<i64>,
-    pub verdict: Option<VerdictSpec>,
     pub ledger: Option<LedgerKeys>,
     pub circular: Option<CircularKeys>,
     pub undefended: Option<SwitchKeys>,
@@ -412,7 +406,8 @@ impl Check<'_> {
 /// Resolve and check an identity-rotation scenario.
 pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
     let s: IdentityRotationScenario = scn.decode()?;
-    let fidelity = s.fidelity.unwrap_or_default();
+    let h = scn.header(1, 1)?;
+    let fidelity = h.fidelity;
     let c = Check { keys: Keys::new(scn, fidelity) };
     let k = &c.keys;
 
@@ -432,9 +427,9 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
         )?;
     }
 
-    let seeds = k.count("seeds", s.seeds, 1)? as u64;
-    let seed_base = k.count("seed_base", s.seed_base, 1)? as u64;
-    let verdict = k.verdict(s.verdict)?;
+    let seeds = h.seeds;
+    let seed_base = h.seed_base;
+    let verdict = h.verdict;
 
     let l = s.ledger.clone().unwrap_or_default();
     let rho_basis =

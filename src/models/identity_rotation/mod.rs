@@ -11,7 +11,7 @@ pub mod study;
 
 pub use config::{Params, Switches, resolve};
 pub use model::IdentityRotation;
-pub use study::IdentityRotationStudy;
+pub use study::{IdentityRotationDef, IdentityRotationStudy};
 
 /// The kind names of the model's events ([`model::Ev`]), as `step --kind`
 /// takes them and `step` prints them; `docs/models/` documents each.

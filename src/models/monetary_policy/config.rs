@@ -5,7 +5,7 @@
 use crate::policy::PolicyConfig;
 use crate::report::results::VerdictRule;
 pub use crate::study::Fidelity;
-use crate::study::{Keys, Scenario, ScenarioError, VerdictSpec};
+use crate::study::{Keys, Scenario, ScenarioError};
 use crate::trust::{AgeMode, ClusterGrouping, FalseAccusationPenalty, PositiveAssertions, Rules, TrustParams};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -296,14 +296,8 @@ pub struct Mp2Spec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyScenario {
-    pub study: String,
-    pub description: Option<String>,
-    pub fidelity: Option<Fidelity>,
     pub days: Option<i64>,
     pub arms: Option<Vec<String>>,
-    pub seeds: Option<i64>,
-    pub seed_base: Option<i64>,
-    pub verdict: Option<VerdictSpec>,
     pub csv_every: Option<i64>,
     pub full_study: Option<FsSpec>,
     pub monetary_policy: Option<Mp1Spec>,
@@ -457,7 +451,8 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
         other => return Err(scn.invalid(format!("study `{other}` is not a monetary-policy study"))),
     };
     let s: PolicyScenario = scn.decode()?;
-    let fidelity = s.fidelity.unwrap_or_default();
+    let h = scn.header(20, 42)?;
+    let fidelity = h.fidelity;
     let keys = Keys::new(scn, fidelity);
     let id = study.id();
     keys.not_here(
@@ -466,8 +461,8 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
             ("full_study", s.full_study.is_some() && study != StudyKind::Fs),
             ("monetary_policy", s.monetary_policy.is_some() && study != StudyKind::Mp1),
             ("iteration2", s.iteration2.is_some() && study != StudyKind::Mp2),
-            ("seeds", s.seeds.is_some() && study == StudyKind::Fs),
-            ("seed_base", s.seed_base.is_some() && study == StudyKind::Fs),
+            ("seeds", h.given.0 && study == StudyKind::Fs),
+            ("seed_base", h.given.1 && study == StudyKind::Fs),
         ],
     )?;
     if let Some(arms) = &s.arms {
@@ -478,9 +473,9 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
             )));
         }
     }
-    let seeds = keys.count("seeds", s.seeds, 20)? as u64;
-    let seed_base = keys.count("seed_base", s.seed_base, 42)? as u64;
-    let verdict = keys.verdict(s.verdict)?;
+    let seeds = h.seeds;
+    let seed_base = h.seed_base;
+    let verdict = h.verdict;
     let days = keys.count_min1("days", s.days, 720)?;
     let mp1 = s.monetary_policy.clone().unwrap_or_default();
     let long_days = keys.count_min1("monetary_policy.long_days", mp1.long_days, 1825)?;

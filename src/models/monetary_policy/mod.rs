@@ -13,7 +13,7 @@ pub mod study;
 
 pub use config::{Params, Script, StudyKind};
 pub use model::{PolicyModel, Slot};
-pub use study::PolicyStudy;
+pub use study::{Policy, PolicyStudy};
 
 /// The kind names of the model's events ([`model::Ev`]), as `step --kind`
 /// takes them and `step` prints them; `docs/models/` documents each.

@@ -8,7 +8,7 @@ use crate::market::price::PriceParams;
 use crate::report::results::VerdictRule;
 pub use crate::study::Fidelity;
 use crate::study::limits::MAX_GRID_STEPS;
-use crate::study::{Keys, Scenario, ScenarioError, VerdictSpec};
+use crate::study::{Keys, Scenario, ScenarioError};
 use serde::{Deserialize, Serialize};
 use std::ops::Bound::Included;
 
@@ -129,12 +129,6 @@ pub struct ConsumerGroupSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReliabilityScenario {
-    pub study: String,
-    pub description: Option<String>,
-    pub fidelity: Option<Fidelity>,
-    pub seeds: Option<i64>,
-    pub seed_base: Option<i64>,
-    pub verdict: Option<VerdictSpec>,
     pub tick_hours: Option<f64>,
     pub requote_hours: Option<f64>,
     pub price_mean: Option<f64>,
@@ -353,7 +347,8 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
     let variant = Variant::from_id(&scn.study)
         .ok_or_else(|| scn.invalid(format!("study `{}` is not a reliability study", scn.study)))?;
     let s: ReliabilityScenario = scn.decode()?;
-    let fidelity = s.fidelity.unwrap_or_default();
+    let h = scn.header(20, 1)?;
+    let fidelity = h.fidelity;
     let keys = Keys::new(scn, fidelity);
     let err = |m: String| keys.err(m);
 
@@ -407,9 +402,9 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
         Variant::Equilibrium => (1.0, 0.6, 0.1, 0.15),
         Variant::V2 => (0.2, 0.5, 0.2, 0.2),
     };
-    let seeds = count("seeds", s.seeds, 20)? as u64;
-    let seed_base = count("seed_base", s.seed_base, 1)? as u64;
-    let verdict = keys.verdict(s.verdict)?;
+    let seeds = h.seeds;
+    let seed_base = h.seed_base;
+    let verdict = h.verdict;
     let tick_hours = positive("tick_hours", s.tick_hours, 0.1)?;
     let requote_hours = positive("requote_hours", s.requote_hours, 0.1)?;
     let price = PriceParams {

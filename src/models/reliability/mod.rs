@@ -10,7 +10,7 @@ pub use model::ReliabilityMarket;
 pub mod metrics;
 pub mod study;
 
-pub use study::ReliabilityStudy;
+pub use study::{Reliability, ReliabilityStudy};
 
 /// The kind names of the model's events ([`model::Ev`]), as `step --kind`
 /// takes them and `step` prints them; `docs/models/` documents each.

@@ -3,12 +3,12 @@
 use super::config::{Params, ProviderSetup, Variant, resolve};
 use super::metrics::{V2_GROUP_METRICS, findings, seed_output, tiers};
 use super::model::ReliabilityMarket;
-use crate::engine::{SimTime, TimeUnit};
+use crate::engine::SimTime;
 use crate::report::chart::{Bar, Line, Panel, grouped_bars, line_panels};
 use crate::report::markdown::{MdTable, findings_table, metric_cell};
-use crate::report::results::{FindingDef, Results, SeedOutput, VerdictRule};
+use crate::report::results::{FindingDef, Results, SeedOutput};
 use crate::report::stats::summarize;
-use crate::study::{Fidelity, Footprint, Run, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
+use crate::study::{Common, Fidelity, Footprint, Scenario, ScenarioError, StudyDef, StudyModel, StudyOf};
 use std::path::Path;
 
 impl StudyModel for ReliabilityMarket {
@@ -20,59 +20,44 @@ impl StudyModel for ReliabilityMarket {
     }
 }
 
+/// The reliability studies: `reliability_basic`, `reliability_equilibrium`
+/// and `reliability_v2`, one model with three configurations.
+pub struct Reliability;
+
 /// A reliability study bound to its scenario.
-pub struct ReliabilityStudy {
-    scenario: Scenario,
-    /// Resolved parameters.
-    pub params: Params,
-}
+pub type ReliabilityStudy = StudyOf<Reliability>;
 
-impl ReliabilityStudy {
-    /// Resolve a scenario.
-    pub fn new(scenario: Scenario) -> Result<Self, ScenarioError> {
-        let params = resolve(&scenario)?;
-        Ok(ReliabilityStudy { scenario, params })
-    }
+impl StudyDef for Reliability {
+    const IDS: &'static [&'static str] = &["reliability_basic", "reliability_equilibrium", "reliability_v2"];
+    type Params = Params;
+    type Model = ReliabilityMarket;
 
-    fn meta(&self, seed: u64) -> RunMeta {
-        RunMeta::of(self.params.variant.id(), &self.scenario, seed)
+    fn resolve(scenario: &Scenario) -> Result<Params, ScenarioError> {
+        resolve(scenario)
     }
-
-    /// A fresh run of `seed`.
-    pub fn new_run(&self, seed: u64) -> Run<ReliabilityMarket> {
-        Run::new(self.meta(seed), ReliabilityMarket::new(self.params.clone()))
+    fn common(p: &Params) -> Common {
+        Common { fidelity: p.fidelity, seed_base: p.seed_base, seeds: p.seeds, verdict: p.verdict }
     }
-}
-
-impl Study for ReliabilityStudy {
-    fn id(&self) -> &'static str {
-        self.params.variant.id()
+    fn model(p: &Params) -> ReliabilityMarket {
+        ReliabilityMarket::new(p.clone())
     }
-    fn scenario(&self) -> &Scenario {
-        &self.scenario
+    fn horizon(p: &Params) -> SimTime {
+        use crate::engine::Model;
+        ReliabilityMarket::new(p.clone()).horizon()
     }
-    fn fidelity(&self) -> &'static str {
-        self.params.fidelity.name()
+    fn timing(p: &Params) -> &'static str {
+        if p.tick_mode() { "tick" } else { "continuous" }
     }
-    fn timing(&self) -> &'static str {
-        if self.params.tick_mode() { "tick" } else { "continuous" }
+    fn settings(p: &Params) -> serde_json::Map<String, serde_json::Value> {
+        p.settings()
     }
-    fn settings(&self) -> serde_json::Map<String, serde_json::Value> {
-        self.params.settings()
+    fn findings(p: &Params) -> &'static [FindingDef] {
+        findings(p.variant)
     }
-    fn default_seeds(&self) -> (u64, u64) {
-        (self.params.seed_base, self.params.seeds)
-    }
-    fn verdict(&self) -> VerdictRule {
-        self.params.verdict
-    }
-    fn findings(&self) -> &'static [FindingDef] {
-        findings(self.params.variant)
-    }
-    fn finding_metric(&self, id: &str) -> Option<String> {
+    fn finding_metric(p: &Params, id: &str) -> Option<String> {
         let name = id.rsplit('.').next()?;
         let key = match name {
-            "reliability_premium" if self.params.fidelity == Fidelity::Reference => "rational.premium_2h",
+            "reliability_premium" if p.fidelity == Fidelity::Reference => "rational.premium_2h",
             "reliability_premium" => "rational.premium_per_hour",
             "rational_more_restarts" => "rational.restarts_per_iteration",
             "thresholds_converge" => "thresholds.final_std",
@@ -86,22 +71,17 @@ impl Study for ReliabilityStudy {
         };
         Some(key.to_string())
     }
-    fn time_unit(&self) -> TimeUnit {
-        TimeUnit::Hours
+    fn footprint(p: &Params) -> Footprint {
+        footprint(p)
     }
-    fn footprint(&self) -> Footprint {
-        footprint(&self.params)
-    }
-    fn horizon(&self) -> SimTime {
-        use crate::engine::Model;
-        ReliabilityMarket::new(self.params.clone()).horizon()
-    }
-    fn stepper(&self, seed: u64) -> Box<dyn Stepper> {
-        Box::new(self.new_run(seed))
-    }
-    fn report(&self, results: &Results, outputs: &[SeedOutput], dir: &Path) -> anyhow::Result<String> {
+    fn report(
+        study: &ReliabilityStudy,
+        results: &Results,
+        outputs: &[SeedOutput],
+        dir: &Path,
+    ) -> anyhow::Result<String> {
         let mut md = String::new();
-        let p = &self.params;
+        let p = &study.params;
         match p.variant {
             Variant::Basic => basic_report(p, results, dir, &mut md)?,
             _ => threshold_report(p, results, outputs, dir, &mut md)?,

@@ -3,7 +3,7 @@
 
 use crate::report::results::VerdictRule;
 pub use crate::study::Fidelity;
-use crate::study::{Keys, Scenario, ScenarioError, VerdictSpec};
+use crate::study::{Keys, Scenario, ScenarioError};
 use crate::trust::attacks::Attack;
 use crate::trust::{AgeMode, ClusterGrouping, FalseAccusationPenalty, PositiveAssertions, Rules, TrustParams};
 use serde::{Deserialize, Serialize};
@@ -211,12 +211,6 @@ pub struct AttackSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrustScenario {
-    pub study: String,
-    pub description: Option<String>,
-    pub fidelity: Option<Fidelity>,
-    pub seeds: Option<i64>,
-    pub seed_base: Option<i64>,
-    pub verdict: Option<VerdictSpec>,
     pub scenarios: Option<Vec<String>>,
     pub attacks: Option<Vec<String>>,
     pub recompute: Option<String>,
@@ -279,7 +273,8 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
         other => return Err(scn.invalid(format!("study `{other}` is not a trust study"))),
     };
     let s: TrustScenario = scn.decode()?;
-    let fidelity = s.fidelity.unwrap_or_default();
+    let h = scn.header(if study == StudyKind::Dynamics { 20 } else { 200 }, 1)?;
+    let fidelity = h.fidelity;
     let keys = Keys::new(scn, fidelity);
     match study {
         StudyKind::Dynamics => keys.not_here(
@@ -293,9 +288,9 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
         )?,
         StudyKind::FailureModes => keys.not_here(study.id(), &[("scenarios", s.scenarios.is_some())])?,
     }
-    let seeds = keys.count("seeds", s.seeds, if study == StudyKind::Dynamics { 20 } else { 200 })? as u64;
-    let seed_base = keys.count("seed_base", s.seed_base, 1)? as u64;
-    let verdict = keys.verdict(s.verdict)?;
+    let seeds = h.seeds;
+    let seed_base = h.seed_base;
+    let verdict = h.verdict;
     let trust = s.trust.clone().unwrap_or_default();
     trust.validate().map_err(|e| keys.err(format!("key `trust.{}`: {}", e.key, e.message)))?;
     let recompute = keys.switch("recompute", &s.recompute, &["daily", "checkpoints"], ("checkpoints", "daily"))?;

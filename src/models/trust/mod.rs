@@ -10,7 +10,7 @@ pub mod study;
 
 pub use config::{Params, resolve};
 pub use model::TrustModel;
-pub use study::TrustStudy;
+pub use study::{Trust, TrustStudy};
 
 /// The kind names of the model's events ([`model::Ev`]), as `step --kind`
 /// takes them and `step` prints them; `docs/models/` documents each.

@@ -4,12 +4,12 @@
 use super::config::{Params, StudyKind, TdScenario, resolve};
 use super::metrics::{FM_FINDINGS, TD_FINDINGS, attack_extras, phase_days, roles, seed_output};
 use super::model::TrustModel;
-use crate::engine::{Model, SimTime, TimeUnit};
+use crate::engine::{Model, SimTime};
 use crate::report::chart::{Bar, Line, Panel, grouped_bars, line_panels};
 use crate::report::markdown::{MdTable, auto_decimals, findings_table, fmt_ci};
-use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput, VerdictRule};
+use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput};
 use crate::report::stats::summarize;
-use crate::study::{Footprint, Run, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
+use crate::study::{Common, Footprint, Scenario, ScenarioError, StudyDef, StudyModel, StudyOf};
 use crate::trust::attacks::Attack;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -24,29 +24,11 @@ impl StudyModel for TrustModel {
     }
 }
 
+/// The trust studies: `trust_dynamics` and `failure_modes`.
+pub struct Trust;
+
 /// A trust study bound to its scenario.
-pub struct TrustStudy {
-    scenario: Scenario,
-    /// Resolved parameters.
-    pub params: Params,
-}
-
-impl TrustStudy {
-    /// Resolve a scenario.
-    pub fn new(scenario: Scenario) -> Result<Self, ScenarioError> {
-        let params = resolve(&scenario)?;
-        Ok(TrustStudy { scenario, params })
-    }
-
-    fn meta(&self, seed: u64) -> RunMeta {
-        RunMeta::of(self.params.study.id(), &self.scenario, seed)
-    }
-
-    /// A fresh run of `seed`.
-    pub fn new_run(&self, seed: u64) -> Run<TrustModel> {
-        Run::new(self.meta(seed), TrustModel::new(self.params.clone()))
-    }
-}
+pub type TrustStudy = StudyOf<Trust>;
 
 /// Memory of a run: every scenario (or attack) of the study runs side by
 /// side in one seed, in each compared fidelity, each with its identities (up
@@ -81,38 +63,36 @@ pub fn footprint(p: &Params) -> Footprint {
         .driver("attack.redemption.cycles", ap.cycles)
 }
 
-impl Study for TrustStudy {
-    fn id(&self) -> &'static str {
-        self.params.study.id()
+impl StudyDef for Trust {
+    const IDS: &'static [&'static str] = &["trust_dynamics", "failure_modes"];
+    type Params = Params;
+    type Model = TrustModel;
+
+    fn resolve(scenario: &Scenario) -> Result<Params, ScenarioError> {
+        resolve(scenario)
     }
-    fn scenario(&self) -> &Scenario {
-        &self.scenario
+    fn common(p: &Params) -> Common {
+        Common { fidelity: p.fidelity, seed_base: p.seed_base, seeds: p.seeds, verdict: p.verdict }
     }
-    fn fidelity(&self) -> &'static str {
-        self.params.fidelity.name()
+    fn model(p: &Params) -> TrustModel {
+        TrustModel::new(p.clone())
     }
-    fn timing(&self) -> &'static str {
-        "daily"
+    fn horizon(p: &Params) -> SimTime {
+        TrustModel::new(p.clone()).horizon()
     }
-    fn footprint(&self) -> Footprint {
-        footprint(&self.params)
+    fn footprint(p: &Params) -> Footprint {
+        footprint(p)
     }
-    fn settings(&self) -> serde_json::Map<String, Value> {
-        self.params.settings()
+    fn settings(p: &Params) -> serde_json::Map<String, Value> {
+        p.settings()
     }
-    fn default_seeds(&self) -> (u64, u64) {
-        (self.params.seed_base, self.params.seeds)
-    }
-    fn verdict(&self) -> VerdictRule {
-        self.params.verdict
-    }
-    fn findings(&self) -> &'static [FindingDef] {
-        match self.params.study {
+    fn findings(p: &Params) -> &'static [FindingDef] {
+        match p.study {
             StudyKind::Dynamics => TD_FINDINGS,
             StudyKind::FailureModes => FM_FINDINGS,
         }
     }
-    fn finding_metric(&self, id: &str) -> Option<String> {
+    fn finding_metric(_: &Params, id: &str) -> Option<String> {
         let key = match id {
             "td.normal_operation.providers_above_consumers" => "td.normal_operation.provider_trust_min",
             "td.sybil_attack.penalized" => "td.sybil_attack.sybil_trust_mean",
@@ -130,29 +110,20 @@ impl Study for TrustStudy {
         };
         Some(key.to_string())
     }
-    fn time_unit(&self) -> TimeUnit {
-        TimeUnit::Days
-    }
-    fn horizon(&self) -> SimTime {
-        TrustModel::new(self.params.clone()).horizon()
-    }
-    fn stepper(&self, seed: u64) -> Box<dyn Stepper> {
-        Box::new(self.new_run(seed))
-    }
-    fn report(&self, results: &Results, outputs: &[SeedOutput], dir: &Path) -> anyhow::Result<String> {
+    fn report(study: &TrustStudy, results: &Results, outputs: &[SeedOutput], dir: &Path) -> anyhow::Result<String> {
         let mut md = String::new();
-        match self.params.study {
-            StudyKind::Dynamics => self.td_report(results, outputs, dir, &mut md)?,
-            StudyKind::FailureModes => self.fm_report(results, dir, &mut md)?,
+        match study.params.study {
+            StudyKind::Dynamics => study.td_report(results, outputs, dir, &mut md)?,
+            StudyKind::FailureModes => study.fm_report(results, dir, &mut md)?,
         }
         solver_note(results, &mut md);
         md.push_str("\n## Findings\n\n");
         md.push_str(&findings_table(&results.findings));
         Ok(md)
     }
-    fn extra(&self, _results: &Results, outputs: &[SeedOutput]) -> serde_json::Map<String, Value> {
+    fn extra(study: &TrustStudy, _results: &Results, outputs: &[SeedOutput]) -> serde_json::Map<String, Value> {
         let mut m = serde_json::Map::new();
-        if self.params.study == StudyKind::FailureModes {
+        if study.params.study == StudyKind::FailureModes {
             m.insert("distributions".into(), Value::Object(distributions(outputs)));
         }
         m
