@@ -372,7 +372,12 @@ fn run_in_folder(
     match end {
         FolderEnd::Finished(Some(res)) => {
             outln!("{}", res.markdown)?;
-            errln!("wrote {}/results.json ({n} seeds in {:.2}s)", dir.path().display(), t0.elapsed().as_secs_f64());
+            errln!(
+                "wrote {}/results.json ({n} seed{} in {:.2}s)",
+                dir.path().display(),
+                if n == 1 { "" } else { "s" },
+                t0.elapsed().as_secs_f64()
+            );
             Ok(ExitCode::SUCCESS)
         }
         FolderEnd::Finished(None) => {

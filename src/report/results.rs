@@ -174,8 +174,12 @@ pub struct Results {
     pub fidelity: String,
     /// Timing mode.
     pub timing: String,
-    /// Settings used for the run.
+    /// Settings used for the run (with the resolved value of every key a
+    /// `--set` override changed).
     pub settings: serde_json::Map<String, serde_json::Value>,
+    /// The `--set` overrides applied to the scenario file, in order.
+    #[serde(default)]
+    pub overrides: Vec<String>,
     /// Seeds in order.
     pub seeds: Vec<u64>,
     /// Aggregated metrics.
@@ -464,6 +468,7 @@ mod tests {
             fidelity: "full".into(),
             timing: "event".into(),
             settings,
+            overrides: Vec::new(),
             seeds: vec![7, 8],
             metrics,
             findings,

@@ -246,6 +246,9 @@ impl<D: StudyDef> Study for StudyOf<D> {
     }
 }
 
+/// Decodes and validates a snapshot body (the header already read).
+pub type SnapshotLoad = fn(&Path, &snapshot::Header, &[u8]) -> anyhow::Result<Box<dyn Stepper>>;
+
 /// One row of the registry: the ids a study runs and how to open its
 /// scenarios and snapshots.
 pub struct StudyEntry {
@@ -254,7 +257,7 @@ pub struct StudyEntry {
     /// Bind a scenario of one of `ids`.
     pub open: fn(Scenario) -> Result<Box<dyn Study>, ScenarioError>,
     /// Decode and validate a snapshot body whose header names one of `ids`.
-    pub load: fn(&Path, &snapshot::Header, &[u8]) -> anyhow::Result<Box<dyn Stepper>>,
+    pub load: SnapshotLoad,
 }
 
 impl StudyEntry {

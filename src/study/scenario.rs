@@ -254,6 +254,18 @@ impl Scenario {
         decode_table(self, &own)
     }
 
+    /// The value at a `--set` key path (`a.b`, `groups[0].key`), if set.
+    pub fn value_at(&self, key: &str) -> Option<&toml::Value> {
+        let mut cur: Option<&toml::Value> = None;
+        for (i, part) in key.split('.').enumerate() {
+            let (name, idx) = key_steps(part.trim())?;
+            let v = if i == 0 { self.table.get(name)? } else { cur?.as_table()?.get(name)? };
+            cur = idx.iter().try_fold(v, |v, &n| v.as_array()?.get(n));
+            cur?;
+        }
+        cur
+    }
+
     /// The `--set` overrides applied to this scenario, in order (also those
     /// of the run it was recorded from: they are kept in its table under
     /// `overrides`).
@@ -340,6 +352,45 @@ mod tests {
         assert!(apply_set(&mut t, "novalue").is_err());
         assert!(apply_set(&mut t, "seeds.x=1").is_err());
         assert!(apply_set(&mut t, "a..b=1").is_err());
+    }
+
+    #[test]
+    fn set_array_entries() {
+        let mut t: toml::Table = "list = [1, 2]\n[[groups]]\nx = 1\n[[groups]]\nx = 2\n".parse().unwrap();
+        apply_set(&mut t, "groups[1].x=5").unwrap();
+        apply_set(&mut t, "groups[0].y=0.5").unwrap();
+        apply_set(&mut t, "list[1]=7").unwrap();
+        assert_eq!(t["groups"][1]["x"], toml::Value::Integer(5));
+        assert_eq!(t["groups"][0]["y"], toml::Value::Float(0.5));
+        assert_eq!(t["list"][1], toml::Value::Integer(7));
+        let e = apply_set(&mut t, "groups[2].x=1").unwrap_err().to_string();
+        assert!(e.contains("`groups[2]`: there is no entry 2 (the array has 2"), "{e}");
+        let e = apply_set(&mut t, "list[0].x=1").unwrap_err().to_string();
+        assert!(e.contains("`list[0]` is not a table"), "{e}");
+        let e = apply_set(&mut t, "groups[x].x=1").unwrap_err().to_string();
+        assert!(e.contains("`groups[x]` is not a key"), "{e}");
+        let e = apply_set(&mut t, "nothing[0]=1").unwrap_err().to_string();
+        assert!(e.contains("`nothing` is not set"), "{e}");
+        let e = apply_set(&mut t, "groups[0]x=1").unwrap_err().to_string();
+        assert!(e.contains("is not a key"), "{e}");
+        // The table survives a failed override whole.
+        assert_eq!(t["groups"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn overrides_are_recorded_and_values_found() {
+        let sets = ["groups[0].x=3".to_string(), "seeds=2".to_string()];
+        let s = Scenario::parse("study = \"s\"\n[[groups]]\nx = 1\n", Path::new("f.toml"), &sets).unwrap();
+        assert_eq!(s.overrides(), sets.to_vec());
+        assert_eq!(s.value_at("groups[0].x"), Some(&toml::Value::Integer(3)));
+        assert_eq!(s.value_at("groups[1].x"), None);
+        assert_eq!(s.value_at("seeds"), Some(&toml::Value::Integer(2)));
+        // Overrides of a recorded scenario add to its list.
+        let again = Scenario::parse(&s.to_toml(), Path::new("f.toml"), &["seeds=4".to_string()]).unwrap();
+        assert_eq!(again.overrides().len(), 3);
+        // Without overrides the table is untouched.
+        let plain = Scenario::parse("study = \"s\"", Path::new("f.toml"), &[]).unwrap();
+        assert!(plain.overrides().is_empty() && !plain.table.contains_key("overrides"));
     }
 
     #[test]
