@@ -8,6 +8,7 @@ mod alloc_probe;
 mod cli;
 mod corrected;
 mod determinism;
+mod docs;
 mod economic_value;
 mod hostile_scenarios;
 mod hostile_snapshots;
