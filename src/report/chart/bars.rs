@@ -5,12 +5,14 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::Chart;
-use super::axis::padded_range;
-use super::axis::{CategoryAxis, NumAxis, all_integers, category_label, category_labels_layout, label_font_size};
+use super::axis::{
+    CategoryAxis, NumAxis, all_integers, category_label, category_labels_layout, label_font_size, padded_range,
+};
 use super::frame::{Corner, Frame, LegendEntry, Prim, Swatch, draw_frame};
 use super::layout::{Layout, PanelLayout};
 use super::plot::Guide;
 use super::style::{FONT, palette};
+use super::text::without_negative_zero;
 use crate::report::results::MetricResult;
 
 /// One bar with its 95 % interval.
@@ -236,7 +238,7 @@ impl Chart for BarGrid {
             }
             return Ok(layout);
         }
-        let area = root.margin(12, 0, 0, 0).titled(&self.title, (FONT, 26))?;
+        let area = root.margin(12, 0, 0, 0).titled(&without_negative_zero(&self.title), (FONT, 26))?;
         let cols = self.cols.max(1);
         let rows = self.panels.len().div_ceil(cols).max(1);
         for (sub, p) in area.split_evenly((rows, cols)).iter().zip(&self.panels) {

@@ -347,15 +347,9 @@ where
                 let (strip, rest) = inner.split_vertically((rows.size.1 + 2.0 * CLEAR).ceil() as u32);
                 chart = build(&rest)?;
                 marks = marks_of(&chart);
-                let (bx, by) = strip.get_base_pixel();
+                let by = f64::from(strip.get_base_pixel().1);
                 let x0 = plot_rect(&chart).x0;
-                let at = Rect {
-                    x0,
-                    y0: f64::from(by) + CLEAR,
-                    x1: x0 + rows.size.0,
-                    y1: f64::from(by) + CLEAR + rows.size.1,
-                };
-                debug_assert!(f64::from(bx) <= at.x0);
+                let at = Rect { x0, y0: by + CLEAR, x1: x0 + rows.size.0, y1: by + CLEAR + rows.size.1 };
                 legend = Some((at, rows));
             }
         }

@@ -11,6 +11,7 @@ use super::axis::{NumAxis, all_integers, padded_range};
 use super::frame::{Corner, Frame, LegendEntry, Prim, Swatch, draw_frame, finite_runs};
 use super::layout::{Layout, PanelLayout};
 use super::style::FONT;
+use super::text::without_negative_zero;
 use crate::report::stats::{Support, summarize_with};
 
 /// A dashed horizontal reference line (e.g. a target).
@@ -307,7 +308,7 @@ where
     DB::ErrorType: 'static,
 {
     let mut layout = Layout { size: root.dim_in_pixel(), panels: Vec::new() };
-    let area = root.margin(12, 0, 0, 0).titled(title, (FONT, 26))?;
+    let area = root.margin(12, 0, 0, 0).titled(&without_negative_zero(title), (FONT, 26))?;
     if panels.is_empty() {
         return Ok(layout);
     }
