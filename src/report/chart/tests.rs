@@ -28,7 +28,7 @@ fn check_pair(dir: &Path, stem: &str, layout: &Layout) -> String {
 
 fn finish(dir: &Path) {
     if std::env::var_os("OMERTA_KEEP_CHART_TEST").is_some() {
-        eprintln!("charts kept in {}", dir.display());
+        crate::cli::out::errln!("charts kept in {}", dir.display());
     } else {
         std::fs::remove_dir_all(dir).unwrap();
     }
