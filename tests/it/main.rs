@@ -5,6 +5,7 @@
 
 mod acceptance;
 mod alloc_probe;
+mod charts;
 mod cli;
 mod corrected;
 mod determinism;

@@ -5,7 +5,9 @@ use super::config::{EvParams, resolve};
 use super::metrics::{CLAIMS, FINDINGS, seed_output};
 use super::model::EconomicMarket;
 use crate::engine::{Model, SimTime};
-use crate::report::chart::{Bar, grouped_bars, heatmap_labeled};
+use crate::report::chart::{
+    Bar, BarPanel, BarSeries, Chart, GREEN, GREY, HeatClass, HeatMap, HeatScale, RED, ci_over, fmt_signed,
+};
 use crate::report::markdown::{MdTable, findings_table, metric_cell};
 use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput, Table, write_tables};
 use crate::report::stats::summarize;
@@ -289,15 +291,17 @@ fn report(s: &EconomicStudy, r: &Results, outputs: &[SeedOutput], dir: &Path) ->
             metric_cell(m, "sweep.counts.neutral", 2),
             metric_cell(m, "sweep.counts.cannibalization", 2)
         ));
-        sweep_heatmap(s, m, dir)?;
-        md.push_str("\nChart: sweep_heatmap.svg / sweep_heatmap.png\n");
+        sweep_heatmap(s, m, &dir.join("charts"))?;
+        md.push_str("\nChart: charts/sweep_heatmap.svg / charts/sweep_heatmap.png\n");
     }
     md.push_str("\n## Findings\n\n");
     md.push_str(&findings_table(&r.findings));
-    claims_report(s, r, dir, &mut md)?;
+    claims_report(s, r, &dir.join("charts"), &mut md)?;
     if !p.markets.is_empty() && p.legs.len() == 2 {
-        market_charts(s, m, dir)?;
-        md.push_str("\nCharts: compute_by_market, cost_by_market, profit_by_market (.svg / .png)\n");
+        market_charts(s, m, &dir.join("charts"))?;
+        md.push_str(
+            "\nCharts: charts/compute_by_market, charts/cost_by_market, charts/profit_by_market (.svg / .png)\n",
+        );
     }
     timeseries(outputs, dir)?;
     Ok(md)
@@ -336,6 +340,9 @@ fn claims_report(s: &EconomicStudy, r: &Results, dir: &Path, md: &mut String) ->
     let mut bars_ref = Vec::new();
     let mut bars_cor = Vec::new();
     let mut cats = Vec::new();
+    let mut left_out = Vec::new();
+    // One seed gives no interval.
+    let intervals = r.seeds.len() >= 2;
     for c in claims {
         let anchor = c["anchor"].as_f64();
         t.row([
@@ -349,17 +356,23 @@ fn claims_report(s: &EconomicStudy, r: &Results, dir: &Path, md: &mut String) ->
             let ratio = |e: &Value| -> Bar {
                 let mean = e["mean"].as_f64().map(|x| x / a).unwrap_or(f64::NAN);
                 let (lo, hi) = match e["ci95"].as_array() {
-                    Some(v) if v.len() == 2 => {
+                    Some(v) if v.len() == 2 && intervals => {
                         let (x, y) = (v[0].as_f64().unwrap_or(f64::NAN) / a, v[1].as_f64().unwrap_or(f64::NAN) / a);
                         (x.min(y), x.max(y))
                     }
-                    _ => (mean, mean),
+                    _ => (f64::NAN, f64::NAN),
                 };
                 Bar { label: label.clone(), mean, lo, hi }
             };
             cats.push(label.clone());
             bars_ref.push(ratio(&c["reference"]));
             bars_cor.push(ratio(&c["corrected"]));
+        } else {
+            let id = c["id"].as_str().unwrap_or("").trim_start_matches("ev.claim.");
+            left_out.push(match anchor {
+                Some(_) => format!("{id} (anchor 0)"),
+                None => format!("{id} (anchor not a number)"),
+            });
         }
     }
     md.push_str(&t.render());
@@ -368,66 +381,52 @@ fn claims_report(s: &EconomicStudy, r: &Results, dir: &Path, md: &mut String) ->
         100.0 * s.params.claims_tolerance
     ));
     if !cats.is_empty() {
-        grouped_bars(
-            dir,
-            "claims",
-            "Claims: measured mean / anchor (1 = as claimed), 95% CI",
-            "measured / anchor",
-            &cats,
-            &[("reference".into(), bars_ref), ("corrected".into(), bars_cor)],
-        )?;
-        md.push_str("\nChart: claims.svg / claims.png\n");
+        let note = if left_out.is_empty() {
+            String::new()
+        } else {
+            format!("Not shown, having no anchor to divide by (see the table): {}.", left_out.join(", "))
+        };
+        BarPanel {
+            title: format!("Claims: measured mean / anchor (1 = as claimed), {}", ci_over(r.seeds.len())),
+            y_label: "measured / anchor".into(),
+            categories: cats,
+            series: vec![BarSeries::new("reference", bars_ref), BarSeries::new("corrected", bars_cor)],
+            note,
+            ..Default::default()
+        }
+        .write(dir, "claims")?;
+        md.push_str("\nChart: charts/claims.svg / charts/claims.png\n");
     }
     Ok(())
 }
 
 fn market_charts(s: &EconomicStudy, m: &BTreeMap<String, MetricResult>, dir: &Path) -> anyhow::Result<()> {
     let names: Vec<String> = s.params.markets.iter().map(|x| x.name.clone()).collect();
-    let leg_series = |metric: &str| -> Vec<(String, Vec<Bar>)> {
+    let bars = |leg: &str, metric: &str| -> Vec<Bar> {
+        names.iter().map(|n| Bar::of_metric(m, &format!("scenarios.{n}.{leg}.{metric}"), n)).collect()
+    };
+    let leg_series = |metric: &str| -> Vec<BarSeries> {
         [("DC only", "dc_only"), ("DC + Home", "dc_home")]
             .iter()
-            .map(|(label, leg)| {
-                (
-                    label.to_string(),
-                    names.iter().map(|n| Bar::of_metric(m, &format!("scenarios.{n}.{leg}.{metric}"), n)).collect(),
-                )
-            })
+            .map(|(label, leg)| BarSeries::new(label, bars(leg, metric)))
             .collect()
     };
-    grouped_bars(
-        dir,
-        "compute_by_market",
-        "Compute delivered (useful hours)",
-        "useful hours",
-        &names,
-        &leg_series("compute_hours"),
-    )?;
-    grouped_bars(
-        dir,
-        "cost_by_market",
-        "$ per useful hour",
-        "$ / useful hour",
-        &names,
-        &leg_series("cost_per_useful_hour"),
-    )?;
+    let chart = |title: &str, y_label: &str, series: Vec<BarSeries>| BarPanel {
+        title: title.into(),
+        y_label: y_label.into(),
+        categories: names.clone(),
+        series,
+        ..Default::default()
+    };
+    chart("Compute delivered (useful hours)", "useful hours", leg_series("compute_hours"))
+        .write(dir, "compute_by_market")?;
+    chart("$ per useful hour", "$ / useful hour", leg_series("cost_per_useful_hour")).write(dir, "cost_by_market")?;
     let profit = vec![
-        (
-            "DC profit/h, DC only".to_string(),
-            names.iter().map(|n| Bar::of_metric(m, &format!("scenarios.{n}.dc_only.dc_profit_per_hour"), n)).collect(),
-        ),
-        (
-            "DC profit/h, DC + Home".to_string(),
-            names.iter().map(|n| Bar::of_metric(m, &format!("scenarios.{n}.dc_home.dc_profit_per_hour"), n)).collect(),
-        ),
-        (
-            "home profit/h, DC + Home".to_string(),
-            names
-                .iter()
-                .map(|n| Bar::of_metric(m, &format!("scenarios.{n}.dc_home.home_profit_per_hour"), n))
-                .collect(),
-        ),
+        BarSeries::new("DC profit/h, DC only", bars("dc_only", "dc_profit_per_hour")),
+        BarSeries::new("DC profit/h, DC + Home", bars("dc_home", "dc_profit_per_hour")),
+        BarSeries::new("home profit/h, DC + Home", bars("dc_home", "home_profit_per_hour")),
     ];
-    grouped_bars(dir, "profit_by_market", "Provider profit per provided hour", "$ / h", &names, &profit)?;
+    chart("Provider profit per provided hour", "$ / h", profit).write(dir, "profit_by_market")?;
     Ok(())
 }
 
@@ -456,23 +455,32 @@ fn sweep_heatmap(s: &EconomicStudy, m: &BTreeMap<String, MetricResult>, dir: &Pa
                 };
                 row.push(Some(class));
                 let mean = |k: &str| m.get(&format!("{base}.change.{k}")).and_then(|x| x.mean);
-                let f = |x: Option<f64>| x.map(|x| format!("{x:+.0}%")).unwrap_or_else(|| "n/a".into());
+                let f = |x: Option<f64>| x.map(|x| format!("{}%", fmt_signed(x, 0))).unwrap_or_else(|| "n/a".into());
                 lrow.push(format!("Δc {} Δp {}", f(mean("compute_pct")), f(mean("dc_profit_pct"))));
             }
             values.push(row);
             labels.push(lrow);
         }
     }
-    heatmap_labeled(
-        dir,
-        "sweep_heatmap",
-        &format!("Homes beside DCs, {}: red value creation, blue cannibalization", s.params.fidelity.name()),
-        &xs,
-        &ys,
-        &values,
-        &labels,
-        "class (+1 value creation, -1 cannibalization); cells: Δc compute %, Δp DC profit/h %",
-    )
+    let class = |value: f64, label: &str, color| HeatClass { value, label: label.into(), color };
+    HeatMap {
+        title: format!("Homes beside DCs, {}: the class most seeds gave", s.params.fidelity.name()),
+        note: "Rows: demand / checkpoints; columns: consumer values. Cells: Δc change of compute delivered, \
+               Δp change of DC profit per hour, with homes against DC only."
+            .into(),
+        x_labels: xs,
+        y_labels: ys,
+        values,
+        labels,
+        value_label: "class".into(),
+        scale: HeatScale::Classes(vec![
+            class(1.0, "value creation", GREEN),
+            class(0.0, "neutral", GREY),
+            class(-1.0, "cannibalization", RED),
+        ]),
+    }
+    .write(dir, "sweep_heatmap")
+    .map(|_| ())
 }
 
 /// `timeseries_<market>_<leg>.csv` of the first seed.

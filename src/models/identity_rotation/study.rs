@@ -6,7 +6,7 @@ use super::metrics::{FINDINGS, SCENARIOS, seed_output};
 use super::model::IdentityRotation;
 use crate::engine::SimTime;
 use crate::ledger::LedgerError;
-use crate::report::chart::{Corner, GridPanel, Guide, Line, Panel, line_grid};
+use crate::report::chart::{Chart, Corner, GridPanel, Guide, Line, LineGrid, Panel};
 use crate::report::markdown::{MdTable, findings_table, fmt_ci};
 use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput};
 use crate::study::{Common, Footprint, Scenario, ScenarioError, StudyDef, StudyModel, StudyOf};
@@ -109,8 +109,8 @@ impl StudyDef for IdentityRotationDef {
         } else {
             scripted_report(&study.params, results, &mut md);
             if let Some(first) = outputs.first() {
-                chart(&study.params, first, dir)?;
-                md.push_str("\nChart: identity_rotation.svg / identity_rotation.png\n");
+                chart(&study.params, first, &dir.join("charts"))?;
+                md.push_str("\nChart: charts/identity_rotation.svg / charts/identity_rotation.png\n");
             }
         }
         md.push_str("\n## Findings\n\n");
@@ -346,6 +346,8 @@ fn chart(p: &Params, first: &SeedOutput, dir: &Path) -> anyhow::Result<()> {
             legend: Corner::MiddleLeft,
         });
     }
-    let panels: Vec<_> = top.into_iter().chain(bottom).collect();
-    line_grid(dir, "identity_rotation", "Identity rotation: puppet trust and wealth by step", 2, &panels)
+    let panels: Vec<GridPanel> = top.into_iter().chain(bottom).collect();
+    LineGrid { title: "Identity rotation: puppet trust and wealth by step".into(), cols: 2, panels }
+        .write(dir, "identity_rotation")
+        .map(|_| ())
 }

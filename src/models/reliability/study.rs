@@ -4,10 +4,10 @@ use super::config::{Params, ProviderSetup, Variant, resolve};
 use super::metrics::{V2_GROUP_METRICS, findings, seed_output, tiers};
 use super::model::ReliabilityMarket;
 use crate::engine::SimTime;
-use crate::report::chart::{Bar, Line, Panel, grouped_bars, line_panels};
+use crate::report::chart::{Bar, BarPanel, BarSeries, Chart, Line, LinePanels, Panel, ci_over};
 use crate::report::markdown::{MdTable, findings_table, metric_cell};
 use crate::report::results::{FindingDef, Results, SeedOutput};
-use crate::report::stats::summarize;
+use crate::report::stats::{Support, summarize, summarize_with};
 use crate::study::{Common, Fidelity, Footprint, Scenario, ScenarioError, StudyDef, StudyModel, StudyOf};
 use std::path::Path;
 
@@ -233,15 +233,15 @@ fn basic_report(p: &Params, r: &Results, dir: &Path, md: &mut String) -> anyhow:
             (s.to_string(), bars)
         })
         .collect();
-    grouped_bars(
-        dir,
-        "provider_rates",
-        "Completion rate and rate per hour by provider type (95% CI over seeds)",
-        "completion rate / $ per hour",
-        &cats,
-        &series,
-    )?;
-    md.push_str("\nChart: provider_rates.svg / provider_rates.png\n");
+    BarPanel {
+        title: format!("Completion rate and rate per hour by provider type ({})", ci_over(r.seeds.len())),
+        y_label: "completion rate / $ per hour".into(),
+        categories: cats,
+        series: series.into_iter().map(|(name, bars)| BarSeries::new(&name, bars)).collect(),
+        ..Default::default()
+    }
+    .write(&dir.join("charts"), "provider_rates")?;
+    md.push_str("\nChart: charts/provider_rates.svg / charts/provider_rates.png\n");
     Ok(())
 }
 
@@ -256,10 +256,11 @@ fn band(outputs: &[SeedOutput], key: &str) -> Band {
     for r in 0..rounds {
         let vals: Vec<Option<f64>> =
             outputs.iter().map(|o| o.series.get(key).and_then(|v| v.get(r).copied())).collect();
-        let s = summarize(&vals, false);
+        // Both series (threshold mean and sd) cannot be negative; one seed gives no interval.
+        let s = summarize_with(&vals, Support::NonNegative);
         if let Some(mean) = s.mean {
             pts.push((r as f64, mean));
-            let [lo, hi] = s.ci95.unwrap_or([mean, mean]);
+            let [lo, hi] = s.ci95.filter(|_| s.n >= 2).unwrap_or([f64::NAN; 2]);
             b.push((r as f64, lo, hi));
         }
     }
@@ -347,7 +348,7 @@ fn threshold_report(
     }
     let (pts, b) = band(outputs, "round.threshold_mean");
     panels.push(Panel {
-        title: format!("Mean threshold, 95% CI over {} seeds", outputs.len()),
+        title: format!("Mean threshold, {}", ci_over(outputs.len())),
         x_label: "round".into(),
         y_label: "threshold".into(),
         lines: vec![Line { name: "mean threshold".into(), points: pts, band: Some(b), thin: false }],
@@ -359,8 +360,9 @@ fn threshold_report(
         y_label: "sd".into(),
         lines: vec![Line { name: "threshold sd".into(), points: pts, band: Some(b), thin: false }],
     });
-    line_panels(dir, "thresholds", &format!("{}: threshold adaptation", p.variant.id()), &panels)?;
-    md.push_str("\nChart: thresholds.svg / thresholds.png\n");
+    LinePanels { title: format!("{}: threshold adaptation", p.variant.id()), panels }
+        .write(&dir.join("charts"), "thresholds")?;
+    md.push_str("\nChart: charts/thresholds.svg / charts/thresholds.png\n");
     Ok(())
 }
 
@@ -444,14 +446,14 @@ fn v2_report(p: &Params, r: &Results, dir: &Path, md: &mut String) -> anyhow::Re
             (s.clone(), bars)
         })
         .collect();
-    grouped_bars(
-        dir,
-        "compute_by_tier",
-        "Compute hours per consumer in the last round (95% CI over seeds)",
-        "useful compute hours",
-        &tiers,
-        &series,
-    )?;
-    md.push_str("\nChart: compute_by_tier.svg / compute_by_tier.png\n");
+    BarPanel {
+        title: format!("Compute hours per consumer in the last round ({})", ci_over(r.seeds.len())),
+        y_label: "useful compute hours".into(),
+        categories: tiers,
+        series: series.into_iter().map(|(name, bars)| BarSeries::new(&name, bars)).collect(),
+        ..Default::default()
+    }
+    .write(&dir.join("charts"), "compute_by_tier")?;
+    md.push_str("\nChart: charts/compute_by_tier.svg / charts/compute_by_tier.png\n");
     Ok(())
 }

@@ -5,10 +5,10 @@ use super::config::{Params, StudyKind, TdScenario, resolve};
 use super::metrics::{FM_FINDINGS, TD_FINDINGS, attack_extras, phase_days, roles, seed_output};
 use super::model::TrustModel;
 use crate::engine::{Model, SimTime};
-use crate::report::chart::{Bar, Line, Panel, grouped_bars, line_panels};
+use crate::report::chart::{Bar, BarPanel, BarSeries, Chart, Line, LinePanels, Panel, ci_over};
 use crate::report::markdown::{MdTable, auto_decimals, findings_table, fmt_ci};
 use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput};
-use crate::report::stats::summarize;
+use crate::report::stats::{Support, summarize_with};
 use crate::study::{Common, Footprint, Scenario, ScenarioError, StudyDef, StudyModel, StudyOf};
 use crate::trust::attacks::Attack;
 use serde_json::{Value, json};
@@ -180,13 +180,7 @@ fn cell(m: &BTreeMap<String, MetricResult>, key: &str) -> String {
 }
 
 fn bar(m: &BTreeMap<String, MetricResult>, key: &str, label: &str) -> Bar {
-    match m.get(key) {
-        Some(MetricResult { mean: Some(mean), ci95, .. }) => {
-            let [lo, hi] = ci95.unwrap_or([*mean, *mean]);
-            Bar { label: label.to_string(), mean: *mean, lo, hi }
-        }
-        _ => Bar { label: label.to_string(), mean: f64::NAN, lo: f64::NAN, hi: f64::NAN },
-    }
+    Bar::of_metric(m, key, label)
 }
 
 fn solver_note(results: &Results, md: &mut String) {
@@ -222,11 +216,12 @@ fn band(outputs: &[SeedOutput], key: &str) -> Band {
     for d in 0..days {
         let vals: Vec<Option<f64>> =
             outputs.iter().map(|o| o.series.get(key).and_then(|v| v.get(d).copied())).collect();
-        let s = summarize(&vals, false);
+        // Trust cannot be negative; one seed gives no interval.
+        let s = summarize_with(&vals, Support::NonNegative);
         let x = d as f64;
         match s.mean {
             Some(m) => {
-                let [lo, hi] = s.ci95.unwrap_or([m, m]);
+                let [lo, hi] = s.ci95.filter(|_| s.n >= 2).unwrap_or([f64::NAN; 2]);
                 pts.push((x, m));
                 b.push((x, lo, hi));
             }
@@ -363,18 +358,15 @@ impl TrustStudy {
         let mut all = rule_lines(&lines);
         all.append(&mut lines);
         panels.push(Panel {
-            title: format!("Mean trust per role, 95% CI over {} seeds", outputs.len()),
+            title: format!("Mean trust per role, {}", ci_over(outputs.len())),
             x_label: "day".into(),
             y_label: "trust".into(),
             lines: all,
         });
         let mode = if self.params.switches.daily() { "daily solves" } else { "solved at checkpoints" };
-        line_panels(
-            &dir.join("charts"),
-            &format!("td_{}_trust", sc.id()),
-            &format!("{}: trust ({mode})", sc.id()),
-            &panels,
-        )
+        LinePanels { title: format!("{}: trust ({mode})", sc.id()), panels }
+            .write(&dir.join("charts"), &format!("td_{}_trust", sc.id()))
+            .map(|_| ())
     }
 
     fn fm_report(&self, r: &Results, dir: &Path, md: &mut String) -> anyhow::Result<()> {
@@ -450,14 +442,17 @@ impl TrustStudy {
                 (f.clone(), bars.collect())
             })
             .collect();
-        grouped_bars(
-            &charts,
-            "fm_success",
-            &format!("Attack success probability (Wilson 95% CI over {} seeds)", r.seeds.len()),
-            "P(success)",
-            &cats,
-            &series,
-        )?;
+        BarPanel {
+            title: match r.seeds.len() {
+                n if n >= 2 => format!("Attack success probability (Wilson {})", ci_over(n)),
+                n => format!("Attack success probability ({})", ci_over(n)),
+            },
+            y_label: "P(success)".into(),
+            categories: cats,
+            series: series.into_iter().map(|(name, bars)| BarSeries::new(&name, bars)).collect(),
+            ..Default::default()
+        }
+        .write(&charts, "fm_success")?;
         self.detection_chart(dist, &charts, r.seeds.len())?;
         md.push_str("\nCharts: charts/fm_success.svg / .png, charts/fm_detection.svg / .png\n");
         Ok(())
@@ -510,26 +505,22 @@ impl TrustStudy {
                         Err(_) => h[0] += n,
                     }
                 }
-                let bars = h
-                    .iter()
-                    .zip(&cats)
-                    .map(|(&n, c)| Bar {
-                        label: c.clone(),
-                        mean: n as f64 / seeds.max(1) as f64,
-                        lo: f64::NAN,
-                        hi: f64::NAN,
-                    })
-                    .collect();
+                let bars = h.iter().zip(&cats).map(|(&n, c)| Bar::plain(c, n as f64 / seeds.max(1) as f64)).collect();
                 (a.id().to_string(), bars)
             })
             .collect();
-        grouped_bars(
-            charts,
-            "fm_detection",
-            &format!("Detection day ({} fidelity), share of {seeds} seeds", self.params.fidelity.name()),
-            "share of seeds",
-            &cats,
-            &series,
-        )
+        BarPanel {
+            title: format!(
+                "Detection day ({} fidelity), share of {}",
+                self.params.fidelity.name(),
+                crate::report::chart::seeds(seeds)
+            ),
+            y_label: "share of seeds".into(),
+            categories: cats,
+            series: series.into_iter().map(|(name, bars)| BarSeries::new(&name, bars)).collect(),
+            ..Default::default()
+        }
+        .write(charts, "fm_detection")
+        .map(|_| ())
     }
 }
