@@ -207,7 +207,6 @@ const PENDING: &[&str] = &[
     "tests/it/corrected.rs",
     "tests/it/economic_value.rs",
     "tests/it/identity_rotation.rs",
-    "tests/it/invariants.rs",
     "tests/it/ledger.rs",
     "tests/it/monetary_policy.rs",
     "tests/it/trust_replay.rs",
