@@ -228,6 +228,66 @@ pub struct Level {
 /// A matching candidate: (consumer key, consumer, provider, price, willingness).
 type Candidate = ((u64, u64, u32), usize, usize, f64, f64);
 
+/// Reference fidelity: what the tick loop reads every tick and can derive
+/// from the state, kept beside it. Not part of the state (nor of snapshots):
+/// built at a leg's first tick, after a snapshot is read, and kept up to
+/// date as the books change.
+#[derive(Clone, Debug, Default)]
+struct TickCache {
+    ready: bool,
+    /// Per provider kind: probability per tick of a personal-use or failure
+    /// cancellation (1 - s^dt), and the profit-cancel threshold.
+    hazard: [f64; 2],
+    theta: [f64; 2],
+    /// Some provider is an optimise-rule price setter.
+    has_setter: bool,
+    /// E of provider i at level l, at `e[i * levels + l]`.
+    e: Vec<f64>,
+    /// Per level: the cheapest free providers of the running round.
+    shortlists: Vec<Shortlist>,
+    /// Providers without a session, in any order, and where each is in it.
+    free: Vec<u32>,
+    free_at: Vec<u32>,
+    /// Providers (not setters) whose price may still move at the next
+    /// tick: all but those a tick left unchanged since they last turned
+    /// busy or idle.
+    moving: Vec<u32>,
+    is_moving: Vec<bool>,
+    /// Scratch: the sessions that end this tick.
+    ended: Vec<u32>,
+}
+
+/// A free provider as the reference scan ranks it: by cost, then its second
+/// key, then its index (the scan keeps the first of equals).
+#[derive(Clone, Copy, Debug)]
+struct Offer {
+    cost: f64,
+    second: u64,
+    i: u32,
+    price: f64,
+    e: f64,
+}
+
+impl Offer {
+    #[inline]
+    fn before(&self, o: &Offer) -> bool {
+        self.cost < o.cost || (self.cost == o.cost && (self.second < o.second || (self.second == o.second && self.i < o.i)))
+    }
+}
+
+/// How many of a level's cheapest free providers one scan keeps.
+const SHORTLIST: usize = 8;
+
+/// The cheapest free providers of one level, in rank order; `complete` when
+/// it holds every provider that was free at the scan.
+#[derive(Clone, Debug, Default)]
+struct Shortlist {
+    fresh: bool,
+    complete: bool,
+    next: usize,
+    offers: Vec<Offer>,
+}
+
 /// Total order of f64 as u64.
 #[inline]
 fn ord_f64(x: f64) -> u64 {
@@ -287,6 +347,11 @@ pub struct EconomicMarket {
     pub checks: bool,
     /// Violations found (with `checks`).
     pub violations: Vec<String>,
+    /// The horizon, summed once (it walks every leg's tick count).
+    #[serde(skip)]
+    horizon_cache: std::sync::OnceLock<SimTime>,
+    #[serde(skip)]
+    tc: TickCache,
 }
 
 impl EconomicMarket {
@@ -323,6 +388,8 @@ impl EconomicMarket {
             records: Vec::new(),
             checks: false,
             violations: Vec::new(),
+            horizon_cache: std::sync::OnceLock::new(),
+            tc: TickCache::default(),
         }
     }
 
@@ -534,7 +601,9 @@ impl EconomicMarket {
     /// Start a session between free provider i and idle consumer j at `rate`.
     fn start_session(&mut self, i: usize, j: usize, rate: f64, ctx: &mut Ctx<'_, Ev>) {
         let now = ctx.now().ticks();
-        if !self.tick_mode() {
+        if self.tick_mode() {
+            self.cache_busy(i);
+        } else {
             self.unindex_provider(i, ctx);
         }
         self.consumer_busy(j);
@@ -620,6 +689,8 @@ impl EconomicMarket {
             }
             c.paid_f += s.e;
             c.money_f += s.rate * s.e;
+            self.refresh_costs(i);
+            self.cache_free(i);
         } else {
             let pay = Self::pay_u(s.rate, e_u);
             let kappa_u = self.consumers[j].kappa_u;
@@ -683,39 +754,154 @@ impl EconomicMarket {
         best.map(|(_, _, i, price, e)| (i, price, e))
     }
 
-    /// Reference: the best free provider of level l by a scan.
-    fn best_provider_scan(&self, l: usize) -> Option<(usize, f64, f64)> {
-        let kappa = self.levels[l].kappa;
-        let mut best: Option<(f64, u64, usize, f64, f64)> = None;
-        for i in 0..self.providers.len() {
-            if self.providers[i].session != NONE {
-                continue;
+    /// Reference: the best free provider of level l, as a scan of every
+    /// provider would find it. One scan per level and round ranks the
+    /// cheapest few free providers; a match only takes providers out (costs
+    /// do not change within a round), so the first still free is the best,
+    /// and a new scan is needed only when every listed one is taken.
+    fn best_provider_listed(&mut self, l: usize) -> Option<(usize, f64, f64)> {
+        loop {
+            let sl = &mut self.tc.shortlists[l];
+            if sl.fresh {
+                while let Some(o) = sl.offers.get(sl.next) {
+                    if self.providers[o.i as usize].session == NONE {
+                        return Some((o.i as usize, o.price, o.e));
+                    }
+                    sl.next += 1;
+                }
+                if sl.complete {
+                    return None;
+                }
             }
-            let e = paid_hours(self.params.job_hours, kappa, self.attempts_of(i));
-            let price = self.providers[i].price;
-            let cost = price * e;
-            let second = self.provider_second(i);
-            let better = match best {
-                None => true,
-                Some((bc, bs, ..)) => cost < bc || (cost == bc && second < bs),
-            };
-            if better {
-                best = Some((cost, second, i, price, e));
+            self.scan_level(l);
+        }
+    }
+
+    /// Reference: rank level l's cheapest free providers (see
+    /// [`Self::best_provider_listed`]).
+    fn scan_level(&mut self, l: usize) {
+        let levels = self.levels.len();
+        let bid = self.params.priority == Priority::Bid;
+        let tc = &mut self.tc;
+        let sl = &mut tc.shortlists[l];
+        sl.offers.clear();
+        sl.next = 0;
+        sl.complete = true;
+        sl.fresh = true;
+        for &i in &tc.free {
+            let (i, p) = (i as usize, &self.providers[i as usize]);
+            let e = tc.e[i * levels + l];
+            let price = p.price;
+            let o = Offer { cost: price * e, second: if bid { p.tie } else { i as u64 }, i: i as u32, price, e };
+            if sl.offers.len() == SHORTLIST {
+                sl.complete = false;
+                if !o.before(&sl.offers[SHORTLIST - 1]) {
+                    continue;
+                }
+                sl.offers.pop();
+            }
+            // Offers are totally ordered (the index breaks every tie).
+            let at = sl.offers.iter().position(|x| o.before(x)).unwrap_or(sl.offers.len());
+            sl.offers.insert(at, o);
+        }
+    }
+
+    /// Reference: build the tick cache unless it is up to date.
+    fn ensure_tick_cache(&mut self) {
+        if self.tc.ready {
+            return;
+        }
+        let dt = self.params.tick_hours;
+        let (dc, home) = (self.params.dc, self.params.home);
+        self.tc.hazard = [dc.tick_probability(dt), home.tick_probability(dt)];
+        self.tc.theta = [dc.cancel_threshold, home.cancel_threshold];
+        self.tc.has_setter = self.providers.iter().any(|p| p.setter);
+        self.tc.e = vec![0.0; self.providers.len() * self.levels.len()];
+        self.tc.shortlists = vec![Shortlist::default(); self.levels.len()];
+        let np = self.providers.len();
+        self.tc.free.clear();
+        self.tc.free_at = vec![NONE; np];
+        self.tc.moving.clear();
+        self.tc.is_moving = vec![false; np];
+        for i in 0..np {
+            if self.providers[i].session == NONE {
+                self.tc.free_at[i] = self.tc.free.len() as u32;
+                self.tc.free.push(i as u32);
+            }
+            if !self.providers[i].setter {
+                self.tc.is_moving[i] = true;
+                self.tc.moving.push(i as u32);
             }
         }
-        best.map(|(_, _, i, price, e)| (i, price, e))
+        self.tc.ready = true;
+        for i in 0..self.providers.len() {
+            self.refresh_costs(i);
+        }
+    }
+
+    /// Reference: provider i has no session any more.
+    fn cache_free(&mut self, i: usize) {
+        if !self.tc.ready {
+            return;
+        }
+        let tc = &mut self.tc;
+        tc.free_at[i] = tc.free.len() as u32;
+        tc.free.push(i as u32);
+        self.cache_moving(i);
+    }
+
+    /// Reference: provider i starts a session.
+    fn cache_busy(&mut self, i: usize) {
+        if !self.tc.ready {
+            return;
+        }
+        let tc = &mut self.tc;
+        let at = std::mem::replace(&mut tc.free_at[i], NONE) as usize;
+        tc.free.swap_remove(at);
+        if let Some(&moved) = tc.free.get(at) {
+            tc.free_at[moved as usize] = at as u32;
+        }
+        self.cache_moving(i);
+    }
+
+    /// Reference: provider i's price may move again (it turned busy or idle).
+    fn cache_moving(&mut self, i: usize) {
+        if !self.tc.is_moving[i] && !self.providers[i].setter {
+            self.tc.is_moving[i] = true;
+            self.tc.moving.push(i as u32);
+        }
+    }
+
+    /// Reference: provider i's E per level, after its completion counts
+    /// changed.
+    fn refresh_costs(&mut self, i: usize) {
+        if !self.tc.ready {
+            return;
+        }
+        let a = self.attempts_of(i);
+        let levels = self.levels.len();
+        for l in 0..levels {
+            self.tc.e[i * levels + l] = paid_hours(self.params.job_hours, self.levels[l].kappa, a);
+        }
     }
 
     /// A matching round (§4.4): repeat until no level has a candidate.
     fn matching_round(&mut self, ctx: &mut Ctx<'_, Ev>) {
         let now = ctx.now().ticks();
         let job = self.params.job_hours;
+        let tick = self.tick_mode();
+        if tick {
+            self.ensure_tick_cache();
+            for sl in &mut self.tc.shortlists {
+                sl.fresh = false;
+            }
+        }
         loop {
             // (consumer key, consumer, provider, price, willingness)
             let mut best: Option<Candidate> = None;
             for l in 0..self.levels.len() {
                 let Some(&ck) = self.levels[l].consumers.first() else { continue };
-                let found = if self.tick_mode() { self.best_provider_scan(l) } else { self.best_provider(l, now) };
+                let found = if tick { self.best_provider_listed(l) } else { self.best_provider(l, now) };
                 let Some((i, price, e)) = found else { continue };
                 let j = ck.2 as usize;
                 let v = self.consumers[j].value;
@@ -976,6 +1162,7 @@ impl EconomicMarket {
         }
         self.providers = providers;
         self.consumers = consumers;
+        self.tc.ready = false;
         self.sessions.clear();
         self.running.clear();
         self.samples.clear();
@@ -1037,27 +1224,61 @@ impl EconomicMarket {
 
     fn on_tick(&mut self, k: u32, ctx: &mut Ctx<'_, Ev>) {
         let now = ctx.now().ticks();
-        let dt = self.params.tick_hours;
         self.ticked = true;
+        self.ensure_tick_cache();
         // 0. Optimise-rule re-solve at multiples of R.
-        if self.providers.iter().any(|p| p.setter) {
+        if self.tc.has_setter {
             let r = hours_to_ticks(self.params.setter.resolve_hours).max(1);
             if (now - self.leg_start).is_multiple_of(r) {
                 self.solve_setter();
             }
         }
         // 1. Outside index.
-        let m = self.outside.tick(&self.params.outside.index, dt, ctx.rng(S_INDEX));
+        let m = self.outside.tick(&self.params.outside.index, self.params.tick_hours, ctx.rng(S_INDEX));
         ctx.mix_f64(m);
         // 2. Sessions in start order.
+        let mut ended = std::mem::take(&mut self.tc.ended);
+        self.tick_sessions(m, now, &mut ended, ctx);
+        // 3./4. Completions, then cancellations, each in start order.
+        if !ended.is_empty() {
+            self.tick_end_sessions(&ended, ctx);
+            let sessions = &self.sessions;
+            self.running.retain(|&s| sessions.is_live(s));
+        }
+        ended.clear();
+        self.tc.ended = ended;
+        // 5. Prices in list order.
+        self.tick_prices();
+        // 6. Matching.
+        self.round(ctx);
+        // Read-only sample.
+        let sample_u = hours_to_ticks(self.params.sample_hours).max(1);
+        if (now - self.leg_start).is_multiple_of(sample_u) {
+            self.sample(now);
+        }
+        let span = self.leg_end - self.leg_start;
+        if (k as u64) * self.dt_u < span {
+            ctx.schedule(SimTime(now + self.dt_u), Ev::Tick(k + 1));
+        } else {
+            ctx.schedule(SimTime(now), Ev::RunEnd(self.leg));
+        }
+    }
+
+    /// Reference tick, step 2: every running session works a tick, in start
+    /// order; those that complete or are cancelled are marked and listed in
+    /// `ended` (in the same order).
+    #[inline(never)]
+    fn tick_sessions(&mut self, m: f64, now: u64, ended: &mut Vec<u32>, ctx: &mut Ctx<'_, Ev>) {
+        let dt = self.params.tick_hours;
         let job = self.params.job_hours;
-        let p_offer = self.params.outside.offer_rate * dt;
+        let o = self.params.outside;
+        let p_offer = o.offer_rate * dt;
         for idx in 0..self.running.len() {
             let slot = self.running[idx];
             let (i, j) = (self.sessions[slot].provider as usize, self.sessions[slot].consumer as usize);
             let kappa = self.consumers[j].kappa;
-            let h = self.pp(i).tick_probability(dt);
-            let theta = self.pp(i).cancel_threshold;
+            let kind = self.providers[i].kind as usize;
+            let (h, theta) = (self.tc.hazard[kind], self.tc.theta[kind]);
             let s = &mut self.sessions[slot];
             s.e += dt;
             while s.l + kappa <= s.e {
@@ -1065,6 +1286,7 @@ impl EconomicMarket {
             }
             if s.e >= job {
                 s.end = Some(End::Done);
+                ended.push(slot);
                 if self.checks {
                     let n = ((now - s.start) / self.dt_u) as u32;
                     let want = ticks_per_leg(job, dt);
@@ -1075,21 +1297,28 @@ impl EconomicMarket {
                 continue;
             }
             let rate = s.rate;
-            if ctx.rng(S_PERSONAL).random::<f64>() < h {
-                self.sessions[slot].end = Some(End::Personal);
+            let end = if ctx.rng(S_PERSONAL).random::<f64>() < h {
+                Some(End::Personal)
             } else if theta.is_finite() && ctx.rng(S_ARRIVAL).random::<f64>() < p_offer {
-                let o = &self.params.outside;
                 let u = o.multiplier_min + (o.multiplier_max - o.multiplier_min) * ctx.rng(S_OFFER).random::<f64>();
                 let b = m * u;
-                if b >= theta * rate {
-                    self.sessions[slot].end = Some(End::Profit);
-                }
+                (b >= theta * rate).then_some(End::Profit)
+            } else {
+                None
+            };
+            if end.is_some() {
+                self.sessions[slot].end = end;
+                ended.push(slot);
             }
         }
-        // 3./4. Completions, then cancellations, each in start order.
-        let running = std::mem::take(&mut self.running);
+    }
+
+    /// Reference tick, steps 3 and 4: book the completed sessions, then the
+    /// cancelled ones, each in start order.
+    #[inline(never)]
+    fn tick_end_sessions(&mut self, ended: &[u32], ctx: &mut Ctx<'_, Ev>) {
         for pass in [true, false] {
-            for &slot in &running {
+            for &slot in ended {
                 let end = self.sessions[slot].end;
                 let (is_done, ended) = (end == Some(End::Done), end.is_some());
                 if ended && is_done == pass && self.sessions.is_live(slot) {
@@ -1115,38 +1344,42 @@ impl EconomicMarket {
                 }
             }
         }
-        self.running = running.into_iter().filter(|&s| self.sessions.is_live(s)).collect();
-        // 5. Prices in list order.
-        let pp = self.params.price;
-        for i in 0..self.providers.len() {
-            let p = &mut self.providers[i];
-            if p.setter {
-                p.price = self.pstar;
-                continue;
-            }
-            let before = p.price;
-            let busy = p.session != NONE;
-            p.price = pp.tick(p.price, busy, p.floor, dt);
-            if self.checks {
-                let after = self.providers[i].price;
-                let floor = self.providers[i].floor;
-                if (busy && after < before && before <= pp.cap) || (!busy && after > before && after > floor) {
-                    self.violation(|| format!("provider {i} price {before} -> {after} (busy {busy})"));
-                }
+    }
+
+    /// Reference tick, step 5: every price moves a tick (busy ones grow,
+    /// idle ones decay, within [floor, cap]); setters post the fleet price.
+    /// A price the tick leaves unchanged stays so until its provider turns
+    /// busy or idle, so only the providers on the cache's moving list are
+    /// visited.
+    #[inline(never)]
+    fn tick_prices(&mut self) {
+        let dt = self.params.tick_hours;
+        let (pp, pstar, checks) = (self.params.price, self.pstar, self.checks);
+        if self.tc.has_setter {
+            for p in self.providers.iter_mut().filter(|p| p.setter) {
+                p.price = pstar;
             }
         }
-        // 6. Matching.
-        self.round(ctx);
-        // Read-only sample.
-        let sample_u = hours_to_ticks(self.params.sample_hours).max(1);
-        if (now - self.leg_start).is_multiple_of(sample_u) {
-            self.sample(now);
-        }
-        let span = self.leg_end - self.leg_start;
-        if (k as u64) * self.dt_u < span {
-            ctx.schedule(SimTime(now + self.dt_u), Ev::Tick(k + 1));
-        } else {
-            ctx.schedule(SimTime(now), Ev::RunEnd(self.leg));
+        let mut bad = Vec::new();
+        let tc = &mut self.tc;
+        let providers = &mut self.providers;
+        tc.moving.retain(|&i| {
+            let p = &mut providers[i as usize];
+            let (before, busy) = (p.price, p.session != NONE);
+            p.price = pp.tick(before, busy, p.floor, dt);
+            let after = p.price;
+            if checks && ((busy && after < before && before <= pp.cap) || (!busy && after > before && after > p.floor))
+            {
+                bad.push(format!("provider {i} price {before} -> {after} (busy {busy})"));
+            }
+            let keep = after.to_bits() != before.to_bits();
+            if !keep {
+                tc.is_moving[i as usize] = false;
+            }
+            keep
+        });
+        for msg in bad {
+            self.violation(|| msg);
         }
     }
 
@@ -1477,7 +1710,7 @@ impl Model for EconomicMarket {
     }
 
     fn horizon(&self) -> SimTime {
-        SimTime(self.legs.iter().map(|l| self.leg_span(l)).sum())
+        *self.horizon_cache.get_or_init(|| SimTime(self.legs.iter().map(|l| self.leg_span(l)).sum()))
     }
 
     fn check_invariants(&self) -> Result<(), String> {
