@@ -22,7 +22,8 @@ use crate::study::limits::MAX_GRID_STEPS;
 use rand::RngExt;
 use rand_distr::{Distribution, Exp1};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use super::keyset::KeySet;
+use std::collections::BTreeMap;
 
 /// Random streams (economic_value.md §5).
 pub const STREAMS: &[&str] =
@@ -219,10 +220,10 @@ pub struct Sess {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Level {
     kappa: f64,
-    consumers: BTreeSet<(u64, u64, u32)>,
-    decaying: BTreeSet<(u64, u64, u32)>,
-    floor: BTreeSet<(u64, u64, u32)>,
-    setter: BTreeSet<(u64, u64, u32)>,
+    consumers: KeySet,
+    decaying: KeySet,
+    floor: KeySet,
+    setter: KeySet,
 }
 
 /// A matching candidate: (consumer key, consumer, provider, price, willingness).
@@ -243,8 +244,8 @@ struct TickCache {
     has_setter: bool,
     /// E of provider i at level l, at `e[i * levels + l]`.
     e: Vec<f64>,
-    /// Per level: the cheapest free providers of the running round.
-    shortlists: Vec<Shortlist>,
+    /// Per level: the cheapest free provider of the running round.
+    best: Vec<Best>,
     /// Providers without a session, in any order, and where each is in it.
     free: Vec<u32>,
     free_at: Vec<u32>,
@@ -255,6 +256,18 @@ struct TickCache {
     is_moving: Vec<bool>,
     /// Scratch: the sessions that end this tick.
     ended: Vec<u32>,
+    /// What a tick reads of each running session's agents, in the order of
+    /// `running`.
+    run: Vec<RunInfo>,
+}
+
+/// A running session's checkpoint interval and its provider kind's
+/// cancellation probability per tick and profit threshold.
+#[derive(Clone, Copy, Debug)]
+struct RunInfo {
+    kappa: f64,
+    hazard: f64,
+    theta: f64,
 }
 
 /// A free provider as the reference scan ranks it: by cost, then its second
@@ -275,17 +288,12 @@ impl Offer {
     }
 }
 
-/// How many of a level's cheapest free providers one scan keeps.
-const SHORTLIST: usize = 8;
-
-/// The cheapest free providers of one level, in rank order; `complete` when
-/// it holds every provider that was free at the scan.
-#[derive(Clone, Debug, Default)]
-struct Shortlist {
+/// A level's cheapest free provider as the round's last scan found it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Best {
+    /// Scanned in this round.
     fresh: bool,
-    complete: bool,
-    next: usize,
-    offers: Vec<Offer>,
+    offer: Option<Offer>,
 }
 
 /// Total order of f64 as u64.
@@ -627,6 +635,8 @@ impl EconomicMarket {
         ctx.mix_f64(rate);
         if self.tick_mode() {
             self.running.push(slot);
+            let info = self.run_info(slot);
+            self.tc.run.push(info);
         } else {
             let end = self.sched(ctx, now + self.job_u, Ev::SessionEnd(slot));
             let offer = if self.pp(i).cancel_threshold.is_finite() && self.params.outside.offer_rate > 0.0 {
@@ -755,55 +765,38 @@ impl EconomicMarket {
     }
 
     /// Reference: the best free provider of level l, as a scan of every
-    /// provider would find it. One scan per level and round ranks the
-    /// cheapest few free providers; a match only takes providers out (costs
-    /// do not change within a round), so the first still free is the best,
-    /// and a new scan is needed only when every listed one is taken.
+    /// provider would find it. A match only takes providers out (costs do
+    /// not change within a round), so a level is scanned again in a round
+    /// only when its best provider was taken.
     fn best_provider_listed(&mut self, l: usize) -> Option<(usize, f64, f64)> {
-        loop {
-            let sl = &mut self.tc.shortlists[l];
-            if sl.fresh {
-                while let Some(o) = sl.offers.get(sl.next) {
-                    if self.providers[o.i as usize].session == NONE {
-                        return Some((o.i as usize, o.price, o.e));
-                    }
-                    sl.next += 1;
-                }
-                if sl.complete {
-                    return None;
-                }
+        let b = self.tc.best[l];
+        let o = match b.offer {
+            Some(o) if b.fresh && self.providers[o.i as usize].session == NONE => o,
+            None if b.fresh => return None,
+            _ => {
+                let o = self.scan_level(l);
+                self.tc.best[l] = Best { fresh: true, offer: o };
+                o?
             }
-            self.scan_level(l);
-        }
+        };
+        Some((o.i as usize, o.price, o.e))
     }
 
-    /// Reference: rank level l's cheapest free providers (see
-    /// [`Self::best_provider_listed`]).
-    fn scan_level(&mut self, l: usize) {
+    /// Reference: level l's cheapest free provider.
+    fn scan_level(&self, l: usize) -> Option<Offer> {
         let levels = self.levels.len();
         let bid = self.params.priority == Priority::Bid;
-        let tc = &mut self.tc;
-        let sl = &mut tc.shortlists[l];
-        sl.offers.clear();
-        sl.next = 0;
-        sl.complete = true;
-        sl.fresh = true;
-        for &i in &tc.free {
+        let mut best: Option<Offer> = None;
+        for &i in &self.tc.free {
             let (i, p) = (i as usize, &self.providers[i as usize]);
-            let e = tc.e[i * levels + l];
+            let e = self.tc.e[i * levels + l];
             let price = p.price;
             let o = Offer { cost: price * e, second: if bid { p.tie } else { i as u64 }, i: i as u32, price, e };
-            if sl.offers.len() == SHORTLIST {
-                sl.complete = false;
-                if !o.before(&sl.offers[SHORTLIST - 1]) {
-                    continue;
-                }
-                sl.offers.pop();
+            if best.is_none_or(|b| o.before(&b)) {
+                best = Some(o);
             }
-            // Offers are totally ordered (the index breaks every tie).
-            let at = sl.offers.iter().position(|x| o.before(x)).unwrap_or(sl.offers.len());
-            sl.offers.insert(at, o);
         }
+        best
     }
 
     /// Reference: build the tick cache unless it is up to date.
@@ -817,7 +810,7 @@ impl EconomicMarket {
         self.tc.theta = [dc.cancel_threshold, home.cancel_threshold];
         self.tc.has_setter = self.providers.iter().any(|p| p.setter);
         self.tc.e = vec![0.0; self.providers.len() * self.levels.len()];
-        self.tc.shortlists = vec![Shortlist::default(); self.levels.len()];
+        self.tc.best = vec![Best::default(); self.levels.len()];
         let np = self.providers.len();
         self.tc.free.clear();
         self.tc.free_at = vec![NONE; np];
@@ -833,10 +826,18 @@ impl EconomicMarket {
                 self.tc.moving.push(i as u32);
             }
         }
+        self.tc.run = self.running.iter().map(|&slot| self.run_info(slot)).collect();
         self.tc.ready = true;
         for i in 0..self.providers.len() {
             self.refresh_costs(i);
         }
+    }
+
+    /// Reference: what a tick reads of session `slot`'s agents.
+    fn run_info(&self, slot: u32) -> RunInfo {
+        let s = &self.sessions[slot];
+        let kind = self.providers[s.provider as usize].kind as usize;
+        RunInfo { kappa: self.consumers[s.consumer as usize].kappa, hazard: self.tc.hazard[kind], theta: self.tc.theta[kind] }
     }
 
     /// Reference: provider i has no session any more.
@@ -892,8 +893,8 @@ impl EconomicMarket {
         let tick = self.tick_mode();
         if tick {
             self.ensure_tick_cache();
-            for sl in &mut self.tc.shortlists {
-                sl.fresh = false;
+            for b in &mut self.tc.best {
+                b.fresh = false;
             }
         }
         loop {
@@ -1242,8 +1243,7 @@ impl EconomicMarket {
         // 3./4. Completions, then cancellations, each in start order.
         if !ended.is_empty() {
             self.tick_end_sessions(&ended, ctx);
-            let sessions = &self.sessions;
-            self.running.retain(|&s| sessions.is_live(s));
+            self.retain_running();
         }
         ended.clear();
         self.tc.ended = ended;
@@ -1264,58 +1264,74 @@ impl EconomicMarket {
         }
     }
 
+    /// Reference: drop the sessions that ended from `running` (and their
+    /// cached infos), keeping the order.
+    fn retain_running(&mut self) {
+        let (running, run, sessions) = (&mut self.running, &mut self.tc.run, &self.sessions);
+        let mut kept = 0;
+        for k in 0..running.len() {
+            if sessions.is_live(running[k]) {
+                running[kept] = running[k];
+                run[kept] = run[k];
+                kept += 1;
+            }
+        }
+        running.truncate(kept);
+        run.truncate(kept);
+    }
+
     /// Reference tick, step 2: every running session works a tick, in start
     /// order; those that complete or are cancelled are marked and listed in
     /// `ended` (in the same order).
-    #[inline(never)]
     fn tick_sessions(&mut self, m: f64, now: u64, ended: &mut Vec<u32>, ctx: &mut Ctx<'_, Ev>) {
         let dt = self.params.tick_hours;
         let job = self.params.job_hours;
         let o = self.params.outside;
         let p_offer = o.offer_rate * dt;
-        for idx in 0..self.running.len() {
-            let slot = self.running[idx];
-            let (i, j) = (self.sessions[slot].provider as usize, self.sessions[slot].consumer as usize);
-            let kappa = self.consumers[j].kappa;
-            let kind = self.providers[i].kind as usize;
-            let (h, theta) = (self.tc.hazard[kind], self.tc.theta[kind]);
-            let s = &mut self.sessions[slot];
+        // With `checks`: a session that completed on another tick than the
+        // job's count of ticks.
+        let mut late = None;
+        let EconomicMarket { running, sessions, checks, dt_u, tc, .. } = self;
+        debug_assert_eq!(running.len(), tc.run.len());
+        for (&slot, r) in running.iter().zip(&tc.run) {
+            let s = &mut sessions[slot];
             s.e += dt;
-            while s.l + kappa <= s.e {
-                s.l += kappa;
+            while s.l + r.kappa <= s.e {
+                s.l += r.kappa;
             }
             if s.e >= job {
                 s.end = Some(End::Done);
                 ended.push(slot);
-                if self.checks {
-                    let n = ((now - s.start) / self.dt_u) as u32;
-                    let want = ticks_per_leg(job, dt);
-                    if n != want {
-                        self.violation(|| format!("a session completed on its tick {n}, not {want}"));
+                if *checks && late.is_none() {
+                    let n = ((now - s.start) / *dt_u) as u32;
+                    if n != ticks_per_leg(job, dt) {
+                        late = Some(n);
                     }
                 }
                 continue;
             }
-            let rate = s.rate;
-            let end = if ctx.rng(S_PERSONAL).random::<f64>() < h {
+            let end = if ctx.rng(S_PERSONAL).random::<f64>() < r.hazard {
                 Some(End::Personal)
-            } else if theta.is_finite() && ctx.rng(S_ARRIVAL).random::<f64>() < p_offer {
+            } else if r.theta.is_finite() && ctx.rng(S_ARRIVAL).random::<f64>() < p_offer {
                 let u = o.multiplier_min + (o.multiplier_max - o.multiplier_min) * ctx.rng(S_OFFER).random::<f64>();
                 let b = m * u;
-                (b >= theta * rate).then_some(End::Profit)
+                (b >= r.theta * s.rate).then_some(End::Profit)
             } else {
                 None
             };
             if end.is_some() {
-                self.sessions[slot].end = end;
+                s.end = end;
                 ended.push(slot);
             }
+        }
+        if let Some(n) = late {
+            let want = ticks_per_leg(job, dt);
+            self.violation(|| format!("a session completed on its tick {n}, not {want}"));
         }
     }
 
     /// Reference tick, steps 3 and 4: book the completed sessions, then the
     /// cancelled ones, each in start order.
-    #[inline(never)]
     fn tick_end_sessions(&mut self, ended: &[u32], ctx: &mut Ctx<'_, Ev>) {
         for pass in [true, false] {
             for &slot in ended {
@@ -1351,35 +1367,53 @@ impl EconomicMarket {
     /// A price the tick leaves unchanged stays so until its provider turns
     /// busy or idle, so only the providers on the cache's moving list are
     /// visited.
-    #[inline(never)]
     fn tick_prices(&mut self) {
         let dt = self.params.tick_hours;
-        let (pp, pstar, checks) = (self.params.price, self.pstar, self.checks);
+        let (pp, pstar) = (self.params.price, self.pstar);
         if self.tc.has_setter {
             for p in self.providers.iter_mut().filter(|p| p.setter) {
                 p.price = pstar;
             }
         }
-        let mut bad = Vec::new();
-        let tc = &mut self.tc;
-        let providers = &mut self.providers;
-        tc.moving.retain(|&i| {
+        if self.checks {
+            return self.tick_prices_checked();
+        }
+        // As `PostedPriceParams::tick`, with its two factors computed once.
+        let (up, down) = (1.0 + pp.growth * dt, 1.0 - pp.decay * dt);
+        let (tc, providers) = (&mut self.tc, &mut self.providers);
+        let mut kept = 0;
+        for r in 0..tc.moving.len() {
+            let i = tc.moving[r];
             let p = &mut providers[i as usize];
-            let (before, busy) = (p.price, p.session != NONE);
-            p.price = pp.tick(before, busy, p.floor, dt);
-            let after = p.price;
-            if checks && ((busy && after < before && before <= pp.cap) || (!busy && after > before && after > p.floor))
-            {
-                bad.push(format!("provider {i} price {before} -> {after} (busy {busy})"));
-            }
-            let keep = after.to_bits() != before.to_bits();
-            if !keep {
+            let before = p.price;
+            let busy = p.session != NONE;
+            p.price = (before * if busy { up } else { down }).min(pp.cap).max(p.floor);
+            if p.price.to_bits() != before.to_bits() {
+                tc.moving[kept] = i;
+                kept += 1;
+            } else {
                 tc.is_moving[i as usize] = false;
             }
-            keep
-        });
-        for msg in bad {
-            self.violation(|| msg);
+        }
+        tc.moving.truncate(kept);
+    }
+
+    /// [`Self::tick_prices`] with the invariant checks: every provider, in
+    /// list order.
+    fn tick_prices_checked(&mut self) {
+        let dt = self.params.tick_hours;
+        let pp = self.params.price;
+        for i in 0..self.providers.len() {
+            let p = &mut self.providers[i];
+            if p.setter {
+                continue;
+            }
+            let (before, busy, floor) = (p.price, p.session != NONE, p.floor);
+            p.price = pp.tick(before, busy, floor, dt);
+            let after = p.price;
+            if (busy && after < before && before <= pp.cap) || (!busy && after > before && after > floor) {
+                self.violation(|| format!("provider {i} price {before} -> {after} (busy {busy})"));
+            }
         }
     }
 
@@ -1387,12 +1421,13 @@ impl EconomicMarket {
         let mut busy = [0u32; 2];
         let mut price = [0.0f64; 2];
         let mut count = [0u32; 2];
-        for i in 0..self.providers.len() {
-            let k = self.providers[i].kind as usize;
-            if self.providers[i].session != NONE {
+        let tick = self.tick_mode();
+        for (i, p) in self.providers.iter().enumerate() {
+            let k = p.kind as usize;
+            if p.session != NONE {
                 busy[k] += 1;
             }
-            price[k] += self.posted_price(i, now);
+            price[k] += if tick { p.price } else { self.posted_price(i, now) };
             count[k] += 1;
         }
         let idle = self.consumers.iter().filter(|c| c.session == NONE).count();

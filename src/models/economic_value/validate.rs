@@ -13,7 +13,7 @@ use crate::engine::{Audit, EventId, EventInfo, Model, SimTime, with_scratch_ctx}
 use crate::market::posted::paid_hours;
 use crate::market::price::Price;
 use crate::study::run::{Run, same_bytes, stored_scenario};
-use std::collections::BTreeSet;
+use super::super::keyset::KeySet;
 
 /// A new run of the scenario and seed of `run`, to validate it against
 /// (see `StudyModel::fresh_run`).
@@ -199,16 +199,16 @@ pub(crate) fn validate(m: &EconomicMarket, audit: &Audit<'_, EconomicMarket>) ->
     // (once a leg ended, consumers of the sessions it settled are idle but
     // not listed, until the next leg rebuilds the indices).
     for (l, lv) in m.levels.iter().enumerate() {
-        let want: BTreeSet<(u64, u64, u32)> = (0..nc)
+        let want: KeySet = (0..nc)
             .filter(|&j| m.consumers[j].session == NONE && m.consumers[j].level as usize == l)
             .map(|j| m.consumer_key(j))
             .collect();
         ensure!(
-            lv.consumers == want || (!running && lv.consumers.is_subset(&want)),
+            lv.consumers == want || (!running && lv.consumers.iter().all(|k| want.contains(k))),
             "the idle consumers of checkpoint level {l} are not those idle at it"
         );
         for (slot, set) in [(Slot::Decaying, &lv.decaying), (Slot::Floor, &lv.floor), (Slot::Setter, &lv.setter)] {
-            let want: BTreeSet<(u64, u64, u32)> = (0..np)
+            let want: KeySet = (0..np)
                 .filter(|&i| m.providers[i].slot == slot)
                 .map(|i| (m.providers[i].keys[l], m.provider_second(i), i as u32))
                 .collect();
