@@ -7,10 +7,11 @@
 //!
 //! The loop keeps a cache beside the state (never serialized): values it
 //! would otherwise recompute every tick (per-tick probabilities, each
-//! provider's expected paid hours E per level), the free providers, the
-//! providers whose price still moves, and what each running session's tick
-//! reads. Every result and the state after every event are those of the
-//! plain loop, bit for bit.
+//! provider's expected paid hours E per level), the free providers (a
+//! level's cheapest is found by one scan of them per round, not one scan of
+//! every provider per match), and what each running session's tick reads.
+//! Every result and the state after every event are those of the plain
+//! loop, bit for bit.
 
 use super::{EconomicMarket, End, Ev, NONE, S_ARRIVAL, S_INDEX, S_OFFER, S_PERSONAL, ticks_per_leg};
 use crate::engine::time::hours_to_ticks;
@@ -39,11 +40,6 @@ pub(super) struct TickCache {
     /// Providers without a session, in any order, and where each is in it.
     free: Vec<u32>,
     free_at: Vec<u32>,
-    /// Providers (not setters) whose price may still move at the next
-    /// tick: all but those a tick left unchanged since they last turned
-    /// busy or idle.
-    moving: Vec<u32>,
-    is_moving: Vec<bool>,
     /// Scratch: the sessions that end this tick.
     ended: Vec<u32>,
     /// What a tick reads of each running session's agents, in the order of
@@ -173,7 +169,7 @@ impl EconomicMarket {
     fn tick_sessions(&mut self, m: f64, now: u64, ended: &mut Vec<u32>, ctx: &mut Ctx<'_, Ev>) {
         let dt = self.params.tick_hours;
         let job = self.params.job_hours;
-        let o = self.params.outside;
+        let o = &self.params.outside;
         let p_offer = o.offer_rate * dt;
         // With `checks`: a session that completed on another tick than the
         // job's count of ticks.
@@ -251,38 +247,20 @@ impl EconomicMarket {
 
     /// Reference tick, step 5: every price moves a tick (busy ones grow,
     /// idle ones decay, within [floor, cap]); setters post the fleet price.
-    /// A price the tick leaves unchanged stays so until its provider turns
-    /// busy or idle, so only the providers on the cache's moving list are
-    /// visited.
     fn tick_prices(&mut self) {
-        let dt = self.params.tick_hours;
-        let (pp, pstar) = (self.params.price, self.pstar);
-        if self.tc.has_setter {
-            for p in self.providers.iter_mut().filter(|p| p.setter) {
-                p.price = pstar;
-            }
-        }
         if self.checks {
             return self.tick_prices_checked();
         }
+        let (pp, pstar) = (self.params.price, self.pstar);
         // As `PostedPriceParams::tick`, with its two factors computed once.
-        let (up, down) = (1.0 + pp.growth * dt, 1.0 - pp.decay * dt);
-        let (tc, providers) = (&mut self.tc, &mut self.providers);
-        let mut kept = 0;
-        for r in 0..tc.moving.len() {
-            let i = tc.moving[r];
-            let p = &mut providers[i as usize];
-            let before = p.price;
-            let busy = p.session != NONE;
-            p.price = (before * if busy { up } else { down }).min(pp.cap).max(p.floor);
-            if p.price.to_bits() != before.to_bits() {
-                tc.moving[kept] = i;
-                kept += 1;
+        let (up, down) = (1.0 + pp.growth * self.params.tick_hours, 1.0 - pp.decay * self.params.tick_hours);
+        for p in &mut self.providers {
+            p.price = if p.setter {
+                pstar
             } else {
-                tc.is_moving[i as usize] = false;
-            }
+                (p.price * if p.session != NONE { up } else { down }).min(pp.cap).max(p.floor)
+            };
         }
-        tc.moving.truncate(kept);
     }
 
     /// [`Self::tick_prices`] with the invariant checks: every provider, in
@@ -293,6 +271,7 @@ impl EconomicMarket {
         for i in 0..self.providers.len() {
             let p = &mut self.providers[i];
             if p.setter {
+                p.price = self.pstar;
                 continue;
             }
             let (before, busy, floor) = (p.price, p.session != NONE, p.floor);
@@ -354,16 +333,10 @@ impl EconomicMarket {
         let np = self.providers.len();
         self.tc.free.clear();
         self.tc.free_at = vec![NONE; np];
-        self.tc.moving.clear();
-        self.tc.is_moving = vec![false; np];
         for i in 0..np {
             if self.providers[i].session == NONE {
                 self.tc.free_at[i] = self.tc.free.len() as u32;
                 self.tc.free.push(i as u32);
-            }
-            if !self.providers[i].setter {
-                self.tc.is_moving[i] = true;
-                self.tc.moving.push(i as u32);
             }
         }
         self.tc.run = self.running.iter().map(|&slot| self.run_info(slot)).collect();
@@ -392,7 +365,6 @@ impl EconomicMarket {
         let tc = &mut self.tc;
         tc.free_at[i] = tc.free.len() as u32;
         tc.free.push(i as u32);
-        self.cache_moving(i);
     }
 
     /// Reference: provider i starts a session.
@@ -405,15 +377,6 @@ impl EconomicMarket {
         tc.free.swap_remove(at);
         if let Some(&moved) = tc.free.get(at) {
             tc.free_at[moved as usize] = at as u32;
-        }
-        self.cache_moving(i);
-    }
-
-    /// Reference: provider i's price may move again (it turned busy or idle).
-    fn cache_moving(&mut self, i: usize) {
-        if !self.tc.is_moving[i] && !self.providers[i].setter {
-            self.tc.is_moving[i] = true;
-            self.tc.moving.push(i as u32);
         }
     }
 
