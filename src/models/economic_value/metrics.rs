@@ -182,7 +182,9 @@ pub fn seed_output(p: &EvParams, records: &[LegRecord], seed: u64) -> SeedOutput
         for (k, v) in &r.metrics {
             out.set(format!("{}.{k}", r.id), *v);
         }
-        if !r.samples.is_empty() {
+        // Only the markets' time series are drawn (`timeseries_*.csv`); the
+        // sweep cells' stay in the records.
+        if !r.samples.is_empty() && r.id.starts_with("scenarios.") {
             let cols = ["hours", "busy_dcs", "busy_homes", "idle_consumers", "dc_price", "home_price", "outside_index"];
             for (c, name) in cols.iter().enumerate() {
                 series.insert(format!("ts.{}.{name}", r.id), r.samples.iter().map(|s| s[c]).collect());

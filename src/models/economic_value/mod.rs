@@ -2,6 +2,7 @@
 //! home compute beside datacenters create value?
 
 pub mod config;
+mod keyset;
 pub mod model;
 
 pub use config::{EvParams, resolve};
