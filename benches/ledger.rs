@@ -12,8 +12,11 @@
 //!   replayed requests a few balances random-walk below an amount). The
 //!   figure is, to within 1%, committed transfers per second.
 //!   `with_flow_records` keeps the corrected detector's flow records (90-day
-//!   window), as the scale run does; `no_detector` keeps none. Target: at
-//!   least 2,000,000 transfers/s.
+//!   window), as the scale run does; `no_detector` keeps none;
+//!   `with_reference_records` keeps the reference detector's last gross
+//!   amount per ordered pair (about a million pairs once the requests cycle,
+//!   each later transfer overwriting one). Target: at least 2,000,000
+//!   transfers/s.
 //! - `ledger_detect/*`: the corrected detector (CSR build, Tarjan,
 //!   restriction, the cancellation walk on link-cut trees) on uniform random
 //!   flow graphs, amounts log-uniform in [1, 10,000] OMC: V nodes and E
@@ -22,15 +25,22 @@
 //!   that density, (500k, 3M) -> (1M, 6M), is the near-linearity check
 //!   (target: at most 2.5x the time). Doubling E on 1M nodes doubles the
 //!   density too, and with it the number of cycles to cancel.
+//!   `ledger_detect/reference/1M_accounts`: the reference detector over the
+//!   records the 2^20 requests above leave (one ledger of 1,000,000
+//!   accounts, about 1M ordered pairs): circ_i summed over every pair whose
+//!   reverse pair also has a record.
 //!
 //! Run: `cargo bench --bench ledger` (about 10 minutes);
 //! `cargo bench --bench ledger -- transfers` for the transfers alone (a
 //! minute).
 
+mod common;
+
+use common::Clock;
 use criterion::{BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use omerta_sim::engine::SimTime;
 use omerta_sim::ledger::detect::{FlowGraph, corrected};
-use omerta_sim::ledger::{AccountId, Ledger, LedgerConfig, Micro};
+use omerta_sim::ledger::{AccountId, DetectorKind, Ledger, LedgerConfig, Micro};
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use std::cell::OnceCell;
@@ -61,11 +71,24 @@ fn requests(seed: u64) -> Vec<(u32, u32, i64)> {
         .collect()
 }
 
-fn ledger(detector: bool) -> Ledger {
+/// Which flow records a bench ledger keeps.
+#[derive(Clone, Copy)]
+enum Records {
+    /// The defended configuration: the corrected detector's day logs.
+    Corrected,
+    /// The reference detector's last gross per ordered pair.
+    Reference,
+    /// No detector.
+    None,
+}
+
+fn ledger(records: Records) -> Ledger {
     let mut rng = Pcg64Mcg::seed_from_u64(7);
     let mut config = LedgerConfig::defended();
-    if !detector {
-        config.detector = None;
+    match records {
+        Records::Corrected => {}
+        Records::Reference => config.detector.as_mut().expect("defended has a detector").kind = DetectorKind::Reference,
+        Records::None => config.detector = None,
     }
     let mut l = Ledger::with_capacity(config, ACCOUNTS as usize).unwrap();
     let b = Micro::from_omc(1e6).unwrap();
@@ -84,16 +107,20 @@ struct Replay {
     total: u64,
 }
 
-fn transfers(c: &mut Criterion) {
+fn transfers(c: &mut Criterion<Clock>) {
     let reqs: OnceCell<Vec<(u32, u32, i64)>> = OnceCell::new();
     let mut g = c.benchmark_group("ledger_transfers");
     g.throughput(Throughput::Elements(1));
-    for (name, detector) in [("with_flow_records", true), ("no_detector", false)] {
+    for (name, records) in [
+        ("with_flow_records", Records::Corrected),
+        ("no_detector", Records::None),
+        ("with_reference_records", Records::Reference),
+    ] {
         let mut state: Option<Replay> = None;
         g.bench_function(name, |b| {
             let reqs = reqs.get_or_init(|| requests(1));
             let st =
-                state.get_or_insert_with(|| Replay { ledger: ledger(detector), next: 0, t: 0, applied: 0, total: 0 });
+                state.get_or_insert_with(|| Replay { ledger: ledger(records), next: 0, t: 0, applied: 0, total: 0 });
             b.iter(|| {
                 let (from, to, a) = reqs[st.next];
                 st.next = (st.next + 1) & (REQUESTS - 1);
@@ -135,7 +162,7 @@ fn random_graph(n: u32, edges: usize, seed: u64) -> FlowGraph {
     FlowGraph::from_edges(n as usize, &list)
 }
 
-fn detect(c: &mut Criterion) {
+fn detect(c: &mut Criterion<Clock>) {
     let mut g = c.benchmark_group("ledger_detect");
     g.sampling_mode(SamplingMode::Flat);
     for (nodes, edges) in [(500_000u32, 3_000_000usize), (1_000_000, 3_000_000), (1_000_000, 6_000_000)] {
@@ -159,20 +186,40 @@ fn detect(c: &mut Criterion) {
             b.iter_batched(|| graph.clone(), |g| black_box(corrected(g)), BatchSize::LargeInput)
         });
     }
+    // The reference detector over the records of the 2^20 requests.
+    let ledger: OnceCell<Ledger> = OnceCell::new();
+    g.bench_function(BenchmarkId::new("reference", "1M_accounts"), |b| {
+        let l = ledger.get_or_init(|| {
+            let mut l = self::ledger(Records::Reference);
+            for (k, &(from, to, a)) in requests(1).iter().enumerate() {
+                let _ = l.transfer(AccountId(from), AccountId(to), a, SimTime(k as u64 * STEP_MS));
+            }
+            let t0 = Instant::now();
+            let s = l.detect(0).expect("a detector");
+            eprintln!(
+                "reference detection over {} pairs: {} edges, {} flagged, one run {:.3}s",
+                l.flow_records(),
+                s.edges,
+                s.flagged,
+                t0.elapsed().as_secs_f64()
+            );
+            l
+        });
+        b.iter(|| black_box(l.detect(0)))
+    });
     g.finish();
 }
 
 criterion_group! {
     name = ledger_transfers;
     // No plots: criterion's plotters backend panics when the machine has no fonts.
-    config = Criterion::default().without_plots().measurement_time(Duration::from_secs(10));
+    config = common::criterion().measurement_time(Duration::from_secs(10));
     targets = transfers
 }
 criterion_group! {
     name = ledger_detect;
     // One detection takes seconds: 10 flat samples of one run each.
-    config = Criterion::default()
-        .without_plots()
+    config = common::criterion()
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(1));

@@ -16,6 +16,9 @@
 //! shortens the warm-up; criterion then warns that 10 samples need longer,
 //! which is harmless.
 
+mod common;
+
+use common::Clock;
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 use omerta_sim::engine::progress::ProgressMode;
 use omerta_sim::study::Scenario;
@@ -27,7 +30,7 @@ use std::time::Duration;
 const SCENARIOS: [&str; 4] =
     ["reliability_v2_reference", "reliability_basic_reference", "reliability_equilibrium_reference", "reliability_v2"];
 
-fn reliability(c: &mut Criterion) {
+fn reliability(c: &mut Criterion<Clock>) {
     let out = std::env::temp_dir().join(format!("omerta-bench-reliability-{}", std::process::id()));
     let mut g = c.benchmark_group("study_20_seeds_2_jobs");
     g.sampling_mode(SamplingMode::Flat);
@@ -58,7 +61,7 @@ fn reliability(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     // No plots: criterion's plotters backend panics when the machine has no fonts.
-    config = Criterion::default().without_plots().sample_size(10).measurement_time(Duration::from_secs(30));
+    config = common::criterion().sample_size(10).measurement_time(Duration::from_secs(30));
     targets = reliability
 }
 criterion_main!(benches);

@@ -26,14 +26,16 @@
 
 mod common;
 
+use common::Clock;
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 use omerta_sim::engine::progress::ProgressMode;
 use omerta_sim::study::Scenario;
 use omerta_sim::study::exec::{RunOptions, run_seeds};
 use std::hint::black_box;
 use std::path::PathBuf;
+use std::time::Duration;
 
-fn scale(c: &mut Criterion) {
+fn scale(c: &mut Criterion<Clock>) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/reliability_v2_scale.toml");
     let sets: Vec<String> = match std::env::var("OMERTA_SCALE_ROUNDS") {
         Ok(n) => {
@@ -65,7 +67,10 @@ criterion_group! {
     // makes criterion take one iteration per sample), after one warm-up run.
     // No plots: criterion's plotters backend panics when the machine has no
     // fonts.
-    config = common::long_runs();
+    config = common::criterion()
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(1));
     targets = scale
 }
 criterion_main!(benches);

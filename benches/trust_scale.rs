@@ -21,16 +21,27 @@
 //!
 //! `OMERTA_TRUST_SCALE_DAYS=365` runs a shorter horizon (the benchmark id
 //! names the days, so criterion never compares it with a full run).
+//!
+//! `trust_history_10000_identities/*/days_365`: the history side alone
+//! (`workload::history_run`): the same transactions and praise attempts for
+//! 365 days (about 550,000 transactions on about 520,000 pairs), without
+//! solves or local-trust queries, so the pair and assertion-map lookups are
+//! the measured work. About a second per run, 20 samples:
+//!
+//! ```text
+//! cargo bench --bench trust_scale -- trust_history
+//! ```
 
 mod common;
 
+use common::Clock;
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 use omerta_sim::trust::Rules;
-use omerta_sim::trust::workload::scale_run;
+use omerta_sim::trust::workload::{history_run, scale_run};
 use std::hint::black_box;
 use std::time::Duration;
 
-fn trust_scale(c: &mut Criterion) {
+fn trust_scale(c: &mut Criterion<Clock>) {
     let days: u32 = std::env::var("OMERTA_TRUST_SCALE_DAYS").ok().and_then(|d| d.parse().ok()).unwrap_or(1095);
     let mut g = c.benchmark_group("trust_scale_10000_identities");
     g.sampling_mode(SamplingMode::Flat);
@@ -48,11 +59,28 @@ fn trust_scale(c: &mut Criterion) {
     eprintln!("peak resident memory (VmHWM): {}", common::peak_memory());
 }
 
+fn trust_history(c: &mut Criterion<Clock>) {
+    let mut g = c.benchmark_group("trust_history_10000_identities");
+    g.sampling_mode(SamplingMode::Flat);
+    for (name, rules) in [("corrected", Rules::CORRECTED), ("unchecked_praise", Rules::REFERENCE)] {
+        g.bench_function(BenchmarkId::new(name, "days_365"), |b| {
+            b.iter(|| black_box(history_run(10_000, 365, 1, rules)))
+        });
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     // No plots: criterion's plotters backend panics when the machine has no fonts.
-    config = Criterion::default().without_plots().sample_size(10).measurement_time(Duration::from_secs(60))
+    config = common::criterion().sample_size(10).measurement_time(Duration::from_secs(60))
         .warm_up_time(Duration::from_secs(1));
     targets = trust_scale
 }
-criterion_main!(benches);
+criterion_group! {
+    name = history;
+    config = common::criterion().sample_size(20).measurement_time(Duration::from_secs(20))
+        .warm_up_time(Duration::from_secs(2));
+    targets = trust_history
+}
+criterion_main!(benches, history);

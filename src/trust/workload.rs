@@ -67,6 +67,41 @@ pub fn scale_run(n: usize, days: u32, seed: u64, rules: Rules) -> ScaleSummary {
     }
 }
 
+/// The history side of the same workload, for the benches of the lookups
+/// it makes: the same transactions and praise attempts day by day (the same
+/// random draws, the local-trust pair aside), without solves and local-trust
+/// queries. Returns (transactions recorded, praise attempts accepted).
+pub fn history_run(n: usize, days: u32, seed: u64, rules: Rules) -> (usize, usize) {
+    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
+    let mut e = TrustEngine::new(TrustParams::default(), rules).expect("default parameters are valid");
+    let providers = n / 2;
+    for i in 0..n {
+        e.create_identity(&format!("i{i}"));
+    }
+    let consumers = n - providers;
+    let praise = (0.02 * n as f64).round() as usize;
+    let mut praise_accepted = 0;
+    for d in 1..=days {
+        e.set_day(d).expect("days move forward");
+        for p in 0..providers {
+            if rng.random::<f64>() < 0.3 {
+                let c = providers + rng.random_range(0..consumers);
+                let vs = 0.8 + 0.2 * rng.random::<f64>();
+                e.add_transaction(Ident(c as u32), Ident(p as u32), 2.0, 4.0, vs).expect("valid transaction");
+            }
+        }
+        for _ in 0..praise {
+            let a = rng.random_range(0..n) as u32;
+            let s = rng.random_range(0..n) as u32;
+            if e.add_assertion(Ident(a), Ident(s), 0.9, "EXCELLENT_SERVICE", true).expect("valid assertion") {
+                praise_accepted += 1;
+            }
+        }
+        let _ = (rng.random_range(0..n), rng.random_range(0..n));
+    }
+    (e.transactions().len(), praise_accepted)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +118,6 @@ mod tests {
         let u = scale_run(200, 60, 1, Rules::REFERENCE);
         assert!(u.praise_accepted > 200, "unchecked praise is always accepted: {}", u.praise_accepted);
         assert!(a.praise_accepted < u.praise_accepted);
+        assert_eq!(history_run(200, 60, 1, Rules::CORRECTED), (a.transactions, a.praise_accepted), "same draws");
     }
 }
