@@ -106,6 +106,9 @@ impl EconomicMarket {
         self.tc.run.push(info);
     }
 
+    /// Tick k of the current leg: the phases in the script's order (see the
+    /// module's comment), a sample every `sample_hours`, then the next tick
+    /// or the leg's end.
     pub(super) fn on_tick(&mut self, k: u32, ctx: &mut Ctx<'_, Ev>) {
         let now = ctx.now().ticks();
         self.ticked = true;
