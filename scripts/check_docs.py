@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Check that the printed outputs quoted in the docs are what the code prints.
 
-For every ```text block in README.md and docs/*.md that directly follows one
+For every ```text block in README.md and docs/**/*.md that directly follows one
 `cargo run --release -- <args>` command line, run `target/release/omerta-sim
 <args>` (with `--out` into a temporary folder and `--progress none` for `run`)
 and compare its stdout with the block. Blocks that elide lines (a line that
@@ -43,7 +43,7 @@ def blocks(path):
 def main(files):
     fix = "--fix" in files
     files = [f for f in files if f != "--fix"]
-    files = files or [os.path.join(ROOT, "README.md")] + sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
+    files = files or [os.path.join(ROOT, "README.md")] + sorted(glob.glob(os.path.join(ROOT, "docs", "**", "*.md"), recursive=True))
     bad = checked = 0
     for f in files:
         fixes = []

@@ -3,7 +3,11 @@
 //! A discrete-event, agent-based simulator of the Omerta compute market and
 //! its trust system. The crate is layered; dependencies point one way:
 //!
-//! `cli -> study/report -> models -> market/ledger/trust/policy -> engine`
+//! `cli -> models -> study/report -> market/ledger/trust/policy -> engine`
+//!
+//! A study (a folder under [`models`]) states itself once as a
+//! [`study::StudyDef`] and is one row of [`models::REGISTRY`]; [`study`] and
+//! [`report`] know no model (the command line passes the registry in).
 //!
 //! - [`engine`]: the model-agnostic discrete-event core (time, queue, random
 //!   streams, `Simulation`, snapshots, progress, traces).
@@ -16,7 +20,7 @@
 //! - [`models`]: one module per study: a `Model`, its scenario and its report.
 //! - [`study`]: scenario loading, many seeds in parallel, aggregation.
 //! - [`report`]: statistics, `results.json`, Markdown, CSV and charts.
-//! - [`trust`]: the trust engine (trust.md) and its trace replay.
+//! - [`trust`]: the trust engine and its trace replay.
 
 pub mod cli;
 pub mod engine;

@@ -10,7 +10,7 @@ mod trust;
 use crate::engine::progress::ProgressMode;
 use crate::engine::time::parse_time;
 use crate::engine::{SimTime, TimeUnit};
-use crate::models::{STUDIES, guarded, open_snapshot, open_study, study_of};
+use crate::models::{guarded, open_snapshot, open_study, study_of};
 use crate::study::exec::{FolderEnd, FolderRun, finish, run_folder};
 use crate::study::rundir::{Existing, Manifest, RunDir, RunState};
 use crate::study::{DriveEnd, RunControl, Scenario, StopCheck};
@@ -372,7 +372,12 @@ fn run_in_folder(
     match end {
         FolderEnd::Finished(Some(res)) => {
             outln!("{}", res.markdown)?;
-            errln!("wrote {}/results.json ({n} seeds in {:.2}s)", dir.path().display(), t0.elapsed().as_secs_f64());
+            errln!(
+                "wrote {}/results.json ({n} seed{} in {:.2}s)",
+                dir.path().display(),
+                if n == 1 { "" } else { "s" },
+                t0.elapsed().as_secs_f64()
+            );
             Ok(ExitCode::SUCCESS)
         }
         FolderEnd::Finished(None) => {
@@ -620,7 +625,11 @@ fn cmd_list(dir: &Path) -> anyhow::Result<ExitCode> {
             Ok(s) => {
                 let fid = s.table.get("fidelity").and_then(|v| v.as_str()).unwrap_or("corrected").to_string();
                 let desc = s.table.get("description").and_then(|v| v.as_str()).unwrap_or("").to_string();
-                let known = if STUDIES.contains(&s.study.as_str()) { "" } else { " (study not in this build)" };
+                let known = if crate::models::study_ids().contains(&s.study.as_str()) {
+                    ""
+                } else {
+                    " (study not in this build)"
+                };
                 format!("{:<28} {:<10} {desc}{known}", s.study, fid)
             }
             Err(e) => format!("unreadable: {}", out::chain(&e)),

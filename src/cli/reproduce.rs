@@ -4,7 +4,7 @@
 
 use super::ReproduceArgs;
 use crate::models::{REPRODUCE, open_study};
-use crate::report::chart::{Bar, grouped_bars};
+use crate::report::chart::{Bar, BarPanel, BarSeries, Chart};
 use crate::report::markdown::{MdTable, auto_decimals, fmt_ci, fmt_percent};
 use crate::report::results::{MetricResult, Results, files_under, write_atomic};
 use crate::study::Scenario;
@@ -19,6 +19,18 @@ const FIDELITIES: [&str; 2] = ["reference", "corrected"];
 /// The mean of metric `key` in `r`, with the metric, when both exist.
 fn value<'a>(r: &'a Results, key: Option<&str>) -> Option<(&'a MetricResult, f64)> {
     key.and_then(|k| r.metrics.get(k)).and_then(|m| m.mean.map(|x| (m, x)))
+}
+
+/// The ids without the dot-separated segments all of them share in front
+/// (the study prefix), so that each chart label is short and unique.
+fn short_ids<'a>(ids: &[&'a str]) -> Vec<&'a str> {
+    let mut common = ids.first().map_or(0, |id| id.split('.').count().saturating_sub(1));
+    for id in ids {
+        let first: Vec<&str> = ids[0].split('.').collect();
+        let same = id.split('.').zip(&first).take_while(|(a, b)| a == *b).count();
+        common = common.min(same).min(id.split('.').count().saturating_sub(1));
+    }
+    ids.iter().map(|id| id.splitn(common + 1, '.').last().unwrap_or(id)).collect()
 }
 
 /// PNG charts in `dir` and its subfolders, as paths relative to `dir`.
@@ -47,11 +59,8 @@ pub(super) fn cmd_reproduce(a: ReproduceArgs) -> anyhow::Result<ExitCode> {
         // Per fidelity: results, report folder, and each finding's metric.
         let mut results: Vec<(Results, PathBuf, Vec<Option<String>>)> = Vec::new();
         for f in FIDELITIES {
-            let mut sets = vec![format!("fidelity={f}")];
-            let probe = Scenario::load(&path, &[])?;
-            if probe.table.contains_key("compare_fidelities") {
-                sets.push("compare_fidelities=false".into());
-            }
+            // Both fidelities run here: no study compares inside a run.
+            let sets = vec![format!("fidelity={f}"), "compare_fidelities=false".to_string()];
             let scenario = Scenario::load(&path, &sets)?;
             let study = open_study(scenario)?;
             let (base, n) = study.default_seeds();
@@ -84,6 +93,8 @@ pub(super) fn cmd_reproduce(a: ReproduceArgs) -> anyhow::Result<ExitCode> {
         let mut findings = Vec::new();
         let mut cats = Vec::new();
         let (mut bars_r, mut bars_c) = (Vec::new(), Vec::new());
+        let ids: Vec<&str> = corrected.findings.iter().map(|f| f.id.as_str()).collect();
+        let labels = short_ids(&ids);
         for (ci, fc) in corrected.findings.iter().enumerate() {
             let ri = reference.findings.iter().position(|f| f.id == fc.id);
             let fr = ri.map(|i| &reference.findings[i]);
@@ -123,25 +134,23 @@ pub(super) fn cmd_reproduce(a: ReproduceArgs) -> anyhow::Result<ExitCode> {
                 "reference": fr.map(|f| side(reference, rkey, f.held_in, f.verdict)),
                 "corrected": side(corrected, ckey, fc.held_in, fc.verdict),
             }));
-            let label = fc.id.rsplit('.').next().unwrap_or(&fc.id).to_string();
+            let label = labels[ci].to_string();
             cats.push(label.clone());
-            // An `n/a` finding has no bar (NaN is not drawn).
-            let h = fr.and_then(|f| f.held_in).unwrap_or(f64::NAN);
-            bars_r.push(Bar { label: label.clone(), mean: h, lo: h, hi: h });
-            let h = fc.held_in.unwrap_or(f64::NAN);
-            bars_c.push(Bar { label, mean: h, lo: h, hi: h });
+            // An `n/a` finding has no bar (NaN is not drawn); a share of seeds has no whisker.
+            bars_r.push(Bar::plain(&label, fr.and_then(|f| f.held_in).unwrap_or(f64::NAN)));
+            bars_c.push(Bar::plain(&label, fc.held_in.unwrap_or(f64::NAN)));
         }
         md.push_str(&t.render());
         let sdir = out.join(&stem);
         if !cats.is_empty() {
-            grouped_bars(
-                &sdir,
-                "findings",
-                &format!("{}: share of seeds in which each finding held", corrected.study),
-                "held in (share of seeds)",
-                &cats,
-                &[("reference".into(), bars_r), ("corrected".into(), bars_c)],
-            )?;
+            BarPanel {
+                title: format!("{}: share of seeds in which each finding held", corrected.study),
+                y_label: "held in (share of seeds)".into(),
+                categories: cats,
+                series: vec![BarSeries::new("reference", bars_r), BarSeries::new("corrected", bars_c)],
+                ..Default::default()
+            }
+            .write(&sdir, "findings")?;
         }
         let charts: Vec<String> = charts_in(cdir).into_iter().map(|c| format!("{stem}/corrected/{c}")).collect();
         md.push_str(&format!(
@@ -170,4 +179,22 @@ pub(super) fn cmd_reproduce(a: ReproduceArgs) -> anyhow::Result<ExitCode> {
     outln!("{md}")?;
     errln!("wrote {}/REPORT.md and {}/results.json", out.display(), out.display());
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_ids_drop_the_shared_prefix() {
+        let ids = ["mp1.baseline.policy_lowers_gini", "mp1.hoarding.policy_lowers_gini", "mp1.k_payment_at_floor"];
+        assert_eq!(
+            short_ids(&ids),
+            ["baseline.policy_lowers_gini", "hoarding.policy_lowers_gini", "k_payment_at_floor"]
+        );
+        assert_eq!(short_ids(&["a.b.c", "a.b.d"]), ["c", "d"]);
+        assert_eq!(short_ids(&["a.b", "c.d"]), ["a.b", "c.d"]);
+        assert_eq!(short_ids(&["a.b"]), ["b"]);
+        assert_eq!(short_ids(&["x"]), ["x"]);
+    }
 }

@@ -6,7 +6,8 @@
 //! keys never go stale while a member is in an order. That is why plain
 //! ordered sets (`BTreeSet`, `BinaryHeap`) serve here rather than a queue
 //! with `change_priority` (the `priority-queue` crate, tried for the idle
-//! providers, measured slower: README, "Id-keyed maps and keyed orders").
+//! providers, measured slower: docs/performance.md, "Id-keyed maps and keyed
+//! orders").
 
 use crate::engine::idmap::{self, IdMap};
 use serde::{Deserialize, Serialize};

@@ -8,22 +8,23 @@ pub mod reliability;
 pub mod trust;
 
 use crate::engine::snapshot;
+use crate::study::def::StudyEntry;
 use crate::study::{Scenario, ScenarioError, Stepper, Study};
 use std::path::Path;
 
-/// Study ids this build can run.
-pub const STUDIES: &[&str] = &[
-    "reliability_basic",
-    "reliability_equilibrium",
-    "reliability_v2",
-    "economic_value",
-    "identity_rotation",
-    "trust_dynamics",
-    "failure_modes",
-    "monetary_policy",
-    "monetary_policy_iteration2",
-    "full_study",
+/// Every study this build runs: one row per study folder.
+pub const REGISTRY: &[StudyEntry] = &[
+    StudyEntry::of::<reliability::Reliability>(),
+    StudyEntry::of::<economic_value::EconomicValue>(),
+    StudyEntry::of::<identity_rotation::IdentityRotationDef>(),
+    StudyEntry::of::<trust::Trust>(),
+    StudyEntry::of::<monetary_policy::Policy>(),
 ];
+
+/// Study ids this build can run, in registry order.
+pub fn study_ids() -> Vec<&'static str> {
+    REGISTRY.iter().flat_map(|e| e.ids.iter().copied()).collect()
+}
 
 /// Scenario files `omerta-sim reproduce` runs, each in both fidelities.
 pub const REPRODUCE: &[&str] = &[
@@ -43,17 +44,12 @@ pub const REPRODUCE: &[&str] = &[
 
 /// Bind a scenario to its study.
 pub fn open_study(scenario: Scenario) -> Result<Box<dyn Study>, ScenarioError> {
-    match scenario.study.as_str() {
-        "reliability_basic" | "reliability_equilibrium" | "reliability_v2" => {
-            Ok(Box::new(reliability::ReliabilityStudy::new(scenario)?))
+    match REGISTRY.iter().find(|e| e.ids.contains(&scenario.study.as_str())) {
+        Some(e) => (e.open)(scenario),
+        None => {
+            let msg = format!("unknown study \"{}\" (this build knows: {})", scenario.study, study_ids().join(", "));
+            Err(scenario.invalid(msg))
         }
-        "economic_value" => Ok(Box::new(economic_value::EconomicStudy::new(scenario)?)),
-        "identity_rotation" => Ok(Box::new(identity_rotation::IdentityRotationStudy::new(scenario)?)),
-        "trust_dynamics" | "failure_modes" => Ok(Box::new(trust::TrustStudy::new(scenario)?)),
-        "monetary_policy" | "monetary_policy_iteration2" | "full_study" => {
-            Ok(Box::new(monetary_policy::PolicyStudy::new(scenario)?))
-        }
-        other => Err(scenario.invalid(format!("unknown study \"{other}\" (this build knows: {})", STUDIES.join(", ")))),
     }
 }
 
@@ -64,38 +60,15 @@ pub fn open_study(scenario: Scenario) -> Result<Box<dyn Study>, ScenarioError> {
 /// steps without panicking.
 pub fn open_snapshot(path: &Path) -> anyhow::Result<(snapshot::Header, Box<dyn Stepper>)> {
     let (header, body) = snapshot::read_file(path)?;
-    let body = body.as_slice();
-    let run: Box<dyn Stepper> = match header.model_kind.as_str() {
-        k @ ("reliability_basic" | "reliability_equilibrium" | "reliability_v2") => {
-            Box::new(crate::study::run::load_run::<reliability::ReliabilityMarket>(path, &header, body, &[k])?)
+    let Some(entry) = REGISTRY.iter().find(|e| e.ids.contains(&header.model_kind.as_str())) else {
+        return Err(snapshot::SnapshotError::WrongModel {
+            path: path.to_path_buf(),
+            found: header.model_kind.clone(),
+            expected: format!("one of {}", study_ids().join(", ")),
         }
-        "economic_value" => Box::new(crate::study::run::load_run::<economic_value::EconomicMarket>(
-            path,
-            &header,
-            body,
-            &["economic_value"],
-        )?),
-        "identity_rotation" => Box::new(crate::study::run::load_run::<identity_rotation::IdentityRotation>(
-            path,
-            &header,
-            body,
-            &["identity_rotation"],
-        )?),
-        k @ ("trust_dynamics" | "failure_modes") => {
-            Box::new(crate::study::run::load_run::<trust::TrustModel>(path, &header, body, &[k])?)
-        }
-        k @ ("monetary_policy" | "monetary_policy_iteration2" | "full_study") => {
-            Box::new(crate::study::run::load_run::<monetary_policy::PolicyModel>(path, &header, body, &[k])?)
-        }
-        _ => {
-            return Err(snapshot::SnapshotError::WrongModel {
-                path: path.to_path_buf(),
-                found: header.model_kind.clone(),
-                expected: format!("one of {}", STUDIES.join(", ")),
-            }
-            .into());
-        }
+        .into());
     };
+    let run = (entry.load)(path, &header, body.as_slice())?;
     Ok((header, run))
 }
 

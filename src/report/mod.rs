@@ -10,4 +10,4 @@ pub use results::{
     FindingDef, FindingResult, MetricResult, Results, SeedOutput, Table, Verdict, VerdictRule, aggregate, read_results,
     write_atomic, write_results, write_tables,
 };
-pub use stats::{Summary, summarize};
+pub use stats::{Summary, Support, summarize, summarize_with};

@@ -7,14 +7,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-use super::stats::summarize;
+use super::stats::{Support, summarize_with};
 
 /// Aggregate of one metric over seeds.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct MetricResult {
     /// Mean over seeds where the metric is defined (share of ones if binary).
     pub mean: Option<f64>,
-    /// 95 % interval (Student t, or Wilson for binary metrics).
+    /// 95 % interval (Student t, clipped at zero for metrics that cannot be
+    /// negative; Wilson for binary metrics).
     pub ci95: Option<[f64; 2]>,
     /// Number of seeds with a finite value.
     pub n: usize,
@@ -115,6 +116,10 @@ pub struct SeedOutput {
     pub metrics: BTreeMap<String, Option<f64>>,
     /// Metric keys that are 0/1 per seed (Wilson interval).
     pub binary: BTreeSet<String>,
+    /// Metric keys whose quantity cannot be negative (interval clipped at
+    /// zero; see [`crate::report::stats`]). Set with [`SeedOutput::mark_non_negative`].
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub non_negative: BTreeSet<String>,
     /// Finding predicates; `None` = cannot be computed in this seed (counts
     /// as not held when another seed can compute it; `n/a` when none can).
     pub findings: BTreeMap<String, Option<bool>>,
@@ -124,6 +129,46 @@ pub struct SeedOutput {
     /// values are written `null` in JSON and read back as NaN.
     #[serde(default, with = "series_json")]
     pub series: BTreeMap<String, Vec<f64>>,
+}
+
+impl SeedOutput {
+    /// Flag as a quantity that cannot be negative every metric whose key
+    /// matches one of `patterns` and none of the exclusions among them
+    /// (patterns written `!pattern`); see [`key_matches`] for the syntax.
+    pub fn mark_non_negative<S: AsRef<str>>(&mut self, patterns: &[S]) {
+        let (excluded, included): (Vec<&str>, Vec<&str>) =
+            patterns.iter().map(|p| p.as_ref()).partition(|p| p.starts_with('!'));
+        let keys = self.metrics.keys().filter(|k| {
+            included.iter().any(|p| key_matches(p, k)) && !excluded.iter().any(|p| key_matches(&p[1..], k))
+        });
+        self.non_negative.extend(keys.cloned());
+    }
+}
+
+/// Whether metric `key` matches `pattern`. Both are split at '.'; a pattern
+/// segment `**` matches any number of key segments (none included), any
+/// other pattern segment matches one key segment, with `*` in it standing
+/// for any run of characters (`*`, `dc_*`, `*_std`).
+pub fn key_matches(pattern: &str, key: &str) -> bool {
+    fn segment(p: &str, s: &str) -> bool {
+        match p.split_once('*') {
+            None => p == s,
+            Some((head, rest)) => {
+                let Some(s) = s.strip_prefix(head) else { return false };
+                (0..=s.len()).filter(|&i| s.is_char_boundary(i)).any(|i| segment(rest, &s[i..]))
+            }
+        }
+    }
+    fn go(p: &[&str], k: &[&str]) -> bool {
+        match p.split_first() {
+            None => k.is_empty(),
+            Some((&"**", rest)) => (0..=k.len()).any(|i| go(rest, &k[i..])),
+            Some((first, rest)) => k.split_first().is_some_and(|(k0, krest)| segment(first, k0) && go(rest, krest)),
+        }
+    }
+    let p: Vec<&str> = pattern.split('.').collect();
+    let k: Vec<&str> = key.split('.').collect();
+    go(&p, &k)
 }
 
 /// Serde for series whose values may be non-finite (JSON has no NaN).
@@ -174,8 +219,12 @@ pub struct Results {
     pub fidelity: String,
     /// Timing mode.
     pub timing: String,
-    /// Settings used for the run.
+    /// Settings used for the run (with the resolved value of every key a
+    /// `--set` override changed).
     pub settings: serde_json::Map<String, serde_json::Value>,
+    /// The `--set` overrides applied to the scenario file, in order.
+    #[serde(default)]
+    pub overrides: Vec<String>,
     /// Seeds in order.
     pub seeds: Vec<u64>,
     /// Aggregated metrics.
@@ -191,7 +240,8 @@ pub struct Results {
 /// Aggregate per-seed outputs (in seed order) into metric results and findings.
 ///
 /// A metric missing from some seeds counts as `None` there; a metric is
-/// binary if any seed lists it in `binary`. A finding is reported only if at
+/// binary if any seed lists it in `binary`, and cannot be negative if any
+/// seed lists it in `non_negative` (its interval stops at zero). A finding is reported only if at
 /// least one seed has its key; `held_in` = seeds with `Some(true)` / all seeds
 /// (a seed that cannot compute it counts as not held), or `None` with verdict
 /// `n/a` when no seed could compute it.
@@ -206,8 +256,14 @@ pub fn aggregate(
         // `+ 0.0` turns a negative zero (an empty f64 sum) into zero.
         let values: Vec<Option<f64>> =
             outputs.iter().map(|o| o.metrics.get(key).copied().flatten().map(|x| x + 0.0)).collect();
-        let binary = outputs.iter().any(|o| o.binary.contains(key));
-        let s = summarize(&values, binary);
+        let support = if outputs.iter().any(|o| o.binary.contains(key)) {
+            Support::Binary
+        } else if outputs.iter().any(|o| o.non_negative.contains(key)) {
+            Support::NonNegative
+        } else {
+            Support::Real
+        };
+        let s = summarize_with(&values, support);
         metrics.insert(key.clone(), MetricResult { mean: s.mean, ci95: s.ci95, n: s.n, values });
     }
     let mut findings = Vec::new();
@@ -388,6 +444,39 @@ mod tests {
     }
 
     #[test]
+    fn aggregate_non_negative_metric() {
+        let mut outs = vec![
+            seed(1, &[("sd", Some(0.1)), ("d", Some(0.1))], &[]),
+            seed(2, &[("sd", Some(2.0)), ("d", Some(2.0))], &[]),
+        ];
+        outs[1].mark_non_negative(&["sd"]);
+        assert_eq!(outs[1].non_negative.len(), 1);
+        let mut o = seed(3, &[("a.x", Some(1.0)), ("a.diff.x", Some(1.0)), ("b.x", Some(1.0))], &[]);
+        o.mark_non_negative(&["a.**", "!a.diff.*"]);
+        assert_eq!(o.non_negative.iter().collect::<Vec<_>>(), ["a.x"]);
+        let (m, _) = aggregate(&outs, &[], VerdictRule::default());
+        assert_eq!(m["sd"].mean, m["d"].mean);
+        assert_eq!(m["sd"].ci95.unwrap()[0], 0.0);
+        assert!(m["d"].ci95.unwrap()[0] < 0.0);
+        assert_eq!(m["sd"].ci95.unwrap()[1], m["d"].ci95.unwrap()[1]);
+    }
+
+    #[test]
+    fn key_patterns() {
+        assert!(key_matches("groups.*.restarts", "groups.low.restarts"));
+        assert!(!key_matches("groups.*.restarts", "groups.low.x.restarts"));
+        assert!(key_matches("**.restarts", "restarts"));
+        assert!(key_matches("**.restarts", "a.b.c.restarts"));
+        assert!(!key_matches("**.restarts", "a.restarts.b"));
+        assert!(key_matches("thresholds.*_std", "thresholds.final_std"));
+        assert!(!key_matches("thresholds.*_std", "thresholds.std_reduction"));
+        assert!(key_matches("**.dc_*.served", "compare.reference.scenarios.x.dc_home.served"));
+        assert!(key_matches("a.*", "a.b") && !key_matches("a.*", "a") && !key_matches("a.*", "a.b.c"));
+        assert!(key_matches("a.**", "a") && key_matches("a.**", "a.b.c"));
+        assert!(key_matches("*ab*c", "xabyc") && !key_matches("*ab*c", "xabyd"));
+    }
+
+    #[test]
     fn aggregate_findings() {
         let outs = vec![
             seed(1, &[], &[("F1", Some(true)), ("F2", Some(true))]),
@@ -464,6 +553,7 @@ mod tests {
             fidelity: "full".into(),
             timing: "event".into(),
             settings,
+            overrides: Vec::new(),
             seeds: vec![7, 8],
             metrics,
             findings,

@@ -79,7 +79,8 @@ pub fn results_of(study: &dyn Study, outputs: &[SeedOutput]) -> Results {
         scenario: study.scenario().path.display().to_string(),
         fidelity: study.fidelity().to_string(),
         timing: study.timing().to_string(),
-        settings: study.settings(),
+        settings: settings_with_overrides(study),
+        overrides: study.scenario().overrides(),
         seeds: outputs.iter().map(|o| o.seed).collect(),
         metrics,
         findings,
@@ -89,6 +90,24 @@ pub fn results_of(study: &dyn Study, outputs: &[SeedOutput]) -> Results {
     results.metrics.extend(more);
     results.extra = study.extra(&results, outputs);
     results
+}
+
+/// The study's settings plus, for every key a `--set` override changed
+/// that the settings do not already show, its resolved value.
+fn settings_with_overrides(study: &dyn Study) -> serde_json::Map<String, serde_json::Value> {
+    let mut settings = study.settings();
+    let scn = study.scenario();
+    for o in scn.overrides() {
+        let Some((key, _)) = o.split_once('=') else { continue };
+        let key = key.trim();
+        if settings.contains_key(key) {
+            continue;
+        }
+        if let Some(v) = scn.value_at(key).and_then(|v| serde_json::to_value(v).ok()) {
+            settings.insert(key.to_string(), v);
+        }
+    }
+    settings
 }
 
 /// Write `results.json`, the CSV tables, the charts and `summary.md` into
@@ -105,6 +124,10 @@ pub fn finish(study: &dyn Study, outputs: Vec<SeedOutput>, dir: &Path) -> anyhow
         results.seeds.len(),
         seed_list(&results.seeds),
     );
+    if !results.overrides.is_empty() {
+        let list: Vec<String> = results.overrides.iter().map(|o| format!("`--set {o}`")).collect();
+        markdown.push_str(&format!("\nOverrides of the scenario file: {}\n", list.join(", ")));
+    }
     markdown.push_str(&study.report(&results, &outputs, dir)?);
     write_results(dir, &results)?;
     write_tables(dir, &outputs)?;
@@ -162,7 +185,7 @@ pub struct Interrupted {
 /// How a run folder's run ended.
 pub enum FolderEnd {
     /// Every seed finished and the report (or the shard's files) is written.
-    Finished(Option<StudyOutput>),
+    Finished(Option<Box<StudyOutput>>),
     /// Stopped early: the work done is kept, `resume` continues.
     Interrupted(Interrupted),
 }
@@ -262,7 +285,7 @@ pub fn run_folder(study: &dyn Study, dir: &mut RunDir, opts: &FolderRun<'_>) -> 
             crate::study::shard::write_shard_files(study, shard, &m.all_seeds, &outputs, dir.path())?;
             FolderEnd::Finished(None)
         }
-        None => FolderEnd::Finished(Some(finish(study, outputs, dir.path())?)),
+        None => FolderEnd::Finished(Some(Box::new(finish(study, outputs, dir.path())?))),
     };
     dir.finished()?;
     Ok(end)

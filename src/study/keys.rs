@@ -271,29 +271,6 @@ impl<'a> Keys<'a> {
         Ok(())
     }
 
-    /// A switch: one of `options`, or absent / `"auto"` for the fidelity's
-    /// value (`by_fidelity` = (reference value, corrected value)).
-    pub fn switch(
-        &self,
-        key: &str,
-        v: &Option<String>,
-        options: &[&str],
-        by_fidelity: (&str, &str),
-    ) -> Result<String, ScenarioError> {
-        let d = match self.fidelity {
-            Fidelity::Reference => by_fidelity.0,
-            Fidelity::Corrected => by_fidelity.1,
-        };
-        match v.as_deref() {
-            None | Some("auto") => Ok(d.to_string()),
-            Some(x) if options.contains(&x) => Ok(x.to_string()),
-            Some(x) => Err(self.err(format!(
-                "key `{key}`: unknown value \"{x}\" (expected one of: {}, or \"auto\")",
-                options.iter().map(|o| format!("\"{o}\"")).collect::<Vec<_>>().join(", ")
-            ))),
-        }
-    }
-
     /// A boolean switch written `true`, `false` or `"auto"` (the fidelity's
     /// value: `by_fidelity` = (reference value, corrected value)).
     pub fn bool_switch(
@@ -358,4 +335,128 @@ impl<'a> Keys<'a> {
         }
         Ok(out)
     }
+}
+
+/// The header of a scenario file as written (every scenario shares it; see
+/// [`crate::study::scenario::HEADER_KEYS`]).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeaderKeys {
+    study: String,
+    description: Option<String>,
+    fidelity: Option<Fidelity>,
+    seeds: Option<i64>,
+    seed_base: Option<i64>,
+    verdict: Option<VerdictSpec>,
+    compare_fidelities: Option<bool>,
+    overrides: Option<Vec<String>>,
+}
+
+/// The scenario header, checked: what every study reads the same way.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Header {
+    /// Study id.
+    pub study: String,
+    /// One line for `list`.
+    pub description: Option<String>,
+    /// `reference` or `corrected` (default corrected).
+    pub fidelity: Fidelity,
+    /// Default number of seeds.
+    pub seeds: u64,
+    /// First default seed.
+    pub seed_base: u64,
+    /// Verdict thresholds.
+    pub verdict: VerdictRule,
+    /// `compare_fidelities` as written (`None`: the study's default).
+    pub compare_fidelities: Option<bool>,
+    /// Whether `seeds` and `seed_base` were written (studies whose seeds
+    /// come from a grid refuse them).
+    pub given: (bool, bool),
+}
+
+impl Scenario {
+    /// The header keys, checked; `seeds` and `seed_base` default to the
+    /// study's values.
+    pub fn header(&self, seeds: u64, seed_base: u64) -> Result<Header, ScenarioError> {
+        let mut t = toml::Table::new();
+        for k in super::scenario::HEADER_KEYS {
+            if let Some(v) = self.table.get(*k) {
+                t.insert((*k).to_string(), v.clone());
+            }
+        }
+        let h: HeaderKeys = super::scenario::decode_table(self, &t)?;
+        let fidelity = h.fidelity.unwrap_or_default();
+        let k = Keys::new(self, fidelity);
+        Ok(Header {
+            study: h.study,
+            description: h.description,
+            fidelity,
+            seeds: u64::from(k.count("seeds", h.seeds, seeds as i64)?),
+            seed_base: u64::from(k.count("seed_base", h.seed_base, seed_base as i64)?),
+            verdict: k.verdict(h.verdict)?,
+            compare_fidelities: h.compare_fidelities,
+            given: (h.seeds.is_some(), h.seed_base.is_some()),
+        })
+    }
+}
+
+/// A switch whose values are an enum: its names are listed once, parsed and
+/// printed through this trait (a typo in a name does not compile).
+pub trait Switch: Copy + PartialEq + Sized + 'static {
+    /// Every value with its name, in the order messages list them.
+    const VALUES: &'static [(Self, &'static str)];
+
+    /// The name scenario files and `results.json` use.
+    fn name(self) -> &'static str {
+        Self::VALUES.iter().find(|(v, _)| *v == self).map(|(_, n)| *n).expect("every value is listed in VALUES")
+    }
+
+    /// The value named `name`.
+    fn from_name(name: &str) -> Option<Self> {
+        Self::VALUES.iter().find(|(_, n)| *n == name).map(|(v, _)| *v)
+    }
+}
+
+impl Keys<'_> {
+    /// A typed switch: one of `S`'s names, or absent / `"auto"` for the
+    /// fidelity's value (`by_fidelity` = (reference value, corrected value)).
+    pub fn pick<S: Switch>(&self, key: &str, v: &Option<String>, by_fidelity: (S, S)) -> Result<S, ScenarioError> {
+        let d = match self.fidelity {
+            Fidelity::Reference => by_fidelity.0,
+            Fidelity::Corrected => by_fidelity.1,
+        };
+        match v.as_deref() {
+            None | Some("auto") => Ok(d),
+            Some(x) => S::from_name(x).ok_or_else(|| {
+                self.err(format!(
+                    "key `{key}`: unknown value \"{x}\" (expected one of: {}, or \"auto\")",
+                    S::VALUES.iter().map(|(_, o)| format!("\"{o}\"")).collect::<Vec<_>>().join(", ")
+                ))
+            }),
+        }
+    }
+}
+
+/// Declare a switch: an enum whose values have the names scenario files use,
+/// with [`Switch`] implemented from that one list.
+///
+/// ```
+/// omerta_sim::switch_enum! {
+///     /// How consumers queue.
+///     pub enum Order { Fifo = "fifo", Random = "random" }
+/// }
+/// use omerta_sim::study::Switch;
+/// assert_eq!(Order::from_name("random"), Some(Order::Random));
+/// assert_eq!(Order::Fifo.name(), "fifo");
+/// ```
+#[macro_export]
+macro_rules! switch_enum {
+    ($(#[$m:meta])* $vis:vis enum $name:ident { $($(#[$vm:meta])* $var:ident = $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        $vis enum $name { $($(#[$vm])* #[allow(missing_docs)] $var),+ }
+        impl $crate::study::Switch for $name {
+            const VALUES: &'static [(Self, &'static str)] = &[$(($name::$var, $s)),+];
+        }
+    };
 }

@@ -262,6 +262,25 @@ pub enum ClusterGrouping {
     Components,
 }
 
+impl crate::study::Switch for PositiveAssertions {
+    const VALUES: &'static [(Self, &'static str)] =
+        &[(PositiveAssertions::Checked, "checked"), (PositiveAssertions::Unchecked, "unchecked")];
+}
+
+impl crate::study::Switch for FalseAccusationPenalty {
+    const VALUES: &'static [(Self, &'static str)] =
+        &[(FalseAccusationPenalty::Applied, "applied"), (FalseAccusationPenalty::Inert, "inert")];
+}
+
+impl crate::study::Switch for AgeMode {
+    const VALUES: &'static [(Self, &'static str)] = &[(AgeMode::Additive, "additive"), (AgeMode::Derate, "derate")];
+}
+
+impl crate::study::Switch for ClusterGrouping {
+    const VALUES: &'static [(Self, &'static str)] =
+        &[(ClusterGrouping::Greedy, "greedy"), (ClusterGrouping::Components, "components")];
+}
+
 /// The engine's rule switches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rules {

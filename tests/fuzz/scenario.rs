@@ -12,13 +12,24 @@ use proptest::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Dotted keys of a TOML table (tables, and the first entry of arrays of
-/// tables as `key[0]`).
+/// Dotted keys of a TOML table: tables, every entry of arrays as
+/// `key[i]` (and of arrays of tables as `key[i].inner`), one index past the
+/// end and the array itself.
 fn keys(prefix: &str, t: &toml::Table, out: &mut Vec<String>) {
     for (k, v) in t {
         let name = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
         match v {
             toml::Value::Table(inner) => keys(&name, inner, out),
+            toml::Value::Array(a) => {
+                for (i, e) in a.iter().enumerate() {
+                    match e {
+                        toml::Value::Table(inner) => keys(&format!("{name}[{i}]"), inner, out),
+                        _ => out.push(format!("{name}[{i}]")),
+                    }
+                }
+                out.push(format!("{name}[{}]", a.len()));
+                out.push(name);
+            }
             _ => out.push(name),
         }
     }
@@ -58,6 +69,9 @@ fn fuzz_scenarios_with_overrides() {
             let Ok(text) = String::from_utf8(bytes) else { return };
             let Ok(scn) = Scenario::parse(&text, path, &sets) else { return };
             stages[0].fetch_add(1, Ordering::Relaxed);
+            for s in scn.overrides() {
+                let _ = scn.value_at(s.split_once('=').map_or(s.as_str(), |(k, _)| k));
+            }
             let Ok(study) = open_study(scn) else { return };
             stages[1].fetch_add(1, Ordering::Relaxed);
             let _ = (study.settings(), study.horizon(), study.default_seeds(), study.grid_seeds());

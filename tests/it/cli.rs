@@ -69,14 +69,14 @@ fn run_writes_the_results_contract() {
         "groups.csv",
         "seeds.csv",
         "summary.md",
-        "thresholds.png",
-        "thresholds.svg",
-        "compute_by_tier.png",
-        "compute_by_tier.svg",
+        "charts/thresholds.png",
+        "charts/thresholds.svg",
+        "charts/compute_by_tier.png",
+        "charts/compute_by_tier.svg",
     ] {
         assert!(dir.path().join(file).exists(), "{file} missing");
     }
-    let png = std::fs::read(dir.path().join("thresholds.png")).unwrap();
+    let png = std::fs::read(dir.path().join("charts/thresholds.png")).unwrap();
     assert_eq!(&png[..4], b"\x89PNG");
     // 600 h of simulated time: snapshots at 250 h and 500 h for each seed.
     for seed in 1..=3 {

@@ -152,9 +152,13 @@ fn claims_block() {
     }
     // Reference fidelity: homes leave the price-setting DCs idle (20 served).
     assert_eq!(c["reference"]["mean"], 20.0);
-    for f in
-        ["claims.png", "claims.svg", "compute_by_market.png", "timeseries_price_setter_dc_home.csv", "scenarios.csv"]
-    {
+    for f in [
+        "charts/claims.png",
+        "charts/claims.svg",
+        "charts/compute_by_market.png",
+        "timeseries_price_setter_dc_home.csv",
+        "scenarios.csv",
+    ] {
         assert!(dir.path().join(f).exists(), "{f}");
     }
 }

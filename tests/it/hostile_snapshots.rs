@@ -316,7 +316,7 @@ fn huge_len() -> Vec<u8> {
 fn forged_headers_and_lengths_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let kinds: Vec<&str> = omerta_sim::models::STUDIES.to_vec();
+    let kinds: Vec<&str> = omerta_sim::models::study_ids();
     for case in CASES {
         let name = case.0;
         let (path, bytes) = mid_run(case, d);

@@ -202,10 +202,10 @@ fn run_writes_results_tables_and_chart() {
     let receipts = std::fs::read_to_string(dir.path().join("receipts.csv")).unwrap();
     assert!(receipts.lines().next().unwrap().contains("receiver_trust_after"));
     assert!(receipts.contains(",0.5000000000000001,0.4049756588800868,"));
-    for f in ["identity_rotation.png", "identity_rotation.svg", "seeds.csv", "summary.md"] {
+    for f in ["charts/identity_rotation.png", "charts/identity_rotation.svg", "seeds.csv", "summary.md"] {
         assert!(dir.path().join(f).exists(), "{f} missing");
     }
-    let svg = std::fs::read_to_string(dir.path().join("identity_rotation.svg")).unwrap();
+    let svg = std::fs::read_to_string(dir.path().join("charts/identity_rotation.svg")).unwrap();
     assert!(svg.contains("spotlight") && svg.contains("Three puppets"));
 }
 

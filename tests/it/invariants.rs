@@ -1,5 +1,6 @@
-//! The spec's invariants (reliability.md §9), checked after every event of
-//! runs of every study in both fidelities.
+//! Every model's invariants (`Model::check_invariants`: conservation of
+//! money, capacity, queue and ledger consistency), checked after every event
+//! of runs of every study in both fidelities.
 
 use super::scenario;
 use omerta_sim::engine::Model;
@@ -58,4 +59,70 @@ fn v2_both_fidelities() {
         &["rounds=3", "round_hours=100", "resume_from_checkpoint=true"],
         7,
     );
+}
+
+/// Step a fresh run of `file` event by event, checking the model's
+/// invariants (`Model::check_invariants`) after every one; the number of
+/// events.
+fn every_event_any(file: &str, sets: &[&str], seed: u64) -> u64 {
+    let s = super::study(file, sets);
+    let mut run = s.stepper(seed);
+    let mut n = 0u64;
+    while let Some(info) = run.step() {
+        n += 1;
+        if let Err(e) = run.check() {
+            panic!("{file} {sets:?} seed {seed}: after event {n} ({} at {}): {e}", info.kind, info.time);
+        }
+    }
+    n
+}
+
+#[test]
+fn economic_value_both_fidelities() {
+    for file in ["economic_value.toml", "economic_value_sweep.toml", "economic_value_price_setter.toml"] {
+        for f in ["reference", "corrected"] {
+            let fid = format!("fidelity={f}");
+            let n = every_event_any(file, &[&fid, "compare_fidelities=false", "duration_hours=60"], 3);
+            assert!(n > 500, "{file} {f}: {n} events");
+        }
+    }
+}
+
+#[test]
+fn identity_rotation_both_fidelities() {
+    for file in ["identity_rotation.toml", "identity_rotation_reference.toml", "identity_rotation_doc_params.toml"] {
+        let n = every_event_any(file, &[], 1);
+        assert!(n > 50, "{file}: {n} events");
+    }
+    let n = every_event_any(
+        "identity_rotation_scale.toml",
+        &["scale.accounts=300", "scale.transfers=3000", "scale.days=60", "scale.detect_every_days=20"],
+        1,
+    );
+    assert!(n > 100, "scale: {n} events");
+}
+
+#[test]
+fn trust_studies_both_fidelities() {
+    for file in
+        ["trust_dynamics.toml", "trust_dynamics_reference.toml", "failure_modes.toml", "failure_modes_reference.toml"]
+    {
+        let n = every_event_any(file, &[], 2);
+        assert!(n > 500, "{file}: {n} events");
+    }
+}
+
+#[test]
+fn monetary_policy_both_fidelities() {
+    for (file, sets) in [
+        ("monetary_policy.toml", &["days=40", "monetary_policy.long_days=40"][..]),
+        ("monetary_policy_reference.toml", &["days=40", "monetary_policy.long_days=40"][..]),
+        ("monetary_policy_iteration2.toml", &["days=40", "iteration2.sensitivity.days=40"][..]),
+        ("monetary_policy_iteration2_reference.toml", &["days=40", "iteration2.sensitivity.days=40"][..]),
+        ("full_study.toml", &["days=40"][..]),
+        ("full_study_reference.toml", &["days=40"][..]),
+    ] {
+        let n = every_event_any(file, sets, 1000);
+        assert!(n > 100, "{file}: {n} events");
+    }
 }

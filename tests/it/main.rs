@@ -5,9 +5,11 @@
 
 mod acceptance;
 mod alloc_probe;
+mod charts;
 mod cli;
 mod corrected;
 mod determinism;
+mod docs;
 mod economic_value;
 mod hostile_scenarios;
 mod hostile_snapshots;
@@ -21,6 +23,7 @@ mod monetary_policy;
 mod queue;
 mod scenarios;
 mod shards;
+mod shipped_outputs;
 mod snapshots;
 mod split_run;
 mod trust_replay;

@@ -117,3 +117,58 @@ fn every_shipped_scenario_resolves_and_is_listed() {
     assert_eq!(listed.lines().count(), files.len(), "{listed}");
     assert!(!listed.contains("unreadable"), "{listed}");
 }
+
+#[test]
+fn set_reaches_array_entries_and_every_override_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let o = run_bin(&[
+        "run",
+        V2,
+        "--seeds",
+        "1",
+        "--progress",
+        "none",
+        "--set",
+        "consumer_groups[0].checkpoint_hours=0.5",
+        "--set",
+        "rounds=5",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let (_, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("(1 seed in"), "{err}");
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(r["overrides"], serde_json::json!(["consumer_groups[0].checkpoint_hours=0.5", "rounds=5"]));
+    assert_eq!(r["settings"]["consumer_groups[0].checkpoint_hours"], serde_json::json!(0.5));
+    assert_eq!(r["settings"]["rounds"], serde_json::json!(5));
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("`--set consumer_groups[0].checkpoint_hours=0.5`, `--set rounds=5`"), "{md}");
+    // The override reached the model: the group's interval is in its metrics.
+    let plain = dir.path().join("p");
+    let o = run_bin(&[
+        "run",
+        V2,
+        "--seeds",
+        "1",
+        "--progress",
+        "none",
+        "--set",
+        "rounds=5",
+        "--out",
+        plain.to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    let p: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(plain.join("results.json")).unwrap()).unwrap();
+    assert_eq!(p["overrides"], serde_json::json!(["rounds=5"]));
+    assert_ne!(p["metrics"], r["metrics"], "the array override changed nothing");
+    // Unknown entries and keys name the path the way errors spell it.
+    fails_with(
+        &["run", V2, "--set", "consumer_groups[9].checkpoint_hours=1"],
+        &["`consumer_groups[9]`: there is no entry 9"],
+    );
+    fails_with(&["run", V2, "--set", "consumer_groups[0].chekpoint_hours=1"], &["consumer_groups[0].chekpoint_hours"]);
+}

@@ -116,3 +116,37 @@ fn checked_in_snapshot_still_reads() {
     assert!(o.status.success(), "{:?}", text(&o));
     assert!(dir.path().join("reliability_v2-seed1-12h.snap").exists());
 }
+
+/// A run of every study resumed from a snapshot taken halfway stops at its
+/// horizon (`resume` once treated "finished" as "no event left") and ends
+/// where a run straight to the end does.
+#[test]
+fn resume_from_halfway_stops_at_the_horizon() {
+    use omerta_sim::engine::SimTime;
+    use omerta_sim::study::RunControl;
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[&str]); 5] = [
+        ("reliability_v2.toml", &["rounds=3"]),
+        ("economic_value.toml", &["compare_fidelities=false", "duration_hours=100"]),
+        ("identity_rotation.toml", &[]),
+        ("trust_dynamics.toml", &[]),
+        ("monetary_policy.toml", &["days=30", "monetary_policy.long_days=30"]),
+    ];
+    for (file, sets) in cases {
+        let s = study(file, sets);
+        let mut run = s.stepper(1);
+        let horizon = run.horizon();
+        run.drive(SimTime(horizon.ticks() / 2), &RunControl::quiet()).unwrap();
+        let path = dir.path().join(format!("{file}.snap"));
+        run.save(&path).unwrap();
+        let (_, mut resumed) = omerta_sim::models::open_snapshot(&path).unwrap();
+        resumed.drive(SimTime::MAX, &RunControl::quiet()).unwrap();
+        assert!(resumed.now() <= horizon, "{file}: ran to {:?} past the horizon {horizon:?}", resumed.now());
+        assert!(resumed.done(), "{file}: not done at its horizon");
+        // The same output as a run straight to the end.
+        let mut whole = s.stepper(1);
+        whole.drive(SimTime::MAX, &RunControl::quiet()).unwrap();
+        assert_eq!(resumed.fingerprint(), whole.fingerprint(), "{file}");
+        assert_eq!(resumed.output().metrics, whole.output().metrics, "{file}");
+    }
+}

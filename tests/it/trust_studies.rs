@@ -133,15 +133,22 @@ fn long_con_prevented_only_when_corrected() {
     assert_eq!(held(&c, "fm.long_con.prevented"), 1.0);
 }
 
-/// A compared fidelity runs on the same seeds, with prefixed keys.
+/// The other fidelity runs on the same seeds, with prefixed keys: the
+/// framework's `compare_fidelities`, as in every study.
 #[test]
-fn compare_fidelity_runs_both() {
-    let r = results("failure_modes/long_con.toml", &["compare_fidelity=reference"], 10);
+fn compare_fidelities_runs_both() {
+    let r = results("failure_modes/long_con.toml", &["compare_fidelities=true"], 10);
     let own = results("failure_modes/long_con.toml", &[], 10);
     let other = results("failure_modes/long_con.toml", &["fidelity=reference"], 10);
     assert_eq!(r.metrics["fm.long_con.success"].values, own.metrics["fm.long_con.success"].values);
-    assert_eq!(r.metrics["reference.fm.long_con.success"].values, other.metrics["fm.long_con.success"].values);
-    assert_eq!(r.settings["compare_fidelity"], "reference");
+    assert_eq!(r.metrics["compare.reference.fm.long_con.success"].values, other.metrics["fm.long_con.success"].values);
+    assert_eq!(
+        r.metrics["compare.reference.finding.fm.long_con.prevented"].mean,
+        other.findings.iter().find(|f| f.id == "fm.long_con.prevented").unwrap().held_in
+    );
+    assert_eq!(r.settings["compare_with"], "reference");
+    // Findings are judged on the study's own fidelity.
+    assert_eq!(r.findings, own.findings);
 }
 
 fn fingerprint(file: &str, sets: &[&str], seed: u64) -> (u64, Vec<u8>, u64) {
@@ -258,7 +265,8 @@ fn bad_scenarios_are_refused_with_the_key() {
     fails(&["run", fm, "--set", "attack.sockpuppet.socks=0"], &["`attack.sockpuppet.socks`"]);
     fails(&["run", fm, "--set", "attack.sockpuppet.puppets=3"], &["puppets", fm]);
     fails(&["run", fm, "--set", "scenarios=[\"long_con\"]"], &["`scenarios` does not apply to study failure_modes"]);
-    fails(&["run", fm, "--set", "compare_fidelity=corrected"], &["`compare_fidelity`"]);
+    fails(&["run", fm, "--set", "compare_fidelities=\"reference\""], &["`compare_fidelities`"]);
+    fails(&["run", fm, "--set", "compare_fidelity=reference"], &["`compare_fidelity`"]);
     fails(&["run", td, "--set", "detection=measured"], &["`detection` does not apply to study trust_dynamics"]);
     fails(&["run", td, "--set", "scenarios=[\"picnic\"]"], &["`scenarios`", "picnic"]);
     fails(&["run", td, "--set", "scenarios=[]"], &["`scenarios` must name at least one"]);

@@ -7,7 +7,7 @@ use crate::market::price::PriceParams;
 use crate::report::results::VerdictRule;
 pub use crate::study::Fidelity;
 use crate::study::limits::MAX_GRID_STEPS;
-use crate::study::{Keys, Scenario, ScenarioError, VerdictSpec};
+use crate::study::{Keys, Scenario, ScenarioError, Switch};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ops::Bound::Excluded;
@@ -140,16 +140,9 @@ pub struct ClaimsSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvScenario {
-    pub study: String,
-    pub description: Option<String>,
-    pub fidelity: Option<Fidelity>,
-    pub seeds: Option<i64>,
-    pub seed_base: Option<i64>,
-    pub verdict: Option<VerdictSpec>,
     pub duration_hours: Option<f64>,
     pub tick_hours: Option<f64>,
     pub sample_hours: Option<f64>,
-    pub compare_fidelities: Option<bool>,
     pub match_priority: Option<String>,
     /// Markets to run (default: the four of §3.2, unless only a sweep is configured).
     pub scenarios: Option<Vec<String>>,
@@ -249,6 +242,20 @@ pub enum SetterRule {
     Floor,
     /// Profit-maximising common price (corrected).
     Optimise,
+}
+
+impl Switch for Priority {
+    const VALUES: &'static [(Self, &'static str)] = &[(Priority::ListOrder, "list_order"), (Priority::Bid, "bid")];
+}
+
+impl Switch for SetterRule {
+    const VALUES: &'static [(Self, &'static str)] = &[(SetterRule::Floor, "floor"), (SetterRule::Optimise, "optimise")];
+}
+
+crate::switch_enum! {
+    /// `sweep.dc_only_price_setter`: whether the sweep's DC-only legs run
+    /// the price setter.
+    pub enum OnOff { On = "on", Off = "off" }
 }
 
 /// Price-setter parameters.
@@ -421,22 +428,13 @@ impl EvParams {
     pub fn settings(&self) -> serde_json::Map<String, serde_json::Value> {
         use serde_json::json;
         let mut m = serde_json::Map::new();
-        m.insert(
-            "match_priority".into(),
-            json!(match self.priority {
-                Priority::ListOrder => "list_order",
-                Priority::Bid => "bid",
-            }),
-        );
-        m.insert(
-            "price_setter.rule".into(),
-            json!(match self.setter.rule {
-                SetterRule::Floor => "floor",
-                SetterRule::Optimise => "optimise",
-            }),
-        );
+        m.insert("match_priority".into(), json!(self.priority.name()));
+        m.insert("price_setter.rule".into(), json!(self.setter.rule.name()));
         if let Some(s) = &self.sweep {
-            m.insert("sweep.dc_only_price_setter".into(), json!(if s.dc_only_price_setter { "on" } else { "off" }));
+            m.insert(
+                "sweep.dc_only_price_setter".into(),
+                json!(if s.dc_only_price_setter { OnOff::On } else { OnOff::Off }.name()),
+            );
         }
         m.insert("compare_fidelities".into(), json!(self.compare_fidelities));
         m.insert("duration_hours".into(), json!(self.duration_hours));
@@ -458,20 +456,21 @@ pub fn resolve(scn: &Scenario) -> Result<EvParams, ScenarioError> {
         return Err(scn.invalid(format!("study `{}` is not economic_value", scn.study)));
     }
     let s: EvScenario = scn.decode()?;
-    let fidelity = s.fidelity.unwrap_or_default();
+    let h = scn.header(20, 1)?;
+    let fidelity = h.fidelity;
     let k = Keys::new(scn, fidelity);
     let reference = fidelity == Fidelity::Reference;
 
-    let seeds = k.count("seeds", s.seeds, 20)? as u64;
-    let seed_base = k.count("seed_base", s.seed_base, 1)? as u64;
-    let verdict = k.verdict(s.verdict)?;
+    let seeds = h.seeds;
+    let seed_base = h.seed_base;
+    let verdict = h.verdict;
     let duration_hours = k.positive("duration_hours", s.duration_hours, 200.0)?;
     let tick_hours = k.positive("tick_hours", s.tick_hours, 0.1)?;
     let sample_hours = k.positive("sample_hours", s.sample_hours, 1.0)?;
     if tick_hours * (crate::engine::TICKS_PER_HOUR as f64) < 1.0 {
         return Err(k.err("key `tick_hours` is shorter than one engine tick (1 ms)"));
     }
-    let priority = k.switch("match_priority", &s.match_priority, &["list_order", "bid"], ("list_order", "bid"))?;
+    let priority = k.pick("match_priority", &s.match_priority, (Priority::ListOrder, Priority::Bid))?;
 
     let dc = s.dc.clone().unwrap_or_default();
     let home = s.home.clone().unwrap_or_default();
@@ -615,9 +614,9 @@ pub fn resolve(scn: &Scenario) -> Result<EvParams, ScenarioError> {
     k.duration_ticks("outside.session_mean_hours", outside.session_mean_hours, TimeUnit::Hours)?;
 
     let ps = s.price_setter.clone().unwrap_or_default();
-    let rule = k.switch("price_setter.rule", &ps.rule, &["floor", "optimise"], ("floor", "optimise"))?;
+    let rule = k.pick("price_setter.rule", &ps.rule, (SetterRule::Floor, SetterRule::Optimise))?;
     let setter = SetterParams {
-        rule: if rule == "floor" { SetterRule::Floor } else { SetterRule::Optimise },
+        rule,
         bid_shading: k.nonneg("price_setter.bid_shading", ps.bid_shading, 0.8)?,
         min_bid: k.nonneg("price_setter.min_bid", ps.min_bid, 0.01)?,
         // The price sits just below a reservation price: a share of it.
@@ -710,14 +709,14 @@ pub fn resolve(scn: &Scenario) -> Result<EvParams, ScenarioError> {
                 return Err(k.err("key `sweep.values` must name at least one distribution"));
             }
             k.unique("sweep.values", values.iter().map(String::as_str))?;
-            let s3 = k.switch("sweep.dc_only_price_setter", &sw.dc_only_price_setter, &["on", "off"], ("on", "off"))?;
+            let s3 = k.pick("sweep.dc_only_price_setter", &sw.dc_only_price_setter, (OnOff::On, OnOff::Off))?;
             Some(SweepParams {
                 dcs: k.count_min1("sweep.dcs", sw.dcs, 10)?,
                 homes: k.count("sweep.homes", sw.homes, 20)?,
                 demand,
                 checkpoints,
                 values,
-                dc_only_price_setter: s3 == "on",
+                dc_only_price_setter: s3 == OnOff::On,
                 cannibalization_pct: k.num("sweep.cannibalization_pct", sw.cannibalization_pct, -5.0)?,
                 value_creation_pct: k.num("sweep.value_creation_pct", sw.value_creation_pct, 10.0)?,
             })
@@ -761,8 +760,8 @@ pub fn resolve(scn: &Scenario) -> Result<EvParams, ScenarioError> {
         duration_hours,
         tick_hours,
         sample_hours,
-        compare_fidelities: s.compare_fidelities.unwrap_or(true),
-        priority: if priority == "bid" { Priority::Bid } else { Priority::ListOrder },
+        compare_fidelities: h.compare_fidelities.unwrap_or(true),
+        priority,
         dc: dc_p,
         home: home_p,
         job_hours,

@@ -182,7 +182,9 @@ pub fn seed_output(p: &EvParams, records: &[LegRecord], seed: u64) -> SeedOutput
         for (k, v) in &r.metrics {
             out.set(format!("{}.{k}", r.id), *v);
         }
-        if !r.samples.is_empty() {
+        // Only the markets' time series are drawn (`timeseries_*.csv`); the
+        // sweep cells' stay in the records.
+        if !r.samples.is_empty() && r.id.starts_with("scenarios.") {
             let cols = ["hours", "busy_dcs", "busy_homes", "idle_consumers", "dc_price", "home_price", "outside_index"];
             for (c, name) in cols.iter().enumerate() {
                 series.insert(format!("ts.{}.{name}", r.id), r.samples.iter().map(|s| s[c]).collect());
@@ -304,8 +306,29 @@ pub fn seed_output(p: &EvParams, records: &[LegRecord], seed: u64) -> SeedOutput
     let tables = csv_tables(records, seed, &out);
     // Non-finite values are undefined in the results contract.
     let metrics = out.m.into_iter().map(|(k, v)| (k, v.filter(|x| x.is_finite()))).collect();
-    SeedOutput { seed, metrics, binary: out.binary, findings: out.f, tables, series }
+    let mut o = SeedOutput { seed, metrics, binary: out.binary, findings: out.f, tables, series, ..Default::default() };
+    o.mark_non_negative(NON_NEGATIVE);
+    o
 }
+
+/// Metrics that cannot be negative: per leg the hours, sessions,
+/// cancellations, costs, prices, revenues, rates and shares; per sweep cell
+/// the class shares and per sweep the class counts. Profits, surpluses and
+/// changes are signed.
+pub const NON_NEGATIVE: &[&str] = &[
+    "**.dc_*.*hours",
+    "**.dc_*.*sessions*",
+    "**.dc_*.cancellations_*",
+    "**.dc_*.cost_per_useful_hour*",
+    "**.dc_*.*completion_rate*",
+    "**.dc_*.*high_value_share",
+    "**.dc_*.dc_posted_price_mean",
+    "**.dc_*.*revenue*",
+    "**.dc_*.efficiency",
+    "**.dc_*.served",
+    "sweep.**.class.*",
+    "sweep.counts.*",
+];
 
 fn claims(p: &EvParams, out: &mut Out) {
     let tol = p.claims_tolerance;

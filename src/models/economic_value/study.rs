@@ -4,14 +4,14 @@
 use super::config::{EvParams, resolve};
 use super::metrics::{CLAIMS, FINDINGS, seed_output};
 use super::model::EconomicMarket;
-use crate::engine::{Model, SimTime, TimeUnit};
-use crate::report::chart::{Bar, grouped_bars, heatmap_labeled};
-use crate::report::markdown::{MdTable, findings_table, metric_cell};
-use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput, Table, VerdictRule, write_tables};
-use crate::report::stats::summarize;
-use crate::study::{
-    Fidelity, Footprint, Run, RunControl, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel,
+use crate::engine::{Model, SimTime};
+use crate::report::chart::{
+    Bar, BarPanel, BarSeries, Chart, GREEN, GREY, HeatClass, HeatMap, HeatScale, RED, ci_over, fmt_signed,
 };
+use crate::report::markdown::{MdTable, findings_table, metric_cell};
+use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput, Table, write_tables};
+use crate::report::stats::summarize;
+use crate::study::{Common, Footprint, Scenario, ScenarioError, StudyDef, StudyModel, StudyOf};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -25,127 +25,57 @@ impl StudyModel for EconomicMarket {
     }
 }
 
+/// The `economic_value` study. Compares with the other fidelity by
+/// default (`compare_fidelities`), keeping the claims' metrics and verdicts
+/// of that run.
+pub struct EconomicValue;
+
 /// The study bound to its scenario (and the comparison fidelity's).
-pub struct EconomicStudy {
-    scenario: Scenario,
-    /// Resolved parameters.
-    pub params: EvParams,
-    other: Option<(Scenario, EvParams)>,
-}
+pub type EconomicStudy = StudyOf<EconomicValue>;
 
-impl EconomicStudy {
-    /// Resolve a scenario (and, with `compare_fidelities`, the same file in
-    /// the other fidelity: switches left on "auto" take that fidelity's
-    /// values, switches set explicitly stay).
-    pub fn new(scenario: Scenario) -> Result<Self, ScenarioError> {
-        let params = resolve(&scenario)?;
-        let other = if params.compare_fidelities {
-            let mut s = scenario.clone();
-            let f = match params.fidelity {
-                Fidelity::Reference => "corrected",
-                Fidelity::Corrected => "reference",
-            };
-            s.table.insert("fidelity".into(), toml::Value::String(f.into()));
-            let p = resolve(&s).map_err(|e| match e {
-                ScenarioError::Invalid { path, message } => ScenarioError::Invalid {
-                    path,
-                    message: format!("{message} (in the {f}-fidelity comparison run of `compare_fidelities = true`)"),
-                },
-                other => other,
-            })?;
-            Some((s, p))
-        } else {
-            None
-        };
-        Ok(EconomicStudy { scenario, params, other })
-    }
+impl StudyDef for EconomicValue {
+    const IDS: &'static [&'static str] = &["economic_value"];
+    const COMPARE_BY_DEFAULT: bool = true;
+    type Params = EvParams;
+    type Model = EconomicMarket;
 
-    fn meta(scenario: &Scenario, seed: u64) -> RunMeta {
-        RunMeta::of("economic_value", scenario, seed)
+    fn resolve(scenario: &Scenario) -> Result<EvParams, ScenarioError> {
+        resolve(scenario)
     }
-
-    /// A fresh run of `seed` in the study's fidelity.
-    pub fn new_run(&self, seed: u64) -> Run<EconomicMarket> {
-        Run::new(Self::meta(&self.scenario, seed), EconomicMarket::new(self.params.clone()))
+    fn common(p: &EvParams) -> Common {
+        Common { fidelity: p.fidelity, seed_base: p.seed_base, seeds: p.seeds, verdict: p.verdict }
     }
-
-    fn other_name(&self) -> Option<&'static str> {
-        self.other.as_ref().map(|(_, p)| p.fidelity.name())
+    fn model(p: &EvParams) -> EconomicMarket {
+        EconomicMarket::new(p.clone())
     }
-}
-
-impl Study for EconomicStudy {
-    fn id(&self) -> &'static str {
-        "economic_value"
+    fn horizon(p: &EvParams) -> SimTime {
+        EconomicMarket::new(p.clone()).horizon()
     }
-    fn scenario(&self) -> &Scenario {
-        &self.scenario
+    fn timing(p: &EvParams) -> &'static str {
+        if p.tick_mode() { "tick" } else { "continuous" }
     }
-    fn fidelity(&self) -> &'static str {
-        self.params.fidelity.name()
+    fn settings(p: &EvParams) -> serde_json::Map<String, Value> {
+        p.settings()
     }
-    fn timing(&self) -> &'static str {
-        if self.params.tick_mode() { "tick" } else { "continuous" }
-    }
-    fn settings(&self) -> serde_json::Map<String, Value> {
-        self.params.settings()
-    }
-    fn default_seeds(&self) -> (u64, u64) {
-        (self.params.seed_base, self.params.seeds)
-    }
-    fn verdict(&self) -> VerdictRule {
-        self.params.verdict
-    }
-    fn findings(&self) -> &'static [FindingDef] {
+    fn findings(_: &EvParams) -> &'static [FindingDef] {
         FINDINGS
     }
-    fn finding_metric(&self, id: &str) -> Option<String> {
+    fn finding_metric(_: &EvParams, id: &str) -> Option<String> {
         CLAIMS.iter().find(|c| c.id == id).map(|c| c.metric.to_string())
     }
-    fn time_unit(&self) -> TimeUnit {
-        TimeUnit::Hours
+    fn footprint(p: &EvParams) -> Footprint {
+        footprint(p)
     }
-    fn footprint(&self) -> Footprint {
-        let main = footprint(&self.params);
-        match &self.other {
-            // The comparison run follows the main one, whose output it keeps
-            // (the main run's model is gone by then).
-            Some((_, p)) => {
-                let other = footprint(p);
-                Footprint { per_run: main.per_run.max(other.per_run + main.per_output), ..main }
-            }
-            None => main,
-        }
-    }
-    fn horizon(&self) -> SimTime {
-        let main = EconomicMarket::new(self.params.clone()).horizon();
-        let other = self.other.as_ref().map(|(_, p)| EconomicMarket::new(p.clone()).horizon()).unwrap_or(SimTime::ZERO);
-        SimTime(main.ticks() + other.ticks())
-    }
-    fn complete_seed(&self, seed: u64, output: SeedOutput) -> anyhow::Result<SeedOutput> {
-        self.complete_with(seed, output)
-    }
-    fn stepper(&self, seed: u64) -> Box<dyn Stepper> {
-        Box::new(self.new_run(seed))
-    }
-    fn extra(&self, results: &Results, outputs: &[SeedOutput]) -> serde_json::Map<String, Value> {
+    fn extra(study: &EconomicStudy, results: &Results, outputs: &[SeedOutput]) -> serde_json::Map<String, Value> {
         let mut m = serde_json::Map::new();
-        m.insert("claims".into(), Value::Array(claims_block(self, results, outputs)));
+        m.insert("claims".into(), Value::Array(claims_block(study, results, outputs)));
         m
     }
-    fn report(&self, results: &Results, outputs: &[SeedOutput], dir: &Path) -> anyhow::Result<String> {
-        report(self, results, outputs, dir)
+    fn report(study: &EconomicStudy, results: &Results, outputs: &[SeedOutput], dir: &Path) -> anyhow::Result<String> {
+        report(study, results, outputs, dir)
     }
-}
-
-impl EconomicStudy {
-    /// Add the comparison run in the other fidelity (when asked for).
-    fn complete_with(&self, seed: u64, mut out: SeedOutput) -> anyhow::Result<SeedOutput> {
-        let Some((scn, params)) = &self.other else { return Ok(out) };
-        let mut run = Run::new(Self::meta(scn, seed), EconomicMarket::new(params.clone()));
-        run.drive(SimTime::MAX, &RunControl::quiet())?;
-        let other = seed_output(params, &run.sim.model.records, seed);
-        let name = params.fidelity.name();
+    /// Only the claims' metrics and verdicts of the comparison run.
+    fn add_compared(name: &str, other: &SeedOutput, out: &mut SeedOutput) {
         for c in CLAIMS {
             if let Some(v) = other.metrics.get(c.metric) {
                 out.metrics.insert(format!("compare.{name}.{}", c.metric), *v);
@@ -156,7 +86,6 @@ impl EconomicStudy {
                 out.binary.insert(k);
             }
         }
-        Ok(out)
     }
 }
 
@@ -362,15 +291,17 @@ fn report(s: &EconomicStudy, r: &Results, outputs: &[SeedOutput], dir: &Path) ->
             metric_cell(m, "sweep.counts.neutral", 2),
             metric_cell(m, "sweep.counts.cannibalization", 2)
         ));
-        sweep_heatmap(s, m, dir)?;
-        md.push_str("\nChart: sweep_heatmap.svg / sweep_heatmap.png\n");
+        sweep_heatmap(s, m, &dir.join("charts"))?;
+        md.push_str("\nChart: charts/sweep_heatmap.svg / charts/sweep_heatmap.png\n");
     }
     md.push_str("\n## Findings\n\n");
     md.push_str(&findings_table(&r.findings));
-    claims_report(s, r, dir, &mut md)?;
+    claims_report(s, r, &dir.join("charts"), &mut md)?;
     if !p.markets.is_empty() && p.legs.len() == 2 {
-        market_charts(s, m, dir)?;
-        md.push_str("\nCharts: compute_by_market, cost_by_market, profit_by_market (.svg / .png)\n");
+        market_charts(s, m, &dir.join("charts"))?;
+        md.push_str(
+            "\nCharts: charts/compute_by_market, charts/cost_by_market, charts/profit_by_market (.svg / .png)\n",
+        );
     }
     timeseries(outputs, dir)?;
     Ok(md)
@@ -409,6 +340,9 @@ fn claims_report(s: &EconomicStudy, r: &Results, dir: &Path, md: &mut String) ->
     let mut bars_ref = Vec::new();
     let mut bars_cor = Vec::new();
     let mut cats = Vec::new();
+    let mut left_out = Vec::new();
+    // One seed gives no interval.
+    let intervals = r.seeds.len() >= 2;
     for c in claims {
         let anchor = c["anchor"].as_f64();
         t.row([
@@ -422,17 +356,23 @@ fn claims_report(s: &EconomicStudy, r: &Results, dir: &Path, md: &mut String) ->
             let ratio = |e: &Value| -> Bar {
                 let mean = e["mean"].as_f64().map(|x| x / a).unwrap_or(f64::NAN);
                 let (lo, hi) = match e["ci95"].as_array() {
-                    Some(v) if v.len() == 2 => {
+                    Some(v) if v.len() == 2 && intervals => {
                         let (x, y) = (v[0].as_f64().unwrap_or(f64::NAN) / a, v[1].as_f64().unwrap_or(f64::NAN) / a);
                         (x.min(y), x.max(y))
                     }
-                    _ => (mean, mean),
+                    _ => (f64::NAN, f64::NAN),
                 };
                 Bar { label: label.clone(), mean, lo, hi }
             };
             cats.push(label.clone());
             bars_ref.push(ratio(&c["reference"]));
             bars_cor.push(ratio(&c["corrected"]));
+        } else {
+            let id = c["id"].as_str().unwrap_or("").trim_start_matches("ev.claim.");
+            left_out.push(match anchor {
+                Some(_) => format!("{id} (anchor 0)"),
+                None => format!("{id} (anchor not a number)"),
+            });
         }
     }
     md.push_str(&t.render());
@@ -441,66 +381,52 @@ fn claims_report(s: &EconomicStudy, r: &Results, dir: &Path, md: &mut String) ->
         100.0 * s.params.claims_tolerance
     ));
     if !cats.is_empty() {
-        grouped_bars(
-            dir,
-            "claims",
-            "Claims: measured mean / anchor (1 = as claimed), 95% CI",
-            "measured / anchor",
-            &cats,
-            &[("reference".into(), bars_ref), ("corrected".into(), bars_cor)],
-        )?;
-        md.push_str("\nChart: claims.svg / claims.png\n");
+        let note = if left_out.is_empty() {
+            String::new()
+        } else {
+            format!("Not shown, having no anchor to divide by (see the table): {}.", left_out.join(", "))
+        };
+        BarPanel {
+            title: format!("Claims: measured mean / anchor (1 = as claimed), {}", ci_over(r.seeds.len())),
+            y_label: "measured / anchor".into(),
+            categories: cats,
+            series: vec![BarSeries::new("reference", bars_ref), BarSeries::new("corrected", bars_cor)],
+            note,
+            ..Default::default()
+        }
+        .write(dir, "claims")?;
+        md.push_str("\nChart: charts/claims.svg / charts/claims.png\n");
     }
     Ok(())
 }
 
 fn market_charts(s: &EconomicStudy, m: &BTreeMap<String, MetricResult>, dir: &Path) -> anyhow::Result<()> {
     let names: Vec<String> = s.params.markets.iter().map(|x| x.name.clone()).collect();
-    let leg_series = |metric: &str| -> Vec<(String, Vec<Bar>)> {
+    let bars = |leg: &str, metric: &str| -> Vec<Bar> {
+        names.iter().map(|n| Bar::of_metric(m, &format!("scenarios.{n}.{leg}.{metric}"), n)).collect()
+    };
+    let leg_series = |metric: &str| -> Vec<BarSeries> {
         [("DC only", "dc_only"), ("DC + Home", "dc_home")]
             .iter()
-            .map(|(label, leg)| {
-                (
-                    label.to_string(),
-                    names.iter().map(|n| Bar::of_metric(m, &format!("scenarios.{n}.{leg}.{metric}"), n)).collect(),
-                )
-            })
+            .map(|(label, leg)| BarSeries::new(label, bars(leg, metric)))
             .collect()
     };
-    grouped_bars(
-        dir,
-        "compute_by_market",
-        "Compute delivered (useful hours)",
-        "useful hours",
-        &names,
-        &leg_series("compute_hours"),
-    )?;
-    grouped_bars(
-        dir,
-        "cost_by_market",
-        "$ per useful hour",
-        "$ / useful hour",
-        &names,
-        &leg_series("cost_per_useful_hour"),
-    )?;
+    let chart = |title: &str, y_label: &str, series: Vec<BarSeries>| BarPanel {
+        title: title.into(),
+        y_label: y_label.into(),
+        categories: names.clone(),
+        series,
+        ..Default::default()
+    };
+    chart("Compute delivered (useful hours)", "useful hours", leg_series("compute_hours"))
+        .write(dir, "compute_by_market")?;
+    chart("$ per useful hour", "$ / useful hour", leg_series("cost_per_useful_hour")).write(dir, "cost_by_market")?;
     let profit = vec![
-        (
-            "DC profit/h, DC only".to_string(),
-            names.iter().map(|n| Bar::of_metric(m, &format!("scenarios.{n}.dc_only.dc_profit_per_hour"), n)).collect(),
-        ),
-        (
-            "DC profit/h, DC + Home".to_string(),
-            names.iter().map(|n| Bar::of_metric(m, &format!("scenarios.{n}.dc_home.dc_profit_per_hour"), n)).collect(),
-        ),
-        (
-            "home profit/h, DC + Home".to_string(),
-            names
-                .iter()
-                .map(|n| Bar::of_metric(m, &format!("scenarios.{n}.dc_home.home_profit_per_hour"), n))
-                .collect(),
-        ),
+        BarSeries::new("DC profit/h, DC only", bars("dc_only", "dc_profit_per_hour")),
+        BarSeries::new("DC profit/h, DC + Home", bars("dc_home", "dc_profit_per_hour")),
+        BarSeries::new("home profit/h, DC + Home", bars("dc_home", "home_profit_per_hour")),
     ];
-    grouped_bars(dir, "profit_by_market", "Provider profit per provided hour", "$ / h", &names, &profit)?;
+    chart("Provider profit per provided hour", "$ / h", profit).write(dir, "profit_by_market")?;
     Ok(())
 }
 
@@ -529,23 +455,32 @@ fn sweep_heatmap(s: &EconomicStudy, m: &BTreeMap<String, MetricResult>, dir: &Pa
                 };
                 row.push(Some(class));
                 let mean = |k: &str| m.get(&format!("{base}.change.{k}")).and_then(|x| x.mean);
-                let f = |x: Option<f64>| x.map(|x| format!("{x:+.0}%")).unwrap_or_else(|| "n/a".into());
+                let f = |x: Option<f64>| x.map(|x| format!("{}%", fmt_signed(x, 0))).unwrap_or_else(|| "n/a".into());
                 lrow.push(format!("Δc {} Δp {}", f(mean("compute_pct")), f(mean("dc_profit_pct"))));
             }
             values.push(row);
             labels.push(lrow);
         }
     }
-    heatmap_labeled(
-        dir,
-        "sweep_heatmap",
-        &format!("Homes beside DCs, {}: red value creation, blue cannibalization", s.params.fidelity.name()),
-        &xs,
-        &ys,
-        &values,
-        &labels,
-        "class (+1 value creation, -1 cannibalization); cells: Δc compute %, Δp DC profit/h %",
-    )
+    let class = |value: f64, label: &str, color| HeatClass { value, label: label.into(), color };
+    HeatMap {
+        title: format!("Homes beside DCs, {}: the class most seeds gave", s.params.fidelity.name()),
+        note: "Rows: demand / checkpoints; columns: consumer values. Cells: Δc change of compute delivered, \
+               Δp change of DC profit per hour, with homes against DC only."
+            .into(),
+        x_labels: xs,
+        y_labels: ys,
+        values,
+        labels,
+        value_label: "class".into(),
+        scale: HeatScale::Classes(vec![
+            class(1.0, "value creation", GREEN),
+            class(0.0, "neutral", GREY),
+            class(-1.0, "cannibalization", RED),
+        ]),
+    }
+    .write(dir, "sweep_heatmap")
+    .map(|_| ())
 }
 
 /// `timeseries_<market>_<leg>.csv` of the first seed.

@@ -7,13 +7,13 @@
 //! and the invariants hold.
 
 use super::super::config::resolve;
+use super::super::keyset::KeySet;
 use super::{Avail, EconomicMarket, Ev, NONE, Slot, ord_f64};
 use crate::engine::check::{ensure, finite, index};
 use crate::engine::{Audit, EventId, EventInfo, Model, SimTime, with_scratch_ctx};
 use crate::market::posted::paid_hours;
 use crate::market::price::Price;
 use crate::study::run::{Run, same_bytes, stored_scenario};
-use std::collections::BTreeSet;
 
 /// A new run of the scenario and seed of `run`, to validate it against
 /// (see `StudyModel::fresh_run`).
@@ -153,7 +153,8 @@ pub(crate) fn validate(m: &EconomicMarket, audit: &Audit<'_, EconomicMarket>) ->
         ensure!(p.session == NONE || p.avail == Avail::Available, "provider {i} is in a session while unavailable");
         finite(format_args!("provider {i}'s price"), p.price)?;
         ensure!(p.anchor_t >= m.leg_start && p.anchor_t <= now, "provider {i}'s price anchor is outside its leg");
-        for x in [p.rev_f, p.hours_f, p.top_f, p.out_rate] {
+        let b = &p.books.reference;
+        for x in [b.rev, b.hours, b.top, p.out_rate] {
             finite(format_args!("provider {i}'s books"), x)?;
         }
         if p.avail == Avail::Outside {
@@ -199,16 +200,16 @@ pub(crate) fn validate(m: &EconomicMarket, audit: &Audit<'_, EconomicMarket>) ->
     // (once a leg ended, consumers of the sessions it settled are idle but
     // not listed, until the next leg rebuilds the indices).
     for (l, lv) in m.levels.iter().enumerate() {
-        let want: BTreeSet<(u64, u64, u32)> = (0..nc)
+        let want: KeySet = (0..nc)
             .filter(|&j| m.consumers[j].session == NONE && m.consumers[j].level as usize == l)
             .map(|j| m.consumer_key(j))
             .collect();
         ensure!(
-            lv.consumers == want || (!running && lv.consumers.is_subset(&want)),
+            lv.consumers == want || (!running && lv.consumers.iter().all(|k| want.contains(k))),
             "the idle consumers of checkpoint level {l} are not those idle at it"
         );
         for (slot, set) in [(Slot::Decaying, &lv.decaying), (Slot::Floor, &lv.floor), (Slot::Setter, &lv.setter)] {
-            let want: BTreeSet<(u64, u64, u32)> = (0..np)
+            let want: KeySet = (0..np)
                 .filter(|&i| m.providers[i].slot == slot)
                 .map(|i| (m.providers[i].keys[l], m.provider_second(i), i as u32))
                 .collect();
@@ -221,7 +222,8 @@ pub(crate) fn validate(m: &EconomicMarket, audit: &Audit<'_, EconomicMarket>) ->
             "consumer {j} points at session {} that is not running",
             c.session
         );
-        for x in [c.useful_f, c.paid_f, c.money_f] {
+        let b = &c.books.reference;
+        for x in [b.useful, b.paid, b.money] {
             finite(format_args!("consumer {j}'s books"), x)?;
         }
     }

@@ -4,7 +4,7 @@
 use crate::ledger::{DetectorConfig, DetectorKind, LedgerConfig, Micro, RhoBasis};
 use crate::report::results::VerdictRule;
 pub use crate::study::Fidelity;
-use crate::study::{Keys, Scenario, ScenarioError, VerdictSpec};
+use crate::study::{Keys, Scenario, ScenarioError};
 use serde::{Deserialize, Serialize};
 
 /// `[ledger]` (§2.3).
@@ -132,12 +132,6 @@ pub struct ScaleKeys {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdentityRotationScenario {
-    pub study: String,
-    pub description: Option<String>,
-    pub fidelity: Option<Fidelity>,
-    pub seeds: Option<i64>,
-    pub seed_base: Option<i64>,
-    pub verdict: Option<VerdictSpec>,
     pub ledger: Option<LedgerKeys>,
     pub circular: Option<CircularKeys>,
     pub undefended: Option<SwitchKeys>,
@@ -343,6 +337,10 @@ impl Params {
     }
 }
 
+impl crate::study::Switch for RhoBasis {
+    const VALUES: &'static [(Self, &'static str)] = &[(RhoBasis::Received, "received"), (RhoBasis::Sent, "sent")];
+}
+
 /// Checks on top of [`Keys`]: money in OMC converted to µOMC, day counts.
 struct Check<'a> {
     keys: Keys<'a>,
@@ -412,7 +410,8 @@ impl Check<'_> {
 /// Resolve and check an identity-rotation scenario.
 pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
     let s: IdentityRotationScenario = scn.decode()?;
-    let fidelity = s.fidelity.unwrap_or_default();
+    let h = scn.header(1, 1)?;
+    let fidelity = h.fidelity;
     let c = Check { keys: Keys::new(scn, fidelity) };
     let k = &c.keys;
 
@@ -432,16 +431,12 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
         )?;
     }
 
-    let seeds = k.count("seeds", s.seeds, 1)? as u64;
-    let seed_base = k.count("seed_base", s.seed_base, 1)? as u64;
-    let verdict = k.verdict(s.verdict)?;
+    let seeds = h.seeds;
+    let seed_base = h.seed_base;
+    let verdict = h.verdict;
 
     let l = s.ledger.clone().unwrap_or_default();
-    let rho_basis =
-        match k.switch("ledger.rho_basis", &l.rho_basis, &["received", "sent"], ("received", "received"))?.as_str() {
-            "sent" => RhoBasis::Sent,
-            _ => RhoBasis::Received,
-        };
+    let rho_basis = k.pick("ledger.rho_basis", &l.rho_basis, (RhoBasis::Received, RhoBasis::Received))?;
     let amount_scale = k.num("ledger.amount_scale", l.amount_scale, 10.0)?;
     if amount_scale <= 1.0 {
         return Err(c.err(format!("key `ledger.amount_scale` must be > 1 (got {amount_scale})")));

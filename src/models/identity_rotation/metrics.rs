@@ -140,7 +140,17 @@ pub fn seed_output(model: &IdentityRotation, seed: u64) -> SeedOutput {
         out.bit("scale.conservation_ok", Some(l.check_conservation().is_ok()));
         // "No transfer raised trust" says nothing when no transfer went through.
         out.finding("identity_rotation.trust_not_bought", (sc.applied > 0).then_some(sc.trust_raised == 0));
-        return SeedOutput { seed, metrics: out.m, binary: out.binary, findings: out.f, tables, series };
+        let mut o = SeedOutput {
+            seed,
+            metrics: out.m,
+            binary: out.binary,
+            findings: out.f,
+            tables,
+            series,
+            ..Default::default()
+        };
+        o.mark_non_negative(NON_NEGATIVE);
+        return o;
     }
 
     // The four scripted runs, then the ablation.
@@ -249,8 +259,16 @@ pub fn seed_output(model: &IdentityRotation, seed: u64) -> SeedOutput {
         series.insert(format!("{}.wealth", l.name), col(|r| omc(r.w_balance) + omc(r.puppets_balance)));
         series.insert(format!("{}.puppets_balance", l.name), col(|r| omc(r.puppets_balance)));
     }
-    SeedOutput { seed, metrics: out.m, binary: out.binary, findings: out.f, tables, series }
+    let mut o =
+        SeedOutput { seed, metrics: out.m, binary: out.binary, findings: out.f, tables, series, ..Default::default() };
+    o.mark_non_negative(NON_NEGATIVE);
+    o
 }
+
+/// Metrics that cannot be negative: every balance, amount, trust level,
+/// ratio, share and count, that is all but the signed wealth cost and trust
+/// reduction. Their intervals stop at zero.
+pub const NON_NEGATIVE: &[&str] = &["**", "!**.wealth_cost_points", "!**.trust_reduction"];
 
 fn opt(v: Option<f64>) -> String {
     v.map(|x| format!("{x:?}")).unwrap_or_default()

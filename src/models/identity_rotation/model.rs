@@ -381,21 +381,6 @@ impl IdentityRotation {
         IdentityRotation { params, lanes, scale: None, wall: Wall::default() }
     }
 
-    /// Day of the last event of `script`.
-    fn last_day(&self, script: Script) -> u64 {
-        match script {
-            Script::OnePuppet => {
-                let o = &self.params.one_puppet;
-                o.months as u64 * o.month_days as u64 + o.cycle_back_delay_days as u64
-            }
-            Script::ThreePuppets => {
-                let t = &self.params.three_puppets;
-                t.months as u64 * t.month_days as u64 + t.hop_delay_days as u64
-            }
-            _ => 0,
-        }
-    }
-
     fn schedule_lane(&self, li: usize, ctx: &mut Ctx<'_, Ev>) {
         let lane = &self.lanes[li];
         let l = li as u16;
@@ -792,7 +777,7 @@ impl Model for IdentityRotation {
     fn horizon(&self) -> SimTime {
         match &self.scale {
             Some(sc) => day_time(sc.params.days as u64),
-            None => day_time(self.lanes.iter().map(|l| self.last_day(l.script)).max().unwrap_or(0)),
+            None => day_time(self.lanes.iter().map(|l| last_day(&self.params, l.script)).max().unwrap_or(0)),
         }
     }
 
@@ -888,4 +873,26 @@ impl Model for IdentityRotation {
 /// Rejections of the scale run by reason name.
 pub fn rejection_reasons(counts: &[u64; 6]) -> impl Iterator<Item = (&'static str, u64)> + '_ {
     LedgerError::REASONS.iter().copied().zip(counts.iter().copied())
+}
+
+/// Day of the last event of `script`.
+fn last_day(p: &Params, script: Script) -> u64 {
+    match script {
+        Script::OnePuppet => {
+            let o = &p.one_puppet;
+            o.months as u64 * o.month_days as u64 + o.cycle_back_delay_days as u64
+        }
+        Script::ThreePuppets => {
+            let t = &p.three_puppets;
+            t.months as u64 * t.month_days as u64 + t.hop_delay_days as u64
+        }
+        _ => 0,
+    }
+}
+
+/// Day of the last event of the scripted runs (the horizon without a
+/// `[scale]` table): every scripted run has a one-puppet and a
+/// three-puppet lane.
+pub fn scripted_last_day(p: &Params) -> u64 {
+    last_day(p, Script::OnePuppet).max(last_day(p, Script::ThreePuppets))
 }

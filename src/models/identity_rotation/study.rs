@@ -4,12 +4,12 @@
 use super::config::{Params, Switches, resolve};
 use super::metrics::{FINDINGS, SCENARIOS, seed_output};
 use super::model::IdentityRotation;
-use crate::engine::{SimTime, TimeUnit};
+use crate::engine::SimTime;
 use crate::ledger::LedgerError;
-use crate::report::chart::{Corner, GridPanel, Guide, Line, Panel, line_grid};
+use crate::report::chart::{Chart, Corner, GridPanel, Guide, Line, LineGrid, Panel};
 use crate::report::markdown::{MdTable, findings_table, fmt_ci};
-use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput, VerdictRule};
-use crate::study::{Footprint, Run, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
+use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput};
+use crate::study::{Common, Footprint, Scenario, ScenarioError, StudyDef, StudyModel, StudyOf};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -22,29 +22,11 @@ impl StudyModel for IdentityRotation {
     }
 }
 
+/// The identity-rotation study.
+pub struct IdentityRotationDef;
+
 /// The identity-rotation study bound to its scenario.
-pub struct IdentityRotationStudy {
-    scenario: Scenario,
-    /// Resolved parameters.
-    pub params: Params,
-}
-
-impl IdentityRotationStudy {
-    /// Resolve a scenario.
-    pub fn new(scenario: Scenario) -> Result<Self, ScenarioError> {
-        let params = resolve(&scenario)?;
-        Ok(IdentityRotationStudy { scenario, params })
-    }
-
-    fn meta(&self, seed: u64) -> RunMeta {
-        RunMeta::of("identity_rotation", &self.scenario, seed)
-    }
-
-    /// A fresh run of `seed`.
-    pub fn new_run(&self, seed: u64) -> Run<IdentityRotation> {
-        Run::new(self.meta(seed), IdentityRotation::new(self.params.clone()))
-    }
-}
+pub type IdentityRotationStudy = StudyOf<IdentityRotationDef>;
 
 /// Memory of a run. Scale run: the accounts, the transfers of the detector's
 /// window (spread evenly over the days; all assumed applied) with the
@@ -86,56 +68,49 @@ pub fn footprint(p: &Params) -> Footprint {
         .driver("split.total / split.chunk", chunks)
 }
 
-impl Study for IdentityRotationStudy {
-    fn id(&self) -> &'static str {
-        "identity_rotation"
+impl StudyDef for IdentityRotationDef {
+    const IDS: &'static [&'static str] = &["identity_rotation"];
+    type Params = Params;
+    type Model = IdentityRotation;
+
+    fn resolve(scenario: &Scenario) -> Result<Params, ScenarioError> {
+        resolve(scenario)
     }
-    fn scenario(&self) -> &Scenario {
-        &self.scenario
+    fn common(p: &Params) -> Common {
+        Common { fidelity: p.fidelity, seed_base: p.seed_base, seeds: p.seeds, verdict: p.verdict }
     }
-    fn fidelity(&self) -> &'static str {
-        self.params.fidelity.name()
+    fn model(p: &Params) -> IdentityRotation {
+        IdentityRotation::new(p.clone())
     }
-    fn timing(&self) -> &'static str {
-        "daily"
-    }
-    fn footprint(&self) -> Footprint {
-        footprint(&self.params)
-    }
-    fn settings(&self) -> serde_json::Map<String, serde_json::Value> {
-        self.params.settings()
-    }
-    fn default_seeds(&self) -> (u64, u64) {
-        (self.params.seed_base, self.params.seeds)
-    }
-    fn verdict(&self) -> VerdictRule {
-        self.params.verdict
-    }
-    fn findings(&self) -> &'static [FindingDef] {
-        FINDINGS
-    }
-    fn time_unit(&self) -> TimeUnit {
-        TimeUnit::Days
-    }
-    fn horizon(&self) -> SimTime {
-        use crate::engine::Model;
-        match &self.params.scale {
+    fn horizon(p: &Params) -> SimTime {
+        match &p.scale {
             Some(s) => SimTime(s.days as u64 * crate::engine::TICKS_PER_DAY),
-            None => IdentityRotation::new(self.params.clone()).horizon(),
+            None => SimTime(super::model::scripted_last_day(p) * crate::engine::TICKS_PER_DAY),
         }
     }
-    fn stepper(&self, seed: u64) -> Box<dyn Stepper> {
-        Box::new(self.new_run(seed))
+    fn settings(p: &Params) -> serde_json::Map<String, serde_json::Value> {
+        p.settings()
     }
-    fn report(&self, results: &Results, outputs: &[SeedOutput], dir: &Path) -> anyhow::Result<String> {
+    fn findings(_: &Params) -> &'static [FindingDef] {
+        FINDINGS
+    }
+    fn footprint(p: &Params) -> Footprint {
+        footprint(p)
+    }
+    fn report(
+        study: &IdentityRotationStudy,
+        results: &Results,
+        outputs: &[SeedOutput],
+        dir: &Path,
+    ) -> anyhow::Result<String> {
         let mut md = String::new();
-        if self.params.scale.is_some() {
+        if study.params.scale.is_some() {
             scale_report(results, &mut md);
         } else {
-            scripted_report(&self.params, results, &mut md);
+            scripted_report(&study.params, results, &mut md);
             if let Some(first) = outputs.first() {
-                chart(&self.params, first, dir)?;
-                md.push_str("\nChart: identity_rotation.svg / identity_rotation.png\n");
+                chart(&study.params, first, &dir.join("charts"))?;
+                md.push_str("\nChart: charts/identity_rotation.svg / charts/identity_rotation.png\n");
             }
         }
         md.push_str("\n## Findings\n\n");
@@ -371,6 +346,8 @@ fn chart(p: &Params, first: &SeedOutput, dir: &Path) -> anyhow::Result<()> {
             legend: Corner::MiddleLeft,
         });
     }
-    let panels: Vec<_> = top.into_iter().chain(bottom).collect();
-    line_grid(dir, "identity_rotation", "Identity rotation: puppet trust and wealth by step", 2, &panels)
+    let panels: Vec<GridPanel> = top.into_iter().chain(bottom).collect();
+    LineGrid { title: "Identity rotation: puppet trust and wealth by step".into(), cols: 2, panels }
+        .write(dir, "identity_rotation")
+        .map(|_| ())
 }

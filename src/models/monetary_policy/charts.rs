@@ -7,10 +7,11 @@ use super::report::{improvement_pct, values};
 use super::scripts::WAVES;
 use crate::policy::DailyMetrics;
 use crate::report::chart::{
-    BLUE, Bar, BarPanel, BarSeries, BoxSeries, Corner, DARK, GREEN, GREY, Guide, HeatScale, PlotPanel, RED, RGBColor,
-    Rule, Series, Stroke, bar_grid, box_points, heatmap_scaled, palette, plot_grid,
+    BLUE, Bar, BarGrid, BarPanel, BarSeries, BoxChart, BoxSeries, Chart, Corner, DARK, GREEN, GREY, Guide, HeatMap,
+    HeatScale, PlotGrid, PlotPanel, RED, RGBColor, Rule, Series, Stroke, ci_over, fmt_num, palette,
 };
 use crate::report::results::{MetricResult, Results, SeedOutput, write_atomic};
+use crate::report::stats::Support;
 use crate::report::stats::least_squares;
 use anyhow::Context;
 use std::collections::BTreeMap;
@@ -123,7 +124,8 @@ fn evolution(
             if samples.is_empty() {
                 continue;
             }
-            series.push(Series::mean_ci(&format!("policy {arm}"), arm_color(arm), &samples));
+            // Every charted field (trust, Gini, prevalence, counts) cannot be negative.
+            series.push(Series::mean_ci_with(&format!("policy {arm}"), arm_color(arm), &samples, Support::NonNegative));
             if let Some(sample) = first.series.get(&csv_key(s, arm)) {
                 series.push(Series::new("", arm_color(arm), Stroke::Thin, points(sample, field)));
             }
@@ -138,13 +140,9 @@ fn evolution(
             legend: Corner::LowerRight,
         });
     }
-    let title = format!(
-        "{}: mean and 95% CI over {} seeds (thin: seed {}), policy off red, on blue",
-        s.id(),
-        outputs.len(),
-        first.seed
-    );
-    plot_grid(dir, stem, &title, 2, &panels)
+    let title =
+        format!("{}: mean and {} (thin: seed {}), policy off red, on blue", s.id(), ci_over(outputs.len()), first.seed);
+    PlotGrid { title, cols: 2, panels }.write(dir, stem).map(|_| ())
 }
 
 fn bar(r: &Results, key: &str, label: &str) -> Bar {
@@ -170,7 +168,14 @@ fn bar_panel(
     series: Vec<BarSeries>,
     guides: Vec<Guide>,
 ) -> BarPanel {
-    BarPanel { title: title.into(), y_label: y_label.into(), categories: categories.to_vec(), series, guides }
+    BarPanel {
+        title: title.into(),
+        y_label: y_label.into(),
+        categories: categories.to_vec(),
+        series,
+        guides,
+        note: String::new(),
+    }
 }
 
 /// The parameters the policy adjusts, in chart order.
@@ -222,7 +227,7 @@ fn parameter_adjustments(dir: &Path, first: &SeedOutput, scripts: &[Script]) -> 
     } else {
         format!("Parameter adjustments, on arm of seed {} (one series per experiment)", first.seed)
     };
-    plot_grid(dir, "parameter_adjustments", &title, 1, &panels)
+    PlotGrid { title, cols: 1, panels }.write(dir, "parameter_adjustments").map(|_| ())
 }
 
 /// Per-seed (x, y) pairs of two metrics, where both are finite.
@@ -268,7 +273,7 @@ fn parameter_sensitivity(dir: &Path, r: &Results, scripts: &[Script]) -> anyhow:
         rules: Vec::new(),
         legend: Corner::UpperRight,
     };
-    plot_grid(dir, "parameter_sensitivity", &title, 1, &[panel])
+    PlotGrid { title, cols: 1, panels: vec![panel] }.write(dir, "parameter_sensitivity").map(|_| ())
 }
 
 /// Every chart of the study.
@@ -286,15 +291,14 @@ pub fn all(p: &Params, r: &Results, outputs: &[SeedOutput], dir: &Path) -> anyho
             color: DARK,
             values: ids.iter().map(|s| values(&r.metrics, &format!("{prefix}.{s}.diff.final_gini"))).collect(),
         };
-        box_points(
-            &cd,
-            "paired_diff",
-            &format!("{}: final Gini, policy on − off on the same seed", p.study.id()),
-            "on − off",
-            &ids,
-            &[diffs],
-            &[guide("no difference", 0.0)],
-        )?;
+        BoxChart {
+            title: format!("{}: final Gini, policy on − off on the same seed", p.study.id()),
+            y_label: "on − off".into(),
+            categories: ids.clone(),
+            series: vec![diffs],
+            guides: vec![guide("no difference", 0.0)],
+        }
+        .write(&cd, "paired_diff")?;
     }
     let first = outputs.first();
     match p.study {
@@ -340,13 +344,12 @@ pub fn all(p: &Params, r: &Results, outputs: &[SeedOutput], dir: &Path) -> anyho
                     Vec::new(),
                 ),
             ];
-            bar_grid(
-                &cd,
-                "attack_comparison",
-                "monetary_policy: per experiment, mean and 95% CI over seeds",
-                3,
-                &panels,
-            )?;
+            BarGrid {
+                title: format!("monetary_policy: per experiment, mean and {}", ci_over(r.seeds.len())),
+                cols: 3,
+                panels: panels.to_vec(),
+            }
+            .write(&cd, "attack_comparison")?;
             let cols = ["final_gini", "final_cluster_prevalence", "final_failure_rate", "final_hoarding_prevalence"];
             let mut vals = Vec::new();
             let mut labels = Vec::new();
@@ -358,24 +361,24 @@ pub fn all(p: &Params, r: &Results, outputs: &[SeedOutput], dir: &Path) -> anyho
                     let on = values(&r.metrics, &format!("mp1.{}.on.{c}", s.id()));
                     let x = improvement_pct(&off, &on);
                     vr.push(Some(x));
-                    lr.push(format!("{x:.1}"));
+                    lr.push(fmt_num(x, 1));
                 }
                 vals.push(vr);
                 labels.push(lr);
             }
             let xl: Vec<String> =
                 ["Gini", "Cluster Prev.", "Failure Rate", "Hoarding"].iter().map(|s| s.to_string()).collect();
-            heatmap_scaled(
-                &cd,
-                "policy_effectiveness_heatmap",
-                "monetary_policy: 100·(off − on)/off of the mean final value",
-                &xl,
-                &ids,
-                &vals,
-                &labels,
-                "improvement %",
-                HeatScale::RdYlGn(50.0),
-            )?;
+            HeatMap {
+                title: "monetary_policy: 100·(off − on)/off of the mean final value".into(),
+                x_labels: xl,
+                y_labels: ids.clone(),
+                values: vals,
+                labels,
+                value_label: "improvement %".into(),
+                scale: HeatScale::RdYlGn(50.0),
+                ..Default::default()
+            }
+            .write(&cd, "policy_effectiveness_heatmap")?;
         }
         StudyKind::Mp2 => {
             if p.scripts.contains(&Script::PolicyComparison) {
@@ -392,7 +395,12 @@ pub fn all(p: &Params, r: &Results, outputs: &[SeedOutput], dir: &Path) -> anyho
                     bar_panel("final Gini", "final Gini", &cats, series("final_gini"), target(p)),
                     bar_panel("policy events", "events", &cats, series("policy_events"), Vec::new()),
                 ];
-                bar_grid(&cd, "policy_comparison", "policy_comparison: mean and 95% CI over seeds", 2, &panels)?;
+                BarGrid {
+                    title: format!("policy_comparison: mean and {}", ci_over(r.seeds.len())),
+                    cols: 2,
+                    panels: panels.to_vec(),
+                }
+                .write(&cd, "policy_comparison")?;
             }
             if p.scripts.contains(&Script::Sensitivity) {
                 let pts = |name: &str| -> Vec<(f64, f64)> {
@@ -417,13 +425,12 @@ pub fn all(p: &Params, r: &Results, outputs: &[SeedOutput], dir: &Path) -> anyho
                     panel("final Gini", "final Gini", BLUE, "final_gini"),
                     panel("final mean trust", "mean trust", GREEN, "final_mean_trust"),
                 ];
-                plot_grid(
-                    &cd,
-                    "sensitivity_analysis",
-                    "sensitivity: fixed k_payment, policy off (means over seeds)",
-                    2,
-                    &panels,
-                )?;
+                PlotGrid {
+                    title: "sensitivity: fixed k_payment, policy off (means over seeds)".into(),
+                    cols: 2,
+                    panels: panels.to_vec(),
+                }
+                .write(&cd, "sensitivity_analysis")?;
             }
             if p.scripts.contains(&Script::AttackAndRecovery) {
                 let cats: Vec<String> =
@@ -441,14 +448,11 @@ pub fn all(p: &Params, r: &Results, outputs: &[SeedOutput], dir: &Path) -> anyho
                             .collect(),
                     })
                     .collect();
-                let title = "attack_and_recovery: mean trust before, during and after the attack (mean, 95% CI)";
-                bar_grid(
-                    &cd,
-                    "recovery_analysis",
-                    "",
-                    1,
-                    &[bar_panel(title, "mean trust", &cats, series, Vec::new())],
-                )?;
+                let title = format!(
+                    "attack_and_recovery: mean trust before, during and after the attack (mean, {})",
+                    ci_over(r.seeds.len())
+                );
+                bar_panel(&title, "mean trust", &cats, series, Vec::new()).write(&cd, "recovery_analysis")?;
             }
         }
         StudyKind::Fs => {
@@ -462,36 +466,35 @@ pub fn all(p: &Params, r: &Results, outputs: &[SeedOutput], dir: &Path) -> anyho
                     values: sorted.iter().map(|s| values(&r.metrics, &format!("fs.{s}.{arm}.final_gini"))).collect(),
                 })
                 .collect();
-            box_points(
-                &cd,
-                "gini_boxplot",
-                "full_study: final Gini per scenario, one point per seed",
-                "final Gini",
-                &sorted,
-                &boxes,
-                &[],
-            )?;
+            BoxChart {
+                title: "full_study: final Gini per scenario, one point per seed".into(),
+                y_label: "final Gini".into(),
+                categories: sorted.clone(),
+                series: boxes,
+                guides: Vec::new(),
+            }
+            .write(&cd, "gini_boxplot")?;
             if let Some(per) = r.extra.get("per_iteration") {
                 let mut vals = Vec::new();
                 let mut labels = Vec::new();
                 for k in 0..p.iterations as usize {
                     let row: Vec<Option<f64>> =
                         sorted.iter().map(|s| per[s.as_str()][k]["improvement_pct"].as_f64()).collect();
-                    labels.push(row.iter().map(|v| v.map_or("n/a".into(), |x| format!("{x:.1}"))).collect());
+                    labels.push(row.iter().map(|v| v.map_or("n/a".into(), |x| fmt_num(x, 1))).collect());
                     vals.push(row);
                 }
                 let yl: Vec<String> = (1..=p.iterations).map(|k| format!("Iter {k}")).collect();
-                heatmap_scaled(
-                    &cd,
-                    "improvement_heatmap",
-                    "full_study: improvement_pct of final Gini per iteration",
-                    &sorted,
-                    &yl,
-                    &vals,
-                    &labels,
-                    "improvement %",
-                    HeatScale::RdYlGn(40.0),
-                )?;
+                HeatMap {
+                    title: "full_study: improvement_pct of final Gini per iteration".into(),
+                    x_labels: sorted,
+                    y_labels: yl,
+                    values: vals,
+                    labels,
+                    value_label: "improvement %".into(),
+                    scale: HeatScale::RdYlGn(40.0),
+                    ..Default::default()
+                }
+                .write(&cd, "improvement_heatmap")?;
             }
         }
     }

@@ -5,8 +5,8 @@
 use crate::policy::PolicyConfig;
 use crate::report::results::VerdictRule;
 pub use crate::study::Fidelity;
-use crate::study::{Keys, Scenario, ScenarioError, VerdictSpec};
-use crate::trust::{AgeMode, ClusterGrouping, FalseAccusationPenalty, PositiveAssertions, Rules, TrustParams};
+use crate::study::{Keys, Scenario, ScenarioError, Switch};
+use crate::trust::{Rules, TrustParams};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ops::Bound::Included;
@@ -296,14 +296,8 @@ pub struct Mp2Spec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyScenario {
-    pub study: String,
-    pub description: Option<String>,
-    pub fidelity: Option<Fidelity>,
     pub days: Option<i64>,
     pub arms: Option<Vec<String>>,
-    pub seeds: Option<i64>,
-    pub seed_base: Option<i64>,
-    pub verdict: Option<VerdictSpec>,
     pub csv_every: Option<i64>,
     pub full_study: Option<FsSpec>,
     pub monetary_policy: Option<Mp1Spec>,
@@ -421,21 +415,29 @@ impl Params {
         let mut put = |k: &str, v: serde_json::Value| {
             m.insert(k.into(), v);
         };
-        put("policy_wiring", json!(if s.live { "live" } else { "inert" }));
-        put("cartel_repeats", json!(if s.cartel_round { "round" } else { "truncate" }));
-        put("accuser_history", json!(if s.buy_first { "buy_first" } else { "none" }));
-        put("trust_stats_over", json!(if s.stats_all { "all" } else { "positive" }));
-        put("hoarding_metric", json!(if s.hoarding_spenders { "spenders" } else { "all" }));
-        put("failure_rate_average", json!(if p.failure_pooled { "pooled" } else { "nonzero_days" }));
-        put("phase_rules", json!(if p.design_phases { "design" } else { "code" }));
-        put("phantom_events", json!(if p.drop_phantoms { "dropped" } else { "logged" }));
-        let fap = if r.false_accusation_penalty == FalseAccusationPenalty::Applied { "applied" } else { "inert" };
-        put("false_accusation_penalty", json!(fap));
-        let pa = if r.positive_assertions == PositiveAssertions::Checked { "checked" } else { "unchecked" };
-        put("positive_assertions", json!(pa));
-        put("age_mode", json!(if r.age_mode == AgeMode::Derate { "derate" } else { "additive" }));
-        let cg = if r.cluster_grouping == ClusterGrouping::Components { "components" } else { "greedy" };
-        put("cluster_grouping", json!(cg));
+        put("policy_wiring", json!(if s.live { PolicyWiring::Live } else { PolicyWiring::Inert }.name()));
+        put(
+            "cartel_repeats",
+            json!(if s.cartel_round { CartelRepeats::Round } else { CartelRepeats::Truncate }.name()),
+        );
+        put(
+            "accuser_history",
+            json!(if s.buy_first { AccuserHistory::BuyFirst } else { AccuserHistory::NoHistory }.name()),
+        );
+        put("trust_stats_over", json!(if s.stats_all { TrustStatsOver::All } else { TrustStatsOver::Positive }.name()));
+        put(
+            "hoarding_metric",
+            json!(if s.hoarding_spenders { HoardingMetric::Spenders } else { HoardingMetric::All }.name()),
+        );
+        put(
+            "failure_rate_average",
+            json!(if p.failure_pooled { FailureRateAverage::Pooled } else { FailureRateAverage::NonzeroDays }.name()),
+        );
+        put("phase_rules", json!(if p.design_phases { PhaseRules::Design } else { PhaseRules::Code }.name()));
+        put(
+            "phantom_events",
+            json!(if p.drop_phantoms { PhantomEvents::Dropped } else { PhantomEvents::Logged }.name()),
+        );
         put("k_transfer_max", p.k_transfer_max.map_or(json!("none"), |x| json!(x)));
         put("days", json!(self.days));
         put("csv_every", json!(self.csv_every));
@@ -444,8 +446,49 @@ impl Params {
             put("samples", json!(self.samples));
         }
         put("scenarios", json!(self.scripts.iter().map(|s| s.id()).collect::<Vec<_>>()));
+        crate::models::trust::config::rules_settings(r, &mut m);
         m
     }
+}
+
+crate::switch_enum! {
+    /// `policy_wiring`.
+    pub enum PolicyWiring { Live = "live", Inert = "inert" }
+}
+
+crate::switch_enum! {
+    /// `cartel_repeats`.
+    pub enum CartelRepeats { Round = "round", Truncate = "truncate" }
+}
+
+crate::switch_enum! {
+    /// `accuser_history`.
+    pub enum AccuserHistory { BuyFirst = "buy_first", NoHistory = "none" }
+}
+
+crate::switch_enum! {
+    /// `trust_stats_over`.
+    pub enum TrustStatsOver { All = "all", Positive = "positive" }
+}
+
+crate::switch_enum! {
+    /// `hoarding_metric`.
+    pub enum HoardingMetric { Spenders = "spenders", All = "all" }
+}
+
+crate::switch_enum! {
+    /// `failure_rate_average`.
+    pub enum FailureRateAverage { Pooled = "pooled", NonzeroDays = "nonzero_days" }
+}
+
+crate::switch_enum! {
+    /// `phase_rules`.
+    pub enum PhaseRules { Design = "design", Code = "code" }
+}
+
+crate::switch_enum! {
+    /// `phantom_events`.
+    pub enum PhantomEvents { Dropped = "dropped", Logged = "logged" }
 }
 
 /// Resolve and check a monetary-policy scenario.
@@ -457,7 +500,8 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
         other => return Err(scn.invalid(format!("study `{other}` is not a monetary-policy study"))),
     };
     let s: PolicyScenario = scn.decode()?;
-    let fidelity = s.fidelity.unwrap_or_default();
+    let h = scn.header(20, 42)?;
+    let fidelity = h.fidelity;
     let keys = Keys::new(scn, fidelity);
     let id = study.id();
     keys.not_here(
@@ -466,8 +510,8 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
             ("full_study", s.full_study.is_some() && study != StudyKind::Fs),
             ("monetary_policy", s.monetary_policy.is_some() && study != StudyKind::Mp1),
             ("iteration2", s.iteration2.is_some() && study != StudyKind::Mp2),
-            ("seeds", s.seeds.is_some() && study == StudyKind::Fs),
-            ("seed_base", s.seed_base.is_some() && study == StudyKind::Fs),
+            ("seeds", h.given.0 && study == StudyKind::Fs),
+            ("seed_base", h.given.1 && study == StudyKind::Fs),
         ],
     )?;
     if let Some(arms) = &s.arms {
@@ -478,9 +522,9 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
             )));
         }
     }
-    let seeds = keys.count("seeds", s.seeds, 20)? as u64;
-    let seed_base = keys.count("seed_base", s.seed_base, 42)? as u64;
-    let verdict = keys.verdict(s.verdict)?;
+    let seeds = h.seeds;
+    let seed_base = h.seed_base;
+    let verdict = h.verdict;
     let days = keys.count_min1("days", s.days, 720)?;
     let mp1 = s.monetary_policy.clone().unwrap_or_default();
     let long_days = keys.count_min1("monetary_policy.long_days", mp1.long_days, 1825)?;
@@ -497,35 +541,39 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
     let csv_every = keys.count_min1("csv_every", s.csv_every, 7)?;
     let mut trust = s.trust.clone().unwrap_or_default();
     trust.validate().map_err(|e| keys.err(format!("key `trust.{}`: {}", e.key, e.message)))?;
-    let sw = |k: &str, v: &Option<String>, opts: &[&str], by: (&str, &str)| keys.switch(k, v, opts, by);
-    let live = sw("policy_wiring", &s.policy_wiring, &["live", "inert"], ("inert", "live"))? == "live";
+    let live =
+        keys.pick("policy_wiring", &s.policy_wiring, (PolicyWiring::Inert, PolicyWiring::Live))? == PolicyWiring::Live;
     let cartel_round =
-        sw("cartel_repeats", &s.cartel_repeats, &["round", "truncate"], ("truncate", "round"))? == "round";
+        keys.pick("cartel_repeats", &s.cartel_repeats, (CartelRepeats::Truncate, CartelRepeats::Round))?
+            == CartelRepeats::Round;
     let buy_first =
-        sw("accuser_history", &s.accuser_history, &["buy_first", "none"], ("none", "buy_first"))? == "buy_first";
-    let stats_all = sw("trust_stats_over", &s.trust_stats_over, &["all", "positive"], ("positive", "all"))? == "all";
+        keys.pick("accuser_history", &s.accuser_history, (AccuserHistory::NoHistory, AccuserHistory::BuyFirst))?
+            == AccuserHistory::BuyFirst;
+    let stats_all =
+        keys.pick("trust_stats_over", &s.trust_stats_over, (TrustStatsOver::Positive, TrustStatsOver::All))?
+            == TrustStatsOver::All;
     let hoarding_spenders =
-        sw("hoarding_metric", &s.hoarding_metric, &["spenders", "all"], ("all", "spenders"))? == "spenders";
-    let failure_pooled =
-        sw("failure_rate_average", &s.failure_rate_average, &["pooled", "nonzero_days"], ("nonzero_days", "pooled"))?
-            == "pooled";
-    let design_phases = sw("phase_rules", &s.phase_rules, &["design", "code"], ("code", "design"))? == "design";
+        keys.pick("hoarding_metric", &s.hoarding_metric, (HoardingMetric::All, HoardingMetric::Spenders))?
+            == HoardingMetric::Spenders;
+    let failure_pooled = keys.pick(
+        "failure_rate_average",
+        &s.failure_rate_average,
+        (FailureRateAverage::NonzeroDays, FailureRateAverage::Pooled),
+    )? == FailureRateAverage::Pooled;
+    let design_phases =
+        keys.pick("phase_rules", &s.phase_rules, (PhaseRules::Code, PhaseRules::Design))? == PhaseRules::Design;
     let drop_phantoms =
-        sw("phantom_events", &s.phantom_events, &["dropped", "logged"], ("logged", "dropped"))? == "dropped";
-    let fap = sw("false_accusation_penalty", &s.false_accusation_penalty, &["applied", "inert"], ("inert", "applied"))?;
-    let pa = sw("positive_assertions", &s.positive_assertions, &["checked", "unchecked"], ("unchecked", "checked"))?;
-    let age = sw("age_mode", &s.age_mode, &["additive", "derate"], ("additive", "additive"))?;
-    let cg = sw("cluster_grouping", &s.cluster_grouping, &["greedy", "components"], ("greedy", "greedy"))?;
-    let rules = Rules {
-        positive_assertions: if pa == "checked" { PositiveAssertions::Checked } else { PositiveAssertions::Unchecked },
-        false_accusation_penalty: if fap == "applied" {
-            FalseAccusationPenalty::Applied
-        } else {
-            FalseAccusationPenalty::Inert
+        keys.pick("phantom_events", &s.phantom_events, (PhantomEvents::Logged, PhantomEvents::Dropped))?
+            == PhantomEvents::Dropped;
+    let rules = crate::models::trust::config::resolve_rules(
+        &keys,
+        crate::models::trust::config::RuleKeys {
+            positive_assertions: &s.positive_assertions,
+            false_accusation_penalty: &s.false_accusation_penalty,
+            age_mode: &s.age_mode,
+            cluster_grouping: &s.cluster_grouping,
         },
-        age_mode: if age == "derate" { AgeMode::Derate } else { AgeMode::Additive },
-        cluster_grouping: if cg == "components" { ClusterGrouping::Components } else { ClusterGrouping::Greedy },
-    };
+    )?;
     let e = s.economy.clone().unwrap_or_default();
     let economy = Economy {
         // Money is f64: a day's mint times the days must stay far from overflow.

@@ -320,5 +320,12 @@ pub fn seed_output(model: &PolicyModel, seed: u64, wall: f64) -> SeedOutput {
     }
     out.tables.insert("runs.csv".into(), runs);
     out.tables.insert("policy_events.csv".into(), events);
+    out.mark_non_negative(NON_NEGATIVE);
     out
 }
+
+/// Metrics that cannot be negative: every measurement of one arm
+/// (`<study>.<scenario>.<arm>.<name>`: counts, shares, Gini, trust levels,
+/// coin supply, parameters, days), but not the paired differences
+/// (`diff`, `<config>_minus_no_policy`). Their intervals stop at zero.
+pub const NON_NEGATIVE: &[&str] = &["*.*.*.*.**", "!*.*.diff.**", "!*.*.*_minus_no_policy.**"];

@@ -5,9 +5,9 @@ use super::config::{Params, Script, StudyKind, resolve};
 use super::metrics::{findings, seed_output};
 use super::model::PolicyModel;
 use super::report;
-use crate::engine::{Model, SimTime, TimeUnit};
-use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput, VerdictRule};
-use crate::study::{Footprint, Run, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
+use crate::engine::SimTime;
+use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput};
+use crate::study::{Common, Footprint, Scenario, ScenarioError, StudyDef, StudyModel, StudyOf};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -21,29 +21,12 @@ impl StudyModel for PolicyModel {
     }
 }
 
+/// The monetary-policy studies: `monetary_policy`,
+/// `monetary_policy_iteration2` and `full_study`.
+pub struct Policy;
+
 /// A monetary-policy study bound to its scenario.
-pub struct PolicyStudy {
-    scenario: Scenario,
-    /// Resolved parameters.
-    pub params: Params,
-}
-
-impl PolicyStudy {
-    /// Resolve a scenario.
-    pub fn new(scenario: Scenario) -> Result<Self, ScenarioError> {
-        let params = resolve(&scenario)?;
-        Ok(PolicyStudy { scenario, params })
-    }
-
-    fn meta(&self, seed: u64) -> RunMeta {
-        RunMeta::of(self.params.study.id(), &self.scenario, seed)
-    }
-
-    /// A fresh run of `seed`.
-    pub fn new_run(&self, seed: u64) -> Run<PolicyModel> {
-        Run::new(self.meta(seed), PolicyModel::new(self.params.clone()))
-    }
-}
+pub type PolicyStudy = StudyOf<Policy>;
 
 /// Memory of a run: every experiment's arms run side by side in one seed,
 /// each with its identities, what its trust engine keeps per day and one day
@@ -74,41 +57,42 @@ pub fn footprint(p: &Params) -> Footprint {
     fp.driver("csv_every", p.csv_every)
 }
 
-impl Study for PolicyStudy {
-    fn id(&self) -> &'static str {
-        self.params.study.id()
+impl StudyDef for Policy {
+    const IDS: &'static [&'static str] = &["monetary_policy", "monetary_policy_iteration2", "full_study"];
+    type Params = Params;
+    type Model = PolicyModel;
+
+    fn resolve(scenario: &Scenario) -> Result<Params, ScenarioError> {
+        resolve(scenario)
     }
-    fn scenario(&self) -> &Scenario {
-        &self.scenario
+    fn common(p: &Params) -> Common {
+        let (seed_base, seeds) = match p.study {
+            StudyKind::Fs => (0, u64::from(p.iterations) * u64::from(p.samples)),
+            _ => (p.seed_base, p.seeds),
+        };
+        Common { fidelity: p.fidelity, seed_base, seeds, verdict: p.verdict }
     }
-    fn fidelity(&self) -> &'static str {
-        self.params.fidelity.name()
+    fn model(p: &Params) -> PolicyModel {
+        PolicyModel::new(p.clone())
     }
-    fn timing(&self) -> &'static str {
-        "daily"
+    fn horizon(p: &Params) -> SimTime {
+        // The longest experiment's last day (day 0 is the first).
+        let d = p.scripts.iter().map(|&s| p.days_of(s)).max().unwrap_or(1);
+        SimTime(u64::from(d.saturating_sub(1)) * crate::engine::TICKS_PER_DAY)
     }
-    fn footprint(&self) -> Footprint {
-        footprint(&self.params)
+    fn footprint(p: &Params) -> Footprint {
+        footprint(p)
     }
-    fn settings(&self) -> serde_json::Map<String, Value> {
-        self.params.settings()
+    fn settings(p: &Params) -> serde_json::Map<String, Value> {
+        p.settings()
     }
-    fn default_seeds(&self) -> (u64, u64) {
-        match self.params.study {
-            StudyKind::Fs => (0, u64::from(self.params.iterations) * u64::from(self.params.samples)),
-            _ => (self.params.seed_base, self.params.seeds),
-        }
+    fn grid_seeds(p: &Params) -> Option<Vec<u64>> {
+        (p.study == StudyKind::Fs).then(|| p.grid_seeds())
     }
-    fn grid_seeds(&self) -> Option<Vec<u64>> {
-        (self.params.study == StudyKind::Fs).then(|| self.params.grid_seeds())
+    fn findings(p: &Params) -> &'static [FindingDef] {
+        findings(p.study.prefix())
     }
-    fn verdict(&self) -> VerdictRule {
-        self.params.verdict
-    }
-    fn findings(&self) -> &'static [FindingDef] {
-        findings(self.params.study.prefix())
-    }
-    fn finding_metric(&self, id: &str) -> Option<String> {
+    fn finding_metric(_: &Params, id: &str) -> Option<String> {
         let (base, name) = id.rsplit_once('.')?;
         match name {
             "policy_lowers_gini" => Some(format!("{base}.diff.final_gini")),
@@ -118,13 +102,7 @@ impl Study for PolicyStudy {
             _ => None,
         }
     }
-    fn time_unit(&self) -> TimeUnit {
-        TimeUnit::Days
-    }
-    fn horizon(&self) -> SimTime {
-        PolicyModel::new(self.params.clone()).horizon()
-    }
-    fn stamp_wall_time(&self, out: &mut SeedOutput, seconds: f64) {
+    fn stamp_wall_time(out: &mut SeedOutput, seconds: f64) {
         // Runs share one simulation per seed: each gets the seed's wall time.
         let wall = format!("{seconds:.4}");
         if let Some(t) = out.tables.get_mut("runs.csv") {
@@ -135,16 +113,17 @@ impl Study for PolicyStudy {
             }
         }
     }
-    fn stepper(&self, seed: u64) -> Box<dyn Stepper> {
-        Box::new(self.new_run(seed))
+    fn report(study: &PolicyStudy, results: &Results, outputs: &[SeedOutput], dir: &Path) -> anyhow::Result<String> {
+        report::report(&study.params, results, outputs, dir)
     }
-    fn report(&self, results: &Results, outputs: &[SeedOutput], dir: &Path) -> anyhow::Result<String> {
-        report::report(&self.params, results, outputs, dir)
+    fn study_metrics(
+        study: &PolicyStudy,
+        results: &Results,
+        _outputs: &[SeedOutput],
+    ) -> BTreeMap<String, MetricResult> {
+        report::study_metrics(&study.params, results)
     }
-    fn study_metrics(&self, results: &Results, _outputs: &[SeedOutput]) -> BTreeMap<String, MetricResult> {
-        report::study_metrics(&self.params, results)
-    }
-    fn extra(&self, results: &Results, outputs: &[SeedOutput]) -> serde_json::Map<String, Value> {
-        report::extra(&self.params, results, outputs)
+    fn extra(study: &PolicyStudy, results: &Results, outputs: &[SeedOutput]) -> serde_json::Map<String, Value> {
+        report::extra(&study.params, results, outputs)
     }
 }

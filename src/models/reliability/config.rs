@@ -8,7 +8,7 @@ use crate::market::price::PriceParams;
 use crate::report::results::VerdictRule;
 pub use crate::study::Fidelity;
 use crate::study::limits::MAX_GRID_STEPS;
-use crate::study::{Keys, Scenario, ScenarioError, VerdictSpec};
+use crate::study::{Keys, Scenario, ScenarioError, Switch};
 use serde::{Deserialize, Serialize};
 use std::ops::Bound::Included;
 
@@ -91,6 +91,31 @@ pub enum ConsumerOrder {
     Grouped,
 }
 
+impl Switch for Priority {
+    const VALUES: &'static [(Self, &'static str)] =
+        &[(Priority::Fifo, "fifo"), (Priority::ValueSorted, "value_sorted"), (Priority::Bid, "bid")];
+}
+
+impl Switch for ThresholdUpdate {
+    const VALUES: &'static [(Self, &'static str)] =
+        &[(ThresholdUpdate::Sequential, "sequential"), (ThresholdUpdate::Simultaneous, "simultaneous")];
+}
+
+impl Switch for ConsumerOrder {
+    const VALUES: &'static [(Self, &'static str)] =
+        &[(ConsumerOrder::Interleaved, "interleaved"), (ConsumerOrder::Grouped, "grouped")];
+}
+
+impl Switch for ExpectedCost {
+    const VALUES: &'static [(Self, &'static str)] =
+        &[(ExpectedCost::Reference, "reference"), (ExpectedCost::Consistent, "consistent")];
+}
+
+crate::switch_enum! {
+    /// `bid_model`: how consumers' bids are drawn.
+    pub enum BidShape { Normal = "normal", Uniform = "uniform" }
+}
+
 /// A named group of providers with one threshold (basic).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -129,12 +154,6 @@ pub struct ConsumerGroupSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReliabilityScenario {
-    pub study: String,
-    pub description: Option<String>,
-    pub fidelity: Option<Fidelity>,
-    pub seeds: Option<i64>,
-    pub seed_base: Option<i64>,
-    pub verdict: Option<VerdictSpec>,
     pub tick_hours: Option<f64>,
     pub requote_hours: Option<f64>,
     pub price_mean: Option<f64>,
@@ -284,26 +303,13 @@ impl Params {
     pub fn settings(&self) -> serde_json::Map<String, serde_json::Value> {
         use serde_json::json;
         let mut m = serde_json::Map::new();
-        let prio = match self.priority {
-            Priority::Fifo => "fifo",
-            Priority::ValueSorted => "value_sorted",
-            Priority::Bid => "bid",
-        };
-        m.insert("consumer_priority".into(), json!(prio));
+        m.insert("consumer_priority".into(), json!(self.priority.name()));
         m.insert("resume_from_checkpoint".into(), json!(self.resume));
         if self.variant != Variant::V2 {
-            let ec = match self.expected_cost {
-                ExpectedCost::Reference => "reference",
-                ExpectedCost::Consistent => "consistent",
-            };
-            m.insert("expected_cost".into(), json!(ec));
+            m.insert("expected_cost".into(), json!(self.expected_cost.name()));
         }
         if let ProviderSetup::Adaptive { update, .. } = &self.providers {
-            let u = match update {
-                ThresholdUpdate::Sequential => "sequential",
-                ThresholdUpdate::Simultaneous => "simultaneous",
-            };
-            m.insert("threshold_update".into(), json!(u));
+            m.insert("threshold_update".into(), json!(update.name()));
         }
         m.insert(
             "credit_checkpointed_work_on_restart".into(),
@@ -353,7 +359,8 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
     let variant = Variant::from_id(&scn.study)
         .ok_or_else(|| scn.invalid(format!("study `{}` is not a reliability study", scn.study)))?;
     let s: ReliabilityScenario = scn.decode()?;
-    let fidelity = s.fidelity.unwrap_or_default();
+    let h = scn.header(20, 1)?;
+    let fidelity = h.fidelity;
     let keys = Keys::new(scn, fidelity);
     let err = |m: String| keys.err(m);
 
@@ -400,16 +407,15 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
     let num = |k: &str, v: Option<f64>, d: f64| keys.num(k, v, d);
     let positive = |k: &str, v: Option<f64>, d: f64| keys.positive(k, v, d);
     let nonneg = |k: &str, v: Option<f64>, d: f64| keys.nonneg(k, v, d);
-    let switch = |k: &str, v: &Option<String>, o: &[&str], d: (&str, &str)| keys.switch(k, v, o, d);
 
     let (d_rev, d_vol, d_floor, d_rate) = match variant {
         Variant::Basic => (1.0, 0.4, 0.1, 0.1),
         Variant::Equilibrium => (1.0, 0.6, 0.1, 0.15),
         Variant::V2 => (0.2, 0.5, 0.2, 0.2),
     };
-    let seeds = count("seeds", s.seeds, 20)? as u64;
-    let seed_base = count("seed_base", s.seed_base, 1)? as u64;
-    let verdict = keys.verdict(s.verdict)?;
+    let seeds = h.seeds;
+    let seed_base = h.seed_base;
+    let verdict = h.verdict;
     let tick_hours = positive("tick_hours", s.tick_hours, 0.1)?;
     let requote_hours = positive("requote_hours", s.requote_hours, 0.1)?;
     let price = PriceParams {
@@ -423,13 +429,8 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
     let mean_job_hours = positive("mean_job_hours", s.mean_job_hours, 2.0)?;
     let bid_rate = keys.rate("bid_rate", s.bid_rate, d_rate, TimeUnit::Hours)?;
     let bid_floor = nonneg("bid_floor", s.bid_floor, 0.1)?;
-    let model = switch(
-        "bid_model",
-        &s.bid_model,
-        &["normal", "uniform"],
-        if variant == Variant::V2 { ("uniform", "uniform") } else { ("normal", "normal") },
-    )?;
-    let bid_model = if model == "normal" {
+    let shape = if variant == Variant::V2 { BidShape::Uniform } else { BidShape::Normal };
+    let bid_model = if keys.pick("bid_model", &s.bid_model, (shape, shape))? == BidShape::Normal {
         BidModel::Normal { spread: nonneg("bid_spread", s.bid_spread, 0.2)?, floor: bid_floor }
     } else {
         let [lo, hi] = s.bid_uniform.unwrap_or([0.8, 1.5]);
@@ -494,11 +495,10 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
         if min > max {
             return Err(err(format!("keys `threshold_min` ({min}) > `threshold_max` ({max})")));
         }
-        let update = switch(
+        let update = keys.pick(
             "threshold_update",
             &s.threshold_update,
-            &["sequential", "simultaneous"],
-            ("sequential", "simultaneous"),
+            (ThresholdUpdate::Sequential, ThresholdUpdate::Simultaneous),
         )?;
         ProviderSetup::Adaptive {
             count: count("provider_count", s.provider_count, 20)?,
@@ -510,7 +510,7 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
             margin: nonneg("adapt_margin", s.adapt_margin, d_m)?,
             min,
             max,
-            update: if update == "sequential" { ThresholdUpdate::Sequential } else { ThresholdUpdate::Simultaneous },
+            update,
         }
     };
 
@@ -556,23 +556,18 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
     if consumer_groups.len() > u16::MAX as usize {
         return Err(err("key `consumer_groups`: too many groups".into()));
     }
-    let order = switch(
-        "consumer_order",
-        &s.consumer_order,
-        &["interleaved", "grouped"],
-        if variant == Variant::Basic { ("interleaved", "interleaved") } else { ("grouped", "grouped") },
-    )?;
+    let order_d = if variant == Variant::Basic { ConsumerOrder::Interleaved } else { ConsumerOrder::Grouped };
+    let order = keys.pick("consumer_order", &s.consumer_order, (order_d, order_d))?;
     let expected_cost =
-        switch("expected_cost", &s.expected_cost, &["reference", "consistent"], ("reference", "consistent"))?;
-    let prio_ref = if variant == Variant::V2 { "value_sorted" } else { "fifo" };
-    let priority =
-        switch("consumer_priority", &s.consumer_priority, &["fifo", "value_sorted", "bid"], (prio_ref, "bid"))?;
-    if priority == "value_sorted" && variant != Variant::V2 {
+        keys.pick("expected_cost", &s.expected_cost, (ExpectedCost::Reference, ExpectedCost::Consistent))?;
+    let prio_ref = if variant == Variant::V2 { Priority::ValueSorted } else { Priority::Fifo };
+    let priority = keys.pick("consumer_priority", &s.consumer_priority, (prio_ref, Priority::Bid))?;
+    if priority == Priority::ValueSorted && variant != Variant::V2 {
         return Err(
             err("key `consumer_priority`: \"value_sorted\" needs consumer values (reliability_v2 only)".into()),
         );
     }
-    if priority == "fifo" && variant == Variant::V2 {
+    if priority == Priority::Fifo && variant == Variant::V2 {
         return Err(err(
             "key `consumer_priority`: \"fifo\" needs expected costs in dollars (basic and equilibrium only)".into(),
         ));
@@ -645,13 +640,9 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
         class_reliable_min,
         class_moderate_min,
         consumer_groups,
-        consumer_order: if order == "grouped" { ConsumerOrder::Grouped } else { ConsumerOrder::Interleaved },
-        expected_cost: if expected_cost == "reference" { ExpectedCost::Reference } else { ExpectedCost::Consistent },
-        priority: match priority.as_str() {
-            "fifo" => Priority::Fifo,
-            "value_sorted" => Priority::ValueSorted,
-            _ => Priority::Bid,
-        },
+        consumer_order: order,
+        expected_cost,
+        priority,
         resume,
         attempts_cap,
         profit_epsilon: nonneg("profit_epsilon", s.profit_epsilon, 1e-9)?,

@@ -127,8 +127,35 @@ pub fn seed_output(model: &ReliabilityMarket, seed: u64) -> SeedOutput {
     out.set("diagnostics.fresh_sessions", Some(d.fresh_ended as f64));
     out.set("diagnostics.sessions", Some(d.sessions as f64));
     out.set("diagnostics.competing_bids", Some(d.competing_bids as f64));
-    SeedOutput { seed, metrics: out.m, binary: Default::default(), findings: out.f, tables, series }
+    let mut o = SeedOutput { seed, metrics: out.m, findings: out.f, tables, series, ..Default::default() };
+    o.mark_non_negative(NON_NEGATIVE);
+    o
 }
+
+/// Metrics that cannot be negative (hours, costs, rates, shares, counts,
+/// spreads): their intervals stop at zero. Profits, premiums, differences,
+/// drifts, correlations and thresholds are signed.
+pub const NON_NEGATIVE: &[&str] = &[
+    "diagnostics.*",
+    "providers.*",
+    "**.active_compute_hours",
+    "**.compute_hours",
+    "**.effective_cost",
+    "**.full_cost",
+    "**.efficiency",
+    "**.lost_per_restart",
+    "**.lost_hours",
+    "**.rate_paid",
+    "**.restarts",
+    "**.class_share.*",
+    "**.completion_rate",
+    "**.rate_2h",
+    "**.rate_per_hour",
+    "*.jobs_per_iteration",
+    "*.restarts_per_iteration",
+    "*.choice.*",
+    "thresholds.*_std",
+];
 
 fn basic(p: &Params, records: &[RoundRecord], seed: u64, out: &mut Out, tables: &mut BTreeMap<String, Table>) {
     let ProviderSetup::Groups(groups) = &p.providers else {

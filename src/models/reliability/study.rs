@@ -3,12 +3,12 @@
 use super::config::{Params, ProviderSetup, Variant, resolve};
 use super::metrics::{V2_GROUP_METRICS, findings, seed_output, tiers};
 use super::model::ReliabilityMarket;
-use crate::engine::{SimTime, TimeUnit};
-use crate::report::chart::{Bar, Line, Panel, grouped_bars, line_panels};
+use crate::engine::SimTime;
+use crate::report::chart::{Bar, BarPanel, BarSeries, Chart, Line, LinePanels, Panel, ci_over};
 use crate::report::markdown::{MdTable, findings_table, metric_cell};
-use crate::report::results::{FindingDef, Results, SeedOutput, VerdictRule};
-use crate::report::stats::summarize;
-use crate::study::{Fidelity, Footprint, Run, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
+use crate::report::results::{FindingDef, Results, SeedOutput};
+use crate::report::stats::{Support, summarize, summarize_with};
+use crate::study::{Common, Fidelity, Footprint, Scenario, ScenarioError, StudyDef, StudyModel, StudyOf};
 use std::path::Path;
 
 impl StudyModel for ReliabilityMarket {
@@ -20,59 +20,44 @@ impl StudyModel for ReliabilityMarket {
     }
 }
 
+/// The reliability studies: `reliability_basic`, `reliability_equilibrium`
+/// and `reliability_v2`, one model with three configurations.
+pub struct Reliability;
+
 /// A reliability study bound to its scenario.
-pub struct ReliabilityStudy {
-    scenario: Scenario,
-    /// Resolved parameters.
-    pub params: Params,
-}
+pub type ReliabilityStudy = StudyOf<Reliability>;
 
-impl ReliabilityStudy {
-    /// Resolve a scenario.
-    pub fn new(scenario: Scenario) -> Result<Self, ScenarioError> {
-        let params = resolve(&scenario)?;
-        Ok(ReliabilityStudy { scenario, params })
-    }
+impl StudyDef for Reliability {
+    const IDS: &'static [&'static str] = &["reliability_basic", "reliability_equilibrium", "reliability_v2"];
+    type Params = Params;
+    type Model = ReliabilityMarket;
 
-    fn meta(&self, seed: u64) -> RunMeta {
-        RunMeta::of(self.params.variant.id(), &self.scenario, seed)
+    fn resolve(scenario: &Scenario) -> Result<Params, ScenarioError> {
+        resolve(scenario)
     }
-
-    /// A fresh run of `seed`.
-    pub fn new_run(&self, seed: u64) -> Run<ReliabilityMarket> {
-        Run::new(self.meta(seed), ReliabilityMarket::new(self.params.clone()))
+    fn common(p: &Params) -> Common {
+        Common { fidelity: p.fidelity, seed_base: p.seed_base, seeds: p.seeds, verdict: p.verdict }
     }
-}
-
-impl Study for ReliabilityStudy {
-    fn id(&self) -> &'static str {
-        self.params.variant.id()
+    fn model(p: &Params) -> ReliabilityMarket {
+        ReliabilityMarket::new(p.clone())
     }
-    fn scenario(&self) -> &Scenario {
-        &self.scenario
+    fn horizon(p: &Params) -> SimTime {
+        use crate::engine::Model;
+        ReliabilityMarket::new(p.clone()).horizon()
     }
-    fn fidelity(&self) -> &'static str {
-        self.params.fidelity.name()
+    fn timing(p: &Params) -> &'static str {
+        if p.tick_mode() { "tick" } else { "continuous" }
     }
-    fn timing(&self) -> &'static str {
-        if self.params.tick_mode() { "tick" } else { "continuous" }
+    fn settings(p: &Params) -> serde_json::Map<String, serde_json::Value> {
+        p.settings()
     }
-    fn settings(&self) -> serde_json::Map<String, serde_json::Value> {
-        self.params.settings()
+    fn findings(p: &Params) -> &'static [FindingDef] {
+        findings(p.variant)
     }
-    fn default_seeds(&self) -> (u64, u64) {
-        (self.params.seed_base, self.params.seeds)
-    }
-    fn verdict(&self) -> VerdictRule {
-        self.params.verdict
-    }
-    fn findings(&self) -> &'static [FindingDef] {
-        findings(self.params.variant)
-    }
-    fn finding_metric(&self, id: &str) -> Option<String> {
+    fn finding_metric(p: &Params, id: &str) -> Option<String> {
         let name = id.rsplit('.').next()?;
         let key = match name {
-            "reliability_premium" if self.params.fidelity == Fidelity::Reference => "rational.premium_2h",
+            "reliability_premium" if p.fidelity == Fidelity::Reference => "rational.premium_2h",
             "reliability_premium" => "rational.premium_per_hour",
             "rational_more_restarts" => "rational.restarts_per_iteration",
             "thresholds_converge" => "thresholds.final_std",
@@ -86,22 +71,17 @@ impl Study for ReliabilityStudy {
         };
         Some(key.to_string())
     }
-    fn time_unit(&self) -> TimeUnit {
-        TimeUnit::Hours
+    fn footprint(p: &Params) -> Footprint {
+        footprint(p)
     }
-    fn footprint(&self) -> Footprint {
-        footprint(&self.params)
-    }
-    fn horizon(&self) -> SimTime {
-        use crate::engine::Model;
-        ReliabilityMarket::new(self.params.clone()).horizon()
-    }
-    fn stepper(&self, seed: u64) -> Box<dyn Stepper> {
-        Box::new(self.new_run(seed))
-    }
-    fn report(&self, results: &Results, outputs: &[SeedOutput], dir: &Path) -> anyhow::Result<String> {
+    fn report(
+        study: &ReliabilityStudy,
+        results: &Results,
+        outputs: &[SeedOutput],
+        dir: &Path,
+    ) -> anyhow::Result<String> {
         let mut md = String::new();
-        let p = &self.params;
+        let p = &study.params;
         match p.variant {
             Variant::Basic => basic_report(p, results, dir, &mut md)?,
             _ => threshold_report(p, results, outputs, dir, &mut md)?,
@@ -253,15 +233,15 @@ fn basic_report(p: &Params, r: &Results, dir: &Path, md: &mut String) -> anyhow:
             (s.to_string(), bars)
         })
         .collect();
-    grouped_bars(
-        dir,
-        "provider_rates",
-        "Completion rate and rate per hour by provider type (95% CI over seeds)",
-        "completion rate / $ per hour",
-        &cats,
-        &series,
-    )?;
-    md.push_str("\nChart: provider_rates.svg / provider_rates.png\n");
+    BarPanel {
+        title: format!("Completion rate and rate per hour by provider type ({})", ci_over(r.seeds.len())),
+        y_label: "completion rate / $ per hour".into(),
+        categories: cats,
+        series: series.into_iter().map(|(name, bars)| BarSeries::new(&name, bars)).collect(),
+        ..Default::default()
+    }
+    .write(&dir.join("charts"), "provider_rates")?;
+    md.push_str("\nChart: charts/provider_rates.svg / charts/provider_rates.png\n");
     Ok(())
 }
 
@@ -276,10 +256,11 @@ fn band(outputs: &[SeedOutput], key: &str) -> Band {
     for r in 0..rounds {
         let vals: Vec<Option<f64>> =
             outputs.iter().map(|o| o.series.get(key).and_then(|v| v.get(r).copied())).collect();
-        let s = summarize(&vals, false);
+        // Both series (threshold mean and sd) cannot be negative; one seed gives no interval.
+        let s = summarize_with(&vals, Support::NonNegative);
         if let Some(mean) = s.mean {
             pts.push((r as f64, mean));
-            let [lo, hi] = s.ci95.unwrap_or([mean, mean]);
+            let [lo, hi] = s.ci95.filter(|_| s.n >= 2).unwrap_or([f64::NAN; 2]);
             b.push((r as f64, lo, hi));
         }
     }
@@ -367,7 +348,7 @@ fn threshold_report(
     }
     let (pts, b) = band(outputs, "round.threshold_mean");
     panels.push(Panel {
-        title: format!("Mean threshold, 95% CI over {} seeds", outputs.len()),
+        title: format!("Mean threshold, {}", ci_over(outputs.len())),
         x_label: "round".into(),
         y_label: "threshold".into(),
         lines: vec![Line { name: "mean threshold".into(), points: pts, band: Some(b), thin: false }],
@@ -379,8 +360,9 @@ fn threshold_report(
         y_label: "sd".into(),
         lines: vec![Line { name: "threshold sd".into(), points: pts, band: Some(b), thin: false }],
     });
-    line_panels(dir, "thresholds", &format!("{}: threshold adaptation", p.variant.id()), &panels)?;
-    md.push_str("\nChart: thresholds.svg / thresholds.png\n");
+    LinePanels { title: format!("{}: threshold adaptation", p.variant.id()), panels }
+        .write(&dir.join("charts"), "thresholds")?;
+    md.push_str("\nChart: charts/thresholds.svg / charts/thresholds.png\n");
     Ok(())
 }
 
@@ -464,14 +446,14 @@ fn v2_report(p: &Params, r: &Results, dir: &Path, md: &mut String) -> anyhow::Re
             (s.clone(), bars)
         })
         .collect();
-    grouped_bars(
-        dir,
-        "compute_by_tier",
-        "Compute hours per consumer in the last round (95% CI over seeds)",
-        "useful compute hours",
-        &tiers,
-        &series,
-    )?;
-    md.push_str("\nChart: compute_by_tier.svg / compute_by_tier.png\n");
+    BarPanel {
+        title: format!("Compute hours per consumer in the last round ({})", ci_over(r.seeds.len())),
+        y_label: "useful compute hours".into(),
+        categories: tiers,
+        series: series.into_iter().map(|(name, bars)| BarSeries::new(&name, bars)).collect(),
+        ..Default::default()
+    }
+    .write(&dir.join("charts"), "compute_by_tier")?;
+    md.push_str("\nChart: charts/compute_by_tier.svg / charts/compute_by_tier.png\n");
     Ok(())
 }

@@ -3,9 +3,9 @@
 
 use crate::report::results::VerdictRule;
 pub use crate::study::Fidelity;
-use crate::study::{Keys, Scenario, ScenarioError, VerdictSpec};
+use crate::study::{Keys, Scenario, ScenarioError, Switch};
 use crate::trust::attacks::Attack;
-use crate::trust::{AgeMode, ClusterGrouping, FalseAccusationPenalty, PositiveAssertions, Rules, TrustParams};
+use crate::trust::{Rules, TrustParams};
 use serde::{Deserialize, Serialize};
 
 /// Which of the two studies.
@@ -82,6 +82,67 @@ pub enum Recompute {
     Daily,
 }
 
+impl Switch for Recompute {
+    const VALUES: &'static [(Self, &'static str)] =
+        &[(Recompute::Daily, "daily"), (Recompute::Checkpoints, "checkpoints")];
+}
+
+crate::switch_enum! {
+    /// `escrow_clawback`: how often an escrow is clawed back.
+    pub enum Clawback { Once = "once", Reference = "reference" }
+}
+
+crate::switch_enum! {
+    /// `detection`: when attacks count as detected.
+    pub enum Detection { Measured = "measured", Hardcoded = "hardcoded" }
+}
+
+/// The engine's four rule switches as a scenario file writes them (the
+/// trust and the monetary-policy studies take the same keys).
+pub struct RuleKeys<'a> {
+    /// `positive_assertions`.
+    pub positive_assertions: &'a Option<String>,
+    /// `false_accusation_penalty`.
+    pub false_accusation_penalty: &'a Option<String>,
+    /// `age_mode`.
+    pub age_mode: &'a Option<String>,
+    /// `cluster_grouping`.
+    pub cluster_grouping: &'a Option<String>,
+}
+
+/// Resolve the engine's rules: each switch, or the fidelity's preset
+/// ([`Rules::REFERENCE`], [`Rules::CORRECTED`]).
+pub fn resolve_rules(keys: &Keys<'_>, k: RuleKeys<'_>) -> Result<Rules, ScenarioError> {
+    let (r, c) = (Rules::REFERENCE, Rules::CORRECTED);
+    Ok(Rules {
+        positive_assertions: keys.pick(
+            "positive_assertions",
+            k.positive_assertions,
+            (r.positive_assertions, c.positive_assertions),
+        )?,
+        false_accusation_penalty: keys.pick(
+            "false_accusation_penalty",
+            k.false_accusation_penalty,
+            (r.false_accusation_penalty, c.false_accusation_penalty),
+        )?,
+        age_mode: keys.pick("age_mode", k.age_mode, (r.age_mode, c.age_mode))?,
+        cluster_grouping: keys.pick(
+            "cluster_grouping",
+            k.cluster_grouping,
+            (r.cluster_grouping, c.cluster_grouping),
+        )?,
+    })
+}
+
+/// The engine's rules in `settings`.
+pub fn rules_settings(r: &Rules, m: &mut serde_json::Map<String, serde_json::Value>) {
+    use serde_json::json;
+    m.insert("false_accusation_penalty".into(), json!(r.false_accusation_penalty.name()));
+    m.insert("positive_assertions".into(), json!(r.positive_assertions.name()));
+    m.insert("age_mode".into(), json!(r.age_mode.name()));
+    m.insert("cluster_grouping".into(), json!(r.cluster_grouping.name()));
+}
+
 /// The switches of trust.md §12, resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Switches {
@@ -122,24 +183,14 @@ impl Switches {
         use serde_json::json;
         let r = &self.rules;
         let mut m = serde_json::Map::new();
-        m.insert("recompute".into(), json!(if self.daily() { "daily" } else { "checkpoints" }));
+        m.insert("recompute".into(), json!(self.recompute.name()));
         if study == StudyKind::FailureModes {
-            m.insert("escrow_clawback".into(), json!(if self.clawback_once { "once" } else { "reference" }));
-            m.insert("detection".into(), json!(if self.measured { "measured" } else { "hardcoded" }));
+            let clawback = if self.clawback_once { Clawback::Once } else { Clawback::Reference };
+            m.insert("escrow_clawback".into(), json!(clawback.name()));
+            let detection = if self.measured { Detection::Measured } else { Detection::Hardcoded };
+            m.insert("detection".into(), json!(detection.name()));
         }
-        let fap = match r.false_accusation_penalty {
-            FalseAccusationPenalty::Applied => "applied",
-            FalseAccusationPenalty::Inert => "inert",
-        };
-        m.insert("false_accusation_penalty".into(), json!(fap));
-        let pa = match r.positive_assertions {
-            PositiveAssertions::Checked => "checked",
-            PositiveAssertions::Unchecked => "unchecked",
-        };
-        m.insert("positive_assertions".into(), json!(pa));
-        m.insert("age_mode".into(), json!(if r.age_mode == AgeMode::Derate { "derate" } else { "additive" }));
-        let cg = if r.cluster_grouping == ClusterGrouping::Components { "components" } else { "greedy" };
-        m.insert("cluster_grouping".into(), json!(cg));
+        rules_settings(r, &mut m);
         m
     }
 }
@@ -211,12 +262,6 @@ pub struct AttackSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrustScenario {
-    pub study: String,
-    pub description: Option<String>,
-    pub fidelity: Option<Fidelity>,
-    pub seeds: Option<i64>,
-    pub seed_base: Option<i64>,
-    pub verdict: Option<VerdictSpec>,
     pub scenarios: Option<Vec<String>>,
     pub attacks: Option<Vec<String>>,
     pub recompute: Option<String>,
@@ -226,7 +271,6 @@ pub struct TrustScenario {
     pub positive_assertions: Option<String>,
     pub age_mode: Option<String>,
     pub cluster_grouping: Option<String>,
-    pub compare_fidelity: Option<String>,
     pub trust: Option<TrustParams>,
     pub attack: Option<AttackSpec>,
 }
@@ -241,8 +285,6 @@ pub struct Params {
     pub verdict: VerdictRule,
     pub trust: TrustParams,
     pub switches: Switches,
-    /// A second fidelity run side by side on the same seeds (its preset).
-    pub compare: Option<Fidelity>,
     /// Trust dynamics: the scenarios to run, in order.
     pub scenarios: Vec<TdScenario>,
     /// Failure modes: the attacks to run, in order.
@@ -252,22 +294,15 @@ pub struct Params {
 
 impl Params {
     /// The variants a run holds: (label prefix of its metric keys, fidelity,
-    /// switches). The first has no prefix.
+    /// switches). One today: the comparison with the other fidelity is the
+    /// framework's (`compare_fidelities`, a second run of the seed).
     pub fn variants(&self) -> Vec<(String, Fidelity, Switches)> {
-        let mut v = vec![(String::new(), self.fidelity, self.switches)];
-        if let Some(f) = self.compare {
-            v.push((format!("{}.", f.name()), f, Switches::preset(f)));
-        }
-        v
+        vec![(String::new(), self.fidelity, self.switches)]
     }
 
     /// Resolved settings for `results.json`.
     pub fn settings(&self) -> serde_json::Map<String, serde_json::Value> {
-        let mut m = self.switches.settings(self.study);
-        if let Some(f) = self.compare {
-            m.insert("compare_fidelity".into(), serde_json::json!(f.name()));
-        }
-        m
+        self.switches.settings(self.study)
     }
 }
 
@@ -279,7 +314,8 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
         other => return Err(scn.invalid(format!("study `{other}` is not a trust study"))),
     };
     let s: TrustScenario = scn.decode()?;
-    let fidelity = s.fidelity.unwrap_or_default();
+    let h = scn.header(if study == StudyKind::Dynamics { 20 } else { 200 }, 1)?;
+    let fidelity = h.fidelity;
     let keys = Keys::new(scn, fidelity);
     match study {
         StudyKind::Dynamics => keys.not_here(
@@ -293,63 +329,29 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
         )?,
         StudyKind::FailureModes => keys.not_here(study.id(), &[("scenarios", s.scenarios.is_some())])?,
     }
-    let seeds = keys.count("seeds", s.seeds, if study == StudyKind::Dynamics { 20 } else { 200 })? as u64;
-    let seed_base = keys.count("seed_base", s.seed_base, 1)? as u64;
-    let verdict = keys.verdict(s.verdict)?;
+    let seeds = h.seeds;
+    let seed_base = h.seed_base;
+    let verdict = h.verdict;
     let trust = s.trust.clone().unwrap_or_default();
     trust.validate().map_err(|e| keys.err(format!("key `trust.{}`: {}", e.key, e.message)))?;
-    let recompute = keys.switch("recompute", &s.recompute, &["daily", "checkpoints"], ("checkpoints", "daily"))?;
-    let clawback = keys.switch("escrow_clawback", &s.escrow_clawback, &["once", "reference"], ("reference", "once"))?;
-    let detection = keys.switch("detection", &s.detection, &["measured", "hardcoded"], ("hardcoded", "measured"))?;
-    let fap = keys.switch(
-        "false_accusation_penalty",
-        &s.false_accusation_penalty,
-        &["applied", "inert"],
-        ("inert", "applied"),
-    )?;
-    let pa = keys.switch(
-        "positive_assertions",
-        &s.positive_assertions,
-        &["checked", "unchecked"],
-        ("unchecked", "checked"),
-    )?;
-    let age = keys.switch("age_mode", &s.age_mode, &["additive", "derate"], ("additive", "additive"))?;
-    let cg = keys.switch("cluster_grouping", &s.cluster_grouping, &["greedy", "components"], ("greedy", "greedy"))?;
+    let p = |f: Fidelity| Switches::preset(f);
+    let (r, c) = (p(Fidelity::Reference), p(Fidelity::Corrected));
     let switches = Switches {
-        recompute: if recompute == "daily" { Recompute::Daily } else { Recompute::Checkpoints },
-        clawback_once: clawback == "once",
-        measured: detection == "measured",
-        rules: Rules {
-            positive_assertions: if pa == "checked" {
-                PositiveAssertions::Checked
-            } else {
-                PositiveAssertions::Unchecked
+        recompute: keys.pick("recompute", &s.recompute, (r.recompute, c.recompute))?,
+        clawback_once: keys.pick("escrow_clawback", &s.escrow_clawback, (Clawback::Reference, Clawback::Once))?
+            == Clawback::Once,
+        measured: keys.pick("detection", &s.detection, (Detection::Hardcoded, Detection::Measured))?
+            == Detection::Measured,
+        rules: resolve_rules(
+            &keys,
+            RuleKeys {
+                positive_assertions: &s.positive_assertions,
+                false_accusation_penalty: &s.false_accusation_penalty,
+                age_mode: &s.age_mode,
+                cluster_grouping: &s.cluster_grouping,
             },
-            false_accusation_penalty: if fap == "applied" {
-                FalseAccusationPenalty::Applied
-            } else {
-                FalseAccusationPenalty::Inert
-            },
-            age_mode: if age == "derate" { AgeMode::Derate } else { AgeMode::Additive },
-            cluster_grouping: if cg == "components" { ClusterGrouping::Components } else { ClusterGrouping::Greedy },
-        },
+        )?,
     };
-    let compare = match s.compare_fidelity.as_deref() {
-        None | Some("none") => None,
-        Some("reference") => Some(Fidelity::Reference),
-        Some("corrected") => Some(Fidelity::Corrected),
-        Some(x) => {
-            return Err(keys.err(format!(
-                "key `compare_fidelity`: unknown value \"{x}\" (expected \"reference\", \"corrected\" or \"none\")"
-            )));
-        }
-    };
-    if compare == Some(fidelity) {
-        return Err(keys.err(format!(
-            "key `compare_fidelity`: \"{}\" is the scenario's own fidelity; compare with the other one",
-            fidelity.name()
-        )));
-    }
     let scenarios = if study == StudyKind::Dynamics {
         keys.pick_list("scenarios", "scenario", &s.scenarios, &TdScenario::ALL, TdScenario::id)?
     } else {
@@ -390,5 +392,5 @@ pub fn resolve(scn: &Scenario) -> Result<Params, ScenarioError> {
             return Err(keys.err(format!("key `{key}` must be at most {max} (got {v})")));
         }
     }
-    Ok(Params { study, fidelity, seeds, seed_base, verdict, trust, switches, compare, scenarios, attacks, attack })
+    Ok(Params { study, fidelity, seeds, seed_base, verdict, trust, switches, scenarios, attacks, attack })
 }

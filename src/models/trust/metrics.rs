@@ -551,8 +551,23 @@ pub fn seed_output(model: &TrustModel, seed: u64) -> SeedOutput {
     if model.params.study == StudyKind::FailureModes {
         tables.insert("fm_runs.csv".into(), Table { header: fm_header, rows: fm_rows });
     }
-    SeedOutput { seed, metrics: out.m, binary: out.binary, findings: out.f, tables, series }
+    let mut o =
+        SeedOutput { seed, metrics: out.m, binary: out.binary, findings: out.f, tables, series, ..Default::default() };
+    o.mark_non_negative(NON_NEGATIVE);
+    o
 }
+
+/// Metrics that cannot be negative: every trust level, payment share,
+/// count, day and amount, that is all but the signed profits, gains, boosts,
+/// losses and damages of the failure modes. Their intervals stop at zero.
+pub const NON_NEGATIVE: &[&str] = &[
+    "**.td.**",
+    "**.fm.**",
+    "!**.fm.*.attacker_*",
+    "!**.fm.*.*_damage",
+    "!**.fm.*.target_boost",
+    "!**.fm.*.victim_loss",
+];
 
 /// Daily series for the charts: each identity's trust
 /// (`<pre>td.<id>.id.<name>`) and each role's mean (`<pre>td.<id>.role.<role>`),

@@ -4,12 +4,12 @@
 use super::config::{Params, StudyKind, TdScenario, resolve};
 use super::metrics::{FM_FINDINGS, TD_FINDINGS, attack_extras, phase_days, roles, seed_output};
 use super::model::TrustModel;
-use crate::engine::{Model, SimTime, TimeUnit};
-use crate::report::chart::{Bar, Line, Panel, grouped_bars, line_panels};
+use crate::engine::{Model, SimTime};
+use crate::report::chart::{Bar, BarPanel, BarSeries, Chart, Line, LinePanels, Panel, ci_over};
 use crate::report::markdown::{MdTable, auto_decimals, findings_table, fmt_ci};
-use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput, VerdictRule};
-use crate::report::stats::summarize;
-use crate::study::{Footprint, Run, RunMeta, Scenario, ScenarioError, Stepper, Study, StudyModel};
+use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput};
+use crate::report::stats::{Support, summarize_with};
+use crate::study::{Common, Footprint, Scenario, ScenarioError, StudyDef, StudyModel, StudyOf};
 use crate::trust::attacks::Attack;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -24,29 +24,11 @@ impl StudyModel for TrustModel {
     }
 }
 
+/// The trust studies: `trust_dynamics` and `failure_modes`.
+pub struct Trust;
+
 /// A trust study bound to its scenario.
-pub struct TrustStudy {
-    scenario: Scenario,
-    /// Resolved parameters.
-    pub params: Params,
-}
-
-impl TrustStudy {
-    /// Resolve a scenario.
-    pub fn new(scenario: Scenario) -> Result<Self, ScenarioError> {
-        let params = resolve(&scenario)?;
-        Ok(TrustStudy { scenario, params })
-    }
-
-    fn meta(&self, seed: u64) -> RunMeta {
-        RunMeta::of(self.params.study.id(), &self.scenario, seed)
-    }
-
-    /// A fresh run of `seed`.
-    pub fn new_run(&self, seed: u64) -> Run<TrustModel> {
-        Run::new(self.meta(seed), TrustModel::new(self.params.clone()))
-    }
-}
+pub type TrustStudy = StudyOf<Trust>;
 
 /// Memory of a run: every scenario (or attack) of the study runs side by
 /// side in one seed, in each compared fidelity, each with its identities (up
@@ -81,38 +63,36 @@ pub fn footprint(p: &Params) -> Footprint {
         .driver("attack.redemption.cycles", ap.cycles)
 }
 
-impl Study for TrustStudy {
-    fn id(&self) -> &'static str {
-        self.params.study.id()
+impl StudyDef for Trust {
+    const IDS: &'static [&'static str] = &["trust_dynamics", "failure_modes"];
+    type Params = Params;
+    type Model = TrustModel;
+
+    fn resolve(scenario: &Scenario) -> Result<Params, ScenarioError> {
+        resolve(scenario)
     }
-    fn scenario(&self) -> &Scenario {
-        &self.scenario
+    fn common(p: &Params) -> Common {
+        Common { fidelity: p.fidelity, seed_base: p.seed_base, seeds: p.seeds, verdict: p.verdict }
     }
-    fn fidelity(&self) -> &'static str {
-        self.params.fidelity.name()
+    fn model(p: &Params) -> TrustModel {
+        TrustModel::new(p.clone())
     }
-    fn timing(&self) -> &'static str {
-        "daily"
+    fn horizon(p: &Params) -> SimTime {
+        TrustModel::new(p.clone()).horizon()
     }
-    fn footprint(&self) -> Footprint {
-        footprint(&self.params)
+    fn footprint(p: &Params) -> Footprint {
+        footprint(p)
     }
-    fn settings(&self) -> serde_json::Map<String, Value> {
-        self.params.settings()
+    fn settings(p: &Params) -> serde_json::Map<String, Value> {
+        p.settings()
     }
-    fn default_seeds(&self) -> (u64, u64) {
-        (self.params.seed_base, self.params.seeds)
-    }
-    fn verdict(&self) -> VerdictRule {
-        self.params.verdict
-    }
-    fn findings(&self) -> &'static [FindingDef] {
-        match self.params.study {
+    fn findings(p: &Params) -> &'static [FindingDef] {
+        match p.study {
             StudyKind::Dynamics => TD_FINDINGS,
             StudyKind::FailureModes => FM_FINDINGS,
         }
     }
-    fn finding_metric(&self, id: &str) -> Option<String> {
+    fn finding_metric(_: &Params, id: &str) -> Option<String> {
         let key = match id {
             "td.normal_operation.providers_above_consumers" => "td.normal_operation.provider_trust_min",
             "td.sybil_attack.penalized" => "td.sybil_attack.sybil_trust_mean",
@@ -130,29 +110,20 @@ impl Study for TrustStudy {
         };
         Some(key.to_string())
     }
-    fn time_unit(&self) -> TimeUnit {
-        TimeUnit::Days
-    }
-    fn horizon(&self) -> SimTime {
-        TrustModel::new(self.params.clone()).horizon()
-    }
-    fn stepper(&self, seed: u64) -> Box<dyn Stepper> {
-        Box::new(self.new_run(seed))
-    }
-    fn report(&self, results: &Results, outputs: &[SeedOutput], dir: &Path) -> anyhow::Result<String> {
+    fn report(study: &TrustStudy, results: &Results, outputs: &[SeedOutput], dir: &Path) -> anyhow::Result<String> {
         let mut md = String::new();
-        match self.params.study {
-            StudyKind::Dynamics => self.td_report(results, outputs, dir, &mut md)?,
-            StudyKind::FailureModes => self.fm_report(results, dir, &mut md)?,
+        match study.params.study {
+            StudyKind::Dynamics => study.td_report(results, outputs, dir, &mut md)?,
+            StudyKind::FailureModes => study.fm_report(results, dir, &mut md)?,
         }
         solver_note(results, &mut md);
         md.push_str("\n## Findings\n\n");
         md.push_str(&findings_table(&results.findings));
         Ok(md)
     }
-    fn extra(&self, _results: &Results, outputs: &[SeedOutput]) -> serde_json::Map<String, Value> {
+    fn extra(study: &TrustStudy, _results: &Results, outputs: &[SeedOutput]) -> serde_json::Map<String, Value> {
         let mut m = serde_json::Map::new();
-        if self.params.study == StudyKind::FailureModes {
+        if study.params.study == StudyKind::FailureModes {
             m.insert("distributions".into(), Value::Object(distributions(outputs)));
         }
         m
@@ -209,13 +180,7 @@ fn cell(m: &BTreeMap<String, MetricResult>, key: &str) -> String {
 }
 
 fn bar(m: &BTreeMap<String, MetricResult>, key: &str, label: &str) -> Bar {
-    match m.get(key) {
-        Some(MetricResult { mean: Some(mean), ci95, .. }) => {
-            let [lo, hi] = ci95.unwrap_or([*mean, *mean]);
-            Bar { label: label.to_string(), mean: *mean, lo, hi }
-        }
-        _ => Bar { label: label.to_string(), mean: f64::NAN, lo: f64::NAN, hi: f64::NAN },
-    }
+    Bar::of_metric(m, key, label)
 }
 
 fn solver_note(results: &Results, md: &mut String) {
@@ -251,11 +216,12 @@ fn band(outputs: &[SeedOutput], key: &str) -> Band {
     for d in 0..days {
         let vals: Vec<Option<f64>> =
             outputs.iter().map(|o| o.series.get(key).and_then(|v| v.get(d).copied())).collect();
-        let s = summarize(&vals, false);
+        // Trust cannot be negative; one seed gives no interval.
+        let s = summarize_with(&vals, Support::NonNegative);
         let x = d as f64;
         match s.mean {
             Some(m) => {
-                let [lo, hi] = s.ci95.unwrap_or([m, m]);
+                let [lo, hi] = s.ci95.filter(|_| s.n >= 2).unwrap_or([f64::NAN; 2]);
                 pts.push((x, m));
                 b.push((x, lo, hi));
             }
@@ -306,8 +272,14 @@ fn td_keys(sc: TdScenario) -> &'static [&'static str] {
 }
 
 impl TrustStudy {
+    /// (metric key prefix, fidelity) of the study's fidelity and, with
+    /// `compare_fidelities`, of the comparison run.
     fn variant_names(&self) -> Vec<(String, String)> {
-        self.params.variants().into_iter().map(|(pre, f, _)| (pre, f.name().to_string())).collect()
+        let mut v = vec![(String::new(), self.params.fidelity.name().to_string())];
+        if let Some(f) = self.other_name() {
+            v.push((format!("compare.{f}."), f.to_string()));
+        }
+        v
     }
 
     fn td_report(&self, r: &Results, outputs: &[SeedOutput], dir: &Path, md: &mut String) -> anyhow::Result<()> {
@@ -386,18 +358,15 @@ impl TrustStudy {
         let mut all = rule_lines(&lines);
         all.append(&mut lines);
         panels.push(Panel {
-            title: format!("Mean trust per role, 95% CI over {} seeds", outputs.len()),
+            title: format!("Mean trust per role, {}", ci_over(outputs.len())),
             x_label: "day".into(),
             y_label: "trust".into(),
             lines: all,
         });
         let mode = if self.params.switches.daily() { "daily solves" } else { "solved at checkpoints" };
-        line_panels(
-            &dir.join("charts"),
-            &format!("td_{}_trust", sc.id()),
-            &format!("{}: trust ({mode})", sc.id()),
-            &panels,
-        )
+        LinePanels { title: format!("{}: trust ({mode})", sc.id()), panels }
+            .write(&dir.join("charts"), &format!("td_{}_trust", sc.id()))
+            .map(|_| ())
     }
 
     fn fm_report(&self, r: &Results, dir: &Path, md: &mut String) -> anyhow::Result<()> {
@@ -473,14 +442,17 @@ impl TrustStudy {
                 (f.clone(), bars.collect())
             })
             .collect();
-        grouped_bars(
-            &charts,
-            "fm_success",
-            &format!("Attack success probability (Wilson 95% CI over {} seeds)", r.seeds.len()),
-            "P(success)",
-            &cats,
-            &series,
-        )?;
+        BarPanel {
+            title: match r.seeds.len() {
+                n if n >= 2 => format!("Attack success probability (Wilson {})", ci_over(n)),
+                n => format!("Attack success probability ({})", ci_over(n)),
+            },
+            y_label: "P(success)".into(),
+            categories: cats,
+            series: series.into_iter().map(|(name, bars)| BarSeries::new(&name, bars)).collect(),
+            ..Default::default()
+        }
+        .write(&charts, "fm_success")?;
         self.detection_chart(dist, &charts, r.seeds.len())?;
         md.push_str("\nCharts: charts/fm_success.svg / .png, charts/fm_detection.svg / .png\n");
         Ok(())
@@ -533,26 +505,22 @@ impl TrustStudy {
                         Err(_) => h[0] += n,
                     }
                 }
-                let bars = h
-                    .iter()
-                    .zip(&cats)
-                    .map(|(&n, c)| Bar {
-                        label: c.clone(),
-                        mean: n as f64 / seeds.max(1) as f64,
-                        lo: f64::NAN,
-                        hi: f64::NAN,
-                    })
-                    .collect();
+                let bars = h.iter().zip(&cats).map(|(&n, c)| Bar::plain(c, n as f64 / seeds.max(1) as f64)).collect();
                 (a.id().to_string(), bars)
             })
             .collect();
-        grouped_bars(
-            charts,
-            "fm_detection",
-            &format!("Detection day ({} fidelity), share of {seeds} seeds", self.params.fidelity.name()),
-            "share of seeds",
-            &cats,
-            &series,
-        )
+        BarPanel {
+            title: format!(
+                "Detection day ({} fidelity), share of {}",
+                self.params.fidelity.name(),
+                crate::report::chart::seeds(seeds)
+            ),
+            y_label: "share of seeds".into(),
+            categories: cats,
+            series: series.into_iter().map(|(name, bars)| BarSeries::new(&name, bars)).collect(),
+            ..Default::default()
+        }
+        .write(charts, "fm_detection")
+        .map(|_| ())
     }
 }
