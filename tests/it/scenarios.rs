@@ -1,7 +1,8 @@
 //! Bad scenario files and values: a clear error naming the key and the file,
 //! a non-zero exit, never a panic.
 
-use super::{run_bin, text};
+use super::{root, run_bin, text};
+use omerta_sim::study::{Scenario, Study};
 
 fn fails_with(args: &[&str], needles: &[&str]) {
     let o = run_bin(args);
@@ -171,4 +172,27 @@ fn set_reaches_array_entries_and_every_override_is_recorded() {
         &["`consumer_groups[9]`: there is no entry 9"],
     );
     fails_with(&["run", V2, "--set", "consumer_groups[0].chekpoint_hours=1"], &["consumer_groups[0].chekpoint_hours"]);
+}
+
+/// A study states its horizon from its parameters, without building a
+/// model; for every shipped scenario, in both fidelities, it is the horizon
+/// the model itself reports (the one `run`, `resume` and `step` stop at).
+#[test]
+fn the_stated_horizon_is_the_models() {
+    let files = omerta_sim::study::scenario::scenario_files(&root().join("models")).unwrap();
+    assert!(files.len() > 50);
+    let mut checked = 0;
+    for f in files {
+        for fid in ["reference", "corrected"] {
+            // (With `compare_fidelities` a study's horizon adds the comparison run's.)
+            let sets = [format!("fidelity={fid}"), "compare_fidelities=false".to_string()];
+            let Ok(s) = Scenario::load(&f, &sets) else { continue };
+            let study = omerta_sim::models::open_study(s).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+            let stated = study.horizon();
+            assert!(stated > omerta_sim::engine::SimTime::ZERO, "{}", f.display());
+            assert_eq!(stated, study.stepper(1).horizon(), "{} in {fid} fidelity", f.display());
+            checked += 1;
+        }
+    }
+    assert!(checked > 60, "only {checked} scenarios checked");
 }

@@ -7,7 +7,7 @@ use crate::engine::time::{hours_to_ticks, ticks_to_hours};
 use crate::engine::{Ctx, SimTime};
 use crate::market::posted::{ConsumerClass, ProviderKind, setter_floor};
 use crate::market::price::Price;
-use crate::models::economic_value::config::{LegDef, Priority, SetterRule};
+use crate::models::economic_value::config::{EvParams, LegDef, Priority, SetterRule};
 use crate::study::limits::MAX_GRID_STEPS;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -30,6 +30,20 @@ pub struct LegRecord {
 /// is `u32::MAX`, never a long loop.
 pub fn ticks_per_leg(duration: f64, dt: f64) -> u32 {
     crate::engine::time::accumulated_steps(duration, dt, MAX_GRID_STEPS).map_or(u32::MAX, |k| k as u32)
+}
+
+/// Simulated ticks of `leg` of `p`: whole time steps in reference fidelity.
+pub fn leg_span(p: &EvParams, leg: &LegDef) -> u64 {
+    if p.tick_mode() {
+        ticks_per_leg(leg.duration_hours, p.tick_hours) as u64 * hours_to_ticks(p.tick_hours).max(1)
+    } else {
+        hours_to_ticks(leg.duration_hours)
+    }
+}
+
+/// Simulated time of a run of `p`: every leg's span, summed.
+pub fn horizon(p: &EvParams) -> SimTime {
+    SimTime(p.leg_defs().iter().map(|l| leg_span(p, l)).sum())
 }
 
 /// The leg's checkpoint intervals, each once, in increasing order (one

@@ -46,7 +46,7 @@ mod validate;
 
 use agents::End;
 pub use agents::{Avail, Books, Cons, ConsBook, Exact, Float, Prov, ProvBook, Sess, Slot, Units};
-pub use legs::{LegRecord, ticks_per_leg};
+pub use legs::{LegRecord, horizon, leg_span, ticks_per_leg};
 pub use matching::Level;
 use reference::TickCache;
 pub(crate) use validate::fresh_run;
@@ -226,11 +226,7 @@ impl EconomicMarket {
 
     /// Ticks a leg spans: K ticks in reference fidelity, T in corrected.
     fn leg_span(&self, leg: &LegDef) -> u64 {
-        if self.tick_mode() {
-            ticks_per_leg(leg.duration_hours, self.params.tick_hours) as u64 * self.dt_u
-        } else {
-            hours_to_ticks(leg.duration_hours)
-        }
+        legs::leg_span(&self.params, leg)
     }
 
     fn local_hours(&self, t: u64) -> f64 {
@@ -338,7 +334,7 @@ impl Model for EconomicMarket {
     }
 
     fn horizon(&self) -> SimTime {
-        *self.horizon_cache.get_or_init(|| SimTime(self.legs.iter().map(|l| self.leg_span(l)).sum()))
+        *self.horizon_cache.get_or_init(|| legs::horizon(&self.params))
     }
 
     fn check_invariants(&self) -> Result<(), String> {

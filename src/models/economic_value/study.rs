@@ -4,7 +4,7 @@
 use super::config::{EvParams, resolve};
 use super::metrics::{CLAIMS, FINDINGS, seed_output};
 use super::model::EconomicMarket;
-use crate::engine::{Model, SimTime};
+use crate::engine::SimTime;
 use crate::report::chart::{
     Bar, BarPanel, BarSeries, Chart, GREEN, GREY, HeatClass, HeatMap, HeatScale, RED, ci_over, fmt_signed,
 };
@@ -49,7 +49,7 @@ impl StudyDef for EconomicValue {
         EconomicMarket::new(p.clone())
     }
     fn horizon(p: &EvParams) -> SimTime {
-        EconomicMarket::new(p.clone()).horizon()
+        super::model::horizon(p)
     }
     fn timing(p: &EvParams) -> &'static str {
         if p.tick_mode() { "tick" } else { "continuous" }

@@ -284,6 +284,20 @@ pub struct ReliabilityMarket {
     pub violations: Vec<String>,
 }
 
+/// Ticks of one round of `p`: whole time steps in reference fidelity.
+fn round_ticks(p: &Params) -> u64 {
+    if p.tick_mode() {
+        p.ticks_per_round() as u64 * hours_to_ticks(p.tick_hours).max(1)
+    } else {
+        hours_to_ticks(p.round_hours)
+    }
+}
+
+/// Simulated time of a run of `p`: every round, warm-up included.
+pub fn horizon(p: &Params) -> SimTime {
+    SimTime(round_ticks(p) * p.total_rounds() as u64)
+}
+
 impl ReliabilityMarket {
     /// A market for `params`; thresholds are drawn by `Model::start`.
     pub fn new(params: Params) -> Self {
@@ -336,7 +350,7 @@ impl ReliabilityMarket {
     }
 
     fn round_ticks(&self) -> u64 {
-        if self.tick_mode() { self.k_per_round as u64 * self.dt_ticks } else { hours_to_ticks(self.params.round_hours) }
+        round_ticks(&self.params)
     }
 
     fn violation(&mut self, msg: impl FnOnce() -> String) {
@@ -467,7 +481,7 @@ impl Model for ReliabilityMarket {
     }
 
     fn horizon(&self) -> SimTime {
-        SimTime(self.round_ticks() * self.params.total_rounds() as u64)
+        horizon(&self.params)
     }
 
     fn check_invariants(&self) -> Result<(), String> {

@@ -42,8 +42,7 @@ impl StudyDef for Reliability {
         ReliabilityMarket::new(p.clone())
     }
     fn horizon(p: &Params) -> SimTime {
-        use crate::engine::Model;
-        ReliabilityMarket::new(p.clone()).horizon()
+        super::model::horizon(p)
     }
     fn timing(p: &Params) -> &'static str {
         if p.tick_mode() { "tick" } else { "continuous" }

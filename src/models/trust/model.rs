@@ -847,6 +847,20 @@ impl DayCtx<'_, '_, '_> {
     }
 }
 
+/// The kinds (scenarios or attacks) a run of `p` simulates, in order.
+fn kinds(p: &Params) -> Vec<Kind> {
+    match p.study {
+        StudyKind::Dynamics => p.scenarios.iter().map(|&s| Kind::Td(s)).collect(),
+        StudyKind::FailureModes => p.attacks.iter().map(|&a| Kind::Fm(a)).collect(),
+    }
+}
+
+/// Simulated time of a run of `p`: the last day of its longest script.
+pub fn horizon(p: &Params) -> SimTime {
+    let d = kinds(p).into_iter().map(|k| scripts::last_day(k, &p.attack)).max().unwrap_or(0);
+    SimTime(u64::from(d) * TICKS_PER_DAY)
+}
+
 /// Every listed scenario (or attack), in every variant.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TrustModel {
@@ -859,10 +873,7 @@ pub struct TrustModel {
 impl TrustModel {
     /// A model at day 0 (identities created).
     pub fn new(params: Params) -> TrustModel {
-        let kinds: Vec<Kind> = match params.study {
-            StudyKind::Dynamics => params.scenarios.iter().map(|&s| Kind::Td(s)).collect(),
-            StudyKind::FailureModes => params.attacks.iter().map(|&a| Kind::Fm(a)).collect(),
-        };
+        let kinds = kinds(&params);
         let mut slots = Vec::new();
         for (v, (_, f, sw)) in params.variants().into_iter().enumerate() {
             for &k in &kinds {
@@ -930,8 +941,7 @@ impl Model for TrustModel {
     }
 
     fn horizon(&self) -> SimTime {
-        let d = self.slots.iter().map(|s| s.last_day).max().unwrap_or(0);
-        SimTime(u64::from(d) * TICKS_PER_DAY)
+        horizon(&self.params)
     }
 
     fn check_invariants(&self) -> Result<(), String> {

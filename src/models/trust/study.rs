@@ -4,7 +4,7 @@
 use super::config::{Params, StudyKind, TdScenario, resolve};
 use super::metrics::{FM_FINDINGS, TD_FINDINGS, attack_extras, phase_days, roles, seed_output};
 use super::model::TrustModel;
-use crate::engine::{Model, SimTime};
+use crate::engine::SimTime;
 use crate::report::chart::{Bar, BarPanel, BarSeries, Chart, Line, LinePanels, Panel, ci_over};
 use crate::report::markdown::{MdTable, auto_decimals, findings_table, fmt_ci};
 use crate::report::results::{FindingDef, MetricResult, Results, SeedOutput};
@@ -78,7 +78,7 @@ impl StudyDef for Trust {
         TrustModel::new(p.clone())
     }
     fn horizon(p: &Params) -> SimTime {
-        TrustModel::new(p.clone()).horizon()
+        super::model::horizon(p)
     }
     fn footprint(p: &Params) -> Footprint {
         footprint(p)
