@@ -3,6 +3,7 @@
 
 pub mod economic_value;
 pub mod identity_rotation;
+pub mod mm1;
 pub mod monetary_policy;
 pub mod reliability;
 pub mod trust;
@@ -19,6 +20,7 @@ pub const REGISTRY: &[StudyEntry] = &[
     StudyEntry::of::<identity_rotation::IdentityRotationDef>(),
     StudyEntry::of::<trust::Trust>(),
     StudyEntry::of::<monetary_policy::Policy>(),
+    StudyEntry::of::<mm1::Mm1>(),
 ];
 
 /// Study ids this build can run, in registry order.

@@ -56,9 +56,17 @@ pub trait StudyDef: Send + Sync + Sized + 'static {
     fn findings(p: &Self::Params) -> &'static [FindingDef];
     /// The memory a run of `p` needs, with the keys that drive it.
     fn footprint(p: &Self::Params) -> Footprint;
-    /// Write charts into `dir` and return the Markdown summary.
-    fn report(study: &StudyOf<Self>, results: &Results, outputs: &[SeedOutput], dir: &Path) -> anyhow::Result<String>;
-
+    /// Write charts into `dir` and return the Markdown summary (below the
+    /// header the framework writes). By default: every metric with its
+    /// interval, then the findings with their verdicts; no charts.
+    fn report(study: &StudyOf<Self>, results: &Results, outputs: &[SeedOutput], dir: &Path) -> anyhow::Result<String> {
+        let _ = (study, outputs, dir);
+        Ok(format!(
+            "\n## Metrics\n\n{}\n## Findings\n\n{}",
+            crate::report::markdown::metrics_table(&results.metrics, None),
+            crate::report::markdown::findings_table(&results.findings)
+        ))
+    }
     /// `tick`, `continuous` or `daily`: by default `daily` for models that
     /// count days and `continuous` otherwise.
     fn timing(_p: &Self::Params) -> &'static str {

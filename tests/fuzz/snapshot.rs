@@ -30,6 +30,7 @@ const CASES: &[(&str, &[&str])] = &[
     ("monetary_policy.toml", &["days=30", "monetary_policy.experiments=[\"baseline\", \"hoarding\"]"]),
     ("monetary_policy_iteration2.toml", &["days=30", "iteration2.experiments=[\"wave_attack\"]"]),
     ("monetary_policy/fs/baseline.toml", &["days=30", "full_study.samples=1", "full_study.iterations=1"]),
+    ("mm1.toml", &["hours=200"]),
 ];
 
 fn snapshots(dir: &Path) -> Vec<Vec<u8>> {

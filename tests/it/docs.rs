@@ -16,6 +16,7 @@ fn page_of(study: &str) -> &'static str {
         "identity_rotation" => "identity_rotation.md",
         "trust_dynamics" | "failure_modes" => "trust.md",
         "monetary_policy" | "monetary_policy_iteration2" | "full_study" => "monetary_policy.md",
+        "mm1" => "mm1.md",
         other => panic!("study `{other}` has no page in docs/models/: add one and list it here"),
     }
 }
@@ -35,6 +36,7 @@ const EVENT_KINDS: &[(&str, &[&str])] = &[
     ("identity_rotation.md", models::identity_rotation::EVENT_KINDS),
     ("trust.md", models::trust::EVENT_KINDS),
     ("monetary_policy.md", models::monetary_policy::EVENT_KINDS),
+    ("mm1.md", models::mm1::EVENT_KINDS),
 ];
 
 /// Every event kind of every model is a row of its page's events table.
@@ -376,4 +378,16 @@ fn every_markdown_link_resolves_inside_the_repository() {
     }
     assert!(checked > 20, "only {checked} links found");
     assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+/// The guide to adding a study states how many lines its example takes:
+/// the count must be the file's.
+#[test]
+fn the_guide_states_the_example_study_size() {
+    let guide = read(&root().join("docs/adding_a_study.md"));
+    let lines = read(&root().join("src/models/mm1/mod.rs")).lines().count();
+    let row = format!("| `src/models/mm1/mod.rs` | {lines} |");
+    assert!(guide.contains(&row), "docs/adding_a_study.md should state `{row}`");
+    let scenario = read(&root().join("models/mm1.toml")).lines().count();
+    assert!(guide.contains(&format!("| `models/mm1.toml` | {scenario} |")), "scenario file: {scenario} lines");
 }

@@ -57,6 +57,7 @@ pub const CASES: &[(&str, &str, &[&str])] = &[
         &["days=30", "iteration2.experiments=[\"wave_attack\"]"],
     ),
     ("full_study", "monetary_policy/fs/baseline.toml", &["days=30", "full_study.samples=1", "full_study.iterations=1"]),
+    ("mm1", "mm1.toml", &["hours=200"]),
 ];
 
 /// A snapshot of `case` halfway through its run: its path and bytes.

@@ -61,14 +61,16 @@ fn v2_both_fidelities() {
     );
 }
 
-/// Step a fresh run of `file` event by event, checking the model's
+/// Step a fresh run of `file` event by event to its horizon, checking the model's
 /// invariants (`Model::check_invariants`) after every one; the number of
 /// events.
 fn every_event_any(file: &str, sets: &[&str], seed: u64) -> u64 {
     let s = super::study(file, sets);
     let mut run = s.stepper(seed);
     let mut n = 0u64;
-    while let Some(info) = run.step() {
+    // Up to the horizon, as `run` does (a model may leave events past it).
+    while !run.done() {
+        let Some(info) = run.step() else { break };
         n += 1;
         if let Err(e) = run.check() {
             panic!("{file} {sets:?} seed {seed}: after event {n} ({} at {}): {e}", info.kind, info.time);
@@ -125,4 +127,12 @@ fn monetary_policy_both_fidelities() {
         let n = every_event_any(file, sets, 1000);
         assert!(n > 100, "{file}: {n} events");
     }
+}
+
+#[test]
+fn mm1_example_study() {
+    // It has one fidelity (there is no original script to follow).
+    let n = every_event_any("mm1.toml", &["hours=2000"], 1);
+    assert!(n > 2000, "{n} events");
+    every_event_any("mm1.toml", &["hours=500", "arrival_rate=0.99"], 2);
 }

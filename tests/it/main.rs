@@ -19,6 +19,7 @@ mod interrupt;
 mod invariants;
 mod io;
 mod ledger;
+mod mm1;
 mod monetary_policy;
 mod queue;
 mod scenarios;

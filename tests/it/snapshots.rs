@@ -125,12 +125,14 @@ fn resume_from_halfway_stops_at_the_horizon() {
     use omerta_sim::engine::SimTime;
     use omerta_sim::study::RunControl;
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&str, &[&str]); 5] = [
+    let cases: [(&str, &[&str]); 6] = [
         ("reliability_v2.toml", &["rounds=3"]),
         ("economic_value.toml", &["compare_fidelities=false", "duration_hours=100"]),
         ("identity_rotation.toml", &[]),
         ("trust_dynamics.toml", &[]),
         ("monetary_policy.toml", &["days=30", "monetary_policy.long_days=30"]),
+        // Its next arrival is always pending, past the horizon at the end.
+        ("mm1.toml", &["hours=500"]),
     ];
     for (file, sets) in cases {
         let s = study(file, sets);
