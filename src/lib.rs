@@ -22,6 +22,8 @@
 //! - [`report`]: statistics, `results.json`, Markdown, CSV and charts.
 //! - [`trust`]: the trust engine and its trace replay.
 
+#![warn(missing_docs)]
+
 pub mod cli;
 pub mod engine;
 pub mod ledger;
