@@ -32,9 +32,13 @@ pub enum Role {
 /// Who plays which part (indices in creation order).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Roles {
+    /// Providers (honest providers, normals, citizens).
     pub prov: Vec<u32>,
+    /// Consumers.
     pub cons: Vec<u32>,
+    /// Attackers of the initial cast (sybils, cartel members, freeloaders, hoarders, the degrader).
     pub atk: Vec<u32>,
+    /// Whales.
     pub whales: Vec<u32>,
     /// Attack waves (created later), in creation order.
     pub waves: Vec<Vec<u32>>,
