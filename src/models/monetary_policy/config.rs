@@ -389,13 +389,17 @@ pub struct PolicyScenario {
     /// Switch: policy events where nothing changed are `"logged"` (restarting the cooldown) or
     /// `"dropped"`; default by fidelity (reference logged, corrected dropped).
     pub phantom_events: Option<String>,
-    /// Trust-engine rule switch (see docs/models/trust.md).
+    /// Engine switch: praise `"unchecked"` or `"checked"` (only from a past customer, not oneself,
+    /// once per pair per `praise_window`); default by fidelity (unchecked, checked).
     pub positive_assertions: Option<String>,
-    /// Trust-engine rule switch (see docs/models/trust.md).
+    /// Engine switch: the `system` false-accusation penalty `"inert"` (credibility 0, judged on the
+    /// weighted score) or `"applied"`; default by fidelity (inert, applied).
     pub false_accusation_penalty: Option<String>,
-    /// Trust-engine rule switch (see docs/models/trust.md).
+    /// Engine switch: age `"additive"` (adds trust) or `"derate"` (only scales trust); default
+    /// additive in both fidelities.
     pub age_mode: Option<String>,
-    /// Trust-engine rule switch (see docs/models/trust.md).
+    /// Engine switch: clusters by the `"greedy"` first-group heuristic or as connected
+    /// `"components"` of mutual-consumer pairs; default greedy in both fidelities.
     pub cluster_grouping: Option<String>,
     /// `[trust]`: every trust-engine constant; `tau_transaction` must lie within [`policy.tau_min`,
     /// `policy.tau_max`].
