@@ -1,4 +1,4 @@
-//! Scenario keys of `economic_value` (economic_value.md §3) and their
+//! Scenario keys of `economic_value` (docs/models/economic_value.md) and their
 //! resolution into the parameters the model runs on.
 
 use crate::engine::TimeUnit;
@@ -231,7 +231,7 @@ pub struct EvScenario {
     /// Switch S2, who is served first: `"list_order"`, `"bid"` or `"auto"` (default: by fidelity,
     /// list_order for reference and bid for corrected).
     pub match_priority: Option<String>,
-    /// Markets to run (default: the four of §3.2, unless only a sweep is configured).
+    /// Markets to run (default: the four of [`MAIN_MARKETS`], unless only a sweep is configured).
     pub scenarios: Option<Vec<String>>,
     /// Legs of each market (default both).
     pub legs: Option<Vec<String>>,
@@ -255,7 +255,7 @@ pub struct EvScenario {
     pub claims: Option<ClaimsSpec>,
 }
 
-/// Value distribution of consumers (§3.3).
+/// Value distribution of consumers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Values {
     /// 2.0 if the index is even, else 1.0.
@@ -440,7 +440,7 @@ pub struct SweepParams {
 }
 
 impl SweepParams {
-    /// The cells in §3.4 order.
+    /// The cells in report order: demand, then checkpoint, then values.
     pub fn cells(&self) -> Vec<SweepCell> {
         let mut out = Vec::new();
         for (d, _) in &self.demand {
@@ -588,7 +588,7 @@ impl EvParams {
     }
 }
 
-/// The four main markets of §3.2: (name, DCs, homes, consumers, price setter).
+/// The four main markets: (name, DCs, homes, consumers, price setter).
 pub const MAIN_MARKETS: [(&str, u32, u32, u32, bool); 4] = [
     ("undersupplied", 10, 20, 30, false),
     ("sufficient", 30, 20, 20, false),
@@ -771,7 +771,7 @@ pub fn resolve(scn: &Scenario) -> Result<EvParams, ScenarioError> {
         fringe_aware: ps.fringe_aware.unwrap_or(true),
     };
 
-    // Markets: the defaults of §3.2, overridden or extended by [market.<id>].
+    // Markets: the defaults of MAIN_MARKETS, overridden or extended by [market.<id>].
     let overrides = s.market.clone().unwrap_or_default();
     let sweep_only = s.sweep.is_some() && s.scenarios.is_none();
     let names: Vec<String> = match &s.scenarios {

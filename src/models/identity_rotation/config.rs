@@ -1,4 +1,4 @@
-//! Scenario keys of the identity-rotation study (identity_rotation.md §5) and
+//! Scenario keys of the identity-rotation study (docs/models/identity_rotation.md) and
 //! their resolution into checked parameters.
 
 use crate::ledger::{DetectorConfig, DetectorKind, LedgerConfig, Micro, RhoBasis};
@@ -7,7 +7,7 @@ pub use crate::study::Fidelity;
 use crate::study::{Keys, Scenario, ScenarioError};
 use serde::{Deserialize, Serialize};
 
-/// `[ledger]` (§2.3).
+/// `[ledger]`: burns and trust inheritance.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LedgerKeys {
@@ -27,7 +27,7 @@ pub struct LedgerKeys {
     pub rho_basis: Option<String>,
 }
 
-/// `[circular]` (§2.8).
+/// `[circular]`: the circular-flow detector.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CircularKeys {
@@ -41,7 +41,7 @@ pub struct CircularKeys {
     pub window_days: Option<i64>,
 }
 
-/// `[undefended]`, `[defended]`: the four switches (§3.3); `true`, `false`
+/// `[undefended]`, `[defended]`: the four switches; `true`, `false`
 /// or `"auto"` (the preset's value).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -58,7 +58,7 @@ pub struct SwitchKeys {
     pub circular_flow: Option<toml::Value>,
 }
 
-/// `[rotation]` (§3.2, §3.4).
+/// `[rotation]`: activity's trust and the spotlight line.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RotationKeys {
@@ -79,7 +79,7 @@ pub struct RunsKeys {
     pub probes: Option<bool>,
 }
 
-/// `[one_puppet]` (§3.4).
+/// `[one_puppet]`: the one-puppet attack.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OnePuppetKeys {
@@ -106,7 +106,7 @@ pub struct OnePuppetKeys {
     pub cycle_back_delay_days: Option<i64>,
 }
 
-/// `[three_puppets]` (§3.4).
+/// `[three_puppets]`: the ring-of-puppets attack.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ThreePuppetsKeys {
@@ -135,7 +135,7 @@ pub struct ThreePuppetsKeys {
     pub hop_delay_days: Option<i64>,
 }
 
-/// `[order]` (§3.7).
+/// `[order]`: the order probe.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrderKeys {
@@ -149,7 +149,7 @@ pub struct OrderKeys {
     pub amount: Option<f64>,
 }
 
-/// `[dust]` (§3.7).
+/// `[dust]`: the dust probe.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DustKeys {
@@ -161,7 +161,7 @@ pub struct DustKeys {
     pub target_trust: Option<f64>,
 }
 
-/// `[split]` (§3.7).
+/// `[split]`: the splitting probe.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SplitKeys {
@@ -177,7 +177,7 @@ pub struct SplitKeys {
     pub chunk: Option<f64>,
 }
 
-/// `[scale]` (§10): present only in scale runs.
+/// `[scale]`: present only in scale runs.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScaleKeys {
@@ -228,7 +228,7 @@ pub struct IdentityRotationScenario {
     pub scale: Option<ScaleKeys>,
 }
 
-/// The four defences (§3.3).
+/// The four defences.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Switches {
     /// Trust-based burn.
@@ -249,7 +249,8 @@ impl Switches {
     pub const DEFENDED: Switches =
         Switches { trust_burn: true, amount_burn: true, trust_inheritance: true, circular_flow: true };
 
-    /// The ablation variants of §3.5, in report order.
+    /// The ablation variants (each defence alone with the trust burn, and all
+    /// off), in report order.
     pub const ABLATION: [(&'static str, Switches); 4] = [
         ("all_off", Switches { trust_burn: false, amount_burn: false, trust_inheritance: false, circular_flow: false }),
         (
@@ -517,7 +518,7 @@ impl Check<'_> {
         })
     }
 
-    /// W's trust: raw × (1 − scrutiny penalty), in f64 (§3.1).
+    /// W's trust: raw × (1 − scrutiny penalty), in f64.
     fn w_trust(
         &self,
         table: &str,

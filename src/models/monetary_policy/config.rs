@@ -1,5 +1,5 @@
 //! Scenario keys of `monetary_policy`, `monetary_policy_iteration2` and
-//! `full_study` (monetary_policy.md §3, §11) and their resolution into the
+//! `full_study` (docs/models/monetary_policy.md) and their resolution into the
 //! parameters the model runs on.
 
 use crate::policy::PolicyConfig;
@@ -41,7 +41,7 @@ impl StudyKind {
         }
     }
 
-    /// Its experiments or scenarios, in the spec's order.
+    /// Its experiments or scenarios, in canonical (report) order.
     pub fn all(self) -> &'static [Script] {
         match self {
             StudyKind::Mp1 => &MP1,
@@ -51,7 +51,7 @@ impl StudyKind {
     }
 }
 
-/// Every scripted scenario of §7 and §8.
+/// Every scripted scenario of the three studies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Script {
     /// FS `baseline`.
@@ -182,7 +182,7 @@ pub struct Arm {
     pub k_payment: f64,
 }
 
-/// The switches of §13, resolved.
+/// The study's own switches, resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Switches {
     /// `policy_wiring = "live"`.
@@ -413,7 +413,7 @@ pub struct PolicyScenario {
 /// The most seeds of a full study's grid (iterations x samples).
 pub const FS_MAX_SEEDS: u64 = 1_000_000;
 
-/// The policy configurations of §8.4: (name, δ, r, interval).
+/// The policy configurations of `policy_comparison`: (name, δ, r, interval).
 pub const CONFIGS: [(&str, f64, f64, u32); 3] =
     [("conservative", 0.1, 0.02, 14), ("moderate", 0.3, 0.05, 7), ("aggressive", 0.5, 0.10, 3)];
 
@@ -450,9 +450,9 @@ pub struct Params {
     pub policy: PolicyConfig,
     /// The experiments to run, in order.
     pub scripts: Vec<Script>,
-    /// §8.4 arms after the `no_policy` one: (name, δ, r, interval).
+    /// `policy_comparison` arms after the `no_policy` one: (name, δ, r, interval).
     pub configs: Vec<(String, f64, f64, u32)>,
-    /// §8.5 fixed k_payment values.
+    /// The fixed k_payment values of `sensitivity`.
     pub sensitivity_k: Vec<f64>,
     /// FS: iterations and samples per iteration.
     pub iterations: u32,

@@ -1,4 +1,4 @@
-//! The monetary-policy studies as an engine `Model` (monetary_policy.md §4):
+//! The monetary-policy studies as an engine `Model` (docs/models/monetary_policy.md):
 //! one model runs every listed experiment in every arm, each on its own
 //! trust engine, policy and random streams, day by day.
 //!
@@ -19,7 +19,7 @@ use crate::trust::{Ident, TrustEngine};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-/// The `[row]` streams of §10, in index order.
+/// The streams of the scenarios' rows, one per kind of row, in index order.
 pub const ROWS: [&str; 8] = ["honest", "whale", "attack", "praise", "assert", "sample", "completion", "verify"];
 /// `[honest]`.
 pub const HONEST: usize = 0;
@@ -153,7 +153,7 @@ impl EventInfo for Ev {
     }
 }
 
-/// The day counters (§2), reset at rollover.
+/// The day counters, reset at rollover.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DayCounters {
     /// Purchases made today.

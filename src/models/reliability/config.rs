@@ -1,4 +1,4 @@
-//! Scenario keys of the three reliability studies (reliability.md §3) and
+//! Scenario keys of the three reliability studies (docs/models/reliability.md) and
 //! their resolution into the parameters the model runs on.
 
 use crate::engine::TimeUnit;
@@ -43,7 +43,7 @@ impl Variant {
     }
 }
 
-/// Competing-bid size model (§4.2).
+/// Competing-bid size model.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum BidModel {
     /// b' = max(b_lo, p + s*p*Z).
@@ -62,7 +62,7 @@ pub enum BidModel {
     },
 }
 
-/// Allocation rule (§4.8, D6).
+/// Allocation rule (switch `consumer_priority`, D6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Priority {
     /// Queue in list order; each takes its cheapest acceptable provider.
@@ -73,7 +73,7 @@ pub enum Priority {
     Bid,
 }
 
-/// How thresholds are updated between rounds (§4.9, D7).
+/// How thresholds are updated between rounds (switch `threshold_update`, D7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ThresholdUpdate {
     /// One provider after another, in place.
@@ -150,7 +150,7 @@ pub struct ConsumerGroupSpec {
 }
 
 /// The scenario file of a reliability study, as written. Every key is
-/// optional; defaults depend on the study (§3).
+/// optional; defaults depend on the study.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReliabilityScenario {
@@ -427,7 +427,7 @@ fn group(name: &str, tier: &str, count: i64, r: Option<f64>, k: f64, v: Option<f
     }
 }
 
-/// Default consumer groups of each study (§3, §6).
+/// Default consumer groups of each study.
 pub fn default_consumers(v: Variant) -> Vec<ConsumerGroupSpec> {
     match v {
         Variant::Basic => vec![

@@ -1,4 +1,4 @@
-//! Scenario keys of `trust_dynamics` and `failure_modes` (trust.md §9) and
+//! Scenario keys of `trust_dynamics` and `failure_modes` (docs/models/trust.md) and
 //! their resolution into the parameters the model runs on.
 
 use crate::report::results::VerdictRule;
@@ -27,7 +27,7 @@ impl StudyKind {
     }
 }
 
-/// The six trust-dynamics scenarios (trust.md §6).
+/// The six trust-dynamics scenarios.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum TdScenario {
     /// Providers and consumers trading normally.
@@ -45,7 +45,7 @@ pub enum TdScenario {
 }
 
 impl TdScenario {
-    /// All, in the spec's order.
+    /// All, in report order.
     pub const ALL: [TdScenario; 6] = [
         TdScenario::NormalOperation,
         TdScenario::SybilAttack,
@@ -143,7 +143,7 @@ pub fn rules_settings(r: &Rules, m: &mut serde_json::Map<String, serde_json::Val
     m.insert("cluster_grouping".into(), json!(r.cluster_grouping.name()));
 }
 
-/// The switches of trust.md §12, resolved.
+/// The switches (docs/models/trust.md, Fidelities and switches), resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Switches {
     /// `recompute`.

@@ -1,4 +1,4 @@
-//! The trust studies as an engine `Model` (trust.md §5): one model runs
+//! The trust studies as an engine `Model` (docs/models/trust.md): one model runs
 //! every listed scenario (or attack), each on its own trust engine and its
 //! own random streams, day by day.
 //!
@@ -330,7 +330,7 @@ pub struct Book {
     pub resolved: bool,
 }
 
-/// Measured detection and recovery (trust.md §7.1).
+/// Measured detection and recovery.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Detect {
     /// T^pre per attacker (index into the attack's attacker list; None:
@@ -517,7 +517,7 @@ impl Slot {
         rep
     }
 
-    /// Detectors and recovery after a solve on day `day` (§7.1).
+    /// Detectors and recovery after a solve on day `day`.
     fn after_solve(&mut self, f: &scripts::AttackFacts, day: u32, rep: &SolveReport) {
         if day < f.d0 {
             return;
