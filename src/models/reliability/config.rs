@@ -195,7 +195,7 @@ pub struct ReliabilityScenario {
     /// default 0.3).
     pub rational_floor: Option<f64>,
     /// Basic and equilibrium: bidding strategies, each simulated in every seed (distinct, at least
-    /// one, exactly one in equilibrium; default basic [naive, rational], equilibrium [rational]).
+    /// one, exactly one in equilibrium; default basic `["naive", "rational"]`, equilibrium `["rational"]`).
     pub strategies: Option<Vec<Strategy>>,
     /// Basic: rounds per strategy per seed, pooled into the seed's metrics (whole number >= 1;
     /// default 10).
