@@ -1,5 +1,5 @@
 //! Wall time and peak memory of the identity-rotation scale run,
-//! `models/identity_rotation_scale.toml` (identity_rotation.md §10): one
+//! `models/identity_rotation_scale.toml` (docs/models/identity_rotation.md): one
 //! ledger of 1,000,000 accounts, 10,000,000 transfer requests over 100 days
 //! with the defended switches, and the corrected detector over the final
 //! 90-day window. Seed 1 on one worker thread through

@@ -1,4 +1,5 @@
-//! The ledger alone, without the engine (identity_rotation.md §10).
+//! The ledger alone, without the engine: the transfer and detector costs
+//! behind the identity-rotation scale run.
 //!
 //! - `ledger_transfers/*`: transfers on a ledger of 1,000,000 accounts with
 //!   the defended switches, one iteration = one transfer. Requests are

@@ -1,4 +1,4 @@
-//! Monetary policy (monetary_policy.md §15), release build, one core:
+//! Monetary policy (docs/models/monetary_policy.md), release build, one core:
 //!
 //! - `run/fs_baseline/<fidelity>`: one `fs.baseline` run (720 days, policy
 //!   on) from a fresh model to the end. Target: under 5 ms.

@@ -1,4 +1,4 @@
-//! The trust engine's scale workload (trust.md §14): 10,000 identities
+//! The trust engine's scale workload (`trust::workload`): 10,000 identities
 //! (half providers), a solve every day for 1,095 days, on one core. Each
 //! day each provider transacts with probability 0.3 with a random consumer
 //! at (2, 4, vs = unif(0.8, 1)), there are 200 praise attempts between random

@@ -10,7 +10,8 @@
 //! [`report`] know no model (the command line passes the registry in).
 //!
 //! - [`engine`]: the model-agnostic discrete-event core (time, queue, random
-//!   streams, `Simulation`, snapshots, progress, traces).
+//!   streams, `Simulation`, snapshots, progress, traces); its page has a
+//!   minimal model and run.
 //! - [`market`]: the price process, bids and the matching orders shared by
 //!   the market studies.
 //! - [`ledger`]: accounts with exact integer money, transfers with burns and
@@ -21,6 +22,8 @@
 //! - [`study`]: scenario loading, many seeds in parallel, aggregation.
 //! - [`report`]: statistics, `results.json`, Markdown, CSV and charts.
 //! - [`trust`]: the trust engine and its trace replay.
+
+#![warn(missing_docs)]
 
 pub mod cli;
 pub mod engine;

@@ -1,5 +1,6 @@
 //! `omerta-sim trust replay <trace.jsonl>...`: replay recorded traces
-//! through the trust engine and report every mismatch (trust.md §11).
+//! through the trust engine and report every mismatch (the checks are those
+//! of `trust::trace`).
 //!
 //! Exit codes: 0 every output matches, 1 any mismatch, 2 a malformed trace
 //! (bad JSON, an unknown op, field or identity, a refused call, a line or

@@ -14,6 +14,26 @@
 //! `BTreeMap` with the same contents, so a snapshot does not depend on the
 //! table's layout, and snapshots written when the field was an ordered map
 //! still load.
+//!
+//! ```
+//! use omerta_sim::engine::idmap::{self, IdMap};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Serialize, Deserialize)]
+//! struct Book {
+//!     #[serde(with = "idmap::sorted_map")]
+//!     balances: IdMap<u32, i64>,
+//! }
+//!
+//! let mut book = Book { balances: idmap::map() };
+//! for id in [30, 10, 20] {
+//!     book.balances.insert(id, 2 * i64::from(id));
+//! }
+//! assert_eq!(idmap::sorted_keys(&book.balances), [10, 20, 30]);
+//! assert_eq!(serde_json::to_string(&book).unwrap(), r#"{"balances":{"10":20,"20":40,"30":60}}"#);
+//! let back: Book = serde_json::from_str(r#"{"balances":{"30":60,"10":20}}"#).unwrap();
+//! assert_eq!(idmap::sorted_keys(&back.balances), [10, 30]);
+//! ```
 
 use foldhash::fast::FixedState;
 

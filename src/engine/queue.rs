@@ -20,7 +20,7 @@
 //!
 //! Why this and not the `priority-queue` crate or a `BinaryHeap`:
 //! `benches/queue.rs` runs the hold model on all three at 1k, 100k and 1M
-//! pending events; the figures are in the README.
+//! pending events; the figures are in docs/performance.md.
 
 use super::time::SimTime;
 use serde::{Deserialize, Serialize};
@@ -81,6 +81,24 @@ const MASK_WORDS: usize = BUCKETS.div_ceil(64);
 const _: () = assert!(MASK_WORDS <= 64);
 
 /// Event queue with (time, seq) order and lazy cancellation.
+///
+/// ```
+/// use omerta_sim::engine::{EventQueue, SimTime};
+///
+/// let mut q = EventQueue::new();
+/// q.push(SimTime(5), "late");
+/// q.push(SimTime(2), "first at 2");
+/// let gone = q.push(SimTime(3), "cancelled");
+/// q.push(SimTime(2), "second at 2");
+/// assert_eq!(q.cancel(gone), Some("cancelled"));
+/// assert_eq!(q.cancel(gone), None);
+/// assert_eq!(q.len(), 3);
+/// assert_eq!(q.peek_time(), Some(SimTime(2)));
+/// // Time order; equal times in the order they were scheduled.
+/// let order: Vec<(u64, &str)> = std::iter::from_fn(|| q.pop()).map(|p| (p.time.ticks(), p.event)).collect();
+/// assert_eq!(order, [(2, "first at 2"), (2, "second at 2"), (5, "late")]);
+/// assert!(q.is_empty());
+/// ```
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EventQueue<E> {
     /// Bucket 0: entries at time `last`, in sequence order; the live part

@@ -47,6 +47,24 @@ pub fn stream(master: u64, name: &str, index: u64) -> StreamRng {
 }
 
 /// The streams of one run, indexed by [`StreamId`].
+///
+/// ```
+/// use omerta_sim::engine::RngStreams;
+/// use rand::RngExt;
+///
+/// let mut a = RngStreams::new(7, &["price", "bids"]);
+/// let mut b = RngStreams::new(7, &["bids", "price"]);
+/// // A stream's numbers depend on the master seed and its name, not on its
+/// // position in the list.
+/// let x: u64 = a.get(0).random();
+/// assert_eq!(b.get(1).random::<u64>(), x);
+/// assert_ne!(RngStreams::new(8, &["price"]).get(0).random::<u64>(), x);
+/// // Reseeding with an index replays (index 0) or gives other numbers.
+/// a.reseed(0, 0);
+/// assert_eq!(a.get(0).random::<u64>(), x);
+/// a.reseed(0, 1);
+/// assert_ne!(a.get(0).random::<u64>(), x);
+/// ```
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RngStreams {
     master: u64,

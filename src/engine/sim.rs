@@ -235,6 +235,47 @@ pub fn with_scratch_ctx<E, T>(now: SimTime, seed: u64, streams: &[&str], f: impl
 
 /// A model with its queue, clock, random streams and counters: everything a
 /// snapshot saves.
+///
+/// ```
+/// # use omerta_sim::engine::{AgentRef, Ctx, EventInfo, Model, SimTime, Simulation, TICKS_PER_HOUR, TimeUnit};
+/// # use serde::{Deserialize, Serialize};
+/// # #[derive(Clone, Debug, Serialize, Deserialize)]
+/// # struct Ping;
+/// # impl EventInfo for Ping {
+/// #     fn kind(&self) -> &'static str { "Ping" }
+/// # }
+/// /// Pings at 0, 1, 2 and 3 h: each ping schedules the next, up to the horizon.
+/// #[derive(Clone, Debug, Serialize, Deserialize)]
+/// struct Clock {
+///     pings: u32,
+/// }
+/// # impl Model for Clock {
+/// #     type Event = Ping;
+/// #     const STREAMS: &'static [&'static str] = &[];
+/// #     const AGENT_CLASSES: &'static [&'static str] = &[];
+/// #     const TIME_UNIT: TimeUnit = TimeUnit::Hours;
+/// #     fn kind(&self) -> &'static str { "clock" }
+/// #     fn start(&mut self, ctx: &mut Ctx<'_, Ping>) { ctx.schedule(SimTime::ZERO, Ping); }
+/// #     fn handle(&mut self, _: Ping, ctx: &mut Ctx<'_, Ping>) {
+/// #         self.pings += 1;
+/// #         if ctx.now() < self.horizon() { ctx.schedule_in(TICKS_PER_HOUR, Ping); }
+/// #     }
+/// #     fn horizon(&self) -> SimTime { SimTime::from_hours(3.0) }
+/// #     fn agent_counts(&self) -> Vec<(&'static str, usize)> { Vec::new() }
+/// #     fn describe_agent(&self, _: AgentRef) -> Option<String> { None }
+/// # }
+///
+/// let mut sim = Simulation::new(Clock { pings: 0 }, 1);
+/// let first = sim.step().unwrap();
+/// assert_eq!((first.kind, first.time), ("Ping", SimTime::ZERO));
+/// assert_eq!(sim.run_until(SimTime::from_hours(2.0)), 2); // the pings at 1 h and 2 h
+/// assert_eq!(sim.now(), SimTime::from_hours(2.0));
+/// assert_eq!(sim.next_time(), Some(SimTime::from_hours(3.0)));
+/// assert_eq!(sim.run(), 1);
+/// assert_eq!(sim.model.pings, 4);
+/// assert!(sim.is_finished() && sim.step().is_none());
+/// assert_eq!(sim.counters().processed, 4);
+/// ```
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub struct Simulation<M: Model> {

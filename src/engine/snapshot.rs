@@ -44,6 +44,66 @@
 //! This is the only module that names bincode, so a successor can replace it
 //! here alone. Files are written to a temporary name and renamed, so a crash
 //! never leaves a half-written file under the real name.
+//!
+//! # Example
+//!
+//! Save a simulation halfway, read it back, check it and finish it: it ends
+//! where a straight run ends, random streams included.
+//!
+//! ```
+//! # use omerta_sim::engine::{AgentRef, Ctx, EventInfo, Model, SimTime, Simulation, TICKS_PER_HOUR, TimeUnit};
+//! # use rand::RngExt;
+//! # use serde::{Deserialize, Serialize};
+//! # #[derive(Clone, Debug, Serialize, Deserialize)]
+//! # struct Step;
+//! # impl EventInfo for Step {
+//! #     fn kind(&self) -> &'static str { "Step" }
+//! # }
+//! /// A random walk: every hour for 100 h, a step drawn from stream `steps`.
+//! #[derive(Clone, Debug, Serialize, Deserialize)]
+//! struct Walk {
+//!     position: f64,
+//! }
+//! # impl Model for Walk {
+//! #     type Event = Step;
+//! #     const STREAMS: &'static [&'static str] = &["steps"];
+//! #     const AGENT_CLASSES: &'static [&'static str] = &[];
+//! #     const TIME_UNIT: TimeUnit = TimeUnit::Hours;
+//! #     fn kind(&self) -> &'static str { "walk" }
+//! #     fn start(&mut self, ctx: &mut Ctx<'_, Step>) { ctx.schedule(SimTime::ZERO, Step); }
+//! #     fn handle(&mut self, _: Step, ctx: &mut Ctx<'_, Step>) {
+//! #         self.position += ctx.rng(0).random::<f64>() - 0.5;
+//! #         if ctx.now() < self.horizon() { ctx.schedule_in(TICKS_PER_HOUR, Step); }
+//! #     }
+//! #     fn horizon(&self) -> SimTime { SimTime::from_hours(100.0) }
+//! #     fn agent_counts(&self) -> Vec<(&'static str, usize)> { Vec::new() }
+//! #     fn describe_agent(&self, _: AgentRef) -> Option<String> { None }
+//! # }
+//! use omerta_sim::engine::snapshot;
+//!
+//! let mut straight = Simulation::new(Walk { position: 0.0 }, 7);
+//! straight.run();
+//!
+//! let mut sim = Simulation::new(Walk { position: 0.0 }, 7);
+//! sim.run_until(SimTime::from_hours(50.0));
+//! let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("walk.snap");
+//! snapshot::write(&path, "walk", 0, &sim).unwrap();
+//!
+//! let (header, mut back) = snapshot::read::<Simulation<Walk>>(&path, &["walk"]).unwrap();
+//! assert_eq!(header.model_kind, "walk");
+//! back.validate(&Simulation::new(Walk { position: 0.0 }, 7)).unwrap();
+//! assert_eq!(back.now(), SimTime::from_hours(50.0));
+//! assert_eq!(back.model.position, sim.model.position);
+//! back.run();
+//! assert_eq!(back.model.position, straight.model.position);
+//! assert_eq!(back.fingerprint(), straight.fingerprint());
+//! // A snapshot of another model kind, or with a byte changed, is refused.
+//! assert!(snapshot::read::<Simulation<Walk>>(&path, &["other"]).is_err());
+//! let mut bytes = std::fs::read(&path).unwrap();
+//! *bytes.last_mut().unwrap() ^= 1;
+//! assert!(snapshot::parse(&path, &bytes).is_err());
+//! ```
 
 #[path = "length_guard.rs"]
 mod length_guard;

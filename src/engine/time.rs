@@ -4,6 +4,23 @@
 //! line agree: 1 h = 3,600,000 ticks and 1 day = 86,400,000 ticks. A `u64`
 //! of milliseconds covers more than 500 million years, so long horizons are
 //! safe.
+//!
+//! ```
+//! use omerta_sim::engine::time::{accumulated_steps, parse_time};
+//! use omerta_sim::engine::{SimTime, TICKS_PER_HOUR, TimeUnit};
+//!
+//! let t = SimTime::from_hours(1.5);
+//! assert_eq!(t.ticks(), 5_400_000);
+//! assert_eq!(t.plus(TICKS_PER_HOUR).hours(), 2.5);
+//! assert_eq!(SimTime::from_days(1.0).ticks(), 24 * TICKS_PER_HOUR);
+//! assert_eq!(TimeUnit::Hours.format(t), "1.500h");
+//! // What a user types: a unit suffix, or a bare number in the model's unit.
+//! assert_eq!(parse_time("3d", TimeUnit::Hours), Ok(SimTime::from_days(3.0)));
+//! assert_eq!(parse_time("36", TimeUnit::Hours), Ok(SimTime::from_hours(36.0)));
+//! assert!(parse_time("-1h", TimeUnit::Hours).is_err());
+//! // Adding 0.1 h in f64 takes 2001 steps, not 2000, to reach 200 h.
+//! assert_eq!(accumulated_steps(200.0, 0.1, 1_000_000), Some(2001));
+//! ```
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -1,8 +1,8 @@
-//! The corrected circular-flow detector (§2.8): flows summed in a window,
+//! The corrected circular-flow detector: flows summed in a window,
 //! restricted to strongly connected components, and cancelled along cycles
 //! by the normative walk.
 //!
-//! Pipeline (§10):
+//! Pipeline:
 //!
 //! 1. [`FlowGraph::from_logs`]: bucket the window's entries by sender (a
 //!    counting sort), sort each sender's row by receiver and sum equal pairs:
@@ -11,7 +11,7 @@
 //!    recursion would overflow the stack), O(V + E).
 //! 3. [`FlowGraph::restrict`]: keep the edges inside one component.
 //! 4. [`walk_tree`]: the cancellation walk on link-cut trees,
-//!    O((V + E) log V). [`walk_direct`] is the walk as the spec writes it,
+//!    O((V + E) log V). [`walk_direct`] is the walk step by step,
 //!    O(V + E + Σ|C|); tests check that both give the same residuals.
 //!
 //! The spec also peels nodes without in- or out-edges before Tarjan. Tarjan
@@ -252,7 +252,7 @@ pub fn corrected(g: FlowGraph) -> (Vec<i128>, Vec<i128>) {
     (r.cancelled(&residual), volume)
 }
 
-/// The cancellation walk of §2.8 as written: a path from each unfinished
+/// The cancellation walk, step by step on the edge lists: a path from each unfinished
 /// start node, cursors over out-edges ascending by head, a cycle cancelled
 /// whenever the path meets itself. Returns the residual of every edge.
 pub fn walk_direct(g: &FlowGraph) -> Vec<i128> {
@@ -585,7 +585,7 @@ impl<A: Amount> Lct<A> {
     }
 }
 
-/// The cancellation walk of §2.8 on a forest in which each node's parent is
+/// The same cancellation walk on a forest in which each node's parent is
 /// the head of its current edge (link-cut trees): the path top is the root
 /// of the start node's tree; a cycle exists when the head of the top's edge
 /// lies in the top's tree; zeroed edges are cut; edges into finished nodes

@@ -1,4 +1,4 @@
-//! Flow records kept for the circular-flow detector (§2.8, §10).
+//! Flow records kept for the circular-flow detector.
 //!
 //! - **Reference**: the last gross amount per ordered pair (from, to), in a
 //!   fixed-seed hash map ([`IdMap`]): one lookup per transfer. Nothing reads

@@ -1,6 +1,6 @@
-//! The transfer ledger (identity_rotation.md §2): accounts with exact integer
-//! money, transfers with trust and amount burns, trust inheritance, and the
-//! circular-flow detector.
+//! The transfer ledger (docs/models/identity_rotation.md, "What it models"):
+//! accounts with exact integer money, transfers with trust and amount burns,
+//! trust inheritance, and the circular-flow detector.
 //!
 //! A reusable component: it knows nothing of attackers, puppets or scripts,
 //! never prints, and is plain data (`Serialize + Deserialize`) so it can be
@@ -14,7 +14,7 @@
 //!   state before it, commits everything at once and returns a [`Receipt`]
 //!   with every intermediate value. A refused request returns a
 //!   [`LedgerError`] and changes nothing.
-//! - [`Ledger::detect`] runs the circular-flow detector of §2.8 (reference or
+//! - [`Ledger::detect`] runs the circular-flow detector (reference or
 //!   corrected) on demand. It is an observer: it never feeds back into burns
 //!   or inheritance.
 
@@ -140,7 +140,8 @@ pub enum LedgerError {
 }
 
 impl LedgerError {
-    /// The six reasons, in the order of the §2.6 table.
+    /// The six reasons a request is refused (the `<reason>` of the scale
+    /// run's `scale.transfers_rejected.<reason>`).
     pub const REASONS: [&'static str; 6] = [
         "unknown_account",
         "self_transfer",
@@ -168,14 +169,16 @@ impl LedgerError {
     }
 }
 
-/// What ρ divides (§2.4).
+/// What ρ of trust inheritance divides: ρ = x / (B_r + x), x the amount
+/// received or sent.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RhoBasis {
     /// ρ = q / (B_r + q): the amount received (the reference).
     #[default]
     Received,
-    /// ρ = a / (B_r + a): the amount sent (the math doc's worked examples).
+    /// ρ = a / (B_r + a): the amount sent (the design document's worked
+    /// examples; `models/identity_rotation_doc_params.toml`).
     Sent,
 }
 
@@ -189,7 +192,7 @@ impl RhoBasis {
     }
 }
 
-/// Which circular-flow detector (§2.8).
+/// Which circular-flow detector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DetectorKind {
     /// The reference: last transfer per ordered pair, direct A<->B cycles only.
@@ -240,7 +243,7 @@ pub struct LedgerConfig {
 }
 
 impl LedgerConfig {
-    /// The reference parameters (§2.3) with every defence on and the
+    /// The reference parameters with every defence on and the
     /// corrected detector.
     pub fn defended() -> LedgerConfig {
         LedgerConfig {
@@ -290,7 +293,7 @@ impl LedgerConfig {
     }
 }
 
-/// Everything a committed transfer did (§2.5). Money in µOMC.
+/// Everything a committed transfer did. Money in µOMC.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Receipt {
     /// `transfers_committed` before this transfer.
@@ -339,7 +342,7 @@ pub struct Receipt {
     pub receiver_balance_after: Micro,
 }
 
-/// The circular-flow detector's result on one evaluation day (§2.8), one
+/// The circular-flow detector's result on one evaluation day, one
 /// entry per account.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CircularScores {
@@ -497,7 +500,7 @@ impl Ledger {
         if i < self.accounts.len() { Ok(i) } else { Err(LedgerError::UnknownAccount { id: id.0 }) }
     }
 
-    /// What `transfer` would do, without doing it: validation (§2.6) and
+    /// What `transfer` would do, without doing it: validation and
     /// every value of the receipt, from the current state only.
     #[inline]
     pub fn quote(&self, from: AccountId, to: AccountId, amount: i64, at: SimTime) -> Result<Receipt, LedgerError> {
@@ -573,7 +576,7 @@ impl Ledger {
     }
 
     /// Transfer `amount` µOMC from `from` to `to` at `at`: validate, compute
-    /// from the state before, commit everything at once (§2.2). A refused
+    /// from the state before, commit everything at once. A refused
     /// request changes nothing, not even a counter.
     #[inline]
     pub fn transfer(
@@ -691,7 +694,7 @@ impl Ledger {
         self.config.detector.is_some()
     }
 
-    /// Run the circular-flow detector for evaluation day `day` (§2.8);
+    /// Run the circular-flow detector for evaluation day `day`;
     /// `None` without a detector.
     pub fn detect(&self, day: u64) -> Option<CircularScores> {
         let d = self.config.detector.as_ref()?;
@@ -747,7 +750,7 @@ mod tests {
         assert_eq!(Micro(i64::MIN).to_string(), "-9223372036854.775808");
     }
 
-    /// Acceptance target 1 (§9): the one-puppet defended big transfer.
+    /// Acceptance target 1: the one-puppet defended big transfer.
     #[test]
     fn the_big_transfer() {
         let mut l = Ledger::new(LedgerConfig::defended()).unwrap();
@@ -778,7 +781,7 @@ mod tests {
         (l.trust(p), l.balance(p))
     }
 
-    /// Acceptance target 2 (§9): the order-dependence pair.
+    /// Acceptance target 2: the order-dependence pair.
     #[test]
     fn order_dependence() {
         let (ta, ba) = probe(100.0, 300.0);

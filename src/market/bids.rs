@@ -1,6 +1,6 @@
 //! What consumers bid and what they expect a provider to cost.
 //!
-//! Formulas of reliability.md §4.5-§4.7; economic_value reuses the
+//! The bidding formulas of the reliability studies; economic_value reuses the
 //! completion estimate.
 
 use serde::{Deserialize, Serialize};
@@ -31,7 +31,7 @@ impl Strategy {
 pub enum ExpectedCost {
     /// The reference's inconsistent pair: bid with lost work at p, rank at the bid.
     Reference,
-    /// One consistent cost for both (reliability.md §4.6).
+    /// One consistent cost for both.
     Consistent,
 }
 
@@ -68,7 +68,7 @@ pub struct QuoteInput {
     pub rational_floor: f64,
 }
 
-/// Bid and expected cost (reliability.md §4.6).
+/// Bid and expected cost of a basic or equilibrium consumer.
 #[inline]
 pub fn quote(strategy: Strategy, cost: ExpectedCost, x: &QuoteInput) -> Quote {
     let (p, q, r, k, l) = (x.price, x.q, x.restart_cost, x.checkpoint, x.work);
@@ -91,7 +91,7 @@ pub fn quote(strategy: Strategy, cost: ExpectedCost, x: &QuoteInput) -> Quote {
     }
 }
 
-/// A v2 consumer's view of one provider (reliability.md §4.7).
+/// A v2 consumer's view of one provider.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct V2Quote {
     /// Expected attempts A.

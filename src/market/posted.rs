@@ -1,7 +1,7 @@
 //! Posted-price markets: providers of two kinds (datacenters bound by an SLA
 //! and cancellable home machines) post prices that rise while busy and decay
 //! while idle; consumers take the best reliability-adjusted surplus
-//! (economic_value.md §4.1, §4.5).
+//! (docs/models/economic_value.md).
 
 use serde::{Deserialize, Serialize};
 
@@ -99,7 +99,7 @@ impl PostedPriceParams {
     }
 }
 
-/// A consumer's economics at one provider (economic_value.md §4.1).
+/// A consumer's economics at one provider.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct JobQuote {
     /// Expected attempts A.
@@ -147,7 +147,7 @@ pub fn completion_reference(done: u64, cancelled: u64, hourly_survival: f64) -> 
     if n == 0 { hourly_survival } else { done as f64 / n as f64 }
 }
 
-/// Floor rule of the reference price setter (§4.5): each consumer's shaded
+/// Floor rule of the reference price setter: each consumer's shaded
 /// bid for a fresh DC; with fewer DCs than consumers the floor is `margin`
 /// times the D-th highest bid.
 pub fn setter_floor(
@@ -184,7 +184,7 @@ pub struct ConsumerClass {
     pub members: u64,
 }
 
-/// Optimise rule of the corrected price setter (§4.5): the DC fleet's
+/// Optimise rule of the corrected price setter: the DC fleet's
 /// profit-maximising common price, O(K log K) for K classes.
 #[allow(clippy::too_many_arguments)]
 pub fn setter_optimise(

@@ -117,7 +117,7 @@ mod tests {
         PriceParams { mean: 1.0, start: 1.0, reversion: 0.2, volatility: 0.5, floor: 0.2 }
     }
 
-    /// The spec's sampler test: 10^6 draws of X(t0 + dt) from a fixed X(t0);
+    /// The sampler: 10^6 draws of X(t0 + dt) from a fixed X(t0);
     /// sample mean and variance within 3 standard errors of the OU moments.
     #[test]
     fn ou_sampler_matches_moments() {

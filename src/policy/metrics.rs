@@ -1,10 +1,10 @@
-//! Observable network metrics (monetary_policy.md §5): one `DailyMetrics`
+//! Observable network metrics: one `DailyMetrics`
 //! per day, the trust statistics (mean, median, sample sd, Gini) and the
 //! split into trust-side and coin-side fields.
 
 use serde::{Deserialize, Serialize};
 
-/// The four parameters the policy adjusts (§3).
+/// The four parameters the policy adjusts.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PolicyParams {
     /// Payment-share curve.
@@ -53,7 +53,7 @@ pub enum Param {
 }
 
 impl Param {
-    /// All four, in the order of §12.1.
+    /// All four, in report order.
     pub const ALL: [Param; 4] = [Param::KPayment, Param::KTransfer, Param::IsolationThreshold, Param::TauTransaction];
 
     /// The key.
@@ -67,7 +67,7 @@ impl Param {
     }
 }
 
-/// Trust statistics over a set of trust values (§5).
+/// Trust statistics over a set of trust values.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct TrustStats {
     /// Number of values.
@@ -123,7 +123,7 @@ pub fn trust_stats(x: &mut [f64]) -> TrustStats {
     TrustStats { n, total, mean, max: x[n - 1], min: x[0], median, std, gini: gini_sorted(x) }
 }
 
-/// A ratio whose zero denominator gives 0 (§5).
+/// A ratio whose zero denominator gives 0.
 #[inline]
 pub fn ratio(a: f64, b: f64) -> f64 {
     if b == 0.0 { 0.0 } else { a / b }
@@ -131,7 +131,7 @@ pub fn ratio(a: f64, b: f64) -> f64 {
 
 macro_rules! daily_metrics {
     ($( $(#[$doc:meta])* $name:ident : $ty:ty, $side:ident; )*) => {
-        /// One day's observable metrics (§5), pushed to the policy's history.
+        /// One day's observable metrics, pushed to the policy's history.
         #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
         pub struct DailyMetrics {
             $( $(#[$doc])* pub $name: $ty, )*
@@ -153,7 +153,7 @@ macro_rules! daily_metrics {
                 v
             }
 
-            /// Fold every trust-side field (§5) into `fp` with `fold`.
+            /// Fold every trust-side field into `fp` with `fold`.
             pub fn fold_trust_side(&self, mut fp: u64, fold: impl Fn(u64, u64) -> u64) -> u64 {
                 $( if daily_metrics!(@trust $side) { fp = fold(fp, (self.$name as f64).to_bits()); } )*
                 fp

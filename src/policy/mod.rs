@@ -1,5 +1,5 @@
 //! Observable network metrics and the automated parameter policy
-//! (monetary_policy.md §5–§6). A domain module: plain data, no printing.
+//! (docs/models/monetary_policy.md). A domain module: plain data, no printing.
 //!
 //! - [`metrics`]: `DailyMetrics`, the trust statistics and Gini.
 //! - [`rules`]: phases, gates, window averages and Rules G, F, C, T.

@@ -1,4 +1,4 @@
-//! The automated policy (monetary_policy.md §6): phases, gates, the window
+//! The automated policy: phases, gates, the window
 //! averages and Rules G (Gini → k_payment), F (failures → isolation
 //! threshold), C (clusters → k_transfer) and T (trust growth →
 //! tau_transaction), with the reference's quirks as switches.
@@ -31,7 +31,7 @@ impl Phase {
     }
 }
 
-/// Everything the policy reads besides the history (§3, `[policy]`).
+/// Everything the policy reads besides the history (the `[policy]` table).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PolicyConfig {
     /// δ of Rule G.
@@ -206,7 +206,7 @@ pub struct PolicyEvent {
     pub changes: Vec<ParamChange>,
 }
 
-/// The window averages the rules read (§6.3).
+/// The window averages the rules read.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Averages {
     /// ḡ.
@@ -219,7 +219,7 @@ pub struct Averages {
     pub failure: f64,
 }
 
-/// The policy's state (§2).
+/// The policy's state.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PolicyState {
     /// The adjustable parameter set.
@@ -437,7 +437,7 @@ mod tests {
             .collect()
     }
 
-    /// §14 (c): with Gini high all along, the reference policy is a clock
+    /// With Gini high all along, the reference policy is a clock
     /// from day 180, k_payment falls by 5 % an event to its floor at event
     /// 45 (day 488), and the later events are phantoms.
     #[test]

@@ -1,11 +1,11 @@
-//! The nine attacks of trust.md §7.2: their ids, and the reference scripts'
+//! The nine attacks of `failure_modes`: their ids, and the reference scripts'
 //! result formulas (profit, damages, success, hard-coded detection and
 //! recovery) from the measured inputs. The failure-modes study and the trace
 //! replayer both compute results with these functions.
 
 use serde::{Deserialize, Serialize};
 
-/// The nine attacks, in the spec's order.
+/// The nine attacks, in report order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Attack {
@@ -69,7 +69,7 @@ impl Attack {
     }
 }
 
-/// What every attack returns (trust.md §7.1).
+/// What every attack returns.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AttackResult {
     /// Attacker profit (units differ per attack).

@@ -1,4 +1,4 @@
-//! The closed-form pieces of the trust computation (trust.md §4), shared by
+//! The closed-form pieces of the trust computation, shared by
 //! the engine and its tests.
 
 use super::params::TrustParams;
@@ -10,7 +10,7 @@ pub fn decay(gap: u32, tau: f64) -> f64 {
     (-f64::from(gap) / tau).exp()
 }
 
-/// §4.1: the age term of an identity `age` days old with multiplier `alpha`,
+/// The age term of an identity `age` days old with multiplier `alpha`,
 /// the closed form of Σ_{d=0}^{A−1} K_age·α·(1 − e^(−d/τ_age)).
 pub fn age_term(p: &TrustParams, age: u32, alpha: f64) -> f64 {
     if age == 0 {
@@ -20,20 +20,20 @@ pub fn age_term(p: &TrustParams, age: u32, alpha: f64) -> f64 {
     p.k_age * alpha * (a - (1.0 - decay(age, p.tau_age)) / (1.0 - decay(1, p.tau_age)))
 }
 
-/// §4.3: credibility of an asserter with trust `t`: ln(1+T)/ln(1+T_ref) for
+/// Credibility of an asserter with trust `t`: ln(1+T)/ln(1+T_ref) for
 /// T > 0, else 0.
 #[inline]
 pub fn credibility(p: &TrustParams, t: f64) -> f64 {
     if t > 0.0 { (1.0 + t).ln() / (1.0 + p.t_reference).ln() } else { 0.0 }
 }
 
-/// §4.7: payment share s(T) = 1 − 1/(1 + K_pay·T).
+/// Payment share s(T) = 1 − 1/(1 + K_pay·T).
 #[inline]
 pub fn payment_share(p: &TrustParams, t: f64) -> f64 {
     1.0 - 1.0 / (1.0 + p.k_payment * t)
 }
 
-/// §4.7: escrow delay in days for a value `v` paid to an identity with
+/// Escrow delay in days for a value `v` paid to an identity with
 /// trust `t`: 0 below V_large, else max(⌊D₀·(1 − min(T/T_fast, 1))⌋, D_min).
 pub fn escrow_delay(p: &TrustParams, t: f64, v: f64) -> f64 {
     if v < p.large_threshold {
@@ -42,12 +42,12 @@ pub fn escrow_delay(p: &TrustParams, t: f64, v: f64) -> f64 {
     (p.base_delay * (1.0 - (t / p.trust_for_min_delay).min(1.0))).floor().max(p.min_delay)
 }
 
-/// §4.7: the part of a value released at once.
+/// The part of a value released at once.
 pub fn immediate_release(p: &TrustParams, v: f64) -> f64 {
     if v < p.large_threshold { v } else { p.immediate_release_fraction * v }
 }
 
-/// §4.2: the credit of one transaction before decay; positive credits are
+/// The credit of one transaction before decay; positive credits are
 /// returned without the cluster weight (the caller applies it).
 #[inline]
 pub fn transaction_credit(p: &TrustParams, rw: f64, dur: f64, vs: f64) -> f64 {
@@ -91,7 +91,7 @@ mod tests {
         (a - b).abs() <= tol
     }
 
-    /// The worked values of trust.md §4.1.
+    /// Worked values of the age term.
     #[test]
     fn age_worked_values() {
         let p = TrustParams::default();
@@ -106,7 +106,7 @@ mod tests {
         assert!(close(age_term(&p, 180, 0.5), direct, 1e-12));
     }
 
-    /// The worked credits of trust.md §4.2.
+    /// Worked values of the transaction credit.
     #[test]
     fn credit_worked_values() {
         let p = TrustParams::default();

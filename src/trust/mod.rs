@@ -5,12 +5,12 @@
 //! A domain module: plain data, no printing, typed errors. Parameters live in
 //! [`TrustParams`] and can change between days ([`TrustEngine::set_params`]).
 //!
-//! - [`params`]: `TrustParams` (every §3 constant) and the rule switches.
+//! - [`params`]: `TrustParams` (every constant, the `[trust]` table) and the rule switches.
 //! - [`math`]: the closed forms (age, credibility, payment share, escrow).
 //! - [`engine`]: `TrustEngine`, the history and its incremental caches.
 //! - [`trace`]: JSON Lines traces of engine calls and their replay.
-//! - [`attacks`]: the reference's attack-result formulas (§7.2).
-//! - [`workload`]: the §14 scale workload (benches).
+//! - [`attacks`]: the reference's attack-result formulas.
+//! - [`workload`]: the scale workload (benches).
 
 pub mod attacks;
 pub mod engine;

@@ -1,5 +1,5 @@
-//! A direct-sum trust engine written straight from trust.md §4, with none
-//! of the incremental methods of §14: every solve re-reads the whole
+//! A direct-sum trust engine written straight from the formulas, with none
+//! of the real engine's incremental caches: every solve re-reads the whole
 //! history, clusters come from an all-pairs scan, local trust scans the whole
 //! edge list per node. Tests compare the real engine with it on random
 //! histories.

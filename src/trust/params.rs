@@ -1,4 +1,4 @@
-//! The trust engine's parameters (trust.md §3) and rule switches (§12).
+//! The trust engine's parameters and rule switches (docs/models/trust.md).
 //!
 //! Every constant of the computation is a field of [`TrustParams`] (and a
 //! key of a scenario's `[trust]` table), never a Rust `const`, so another
@@ -19,7 +19,7 @@ pub struct ParamError {
 
 macro_rules! trust_params {
     ($( $(#[$doc:meta])* $name:ident : $ty:ty = $default:expr, $check:ident; )*) => {
-        /// The constants of the trust computation (trust.md §3), with their
+        /// The constants of the trust computation, with their
         /// defaults. Deserialises from a `[trust]` table; unknown keys are
         /// refused, missing keys take the default.
         #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -216,13 +216,13 @@ trust_params! {
     outflow_window: f64 = 90.0, positive;
     /// Read by the monetary-policy studies' cluster test only.
     isolation_threshold: f64 = 0.9, finite;
-    /// Accepted and unread (trust.md §3).
+    /// Accepted and unread.
     similarity_threshold: f64 = 0.85, finite;
-    /// Accepted and unread (trust.md §3).
+    /// Accepted and unread.
     expected_verification_rate: f64 = 0.1, finite;
 }
 
-/// Who may praise (trust.md §4.4, defect 6).
+/// Who may praise (defect 6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PositiveAssertions {
@@ -252,7 +252,7 @@ pub enum AgeMode {
     Derate,
 }
 
-/// How mutual-consumer pairs are grouped into clusters (§4.5).
+/// How mutual-consumer pairs are grouped into clusters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ClusterGrouping {

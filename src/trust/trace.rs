@@ -1,4 +1,4 @@
-//! Traces of engine calls (JSON Lines, trust.md §11) and their replay.
+//! Traces of engine calls (JSON Lines) and their replay.
 //!
 //! A trace has one object per top-level engine call, in call order: `op`,
 //! `day` (the engine day after the call), `args` (positional), `kw`
@@ -73,7 +73,7 @@ impl std::fmt::Display for Mismatch {
     }
 }
 
-/// Outputs checked, by op (trust.md §11 counts).
+/// Outputs checked, by op.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
     /// `solve_trust`.
@@ -852,7 +852,7 @@ pub struct ReplayReport {
     pub mismatches: Vec<Mismatch>,
 }
 
-/// What attack results are computed from (§11 "Attack results").
+/// What attack results are computed from.
 #[derive(Default)]
 struct Log {
     /// Stored trust after each solve, by identity index.
@@ -954,7 +954,7 @@ fn engine_err(line: usize, op: &str, e: TrustError) -> TraceError {
     TraceError { line, message: format!("{op}: {e}") }
 }
 
-/// Replay a parsed trace on a fresh engine at day 0 with the §3 defaults
+/// Replay a parsed trace on a fresh engine at day 0 with the default parameters
 /// and the reference rules. A call the engine refuses (e.g. a
 /// self-transaction) is a malformed trace, and so is a trace that checks
 /// nothing (empty, or no recorded output and no attack result).
@@ -1134,7 +1134,7 @@ pub fn replay_text(text: &str) -> Result<ReplayReport, TraceError> {
     replay(&parse(text)?)
 }
 
-/// Recompute an attack's reference result from the replayed outputs (§11).
+/// Recompute an attack's reference result from the replayed outputs.
 fn attack_result(a: Attack, r: &Replayer) -> Result<AttackResult, String> {
     let log = &r.log;
     let id = |name: &str| r.names.get(name).map(|&i| i as usize).ok_or_else(|| format!("no identity `{name}`"));

@@ -1,4 +1,4 @@
-//! The scale workload of trust.md §14, for benches: N identities (half
+//! The trust engine's scale workload, for benches: N identities (half
 //! providers, half consumers), a daily solve over `days` days. Each day each
 //! provider transacts with probability 0.3 with a uniformly chosen consumer
 //! at (2, 4, vs = unif(0.8, 1)); 0.02·N praise attempts between random
@@ -22,7 +22,7 @@ pub struct ScaleSummary {
     pub stats: SolveStats,
 }
 
-/// Run the §14 workload with `n` identities for `days` days under `rules`.
+/// Run the workload with `n` identities for `days` days under `rules`.
 pub fn scale_run(n: usize, days: u32, seed: u64, rules: Rules) -> ScaleSummary {
     let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
     let mut e = TrustEngine::new(TrustParams::default(), rules).expect("default parameters are valid");

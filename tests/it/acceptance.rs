@@ -1,4 +1,4 @@
-//! Reference-fidelity acceptance targets (reliability.md §9): means over 20
+//! Reference-fidelity acceptance targets (docs/results.md, Reliability): means over 20
 //! seeds of the `_reference.toml` runs against the reference scripts' means.
 
 use super::study;

@@ -1,5 +1,5 @@
-//! Corrected fidelity: the spec's qualitative expectations
-//! (reliability.md §9), and the places where we measured otherwise.
+//! Corrected fidelity: the qualitative expectations
+//! (docs/results.md, Reliability), and the places where we measured otherwise.
 
 use super::acceptance::{mean, results, values};
 use omerta_sim::report::results::{Results, Verdict};

@@ -138,137 +138,23 @@ fn text_files() -> Vec<PathBuf> {
     out
 }
 
-/// The lines of a file outside fenced ```text blocks (which quote what the
-/// program prints, checked against the code by `scripts/check_docs.py`).
-fn prose_lines(path: &Path, text: &str) -> Vec<(usize, String)> {
-    let md = path.extension().is_some_and(|e| e == "md");
-    let mut fenced = false;
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if md && line.trim_start().starts_with("```") {
-            fenced = !fenced;
-            continue;
-        }
-        if !fenced {
-            out.push((i + 1, line.to_string()));
-        }
-    }
-    out
-}
-
-/// Source files that still cite sections of design documents kept outside
-/// the repository (section-sign references in comments and two printed
-/// strings),
-/// to be cleaned up. The list is exact: a file that no longer has one must
-/// leave it, and no other file may gain one.
-const PENDING: &[&str] = &[
-    "benches/identity_rotation_scale.rs",
-    "benches/ledger.rs",
-    "benches/monetary_policy.rs",
-    "benches/trust_scale.rs",
-    "src/cli/trust.rs",
-    "src/ledger/detect.rs",
-    "src/ledger/flows.rs",
-    "src/ledger/mod.rs",
-    "src/market/bids.rs",
-    "src/market/posted.rs",
-    "src/models/economic_value/config.rs",
-    "src/models/economic_value/metrics.rs",
-    "src/models/economic_value/model.rs",
-    "src/models/economic_value/study.rs",
-    "src/models/identity_rotation/config.rs",
-    "src/models/identity_rotation/metrics.rs",
-    "src/models/identity_rotation/model.rs",
-    "src/models/identity_rotation/study.rs",
-    "src/models/monetary_policy/charts.rs",
-    "src/models/monetary_policy/config.rs",
-    "src/models/monetary_policy/metrics.rs",
-    "src/models/monetary_policy/model.rs",
-    "src/models/monetary_policy/report.rs",
-    "src/models/monetary_policy/scripts.rs",
-    "src/models/reliability/config.rs",
-    "src/models/reliability/metrics.rs",
-    "src/models/reliability/model.rs",
-    "src/models/trust/config.rs",
-    "src/models/trust/metrics.rs",
-    "src/models/trust/model.rs",
-    "src/models/trust/scripts.rs",
-    "src/models/trust/study.rs",
-    "src/policy/metrics.rs",
-    "src/policy/mod.rs",
-    "src/policy/rules.rs",
-    "src/models/economic_value/corrected.rs",
-    "src/models/economic_value/legs.rs",
-    "src/models/economic_value/matching.rs",
-    "src/models/economic_value/reference.rs",
-    "src/models/reliability/matching.rs",
-    "src/models/reliability/rounds.rs",
-    "src/models/reliability/sessions.rs",
-    "src/models/reliability/ticks.rs",
-    "src/trust/engine/history.rs",
-    "src/trust/engine/local.rs",
-    "src/trust/engine/mod.rs",
-    "src/trust/engine/money.rs",
-    "src/trust/engine/solve.rs",
-    "src/trust/engine/tests.rs",
-    "src/trust/attacks.rs",
-    "src/trust/math.rs",
-    "src/trust/mod.rs",
-    "src/trust/naive.rs",
-    "src/trust/params.rs",
-    "src/trust/trace.rs",
-    "src/trust/workload.rs",
-    "tests/it/acceptance.rs",
-    "tests/it/corrected.rs",
-    "tests/it/economic_value.rs",
-    "tests/it/identity_rotation.rs",
-    "tests/it/ledger.rs",
-    "tests/it/monetary_policy.rs",
-    "tests/it/trust_replay.rs",
-    "tests/it/trust_studies.rs",
-];
-
 /// Nothing in the repository points outside it: no path into the shared
-/// folder the project was specified in, and no section sign citing a design
-/// document that is not in the repository (outside quoted program output
-/// and the files of [`PENDING`]).
+/// folder the project was specified in, and no section sign (U+00A7) citing a
+/// design document that is not in the repository, in any text file (prose,
+/// code, or program output quoted in the docs).
 #[test]
 fn nothing_points_outside_the_repository() {
-    let outside = [concat!("..", "/shared"), concat!("shared", "/spec")];
-    // Claims the program itself prints with such a citation (their source
-    // files are in PENDING): quoting them in the docs is quoting output.
-    let printed: Vec<&str> = models::study_ids()
-        .iter()
-        .flat_map(|id| study(&format!("{id}.toml"), &[]).findings().iter().map(|f| f.claim).collect::<Vec<_>>())
-        .filter(|c| c.contains('\u{a7}'))
-        .collect();
+    let outside = [concat!("..", "/shared"), concat!("shared", "/spec"), "\u{a7}"];
     let files = text_files();
     assert!(files.len() > 100, "only {} text files found", files.len());
     let mut bad = Vec::new();
-    let mut cited = Vec::new();
     for f in &files {
         let text = read(f);
         let rel = f.strip_prefix(root()).unwrap().to_string_lossy().replace('\\', "/");
         for needle in outside {
-            if text.contains(needle) {
-                bad.push(format!("{rel}: points to `{needle}`"));
+            if let Some((n, line)) = text.lines().enumerate().find(|(_, l)| l.contains(needle)) {
+                bad.push(format!("{rel}:{}: points outside the repository (`{needle}`): {}", n + 1, line.trim()));
             }
-        }
-        let lines: Vec<(usize, String)> = prose_lines(f, &text)
-            .into_iter()
-            .filter(|(_, l)| l.contains('\u{a7}') && !printed.iter().any(|c| l.contains(c)))
-            .collect();
-        if !lines.is_empty() {
-            cited.push(rel.clone());
-            if !PENDING.contains(&rel.as_str()) {
-                let (n, l) = &lines[0];
-                bad.push(format!("{rel}:{n}: cites a section of a document outside the repository: {}", l.trim()));
-            }
-        }
-    }
-    for p in PENDING {
-        if !cited.iter().any(|c| c == p) {
-            bad.push(format!("{p} no longer cites outside sections (or was moved): remove it from PENDING"));
         }
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));

@@ -1,4 +1,4 @@
-//! economic_value: the reference acceptance targets (economic_value.md §9),
+//! economic_value: the reference acceptance targets (docs/results.md, Economic value),
 //! the corrected closed form, invariants at every event, split-run
 //! equivalence and bad scenarios.
 

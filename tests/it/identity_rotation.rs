@@ -1,5 +1,5 @@
 //! The identity-rotation study (identity_rotation.md): the acceptance
-//! targets of §9, the findings, the scenario files and their errors, `step`
+//! targets, the findings, the scenario files and their errors, `step`
 //! with receipts, snapshot/resume equivalence and the reduced scale run.
 
 use super::{run_bin, scenario, study, text};
@@ -52,7 +52,7 @@ fn reference_order_b_first() -> (f64, f64) {
     (rho * 100.0 + (1.0 - rho) * 300.0, qa + qb)
 }
 
-/// §9 acceptance targets, in both fidelities.
+/// Acceptance targets (the reference's values), in both fidelities.
 #[test]
 fn acceptance_targets() {
     for file in [MAIN, REFERENCE] {
@@ -81,7 +81,7 @@ fn acceptance_targets() {
 }
 
 /// Every finding holds with the reference parameters, in both fidelities;
-/// the headline numbers are those of the spec's scripts.
+/// the headline numbers are those of the reference scripts.
 #[test]
 fn findings_and_outcomes() {
     for file in [MAIN, REFERENCE] {
@@ -124,7 +124,7 @@ fn findings_and_outcomes() {
 }
 
 /// With a window under 31 days the three-puppet ring is judged apart from
-/// W's funding: the puppets' ratio is 1 and the penalty fires (§2.8).
+/// W's funding: the puppets' ratio is 1 and the penalty fires.
 #[test]
 fn a_short_window_judges_the_ring_alone() {
     let o = Stepper::output(&finished(MAIN, &["circular.window_days=30", "runs.ablation=false", "runs.probes=false"]));
@@ -135,8 +135,9 @@ fn a_short_window_judges_the_ring_alone() {
     assert!(!o.metrics.contains_key("order_dependence.a_first.trust"));
 }
 
-/// The math doc's parameters: the one-puppet transfer burns completely, so
-/// `evaded` = 1 although no wealth moved (the spec's caveat).
+/// The design document's parameters (`identity_rotation_doc_params.toml`):
+/// the one-puppet transfer burns completely, so `evaded` = 1 although no
+/// wealth moved.
 #[test]
 fn doc_params_caveat() {
     let run = finished("identity_rotation_doc_params.toml", &[]);
@@ -320,7 +321,7 @@ fn determinism() {
     assert_eq!(csv[0], csv[1]);
 }
 
-/// The reduced scale run (§10 CI): invariants every 500 events, every
+/// The reduced scale run (a CI-sized scale run): invariants every 500 events, every
 /// request accounted for, the six rejection keys, conservation.
 #[test]
 fn reduced_scale_run() {

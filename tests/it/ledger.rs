@@ -1,4 +1,4 @@
-//! The ledger's invariants (identity_rotation.md §2.7, §9) by property test:
+//! The ledger's invariants by property test:
 //! long random sequences of mints, trust changes and transfers, valid and
 //! invalid, on random switch sets; and the circular-flow detectors.
 
@@ -191,7 +191,7 @@ fn check_totals(l: &Ledger) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// The first failing check of §2.6, in order, is the one reported.
+/// The first failing check of validation, in order, is the one reported.
 fn check_error_order(l: &Ledger, from: u32, to: u32, amount: i64, e: &LedgerError) -> Result<(), TestCaseError> {
     let n = l.len() as u32;
     let expected = if from >= n {
@@ -409,7 +409,7 @@ fn day(d: u64) -> SimTime {
     SimTime(d * TICKS_PER_DAY + 1)
 }
 
-/// Reference: only the last transfer per pair counts (§9).
+/// Reference: only the last transfer per pair counts.
 #[test]
 fn reference_counts_the_last_transfer_per_pair() {
     let mut l = ledger(DetectorKind::Reference, 90, 2);

@@ -1,4 +1,4 @@
-//! Monetary policy (monetary_policy.md §14): the policy is inert in
+//! Monetary policy: the policy is inert in
 //! reference fidelity, cluster prevalence equals the attacker fraction
 //! exactly, the reference parameter schedule, the policy changes the
 //! trajectories under live wiring, invariants, determinism, snapshot/resume
@@ -38,7 +38,7 @@ fn trust_side(m: &DailyMetrics) -> DailyMetrics {
     }
 }
 
-/// §14 (a): all arms of a seed give bitwise-identical trust, weights,
+/// Reference fidelity: all arms of a seed give bitwise-identical trust, weights,
 /// trust-side metrics, fingerprints and draw counts.
 fn assert_inert(model: &PolicyModel, seed: u64) {
     let mut groups: std::collections::BTreeMap<Script, Vec<&Slot>> = Default::default();
@@ -96,7 +96,7 @@ fn reference_full_study_is_inert_with_exact_clusters_and_schedule() {
             if s.script != Script::FsBaseline {
                 continue;
             }
-            // §14 (c): the exact schedule.
+            // The exact schedule of the reference policy.
             assert_eq!(log.len(), 78, "seed {seed}");
             let mut k = 0.1f64;
             for (j, e) in log.iter().enumerate() {
@@ -280,7 +280,7 @@ fn sharded_merge_equals_unsharded_and_thread_count_does_not_matter() {
     assert_eq!(read(&whole, "charts/gini_boxplot.svg").matches(r#"r="2""#).count(), 12 * 6 * 2);
 }
 
-/// Every chart of monetary_policy.md §12.4 for iterations 1 and 2, as PNG
+/// Every chart of iterations 1 and 2, as PNG
 /// and SVG, the same bytes whatever the thread count.
 #[test]
 fn iteration_charts_are_complete_and_deterministic() {

@@ -1,5 +1,6 @@
-//! The 15 golden traces of the reference engine (trust.md §11) replay with
-//! no mismatch, and exactly the outputs the spec counts are checked.
+//! The 15 golden traces of the reference engine (tests/golden/trust/) replay
+//! with no mismatch, and the number of outputs checked, by kind, is the
+//! expected one.
 
 use super::{root, run_bin, text};
 use omerta_sim::trust::trace::{Counts, replay_text};

@@ -1,5 +1,5 @@
-//! The trust studies (trust.md §6–§13): the reference-fidelity runs replay
-//! through the golden-trace replayer, the closed-form expectations of §13.3
+//! The trust studies: the reference-fidelity runs replay
+//! through the golden-trace replayer, the closed-form expectations
 //! hold over 1,000 seeds, each corrected rule shows its finding with and
 //! without it, runs are deterministic and resume bit for bit, and bad input
 //! is refused cleanly.
@@ -14,7 +14,7 @@ use omerta_sim::trust::trace::{Call, replay_text};
 
 /// Run `file` for `seed` with every engine call recorded; replay each
 /// scenario's (attack's) trace on a fresh reference engine: no output may
-/// differ, and an attack's result recomputed from the trace (§11) must
+/// differ, and an attack's result recomputed from the trace must
 /// equal the model's own.
 fn replay_model_traces(file: &str, seed: u64) -> usize {
     let s = TrustStudy::new(scenario(file, &[])).unwrap();
@@ -52,8 +52,8 @@ fn reference_runs_replay_exactly() {
     assert!(checked > 2_000, "{checked}");
 }
 
-/// trust.md §13.3: Monte-Carlo means over 1,000 seeds of the reference
-/// fidelity against their closed forms, within the spec's tolerances.
+/// Monte-Carlo means over 1,000 seeds of the reference
+/// fidelity against their closed forms, within stated tolerances.
 #[test]
 fn closed_form_expectations() {
     let fm = results("failure_modes_reference.toml", &[], 1000);

@@ -1,4 +1,4 @@
-//! Scenario keys of `economic_value` (economic_value.md §3) and their
+//! Scenario keys of `economic_value` (docs/models/economic_value.md) and their
 //! resolution into the parameters the model runs on.
 
 use crate::engine::TimeUnit;
@@ -16,10 +16,19 @@ use std::ops::Bound::Excluded;
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DcSpec {
+    /// Capital cost of a datacenter per provided hour ($/h, >= 0; default 0.30). The provider's
+    /// cost is capex + opex, at most 1e9.
     pub capex_per_hour: Option<f64>,
+    /// Operating cost of a datacenter per provided hour ($/h, >= 0; default 0.20).
     pub opex_per_hour: Option<f64>,
+    /// Probability that a datacenter goes an hour without a hardware failure (in (0, 1]; default
+    /// 0.998).
     pub hourly_survival: Option<f64>,
+    /// A datacenter cancels a session when an outside offer reaches this multiple of the session's
+    /// rate (> 0 or `inf`; default `inf`: bound by its SLA, it never cancels for profit).
     pub cancel_threshold: Option<f64>,
+    /// Corrected fidelity: mean downtime after a failure (h, > 0 and at least one engine tick;
+    /// default 2.0).
     pub repair_mean_hours: Option<f64>,
 }
 
@@ -27,10 +36,18 @@ pub struct DcSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HomeSpec {
+    /// Capital cost of a home provider per provided hour ($/h, >= 0; default 0.00).
     pub capex_per_hour: Option<f64>,
+    /// Operating cost (power) of a home provider per provided hour ($/h, >= 0; default 0.08).
     pub opex_per_hour: Option<f64>,
+    /// Probability that a home goes an hour without its owner reclaiming the machine (in (0, 1];
+    /// default 0.92).
     pub hourly_survival: Option<f64>,
+    /// A home cancels a running session when an outside offer reaches this multiple of the
+    /// session's rate (> 0 or `inf`; default 1.5).
     pub cancel_threshold: Option<f64>,
+    /// Corrected fidelity: mean time a reclaimed home stays in its owner's use (h, > 0 and at least
+    /// one engine tick; default 2.0).
     pub personal_use_mean_hours: Option<f64>,
 }
 
@@ -38,12 +55,21 @@ pub struct HomeSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsumerSpec {
+    /// Length of a consumer's job, J (h, > 0 and at least one engine tick; default 2.0).
     pub job_hours: Option<f64>,
     /// A number, or a list assigned round-robin by consumer index.
     pub checkpoint_hours: Option<toml::Value>,
+    /// Name of the value distribution of consumers (one of [`Values::ALL`]; default
+    /// `"alternating"`).
     pub values: Option<String>,
+    /// Expected attempts per job assumed when a provider's completion estimate is at most
+    /// `min_completion` (>= 1; default 10).
     pub attempts_cap: Option<f64>,
+    /// Completion estimate at or below which `attempts_cap` replaces 1 / estimate (a probability in
+    /// [0, 1]; default 0.1).
     pub min_completion: Option<f64>,
+    /// Corrected fidelity: weight, in sessions, of the prior (survival^J) in a consumer's
+    /// completion estimate of a provider (>= 0; default 2.0).
     pub prior_sessions: Option<f64>,
 }
 
@@ -51,10 +77,16 @@ pub struct ConsumerSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PriceSpec {
+    /// Starting posted price as a multiple of the provider's cost (> 0; default 2.0).
     pub initial_markup: Option<f64>,
+    /// Price floor as a multiple of the provider's cost (>= 0; default 1.1).
     pub floor_markup: Option<f64>,
+    /// Price cap ($/h, > 0 and at most 1e9; default 5.0).
     pub cap: Option<f64>,
+    /// Exponential growth rate of a busy provider's price (1/h, >= 0; default 0.1).
     pub busy_growth_per_hour: Option<f64>,
+    /// Exponential decay rate of an idle provider's price (1/h; 0 or at least 1e-6, and times
+    /// `tick_hours` below 1; default 0.3).
     pub idle_decay_per_hour: Option<f64>,
 }
 
@@ -62,14 +94,26 @@ pub struct PriceSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutsideSpec {
+    /// Outside price index at the start of a leg ($/h, finite, at most 1e9 in size; default 0.8).
     pub initial_index: Option<f64>,
+    /// Level the outside index reverts to ($/h, finite, at most 1e9 in size; default 0.8).
     pub mean_index: Option<f64>,
+    /// Mean-reversion rate of the outside index (1/h, >= 0; default 0.2).
     pub reversion_per_hour: Option<f64>,
+    /// Diffusion of the outside index ($/h/sqrt(h), >= 0, at most 1e9; default 0.3).
     pub volatility: Option<f64>,
+    /// Floor of the observed outside index ($/h, >= 0, at most 1e9; default 0.2).
     pub index_floor: Option<f64>,
+    /// Rate of outside offers a busy home sees (1/h, >= 0, mean gap at least one engine tick;
+    /// default 0.3).
     pub offer_rate_per_hour: Option<f64>,
+    /// Lower bound of U(min, max): an offer is the index times a draw from it (>= 0, at most
+    /// `offer_multiplier_max`; default 0.9).
     pub offer_multiplier_min: Option<f64>,
+    /// Upper bound of the offer multiplier U(min, max) (>= 0; default 1.3).
     pub offer_multiplier_max: Option<f64>,
+    /// Corrected fidelity: mean length of the outside session a home leaves for after a profit
+    /// cancel (h, > 0 and at least one engine tick; default 2.0).
     pub session_mean_hours: Option<f64>,
 }
 
@@ -77,11 +121,21 @@ pub struct OutsideSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PriceSetterSpec {
+    /// Switch S1, the price setter's rule: `"floor"`, `"optimise"` or `"auto"` (default: by
+    /// fidelity, floor for reference and optimise for corrected).
     pub rule: Option<String>,
+    /// Floor rule: consumers' bids are shaded by this factor (>= 0; default 0.8).
     pub bid_shading: Option<f64>,
+    /// Floor rule: lowest shaded bid ($/h, >= 0, at most 1e9; default 0.01).
     pub min_bid: Option<f64>,
+    /// The set price sits at this share of a reservation price (in the open interval (0, 1);
+    /// default 0.999).
     pub margin: Option<f64>,
+    /// Optimise rule: interval between re-solves of the DC fleet's common price (h, > 0 and at
+    /// least one engine tick; default 1.0).
     pub resolve_hours: Option<f64>,
+    /// Optimise rule: available homes take demand before the DC fleet when the price is solved
+    /// (default true).
     pub fringe_aware: Option<bool>,
 }
 
@@ -89,8 +143,11 @@ pub struct PriceSetterSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SweepDemand {
+    /// Consumers in the `undersupplied` demand level (>= 1; default 30).
     pub undersupplied: Option<i64>,
+    /// Consumers in the `balanced` demand level (>= 1; default 15).
     pub balanced: Option<i64>,
+    /// Consumers in the `oversupplied` demand level (>= 1; default 8).
     pub oversupplied: Option<i64>,
 }
 
@@ -98,8 +155,14 @@ pub struct SweepDemand {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SweepCheckpoints {
+    /// Checkpoint interval of the `frequent` level (h, > 0 and at least one engine tick; default
+    /// 0.1).
     pub frequent: Option<f64>,
+    /// Checkpoint interval of the `moderate` level (h, > 0 and at least one engine tick; default
+    /// 0.5).
     pub moderate: Option<f64>,
+    /// Checkpoint interval of the `infrequent` level (h, > 0 and at least one engine tick; default
+    /// 1.0).
     pub infrequent: Option<f64>,
 }
 
@@ -109,13 +172,26 @@ pub struct SweepCheckpoints {
 pub struct SweepSpec {
     /// Run the sweep (default: true when a `[sweep]` table is present).
     pub enabled: Option<bool>,
+    /// Datacenters in every sweep cell (>= 1; default 10).
     pub dcs: Option<i64>,
+    /// Homes added in every cell's `dc_home` leg (>= 0; default 20).
     pub homes: Option<i64>,
+    /// `[sweep.demand]`: consumers per demand level.
     pub demand: Option<SweepDemand>,
+    /// `[sweep.checkpoint_hours]`: checkpoint interval per level.
     pub checkpoint_hours: Option<SweepCheckpoints>,
+    /// Value distributions swept, by name (distinct, at least one; default `uniform_high`, `mixed`,
+    /// `uniform_low`, `wide_spread`).
     pub values: Option<Vec<String>>,
+    /// Switch S3: `"on"`, `"off"` or `"auto"` (default: by fidelity, on for reference and off for
+    /// corrected). On: a cell's `dc_only` leg has its DCs set a floor price when DCs are fewer than
+    /// consumers.
     pub dc_only_price_setter: Option<String>,
+    /// A cell is cannibalization when the DC profit per hour changes by less than this (%, finite;
+    /// default -5).
     pub cannibalization_pct: Option<f64>,
+    /// A cell that is not cannibalization is value creation when compute delivered rises by more
+    /// than this (%, finite; default 10); otherwise it is neutral.
     pub value_creation_pct: Option<f64>,
 }
 
@@ -123,9 +199,13 @@ pub struct SweepSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MarketSpec {
+    /// Datacenters in the market (>= 1; default: the main market's, else 0, which is refused).
     pub dcs: Option<i64>,
+    /// Homes added in the `dc_home` leg (>= 0; default: the main market's, else 0).
     pub homes: Option<i64>,
+    /// Consumers in the market (>= 1; default: the main market's).
     pub consumers: Option<i64>,
+    /// Whether the DCs set their price (default: the main market's, else false).
     pub dc_price_setter: Option<bool>,
 }
 
@@ -133,6 +213,8 @@ pub struct MarketSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimsSpec {
+    /// A numeric claim of the original write-up holds within this share of its anchor (relative, >=
+    /// 0; default 0.10).
     pub tolerance: Option<f64>,
 }
 
@@ -140,26 +222,40 @@ pub struct ClaimsSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvScenario {
+    /// Horizon of each leg (h, > 0 and at least one engine tick; default 200).
     pub duration_hours: Option<f64>,
+    /// Step of the reference fidelity (h, > 0 and at least one engine tick; default 0.1).
     pub tick_hours: Option<f64>,
+    /// Period of the time-series samples (h, > 0 and at least one engine tick; default 1.0).
     pub sample_hours: Option<f64>,
+    /// Switch S2, who is served first: `"list_order"`, `"bid"` or `"auto"` (default: by fidelity,
+    /// list_order for reference and bid for corrected).
     pub match_priority: Option<String>,
-    /// Markets to run (default: the four of §3.2, unless only a sweep is configured).
+    /// Markets to run (default: the four of [`MAIN_MARKETS`], unless only a sweep is configured).
     pub scenarios: Option<Vec<String>>,
     /// Legs of each market (default both).
     pub legs: Option<Vec<String>>,
+    /// `[dc]`: the datacenters' costs and failures.
     pub dc: Option<DcSpec>,
+    /// `[home]`: the home providers' costs and reclaims.
     pub home: Option<HomeSpec>,
+    /// `[consumer]`: jobs, checkpoints, values and completion estimates.
     pub consumer: Option<ConsumerSpec>,
+    /// `[price]`: the posted-price process.
     pub price: Option<PriceSpec>,
+    /// `[outside]`: the outside market a home may leave for.
     pub outside: Option<OutsideSpec>,
+    /// `[price_setter]`: the DCs' price setting in price-setter markets.
     pub price_setter: Option<PriceSetterSpec>,
+    /// `[sweep]`: the grid of demand x checkpoint x value cells.
     pub sweep: Option<SweepSpec>,
+    /// `[market.<name>]` tables, by market name: override a main market or define a new one.
     pub market: Option<BTreeMap<String, MarketSpec>>,
+    /// `[claims]`: how the claims of the original write-up are judged.
     pub claims: Option<ClaimsSpec>,
 }
 
-/// Value distribution of consumers (§3.3).
+/// Value distribution of consumers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Values {
     /// 2.0 if the index is even, else 1.0.
@@ -261,11 +357,17 @@ crate::switch_enum! {
 /// Price-setter parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SetterParams {
+    /// Floor or optimise (switch S1).
     pub rule: SetterRule,
+    /// Floor rule: factor shading the consumers' bids.
     pub bid_shading: f64,
+    /// Floor rule: lowest shaded bid ($/h).
     pub min_bid: f64,
+    /// Share of a reservation price the set price sits at, in (0, 1).
     pub margin: f64,
+    /// Optimise rule: re-solve interval (h).
     pub resolve_hours: f64,
+    /// Optimise rule: available homes take demand first.
     pub fringe_aware: bool,
 }
 
@@ -274,9 +376,13 @@ pub struct SetterParams {
 pub struct OutsideParams {
     /// The outside price index, an OU process.
     pub index: PriceParams,
+    /// Rate of outside offers to a busy home (1/h).
     pub offer_rate: f64,
+    /// An offer is the index times U(`multiplier_min`, `multiplier_max`).
     pub multiplier_min: f64,
+    /// Upper bound of the offer multiplier.
     pub multiplier_max: f64,
+    /// Corrected: mean outside session after a profit cancel (h).
     pub session_mean_hours: f64,
 }
 
@@ -304,26 +410,37 @@ pub struct LegDef {
 /// A sweep cell's coordinates, for reports.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SweepCell {
+    /// Demand level name (`undersupplied`, `balanced` or `oversupplied`).
     pub demand: String,
+    /// Checkpoint level name (`frequent`, `moderate` or `infrequent`).
     pub checkpoint: String,
+    /// Value distribution name.
     pub values: String,
 }
 
 /// The sweep's layout.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SweepParams {
+    /// Datacenters in every cell.
     pub dcs: u32,
+    /// Homes in every cell's `dc_home` leg.
     pub homes: u32,
+    /// (level name, consumers), in grid order.
     pub demand: Vec<(String, u32)>,
+    /// (level name, checkpoint interval in h), in grid order.
     pub checkpoints: Vec<(String, f64)>,
+    /// Value distribution names, in grid order.
     pub values: Vec<String>,
+    /// Switch S3 is on: a `dc_only` leg's DCs set a floor price when fewer than its consumers.
     pub dc_only_price_setter: bool,
+    /// DC profit change (%) below which a cell is cannibalization.
     pub cannibalization_pct: f64,
+    /// Compute change (%) above which a cell is value creation.
     pub value_creation_pct: f64,
 }
 
 impl SweepParams {
-    /// The cells in §3.4 order.
+    /// The cells in report order: demand, then checkpoint, then values.
     pub fn cells(&self) -> Vec<SweepCell> {
         let mut out = Vec::new();
         for (d, _) in &self.demand {
@@ -340,39 +457,68 @@ impl SweepParams {
 /// A main market, resolved.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MarketDef {
+    /// Market name (the `<market>` of its metric keys).
     pub name: String,
+    /// Datacenters (at least 1).
     pub dcs: u32,
+    /// Homes in the `dc_home` leg.
     pub homes: u32,
+    /// Consumers (at least 1).
     pub consumers: u32,
+    /// The DCs set their price.
     pub price_setter: bool,
 }
 
 /// Everything the model needs, resolved and checked.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EvParams {
+    /// Reference or corrected.
     pub fidelity: Fidelity,
+    /// Default number of seeds.
     pub seeds: u64,
+    /// First default seed.
     pub seed_base: u64,
+    /// Thresholds that turn the share of seeds a finding holds in into a verdict.
     pub verdict: VerdictRule,
+    /// Horizon of each leg (h).
     pub duration_hours: f64,
+    /// Reference step (h).
     pub tick_hours: f64,
+    /// Time-series sampling period (h).
     pub sample_hours: f64,
+    /// Also run the other fidelity on the same seeds and report the claims of both.
     pub compare_fidelities: bool,
+    /// Matching order (switch S2).
     pub priority: Priority,
+    /// Datacenter cost, survival, cancel threshold and downtime.
     pub dc: ProviderParams,
+    /// Home cost, survival, cancel threshold and personal-use time.
     pub home: ProviderParams,
+    /// Job length J (h).
     pub job_hours: f64,
+    /// Checkpoint intervals (h), assigned round-robin by consumer index.
     pub checkpoints: Vec<f64>,
+    /// Value distribution of the main markets' consumers.
     pub values: Values,
+    /// Expected attempts when a completion estimate is at most `min_completion`.
     pub attempts_cap: f64,
+    /// Completion estimate at or below which `attempts_cap` applies.
     pub min_completion: f64,
+    /// Corrected: weight (sessions) of the prior in the completion estimate.
     pub prior_sessions: f64,
+    /// Posted-price markups, cap, growth and decay.
     pub price: PostedPriceParams,
+    /// The outside market.
     pub outside: OutsideParams,
+    /// The DCs' price setter.
     pub setter: SetterParams,
+    /// Main markets to run, in order.
     pub markets: Vec<MarketDef>,
+    /// Legs of each main market, from `dc_only` and `dc_home`.
     pub legs: Vec<String>,
+    /// The sweep, when enabled.
     pub sweep: Option<SweepParams>,
+    /// Relative tolerance of the numeric claims.
     pub claims_tolerance: f64,
 }
 
@@ -442,7 +588,7 @@ impl EvParams {
     }
 }
 
-/// The four main markets of §3.2: (name, DCs, homes, consumers, price setter).
+/// The four main markets: (name, DCs, homes, consumers, price setter).
 pub const MAIN_MARKETS: [(&str, u32, u32, u32, bool); 4] = [
     ("undersupplied", 10, 20, 30, false),
     ("sufficient", 30, 20, 20, false),
@@ -625,7 +771,7 @@ pub fn resolve(scn: &Scenario) -> Result<EvParams, ScenarioError> {
         fringe_aware: ps.fringe_aware.unwrap_or(true),
     };
 
-    // Markets: the defaults of §3.2, overridden or extended by [market.<id>].
+    // Markets: the defaults of MAIN_MARKETS, overridden or extended by [market.<id>].
     let overrides = s.market.clone().unwrap_or_default();
     let sweep_only = s.sweep.is_some() && s.scenarios.is_none();
     let names: Vec<String> = match &s.scenarios {

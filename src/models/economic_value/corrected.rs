@@ -1,4 +1,4 @@
-//! The corrected fidelity's events (economic_value.md §4.2, §4.3): sessions
+//! The corrected fidelity's events (docs/models/economic_value.md, Events): sessions
 //! end when their job is done; outside offers reach busy homes; providers
 //! fail or are reclaimed and come back; idle prices decay to their floor;
 //! the DC fleet's price is re-solved; the market is sampled. Each event that

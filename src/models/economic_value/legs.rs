@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 pub struct LegRecord {
     /// Leg id (metric prefix).
     pub id: String,
-    /// Metric values by name (§7.1).
+    /// Metric values by name (the `<name>` of `<id>.<name>`).
     pub metrics: BTreeMap<String, Option<f64>>,
     /// Samples: time (h), busy DCs, busy homes, idle consumers, mean DC
     /// price, mean home price, outside index.
@@ -297,7 +297,7 @@ impl EconomicMarket {
         }
     }
 
-    /// The metrics of the leg that just ended (§7.1).
+    /// The metrics of the leg that just ended.
     pub(super) fn record(&self) -> LegRecord {
         let leg = &self.legs[self.leg as usize];
         let tick = self.tick_mode();

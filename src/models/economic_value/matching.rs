@@ -1,4 +1,4 @@
-//! Matching (economic_value.md §4.4): rounds that pair the idle consumer
+//! Matching: rounds that pair the idle consumer
 //! and the free provider with the best surplus until none is left, the
 //! per-checkpoint-level indices of idle consumers and (corrected) idle
 //! providers by cost, the corrected fidelity's price crossings, and the DC
@@ -173,7 +173,7 @@ impl EconomicMarket {
         best.map(|(_, _, i, price, e)| (i, price, e))
     }
 
-    /// A matching round (§4.4): repeat until no level has a candidate.
+    /// A matching round: repeat until no level has a candidate.
     pub(super) fn matching_round(&mut self, ctx: &mut Ctx<'_, Ev>) {
         let now = ctx.now().ticks();
         let job = self.params.job_hours;
@@ -246,7 +246,7 @@ impl EconomicMarket {
         }
     }
 
-    /// Corrected: schedule the next PriceCrossing (§4.3, §10).
+    /// Corrected: schedule the next PriceCrossing.
     pub(super) fn schedule_crossing(&mut self, ctx: &mut Ctx<'_, Ev>) {
         if let Some(id) = self.crossing_ev.take() {
             ctx.cancel(id);

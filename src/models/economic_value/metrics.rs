@@ -1,12 +1,12 @@
 //! Per-seed metrics, changes, sweep classes, findings and claims of
-//! `economic_value` (economic_value.md §7).
+//! `economic_value` (docs/models/economic_value.md, Metrics and Findings).
 
 use super::config::EvParams;
 use super::model::LegRecord;
 use crate::report::results::{FindingDef, SeedOutput, Table};
 use std::collections::BTreeMap;
 
-/// Findings of §7.3 and claims of §7.4, in report order.
+/// The study's findings and the claims of the original write-up, in report order.
 pub const FINDINGS: &[FindingDef] = &[
     FindingDef {
         id: "ev.undersupplied.more_served_and_compute",
@@ -69,7 +69,7 @@ pub struct Claim {
     pub metric: &'static str,
 }
 
-/// The claims of §7.4.
+/// The claims of the original write-up.
 pub const CLAIMS: &[Claim] = &[
     Claim {
         id: "ev.claim.cost_minus_42pct",
@@ -140,7 +140,7 @@ pub const CLAIMS: &[Claim] = &[
     },
 ];
 
-/// pct(new, old) of §7.1: 100 (new - old)/old if old > 0; else 0 if new = 0,
+/// pct(new, old): 100 (new - old)/old if old > 0; else 0 if new = 0,
 /// else +inf.
 pub fn pct(new: f64, old: f64) -> f64 {
     if old > 0.0 {
@@ -274,7 +274,7 @@ pub fn seed_output(p: &EvParams, records: &[LegRecord], seed: u64) -> SeedOutput
             {
                 displaced = false;
             }
-            // Trim the per-leg keys to those §7.2 names.
+            // Keep only the per-leg keys the sweep reports.
             for leg in ["dc_only", "dc_home"] {
                 let prefix = format!("{base}.{leg}.");
                 let keep: &[&str] = if leg == "dc_home" {
@@ -353,7 +353,7 @@ fn claims(p: &EvParams, out: &mut Out) {
     }
 }
 
-/// `scenarios.csv` (one row per seed, market and leg, every §7.1 metric) and
+/// `scenarios.csv` (one row per seed, market and leg, every per-leg metric) and
 /// `sweep.csv` (one row per seed and cell: both legs, changes and class).
 fn csv_tables(records: &[LegRecord], seed: u64, out: &Out) -> BTreeMap<String, Table> {
     let fmt = |v: Option<f64>| v.filter(|x| x.is_finite()).map(|x| (x + 0.0).to_string()).unwrap_or_default();

@@ -1,5 +1,6 @@
-//! The economic-value market as an engine `Model` (economic_value.md §2,
-//! §4, §5): datacenters and home providers in one posted-price market.
+//! The economic-value market as an engine `Model`
+//! (docs/models/economic_value.md): datacenters and home providers in one
+//! posted-price market.
 //!
 //! A run simulates a list of legs (market x {DC only, DC + Home}, or sweep
 //! cell x leg) back to back; each leg rebuilds its agents and reseeds its
@@ -51,7 +52,7 @@ pub use matching::Level;
 use reference::TickCache;
 pub(crate) use validate::fresh_run;
 
-/// Random streams (economic_value.md §5).
+/// Random streams, one per random process.
 pub const STREAMS: &[&str] =
     &["outside_index", "personal", "downtime", "offer_arrival", "offer_price", "outside_session", "ties"];
 const S_INDEX: usize = 0;

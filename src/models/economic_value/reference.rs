@@ -1,4 +1,4 @@
-//! The reference fidelity's tick loop (economic_value.md §4.1): one `Tick`
+//! The reference fidelity's tick loop: one `Tick`
 //! event per `tick_hours`, and inside it the original script's phases in
 //! its order: the price setter's re-solve, the outside index, every running
 //! session's tick (completion, personal use or failure, outside offers),

@@ -143,7 +143,7 @@ pub fn footprint(p: &EvParams) -> Footprint {
     fp
 }
 
-/// The `claims` block of §7.4: each claim with the reference-fidelity and
+/// The `claims` block of `results.json`: each claim with the reference-fidelity and
 /// corrected values and verdicts.
 fn claims_block(s: &EconomicStudy, r: &Results, outputs: &[SeedOutput]) -> Vec<Value> {
     let own = s.params.fidelity.name();

@@ -1,4 +1,4 @@
-//! Scenario keys of the identity-rotation study (identity_rotation.md §5) and
+//! Scenario keys of the identity-rotation study (docs/models/identity_rotation.md) and
 //! their resolution into checked parameters.
 
 use crate::ledger::{DetectorConfig, DetectorKind, LedgerConfig, Micro, RhoBasis};
@@ -7,43 +7,65 @@ pub use crate::study::Fidelity;
 use crate::study::{Keys, Scenario, ScenarioError};
 use serde::{Deserialize, Serialize};
 
-/// `[ledger]` (§2.3).
+/// `[ledger]`: burns and trust inheritance.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LedgerKeys {
+    /// K_T of the trust burn, whose rate is 1 / (1 + K_T min(T_s, T_r)) (1/trust, >= 0; default
+    /// 0.01).
     pub k_transfer: Option<f64>,
+    /// K_A of the amount burn, whose rate is K_A ln(1 + a/M) / ln(S) (>= 0; default 0.15).
     pub k_amount: Option<f64>,
+    /// S, the logarithm base of the amount burn (> 1; default 10).
     pub amount_scale: Option<f64>,
+    /// M, the network's median balance, held constant (OMC, > 0 and at least 1 µOMC; default 100).
     pub median_balance: Option<f64>,
+    /// No amount burn on a transfer of at most one median balance (default true).
     pub amount_burn_cutoff: Option<bool>,
+    /// Whether the inheritance share ρ is computed from the amount received or the amount sent:
+    /// `"received"`, `"sent"` or `"auto"` (default and auto: received).
     pub rho_basis: Option<String>,
 }
 
-/// `[circular]` (§2.8).
+/// `[circular]`: the circular-flow detector.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CircularKeys {
+    /// θ: the circular-flow penalty applies above this ratio of circular volume to volume (in [0,
+    /// 1); default 0.3).
     pub threshold: Option<f64>,
+    /// w_c: the penalty is w_c (κ − θ) above the threshold (>= 0; default 2.0).
     pub penalty_weight: Option<f64>,
+    /// Corrected detector: the window, in days, over which flows are summed (whole number >= 0, 0
+    /// for the whole history; default 90).
     pub window_days: Option<i64>,
 }
 
-/// `[undefended]`, `[defended]`: the four switches (§3.3); `true`, `false`
+/// `[undefended]`, `[defended]`: the four switches; `true`, `false`
 /// or `"auto"` (the preset's value).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SwitchKeys {
+    /// Trust-based burn on every transfer.
     pub trust_burn: Option<toml::Value>,
+    /// Amount-based burn on large transfers.
     pub amount_burn: Option<toml::Value>,
+    /// The receiver's trust falls toward the sender's in proportion to the share of its balance
+    /// received.
     pub trust_inheritance: Option<toml::Value>,
+    /// The circular-flow detector's penalty applies to effective trust (the detector runs either
+    /// way).
     pub circular_flow: Option<toml::Value>,
 }
 
-/// `[rotation]` (§3.2, §3.4).
+/// `[rotation]`: activity's trust and the spotlight line.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RotationKeys {
+    /// Trust a puppet gains per OMC of activity (trust/OMC, >= 0; default 0.5).
     pub trust_per_omc: Option<f64>,
+    /// W evades when its best puppet's effective trust ends above this multiple of W's trust (>= 0;
+    /// default 1.5).
     pub spotlight_factor: Option<f64>,
 }
 
@@ -51,80 +73,128 @@ pub struct RotationKeys {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunsKeys {
+    /// Run the ablation: both attacks with each defence alone and with all off (default true).
     pub ablation: Option<bool>,
+    /// Run the order, dust and split probes (default true).
     pub probes: Option<bool>,
 }
 
-/// `[one_puppet]` (§3.4).
+/// `[one_puppet]`: the one-puppet attack.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OnePuppetKeys {
+    /// W's opening balance (OMC, >= 0, rounded to the nearest µOMC; default 100,000).
     pub w_balance: Option<f64>,
+    /// W's trust before scrutiny (>= 0; default 500).
     pub w_raw_trust: Option<f64>,
+    /// Share of W's raw trust lost to scrutiny: W's trust is raw x (1 − penalty), which must be
+    /// finite and >= 0 (default 0.8).
     pub w_scrutiny_penalty: Option<f64>,
+    /// Months of activity before the funding (>= 0; default 18).
     pub months: Option<i64>,
+    /// Days in a month of the schedule (1 to 100,000,000, with months x days at most 100,000,000;
+    /// default 30).
     pub month_days: Option<i64>,
+    /// Activity credited to the puppet each month (OMC, >= 0; default 50); no money moves.
     pub activity_per_month: Option<f64>,
+    /// W's funding of the puppet at the end of the activity (OMC, >= 0, rounded to the nearest
+    /// µOMC; default 50,000).
     pub transfer: Option<f64>,
+    /// Most the puppet sends back to W (OMC, >= 0, rounded to the nearest µOMC; default 10,000).
     pub cycle_back_max: Option<f64>,
+    /// Days from the funding to the cycle back (>= 0; default 30).
     pub cycle_back_delay_days: Option<i64>,
 }
 
-/// `[three_puppets]` (§3.4).
+/// `[three_puppets]`: the ring-of-puppets attack.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ThreePuppetsKeys {
+    /// W's opening balance (OMC, >= 0, rounded to the nearest µOMC; default 100,000).
     pub w_balance: Option<f64>,
+    /// W's trust before scrutiny (>= 0; default 100).
     pub w_raw_trust: Option<f64>,
+    /// Share of W's raw trust lost to scrutiny; raw x (1 − penalty) must be finite and >= 0
+    /// (default 0.0).
     pub w_scrutiny_penalty: Option<f64>,
+    /// Puppets in the ring (2 to 1000; default 3).
     pub puppets: Option<i64>,
+    /// Months of activity before the funding (>= 0; default 12).
     pub months: Option<i64>,
+    /// Days in a month of the schedule (1 to 100,000,000, with months x days at most 100,000,000;
+    /// default 30).
     pub month_days: Option<i64>,
+    /// Activity credited to each puppet each month (OMC, >= 0; default 30).
     pub activity_per_month: Option<f64>,
+    /// W's funding of each puppet (OMC, >= 0, rounded to the nearest µOMC; default 25,000).
     pub transfer_each: Option<f64>,
+    /// Amount each puppet passes to the next around the ring, if every puppet holds more (OMC, >=
+    /// 0, rounded to the nearest µOMC; default 1,000).
     pub hop: Option<f64>,
+    /// Days from the funding to the ring of hops (>= 0; default 30).
     pub hop_delay_days: Option<i64>,
 }
 
-/// `[order]` (§3.7).
+/// `[order]`: the order probe.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrderKeys {
+    /// Trust of the account both transfers go into (>= 0; default 450).
     pub target_trust: Option<f64>,
+    /// Trust of sender A (>= 0; default 100).
     pub a_trust: Option<f64>,
+    /// Trust of sender B (>= 0; default 300).
     pub b_trust: Option<f64>,
+    /// Each sender's transfer (OMC, >= 0, rounded to the nearest µOMC; default 1,000).
     pub amount: Option<f64>,
 }
 
-/// `[dust]` (§3.7).
+/// `[dust]`: the dust probe.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DustKeys {
+    /// Trust of the dust's sender (>= 0; default 1).
     pub sender_trust: Option<f64>,
+    /// The dust transfer (OMC, >= 0, rounded to the nearest µOMC; default 1).
     pub amount: Option<f64>,
+    /// Trust of the empty account that receives the dust (>= 0; default 450).
     pub target_trust: Option<f64>,
 }
 
-/// `[split]` (§3.7).
+/// `[split]`: the splitting probe.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SplitKeys {
+    /// Trust of the sender (>= 0; default 100).
     pub sender_trust: Option<f64>,
+    /// Trust of the receiver (>= 0; default 450).
     pub target_trust: Option<f64>,
+    /// Amount sent, in one transfer or in chunks (OMC, > 0, rounded to the nearest µOMC; default
+    /// 50,000).
     pub total: Option<f64>,
+    /// Size of each chunk (OMC, > 0; must divide `total` exactly, at most 1,000,000 chunks; default
+    /// 100).
     pub chunk: Option<f64>,
 }
 
-/// `[scale]` (§10): present only in scale runs.
+/// `[scale]`: present only in scale runs.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScaleKeys {
+    /// Accounts opened, each with a trust uniform in [0, 1000) (>= 2; default 1,000,000).
     pub accounts: Option<i64>,
+    /// Transfer requests made (>= 1; default 10,000,000).
     pub transfers: Option<i64>,
+    /// Days the requests are spread evenly over (1 to 100,000,000; default 100).
     pub days: Option<i64>,
+    /// Every account's opening balance (OMC, >= 0, rounded to the nearest µOMC; default 1,000).
     pub initial_balance: Option<f64>,
+    /// Smallest requested amount; amounts are log-uniform between min and max (OMC, > 0; default
+    /// 1).
     pub amount_min: Option<f64>,
+    /// Largest requested amount (OMC, >= `amount_min` and representable in µOMC; default 10,000).
     pub amount_max: Option<f64>,
+    /// Period of the circular-flow detection, in days (>= 1; default unset: once at the end).
     pub detect_every_days: Option<i64>,
 }
 
@@ -132,21 +202,33 @@ pub struct ScaleKeys {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdentityRotationScenario {
+    /// `[ledger]`: burns and trust inheritance of every transfer.
     pub ledger: Option<LedgerKeys>,
+    /// `[circular]`: the circular-flow detector and its penalty.
     pub circular: Option<CircularKeys>,
+    /// `[undefended]`: the switches of the undefended runs (default: the trust burn only).
     pub undefended: Option<SwitchKeys>,
+    /// `[defended]`: the switches of the defended runs (default: all on).
     pub defended: Option<SwitchKeys>,
+    /// `[rotation]`: activity's trust and the spotlight line.
     pub rotation: Option<RotationKeys>,
+    /// `[runs]`: which groups of runs besides the four scripted ones.
     pub runs: Option<RunsKeys>,
+    /// `[one_puppet]`: the one-puppet attack.
     pub one_puppet: Option<OnePuppetKeys>,
+    /// `[three_puppets]`: the ring-of-puppets attack.
     pub three_puppets: Option<ThreePuppetsKeys>,
+    /// `[order]`: the order probe.
     pub order: Option<OrderKeys>,
+    /// `[dust]`: the dust probe.
     pub dust: Option<DustKeys>,
+    /// `[split]`: the splitting probe.
     pub split: Option<SplitKeys>,
+    /// `[scale]`: makes the file a scale run (then the scripted tables are refused).
     pub scale: Option<ScaleKeys>,
 }
 
-/// The four defences (§3.3).
+/// The four defences.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Switches {
     /// Trust-based burn.
@@ -167,7 +249,8 @@ impl Switches {
     pub const DEFENDED: Switches =
         Switches { trust_burn: true, amount_burn: true, trust_inheritance: true, circular_flow: true };
 
-    /// The ablation variants of §3.5, in report order.
+    /// The ablation variants (each defence alone with the trust burn, and all
+    /// off), in report order.
     pub const ABLATION: [(&'static str, Switches); 4] = [
         ("all_off", Switches { trust_burn: false, amount_burn: false, trust_inheritance: false, circular_flow: false }),
         (
@@ -198,88 +281,138 @@ impl Switches {
 /// `[one_puppet]`, resolved. Money in µOMC.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OnePuppet {
+    /// W's opening balance.
     pub w_balance: Micro,
+    /// W's trust after scrutiny: raw x (1 − penalty).
     pub w_trust: f64,
+    /// Months of activity.
     pub months: u32,
+    /// Days per month (at least 1).
     pub month_days: u32,
+    /// Activity per month (OMC).
     pub activity_per_month: f64,
+    /// W's funding of the puppet.
     pub transfer: Micro,
+    /// Most the puppet sends back.
     pub cycle_back_max: Micro,
+    /// Days from the funding to the cycle back.
     pub cycle_back_delay_days: u32,
 }
 
 /// `[three_puppets]`, resolved.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ThreePuppets {
+    /// W's opening balance.
     pub w_balance: Micro,
+    /// W's trust after scrutiny: raw x (1 − penalty).
     pub w_trust: f64,
+    /// Puppets in the ring (2 to 1000).
     pub puppets: u32,
+    /// Months of activity.
     pub months: u32,
+    /// Days per month (at least 1).
     pub month_days: u32,
+    /// Activity per puppet per month (OMC).
     pub activity_per_month: f64,
+    /// W's funding of each puppet.
     pub transfer_each: Micro,
+    /// Amount passed around the ring.
     pub hop: Micro,
+    /// Days from the funding to the hops.
     pub hop_delay_days: u32,
 }
 
 /// `[order]`, resolved.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Order {
+    /// Receiver's trust.
     pub target_trust: f64,
+    /// Sender A's trust.
     pub a_trust: f64,
+    /// Sender B's trust.
     pub b_trust: f64,
+    /// Each transfer.
     pub amount: Micro,
 }
 
 /// `[dust]`, resolved.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Dust {
+    /// Sender's trust.
     pub sender_trust: f64,
+    /// The dust transfer.
     pub amount: Micro,
+    /// The empty receiver's trust.
     pub target_trust: f64,
 }
 
 /// `[split]`, resolved.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Split {
+    /// Sender's trust.
     pub sender_trust: f64,
+    /// Receiver's trust.
     pub target_trust: f64,
+    /// Amount sent.
     pub total: Micro,
+    /// Chunk size; divides `total`.
     pub chunk: Micro,
 }
 
 /// `[scale]`, resolved.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Scale {
+    /// Accounts (at least 2).
     pub accounts: u32,
+    /// Transfer requests (at least 1).
     pub transfers: u64,
+    /// Span of the requests (days, at least 1).
     pub days: u32,
+    /// Every account's opening balance.
     pub initial_balance: Micro,
+    /// Smallest requested amount (OMC, > 0).
     pub amount_min: f64,
+    /// Largest requested amount (OMC).
     pub amount_max: f64,
+    /// Detection period in days (`None`: once at the end).
     pub detect_every_days: Option<u32>,
 }
 
 /// Everything the model needs, resolved and checked.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Params {
+    /// Reference or corrected: selects the circular-flow detector.
     pub fidelity: Fidelity,
+    /// Default number of seeds.
     pub seeds: u64,
+    /// First default seed.
     pub seed_base: u64,
+    /// Thresholds that turn the share of seeds a finding holds in into a verdict.
     pub verdict: VerdictRule,
     /// The ledger parameters with the defended switches; [`Params::ledger`]
     /// sets the switches of a run.
     pub base: LedgerConfig,
+    /// Switches of the undefended runs.
     pub undefended: Switches,
+    /// Switches of the defended runs (and of the probes and the scale run).
     pub defended: Switches,
+    /// Trust a puppet gains per OMC of activity.
     pub trust_per_omc: f64,
+    /// Evaded when the best puppet's effective trust exceeds this x W's trust.
     pub spotlight_factor: f64,
+    /// Run the ablation.
     pub ablation: bool,
+    /// Run the probes.
     pub probes: bool,
+    /// The one-puppet attack.
     pub one_puppet: OnePuppet,
+    /// The ring-of-puppets attack.
     pub three_puppets: ThreePuppets,
+    /// The order probe.
     pub order: Order,
+    /// The dust probe.
     pub dust: Dust,
+    /// The splitting probe.
     pub split: Split,
     /// `Some` in a scale run (the `[scale]` table is present).
     pub scale: Option<Scale>,
@@ -385,7 +518,7 @@ impl Check<'_> {
         })
     }
 
-    /// W's trust: raw × (1 − scrutiny penalty), in f64 (§3.1).
+    /// W's trust: raw × (1 − scrutiny penalty), in f64.
     fn w_trust(
         &self,
         table: &str,

@@ -1,5 +1,5 @@
 //! Per-seed metrics, findings and tables of the identity-rotation study
-//! (identity_rotation.md §6).
+//! (docs/models/identity_rotation.md, Metrics and Findings).
 
 use super::model::{IdentityRotation, Lane, Script, rejection_reasons};
 use crate::ledger::{AccountId, Micro, Receipt};
@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 /// The two attack scenarios, as metric prefixes.
 pub const SCENARIOS: [&str; 2] = ["one_puppet", "three_puppets"];
 
-/// The study's findings (§6), in report order.
+/// The study's findings, in report order.
 pub const FINDINGS: &[FindingDef] = &[
     FindingDef {
         id: "identity_rotation.undefended_evades",

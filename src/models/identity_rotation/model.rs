@@ -1,5 +1,5 @@
-//! The identity-rotation study as an engine `Model` (identity_rotation.md §3,
-//! §10).
+//! The identity-rotation study as an engine `Model`
+//! (docs/models/identity_rotation.md).
 //!
 //! A scripted study holds several *runs* (the four scripted attacks, the
 //! ablation and the probes), each on its own fresh ledger. They run side by
@@ -19,7 +19,7 @@ use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
-/// Random streams (§4): only the scale run draws.
+/// Random streams: only the scale run draws.
 pub const STREAMS: &[&str] = &["scale.accounts", "scale.transfers"];
 const S_ACCOUNTS: usize = 0;
 const S_TRANSFERS: usize = 1;
@@ -33,18 +33,18 @@ pub const ACCOUNT: &str = "account";
 /// What a run does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Script {
-    /// W and one puppet (§3.4).
+    /// W and one puppet.
     OnePuppet,
-    /// W and k puppets with a hop ring (§3.4).
+    /// W and k puppets with a hop ring.
     ThreePuppets,
-    /// Order probe: A then B into P, or B then A (§3.7).
+    /// Order probe: A then B into P, or B then A.
     Order {
         /// B scheduled first.
         b_first: bool,
     },
-    /// Dust probe (§3.7).
+    /// Dust probe: 1 OMC into an empty account of high trust.
     Dust,
-    /// Split probe: one transfer, or `total/chunk` chunks (§3.7).
+    /// Split probe: one transfer, or `total/chunk` chunks.
     Split {
         /// Chunks rather than one transfer.
         chunked: bool,
@@ -150,7 +150,7 @@ impl Lane {
     }
 }
 
-/// The scale run (§10).
+/// The scale run: random transfer requests on a large ledger.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ScaleRun {
     /// Its parameters.
@@ -202,7 +202,7 @@ pub enum Ev {
         /// Opening trust.
         trust: f64,
     },
-    /// Activity: `omc` OMC worth of trust, no money moved (§3.2).
+    /// Activity: `omc` OMC worth of trust, no money moved.
     Activity {
         /// Run.
         lane: u16,

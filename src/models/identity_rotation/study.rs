@@ -152,7 +152,7 @@ fn yes_no(m: &BTreeMap<String, MetricResult>, k: &str) -> String {
 fn scripted_report(p: &Params, r: &Results, md: &mut String) {
     let m = &r.metrics;
     md.push_str(
-        "\nThe scripted runs draw no random numbers (§4): every seed gives the same values, shown once.\n\n## Scripted attacks\n\n",
+        "\nThe scripted runs draw no random numbers: every seed gives the same values, shown once.\n\n## Scripted attacks\n\n",
     );
     let mut t = MdTable::new([
         "run",

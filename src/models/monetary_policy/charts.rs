@@ -1,5 +1,5 @@
-//! Per-run CSVs and the charts of monetary_policy.md §12.4 (PNG and SVG in
-//! `DIR/charts/`).
+//! Per-run CSVs and the charts listed in docs/models/monetary_policy.md
+//! (Metrics), as PNG and SVG in `DIR/charts/`.
 
 use super::config::{Params, Script, StudyKind};
 use super::metrics::csv_key;
@@ -17,7 +17,7 @@ use anyhow::Context;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Policy off is drawn red, on blue (monetary_policy.md §12.4).
+/// Policy off is drawn red, on blue.
 const OFF: RGBColor = RED;
 const ON: RGBColor = BLUE;
 /// Colour of the phase rules and of the attack-wave rules.

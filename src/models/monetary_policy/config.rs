@@ -1,5 +1,5 @@
 //! Scenario keys of `monetary_policy`, `monetary_policy_iteration2` and
-//! `full_study` (monetary_policy.md §3, §11) and their resolution into the
+//! `full_study` (docs/models/monetary_policy.md) and their resolution into the
 //! parameters the model runs on.
 
 use crate::policy::PolicyConfig;
@@ -41,7 +41,7 @@ impl StudyKind {
         }
     }
 
-    /// Its experiments or scenarios, in the spec's order.
+    /// Its experiments or scenarios, in canonical (report) order.
     pub fn all(self) -> &'static [Script] {
         match self {
             StudyKind::Mp1 => &MP1,
@@ -51,7 +51,7 @@ impl StudyKind {
     }
 }
 
-/// Every scripted scenario of §7 and §8.
+/// Every scripted scenario of the three studies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Script {
     /// FS `baseline`.
@@ -182,7 +182,7 @@ pub struct Arm {
     pub k_payment: f64,
 }
 
-/// The switches of §13, resolved.
+/// The study's own switches, resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Switches {
     /// `policy_wiring = "live"`.
@@ -212,8 +212,14 @@ pub struct Economy {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EconomySpec {
+    /// Coins minted each day, spread over identities by effective trust (coins/day, in [0, 1e15];
+    /// default 100).
     pub daily_mint: Option<f64>,
+    /// A purchase sampled for verification passes when its verification score is at least this (in
+    /// [0, 1]; default 0.7).
     pub pass_score: Option<f64>,
+    /// Window of the `active_identities` metric: an identity is active if it traded within this
+    /// many days (whole days >= 0; default 30).
     pub activity_window: Option<i64>,
 }
 
@@ -221,31 +227,61 @@ pub struct EconomySpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicySpec {
+    /// δ of Rule G: the share of the Gini gap acted on (in (0, 1]; default 0.3).
     pub dampening_factor: Option<f64>,
+    /// r: the largest relative change of `k_payment` per policy event (in (0, 1]; default 0.05).
     pub max_change_rate: Option<f64>,
+    /// Cooldown shared by every rule between logged events (days, >= 1; default 7).
     pub min_adjustment_interval: Option<i64>,
+    /// Averaging window of every rule (days, >= 1; default 14).
     pub window: Option<i64>,
+    /// Rule G: target Gini of trust (in [0, 1]; default 0.4).
     pub target_gini: Option<f64>,
+    /// Rule G: no change while the Gini is within this of its target (>= 0; default 0.1).
     pub gini_dead_zone: Option<f64>,
+    /// Rule F: target verification failure rate (in [0, 1]; default 0.05).
     pub target_failure_rate: Option<f64>,
+    /// Rule C: target share of identities in flagged clusters (in [0, 1]; default 0.05).
     pub target_cluster_prevalence: Option<f64>,
+    /// Rules F and C fire when their metric exceeds this multiple of its target (>= 0; default 2).
     pub trigger_multiple: Option<f64>,
+    /// Target hoarding prevalence (in [0, 1]; default 0.1); no rule reads it, as in the reference.
     pub target_hoarding_prevalence: Option<f64>,
+    /// Rule T: trust growth above this shortens `tau_transaction` (finite, >= `growth_low`; default
+    /// 0.2).
     pub growth_high: Option<f64>,
+    /// Rule T: trust growth below this lengthens `tau_transaction` (finite; default −0.1).
     pub growth_low: Option<f64>,
+    /// Rule T: lag over which trust growth is measured (days, >= 1; default 30).
     pub growth_lag: Option<i64>,
+    /// Rule T acts only with more daily metrics than this (days, >= 0; default 60).
     pub growth_min_history: Option<i64>,
+    /// Rule T: factor applied to `tau_transaction` when growth is high (> 0; default 0.95).
     pub tau_down: Option<f64>,
+    /// Rule T: factor applied to `tau_transaction` when growth is low (> 0; default 1.05).
     pub tau_up: Option<f64>,
+    /// Rule G logs a change only when its size exceeds this (>= 0; default 1e-4).
     pub log_threshold: Option<f64>,
+    /// Days on which the OBSERVATION, LIMITED_AUTO and FULL_AUTO phases start (three strictly
+    /// increasing days; default [90, 180, 365]).
     pub phase_days: Option<Vec<i64>>,
+    /// Floor of `k_payment` (>= 0; default 0.01).
     pub k_payment_min: Option<f64>,
+    /// Cap of `k_payment`: a number > 0 and >= `k_payment_min`, `"none"` or `"auto"` (default and
+    /// auto: none).
     pub k_payment_max: Option<toml::Value>,
+    /// Rule C multiplies `k_transfer` by this (> 0; default 1.05).
     pub k_transfer_factor: Option<f64>,
+    /// Cap of `k_transfer`: a number > 0, `"none"` or `"auto"` (default: by fidelity, none for
+    /// reference and 0.1 for corrected).
     pub k_transfer_max: Option<toml::Value>,
+    /// Rule F lowers `isolation_threshold` by this step (>= 0; default 0.02).
     pub isolation_step: Option<f64>,
+    /// Rule F's floor of `isolation_threshold` (in [0, 1]; default 0.7).
     pub isolation_min: Option<f64>,
+    /// Rule T's floor of `tau_transaction` (days, > 0, at most `tau_max`; default 90).
     pub tau_min: Option<f64>,
+    /// Rule T's cap of `tau_transaction` (days, > 0; default 730).
     pub tau_max: Option<f64>,
 }
 
@@ -253,8 +289,12 @@ pub struct PolicySpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FsSpec {
+    /// Iterations of the seed grid (>= 1; default 15; iterations x samples at most 1,000,000).
     pub iterations: Option<i64>,
+    /// Samples per iteration; seed = 1000 x iteration + sample (1 to 1000; default 15).
     pub samples: Option<i64>,
+    /// Scenarios to run, by id (distinct, at least one; default all twelve; run in canonical
+    /// order).
     pub scenarios: Option<Vec<String>>,
 }
 
@@ -262,7 +302,10 @@ pub struct FsSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Mp1Spec {
+    /// Experiments to run, by id (distinct, at least one; default all nine; run in canonical
+    /// order).
     pub experiments: Option<Vec<String>>,
+    /// Days of `extended_baseline` and `adversarial_multi_attack` (1 to 100,000; default 1825).
     pub long_days: Option<i64>,
 }
 
@@ -270,8 +313,13 @@ pub struct Mp1Spec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigSpec {
+    /// δ of Rule G in this arm (in (0, 1]; defaults: conservative 0.1, moderate 0.3, aggressive
+    /// 0.5).
     pub dampening_factor: Option<f64>,
+    /// r, the largest relative change per event, in this arm (in (0, 1]; defaults 0.02, 0.05,
+    /// 0.10).
     pub max_change_rate: Option<f64>,
+    /// Cooldown between events in this arm (days, >= 1; defaults 14, 7, 3).
     pub min_adjustment_interval: Option<i64>,
 }
 
@@ -279,7 +327,10 @@ pub struct ConfigSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SensitivitySpec {
+    /// The fixed `k_payment` of each arm (distinct finite values >= 0; default [0.01, 0.05, 0.1,
+    /// 0.2, 0.5]).
     pub k_payment: Option<Vec<f64>>,
+    /// Days of the `sensitivity` experiment (1 to 100,000; default 360).
     pub days: Option<i64>,
 }
 
@@ -287,8 +338,13 @@ pub struct SensitivitySpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Mp2Spec {
+    /// Experiments to run, by id (distinct, at least one; default all five; run in canonical
+    /// order).
     pub experiments: Option<Vec<String>>,
+    /// `[iteration2.policy_comparison.<config>]` by configuration name (`conservative`, `moderate`
+    /// or `aggressive`).
     pub policy_comparison: Option<BTreeMap<String, ConfigSpec>>,
+    /// `[iteration2.sensitivity]`.
     pub sensitivity: Option<SensitivitySpec>,
 }
 
@@ -296,43 +352,83 @@ pub struct Mp2Spec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyScenario {
+    /// Days of the 720-day experiments (1 to 100,000; default 720).
     pub days: Option<i64>,
+    /// Must be `["off", "on"]` when given: it documents that both arms run on the same seeds.
     pub arms: Option<Vec<String>>,
+    /// The per-run CSV keeps every n-th day and the last (>= 1; default 7).
     pub csv_every: Option<i64>,
+    /// `[full_study]`: only in a `full_study` scenario.
     pub full_study: Option<FsSpec>,
+    /// `[monetary_policy]`: only in a `monetary_policy` scenario.
     pub monetary_policy: Option<Mp1Spec>,
+    /// `[iteration2]`: only in a `monetary_policy_iteration2` scenario.
     pub iteration2: Option<Mp2Spec>,
+    /// Switch: `"inert"` (the policy's parameters feed only the coin payment) or `"live"` (they
+    /// feed the solve, the cluster test and the transfer burn); default by fidelity (reference
+    /// inert, corrected live).
     pub policy_wiring: Option<String>,
+    /// Switch: `"truncate"` (a cartel of intensity i repeats floor(3i) times) or `"round"` (max(1,
+    /// round(3i))); default by fidelity (reference truncate, corrected round).
     pub cartel_repeats: Option<String>,
+    /// Switch: `"none"` (an accuser without a purchase from its target is rejected) or
+    /// `"buy_first"` (it buys first); default by fidelity (reference none, corrected buy_first).
     pub accuser_history: Option<String>,
+    /// Switch: trust statistics and Gini over `"positive"` trust only or `"all"` identities;
+    /// default by fidelity (reference positive, corrected all).
     pub trust_stats_over: Option<String>,
+    /// Switch: hoarding prevalence counts `"all"` identities without purchases, or only
+    /// `"spenders"`; default by fidelity (reference all, corrected spenders).
     pub hoarding_metric: Option<String>,
+    /// Switch: the failure-rate average skips zero days (`"nonzero_days"`) or pools failed /
+    /// sampled (`"pooled"`); default by fidelity (reference nonzero_days, corrected pooled).
     pub failure_rate_average: Option<String>,
+    /// Switch: phase permissions as the original `"code"` had them or as the `"design"` describes
+    /// them; default by fidelity (reference code, corrected design).
     pub phase_rules: Option<String>,
+    /// Switch: policy events where nothing changed are `"logged"` (restarting the cooldown) or
+    /// `"dropped"`; default by fidelity (reference logged, corrected dropped).
     pub phantom_events: Option<String>,
+    /// Engine switch: praise `"unchecked"` or `"checked"` (only from a past customer, not oneself,
+    /// once per pair per `praise_window`); default by fidelity (unchecked, checked).
     pub positive_assertions: Option<String>,
+    /// Engine switch: the `system` false-accusation penalty `"inert"` (credibility 0, judged on the
+    /// weighted score) or `"applied"`; default by fidelity (inert, applied).
     pub false_accusation_penalty: Option<String>,
+    /// Engine switch: age `"additive"` (adds trust) or `"derate"` (only scales trust); default
+    /// additive in both fidelities.
     pub age_mode: Option<String>,
+    /// Engine switch: clusters by the `"greedy"` first-group heuristic or as connected
+    /// `"components"` of mutual-consumer pairs; default greedy in both fidelities.
     pub cluster_grouping: Option<String>,
+    /// `[trust]`: every trust-engine constant; `tau_transaction` must lie within [`policy.tau_min`,
+    /// `policy.tau_max`].
     pub trust: Option<TrustParams>,
+    /// `[economy]`: mint, verification pass score and activity window.
     pub economy: Option<EconomySpec>,
+    /// `[policy]`: the automated policy's rules, phases and bounds.
     pub policy: Option<PolicySpec>,
 }
 
 /// The most seeds of a full study's grid (iterations x samples).
 pub const FS_MAX_SEEDS: u64 = 1_000_000;
 
-/// The policy configurations of §8.4: (name, δ, r, interval).
+/// The policy configurations of `policy_comparison`: (name, δ, r, interval).
 pub const CONFIGS: [(&str, f64, f64, u32); 3] =
     [("conservative", 0.1, 0.02, 14), ("moderate", 0.3, 0.05, 7), ("aggressive", 0.5, 0.10, 3)];
 
 /// Everything the model needs, resolved and checked.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Params {
+    /// Which of the three studies.
     pub study: StudyKind,
+    /// Reference or corrected.
     pub fidelity: Fidelity,
+    /// Default number of seeds (the full study uses its grid instead).
     pub seeds: u64,
+    /// First default seed.
     pub seed_base: u64,
+    /// Thresholds that turn the share of seeds a finding holds in into a verdict.
     pub verdict: VerdictRule,
     /// Days of the 720-day experiments.
     pub days: u32,
@@ -340,21 +436,27 @@ pub struct Params {
     pub long_days: u32,
     /// Days of MP2's sensitivity experiment.
     pub sensitivity_days: u32,
+    /// The per-run CSV keeps every n-th day and the last.
     pub csv_every: u32,
+    /// Trust-engine constants, checked.
     pub trust: TrustParams,
+    /// Trust-engine rule switches.
     pub rules: Rules,
+    /// The study's own switches.
     pub sw: Switches,
+    /// Mint, pass score and activity window.
     pub economy: Economy,
     /// The policy as configured (arm `on`).
     pub policy: PolicyConfig,
     /// The experiments to run, in order.
     pub scripts: Vec<Script>,
-    /// §8.4 arms after the `no_policy` one: (name, δ, r, interval).
+    /// `policy_comparison` arms after the `no_policy` one: (name, δ, r, interval).
     pub configs: Vec<(String, f64, f64, u32)>,
-    /// §8.5 fixed k_payment values.
+    /// The fixed k_payment values of `sensitivity`.
     pub sensitivity_k: Vec<f64>,
     /// FS: iterations and samples per iteration.
     pub iterations: u32,
+    /// FS: samples per iteration.
     pub samples: u32,
 }
 

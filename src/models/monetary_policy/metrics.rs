@@ -1,4 +1,4 @@
-//! One seed's output (monetary_policy.md §12): the metric keys
+//! One seed's output (docs/models/monetary_policy.md, Metrics): the metric keys
 //! `<prefix>.<scenario>.<arm>.<name>`, the paired differences, the
 //! findings, `runs.csv`, `policy_events.csv` and the per-run CSV samples.
 
@@ -10,7 +10,7 @@ use crate::report::results::{FindingDef, SeedOutput, Table};
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-/// The common final metrics of every arm (§12.1), in report order.
+/// The common final metrics of every arm, in report order.
 pub const COMMON: [&str; 13] = [
     "final_gini",
     "final_mean_trust",
@@ -79,7 +79,7 @@ fn at_day(s: &Slot, d: u32, f: fn(&DailyMetrics) -> f64) -> Option<f64> {
     s.history.get(d as usize).map(f)
 }
 
-/// Study-specific extras of a run (§8).
+/// Study-specific extras of a run.
 pub fn extras(s: &Slot) -> Vec<(String, Option<f64>)> {
     let mut v = Vec::new();
     match s.script {
@@ -152,7 +152,7 @@ pub fn findings(prefix: &'static str) -> &'static [FindingDef] {
                     });
                     v.push(FindingDef {
                         id: leak(format!("{prefix}.{id}.cluster_is_attacker_fraction")),
-                        claim: "final cluster prevalence equals the attacker fraction of §14 (b), both arms",
+                        claim: "final cluster prevalence equals the colluding attackers' share of identities, both arms",
                     });
                     v.push(FindingDef {
                         id: leak(format!("{prefix}.{id}.k_payment_at_floor")),
@@ -188,7 +188,7 @@ pub fn runs_header() -> Vec<String> {
 pub const EVENTS_HEADER: [&str; 10] =
     ["scenario", "seed", "arm", "day", "phase", "parameter", "old", "new", "trigger_metric", "trigger_value"];
 
-/// The per-run CSV sample of a run: every §5 field on days 0, k, 2k, … and
+/// The per-run CSV sample of a run: every daily metric on days 0, k, 2k, … and
 /// the last day, flattened row-major.
 pub fn csv_sample(s: &Slot, every: u32) -> Vec<f64> {
     let n = s.history.len();

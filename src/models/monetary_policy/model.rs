@@ -1,4 +1,4 @@
-//! The monetary-policy studies as an engine `Model` (monetary_policy.md §4):
+//! The monetary-policy studies as an engine `Model` (docs/models/monetary_policy.md):
 //! one model runs every listed experiment in every arm, each on its own
 //! trust engine, policy and random streams, day by day.
 //!
@@ -19,7 +19,7 @@ use crate::trust::{Ident, TrustEngine};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-/// The `[row]` streams of §10, in index order.
+/// The streams of the scenarios' rows, one per kind of row, in index order.
 pub const ROWS: [&str; 8] = ["honest", "whale", "attack", "praise", "assert", "sample", "completion", "verify"];
 /// `[honest]`.
 pub const HONEST: usize = 0;
@@ -57,21 +57,69 @@ pub const AGENT_CLASSES: &[&str] = &[
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Ev {
     /// Agent actions of the day: the scenario's draws.
-    StartDay { slot: u16 },
+    StartDay {
+        /// The run (experiment and arm) the event belongs to.
+        slot: u16,
+    },
     /// Create the k-th identity the scenario creates after day 0.
-    CreateIdentity { slot: u16, k: u32 },
+    CreateIdentity {
+        /// The run.
+        slot: u16,
+        /// Which of the identities planned after day 0 (in planning order).
+        k: u32,
+    },
     /// A purchase c→p of w resource units for h hours with verification score v.
-    Purchase { slot: u16, c: u32, p: u32, w: f64, h: f64, v: f64, completed: bool, origin: bool },
+    Purchase {
+        /// The run.
+        slot: u16,
+        /// Consumer (identity index).
+        c: u32,
+        /// Provider (identity index).
+        p: u32,
+        /// Resource units bought.
+        w: f64,
+        /// Hours bought; the price is w x h.
+        h: f64,
+        /// Verification score of the service (compared with `economy.pass_score`).
+        v: f64,
+        /// Whether the session completed.
+        completed: bool,
+        /// Whether the provider originates a verification of its own.
+        origin: bool,
+    },
     /// An assertion (praise with evidence, accusation without).
-    Assertion { slot: u16, a: u32, s: u32, score: f64, evidence: bool },
+    Assertion {
+        /// The run.
+        slot: u16,
+        /// Asserter (identity index).
+        a: u32,
+        /// Subject (identity index).
+        s: u32,
+        /// Score: > 0 praise, < 0 accusation.
+        score: f64,
+        /// Whether the assertion carries evidence.
+        evidence: bool,
+    },
     /// Cluster weights and the fixed point.
-    Solve { slot: u16 },
+    Solve {
+        /// The run.
+        slot: u16,
+    },
     /// The day's metrics.
-    Metrics { slot: u16 },
+    Metrics {
+        /// The run.
+        slot: u16,
+    },
     /// The policy (arms with the policy only).
-    Policy { slot: u16 },
+    Policy {
+        /// The run.
+        slot: u16,
+    },
     /// Counters reset, next day's mint, next `StartDay`.
-    Rollover { slot: u16 },
+    Rollover {
+        /// The run.
+        slot: u16,
+    },
 }
 
 impl Ev {
@@ -105,20 +153,33 @@ impl EventInfo for Ev {
     }
 }
 
-/// The day counters (§2), reset at rollover.
+/// The day counters, reset at rollover.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DayCounters {
+    /// Purchases made today.
     pub purchases: u32,
+    /// Their total price w x h.
     pub volume: f64,
+    /// Purchases whose session completed.
     pub completed: u32,
+    /// Purchases sampled for verification.
     pub sampled: u32,
+    /// Sampled purchases whose score reached the pass score.
     pub passed: u32,
+    /// Sampled purchases below the pass score.
     pub failed: u32,
+    /// Coins burned by today's payments.
     pub burns: f64,
+    /// Coins minted for today (0 while no identity has effective trust).
     pub mint: f64,
+    /// Verifications originated: one per sampled purchase, plus one per purchase whose buyer
+    /// originates one itself.
     pub originated: u32,
+    /// Identities created today (on day 0, the initial cast).
     pub created: u32,
+    /// Accusations accepted today.
     pub accepted: u32,
+    /// Accusations rejected today.
     pub rejected: u32,
     /// Identities that made an accepted accusation today (once each).
     pub accusers: Vec<u32>,

@@ -1,6 +1,6 @@
 //! The printed summary of the three studies, the FS aggregation
 //! (`improvement_pct`, `effect_size`, `per_iteration`) and the charts of
-//! monetary_policy.md §12.4.
+//! docs/models/monetary_policy.md (Metrics).
 
 use super::charts;
 use super::config::{Params, Script, StudyKind};

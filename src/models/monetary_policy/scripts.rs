@@ -1,4 +1,4 @@
-//! The scenarios of monetary_policy.md §7 and §8: initial identities and
+//! The scenarios of the three studies: initial identities and
 //! the day's rows, in the written order, each draw on its `[row]` stream.
 
 use super::config::{Params, Script};
@@ -32,9 +32,13 @@ pub enum Role {
 /// Who plays which part (indices in creation order).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Roles {
+    /// Providers (honest providers, normals, citizens).
     pub prov: Vec<u32>,
+    /// Consumers.
     pub cons: Vec<u32>,
+    /// Attackers of the initial cast (sybils, cartel members, freeloaders, hoarders, the degrader).
     pub atk: Vec<u32>,
+    /// Whales.
     pub whales: Vec<u32>,
     /// Attack waves (created later), in creation order.
     pub waves: Vec<Vec<u32>>,
@@ -137,7 +141,9 @@ pub fn initial(s: Script) -> Vec<(String, Role)> {
     v
 }
 
-/// The attacker fraction §14 (b) lists for the final day, if any.
+/// The share of identities in colluding attacker groups (attackers that
+/// trade among themselves) on the final day, where the script fixes it in
+/// this fidelity (`None` where it does not).
 pub fn expected_fraction(study: &str, s: Script, reference: bool) -> Option<f64> {
     let f = |a: f64, b: f64| Some(a / b);
     if reference {

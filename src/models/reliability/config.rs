@@ -1,4 +1,4 @@
-//! Scenario keys of the three reliability studies (reliability.md §3) and
+//! Scenario keys of the three reliability studies (docs/models/reliability.md) and
 //! their resolution into the parameters the model runs on.
 
 use crate::engine::TimeUnit;
@@ -43,7 +43,7 @@ impl Variant {
     }
 }
 
-/// Competing-bid size model (§4.2).
+/// Competing-bid size model.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum BidModel {
     /// b' = max(b_lo, p + s*p*Z).
@@ -62,7 +62,7 @@ pub enum BidModel {
     },
 }
 
-/// Allocation rule (§4.8, D6).
+/// Allocation rule (switch `consumer_priority`, D6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Priority {
     /// Queue in list order; each takes its cheapest acceptable provider.
@@ -73,7 +73,7 @@ pub enum Priority {
     Bid,
 }
 
-/// How thresholds are updated between rounds (§4.9, D7).
+/// How thresholds are updated between rounds (switch `threshold_update`, D7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ThresholdUpdate {
     /// One provider after another, in place.
@@ -150,49 +150,117 @@ pub struct ConsumerGroupSpec {
 }
 
 /// The scenario file of a reliability study, as written. Every key is
-/// optional; defaults depend on the study (§3).
+/// optional; defaults depend on the study.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReliabilityScenario {
+    /// Reference fidelity: the market tick (h, > 0 and at least one engine tick; default 0.1).
     pub tick_hours: Option<f64>,
+    /// Corrected fidelity: period of the price re-quotes (h, > 0 and at least one engine tick;
+    /// default 0.1).
     pub requote_hours: Option<f64>,
+    /// Level the market price reverts to ($/h, finite, at most 1e9 in size; default 1.0).
     pub price_mean: Option<f64>,
+    /// Market price at the start of every round ($/h, finite, at most 1e9 in size; default 1.0).
     pub price_start: Option<f64>,
+    /// Work in one job (h, > 0 and at least one engine tick; default 2.0).
     pub job_hours: Option<f64>,
+    /// Scale of the completion-probability exponent: a provider with completion estimate c
+    /// completes `work` hours with probability c^(work / mean_job_hours) (h, > 0; default 2.0).
     pub mean_job_hours: Option<f64>,
+    /// Floor of a competing bid under the normal bid model ($/h, >= 0, at most 1e9; default 0.1).
     pub bid_floor: Option<f64>,
+    /// Mean-reversion rate of the price (1/h, >= 0; default basic 1.0, equilibrium 1.0, v2 0.2).
     pub price_reversion: Option<f64>,
+    /// Diffusion of the price ($/h/sqrt(h), >= 0, at most 1e9; default basic 0.4, equilibrium 0.6,
+    /// v2 0.5).
     pub price_volatility: Option<f64>,
+    /// Lower bound of the price agents see ($/h, >= 0, at most 1e9; default basic 0.1, equilibrium
+    /// 0.1, v2 0.2).
     pub price_floor: Option<f64>,
+    /// Competing bids per hour per running session (1/h, >= 0, mean gap at least one engine tick;
+    /// default basic 0.1, equilibrium 0.15, v2 0.2).
     pub bid_rate: Option<f64>,
+    /// Size of a competing bid: `"normal"`, max(`bid_floor`, p + s p Z), or `"uniform"`, p U(lo,
+    /// hi) (default normal in basic and equilibrium, uniform in v2).
     pub bid_model: Option<String>,
+    /// s, the relative sd of the normal bid model (>= 0; default 0.2).
     pub bid_spread: Option<f64>,
+    /// [lo, hi]: factors of the uniform bid model (finite, 0 <= lo <= hi; default [0.8, 1.5]).
     pub bid_uniform: Option<[f64; 2]>,
+    /// Basic and equilibrium: providers refuse bids below this ($/h, >= 0, at most 1e9; default
+    /// 0.5).
     pub reserve_price: Option<f64>,
+    /// Basic and equilibrium: a rational bid is at least this share of the price (in [0, 1];
+    /// default 0.3).
     pub rational_floor: Option<f64>,
+    /// Basic and equilibrium: bidding strategies, each simulated in every seed (distinct, at least
+    /// one, exactly one in equilibrium; default basic `["naive", "rational"]`, equilibrium `["rational"]`).
     pub strategies: Option<Vec<Strategy>>,
+    /// Basic: rounds per strategy per seed, pooled into the seed's metrics (whole number >= 1;
+    /// default 10).
     pub iterations: Option<i64>,
+    /// Equilibrium and v2: rounds per seed, thresholds adapting between them (whole number >= 1;
+    /// default equilibrium 30, v2 50).
     pub rounds: Option<i64>,
+    /// Length of one round (h, > 0 and at least one engine tick; default basic 500, equilibrium
+    /// 300, v2 200).
     pub round_hours: Option<f64>,
+    /// Basic: the fixed provider groups, `[[provider_groups]]` (default reliable 5 x T 3.0,
+    /// moderate 5 x 1.8, unreliable 5 x 1.3).
     pub provider_groups: Option<Vec<ProviderGroup>>,
+    /// Equilibrium and v2: adaptive providers (whole number >= 1; default 20).
     pub provider_count: Option<i64>,
+    /// Equilibrium and v2: [a, b], initial thresholds drawn from U(a, b) (finite, a <= b; default
+    /// [1.1, 4.0]).
     pub initial_threshold_range: Option<[f64; 2]>,
+    /// Equilibrium and v2: step toward the better earners' mean threshold, a share of the gap (in
+    /// [0, 1]; default equilibrium 0.1, v2 0.2).
     pub adapt_rate: Option<f64>,
+    /// Equilibrium and v2: sd of the noise added by a provider that copies (>= 0; default
+    /// equilibrium 0.05, v2 0.0).
     pub follower_noise: Option<f64>,
+    /// Equilibrium and v2: sd of the exploration of a provider nobody beats (>= 0; default
+    /// equilibrium 0.1, v2 0.05).
     pub leader_noise: Option<f64>,
+    /// Equilibrium and v2: "better" means earnings per hour above (1 + margin) times one's own (>=
+    /// 0; default equilibrium 0.0, v2 0.01).
     pub adapt_margin: Option<f64>,
+    /// Equilibrium and v2: lower clamp of adapted thresholds (finite, <= `threshold_max`; default
+    /// equilibrium 1.1, v2 1.05).
     pub threshold_min: Option<f64>,
+    /// Equilibrium and v2: upper clamp of adapted thresholds (finite; default 5.0).
     pub threshold_max: Option<f64>,
+    /// Equilibrium: a provider with at least this threshold counts as reliable in `class_share`
+    /// (finite, >= `class_moderate_min`; default 2.5).
     pub class_reliable_min: Option<f64>,
+    /// Equilibrium: a provider with at least this threshold (and below the reliable one) counts as
+    /// moderate (finite; default 1.7).
     pub class_moderate_min: Option<f64>,
+    /// The consumer groups, `[[consumer_groups]]` (default: the study's groups,
+    /// [`default_consumers`]).
     pub consumer_groups: Option<Vec<ConsumerGroupSpec>>,
+    /// Order of the consumer list: `"interleaved"` (one of each group in turn) or `"grouped"`
+    /// (group after group); default interleaved in basic, grouped otherwise.
     pub consumer_order: Option<String>,
+    /// Switch (basic, equilibrium): `"reference"` ranks providers and bids with two different
+    /// expected costs, `"consistent"` uses one; default by fidelity (reference, consistent).
     pub expected_cost: Option<String>,
+    /// Switch, the allocation rule: `"fifo"` (basic and equilibrium), `"value_sorted"` (v2) or
+    /// `"bid"`; default by fidelity (reference fifo or value_sorted, corrected bid).
     pub consumer_priority: Option<String>,
+    /// Switch: a cancelled job resumes from its last checkpoint (`true`) or restarts from zero
+    /// (`false`); `"auto"` or absent: false in reference, true in corrected.
     pub resume_from_checkpoint: Option<toml::Value>,
+    /// Switch (equilibrium, v2): thresholds updated `"sequential"` (one provider after another, in
+    /// place) or `"simultaneous"` (all from the round's values); default by fidelity (sequential,
+    /// simultaneous).
     pub threshold_update: Option<String>,
+    /// V2: cap on a consumer's expected attempts (>= 1; default 10).
     pub attempts_cap: Option<f64>,
+    /// V2: a trade needs expected profit above this ($, >= 0; default 1e-9).
     pub profit_epsilon: Option<f64>,
+    /// V2: lower bound of a bid ($/h, >= 0 and at most `price_floor`; default 0.1).
     pub bid_min: Option<f64>,
 }
 
@@ -245,34 +313,63 @@ pub enum ProviderSetup {
 /// Everything the model needs, resolved and checked.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Params {
+    /// Which of the three studies.
     pub variant: Variant,
+    /// Reference or corrected.
     pub fidelity: Fidelity,
+    /// Default number of seeds.
     pub seeds: u64,
+    /// First default seed.
     pub seed_base: u64,
+    /// Thresholds that turn the share of seeds a finding holds in into a verdict.
     pub verdict: VerdictRule,
+    /// Reference market tick (h).
     pub tick_hours: f64,
+    /// Corrected re-quote period (h).
     pub requote_hours: f64,
+    /// The market price process.
     pub price: PriceParams,
+    /// Work in one job (h).
     pub job_hours: f64,
+    /// Scale of the completion-probability exponent (h).
     pub mean_job_hours: f64,
+    /// Competing bids per hour per running session.
     pub bid_rate: f64,
+    /// How a competing bid's size is drawn.
     pub bid_model: BidModel,
+    /// Basic and equilibrium: providers refuse bids below this ($/h).
     pub reserve_price: f64,
+    /// Basic and equilibrium: a rational bid is at least this share of the price.
     pub rational_floor: f64,
+    /// Bidding strategies, each simulated in every seed.
     pub strategies: Vec<Strategy>,
+    /// Basic: rounds per strategy per seed.
     pub iterations: u32,
+    /// Equilibrium and v2: rounds per seed.
     pub rounds: u32,
+    /// Length of one round (h).
     pub round_hours: f64,
+    /// Fixed groups (basic) or adaptive providers.
     pub providers: ProviderSetup,
+    /// Equilibrium: lowest threshold of the reliable class.
     pub class_reliable_min: f64,
+    /// Equilibrium: lowest threshold of the moderate class.
     pub class_moderate_min: f64,
+    /// The consumer groups, in file order.
     pub consumer_groups: Vec<ConsumerGroup>,
+    /// Order of the consumer list.
     pub consumer_order: ConsumerOrder,
+    /// Expected-cost rule of basic and equilibrium.
     pub expected_cost: ExpectedCost,
+    /// The allocation rule.
     pub priority: Priority,
+    /// A cancelled job resumes from its last checkpoint.
     pub resume: bool,
+    /// V2: cap on expected attempts.
     pub attempts_cap: f64,
+    /// V2: smallest expected profit of a trade ($).
     pub profit_epsilon: f64,
+    /// V2: lower bound of a bid ($/h).
     pub bid_min: f64,
 }
 
@@ -330,7 +427,7 @@ fn group(name: &str, tier: &str, count: i64, r: Option<f64>, k: f64, v: Option<f
     }
 }
 
-/// Default consumer groups of each study (§3, §6).
+/// Default consumer groups of each study.
 pub fn default_consumers(v: Variant) -> Vec<ConsumerGroupSpec> {
     match v {
         Variant::Basic => vec![

@@ -1,4 +1,4 @@
-//! The match pass (reliability.md §4.8): waiting consumers against idle
+//! The match pass: waiting consumers against idle
 //! providers under each priority rule (FIFO blocks, value-sorted, bids).
 
 use super::super::config::{Priority, Variant};

@@ -1,5 +1,5 @@
 //! Per-seed metrics, findings and tables of the reliability studies
-//! (reliability.md §7).
+//! (docs/models/reliability.md, Metrics and Findings).
 
 use super::config::{Fidelity, Params, ProviderSetup, Variant};
 use super::model::{Consumer, ReliabilityMarket, RoundRecord};
@@ -445,7 +445,8 @@ fn equilibrium_consumers(p: &Params, last: &RoundRecord, out: &mut Out) {
     }
 }
 
-/// The six per-consumer means of §7.4 over a set of consumers.
+/// The v2 metrics of a set of consumers ([`V2_GROUP_METRICS`]): per-consumer
+/// means, and lost hours per restart.
 fn v2_group_metrics(cs: &[&Consumer], value: impl Fn(&Consumer) -> f64) -> Vec<(&'static str, Option<f64>)> {
     let all: Vec<f64> = cs.iter().map(|c| c.useful).collect();
     let active: Vec<f64> = cs.iter().filter(|c| c.useful > 0.0).map(|c| c.useful).collect();

@@ -1,4 +1,4 @@
-//! The reliability market as an engine `Model` (reliability.md §2, §4, §5).
+//! The reliability market as an engine `Model` (docs/models/reliability.md).
 //!
 //! One model serves the three studies; `Params::variant` selects the bidding
 //! rule, the allocation rule and whether thresholds adapt. Reference fidelity
@@ -27,7 +27,7 @@ use crate::market::slab::Slab;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-/// Random streams (reliability.md §5).
+/// Random streams, one per random process.
 pub const STREAMS: &[&str] = &["init", "price", "bid_arrival", "bid_size", "tiebreak", "adapt"];
 const S_INIT: usize = 0;
 const S_PRICE: usize = 1;
@@ -278,7 +278,7 @@ pub struct ReliabilityMarket {
     pub records: Vec<RoundRecord>,
     /// Diagnostics.
     pub diag: Diagnostics,
-    /// When set, handlers check the spec's per-event invariants.
+    /// When set, handlers check their per-event invariants.
     pub checks: bool,
     /// Invariant violations found (with `checks`).
     pub violations: Vec<String>,

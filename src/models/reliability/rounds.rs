@@ -1,5 +1,5 @@
 //! Rounds: start (reset and, in basic, a fresh population), end (settle,
-//! record) and the threshold adaptation between rounds (§4.9).
+//! record) and the threshold adaptation between rounds.
 
 use super::super::config::{ProviderSetup, ThresholdUpdate, Variant};
 use super::{Ev, NONE, ReliabilityMarket, RoundRecord, S_ADAPT, population};
@@ -17,7 +17,7 @@ impl ReliabilityMarket {
         if self.params.variant == Variant::Basic {
             let it = r % self.params.iterations.max(1);
             self.strategy = self.params.strategies[(r / self.params.iterations.max(1)) as usize];
-            // Same random numbers for both strategies (§5).
+            // Same random numbers for both strategies.
             ctx.rngs().reseed_all(it as u64);
             let (providers, consumers) = population(&self.params);
             self.providers = providers;
@@ -135,7 +135,7 @@ impl ReliabilityMarket {
         });
     }
 
-    /// Threshold adaptation between rounds (§4.9), O(n log n).
+    /// Threshold adaptation between rounds, O(n log n).
     fn adapt(&mut self, ctx: &mut Ctx<'_, Ev>) {
         let ProviderSetup::Adaptive { rate, follower_noise, leader_noise, margin, min, max, update, .. } =
             self.params.providers.clone()

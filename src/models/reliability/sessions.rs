@@ -25,7 +25,7 @@ impl ReliabilityMarket {
     }
 
     /// Move consumers who started waiting into the waiting order, in list
-    /// order (the reference's queue refresh, §4.8).
+    /// order (the reference's queue refresh).
     pub(super) fn flush_pending(&mut self, ctx: &mut Ctx<'_, Ev>) {
         if self.pending.is_empty() {
             return;

@@ -1,4 +1,4 @@
-//! The reference fidelity's tick loop (reliability.md §4.3): one `Tick`
+//! The reference fidelity's tick loop: one `Tick`
 //! event per 0.1 h tick with the reference's order of operations, the
 //! geometric gaps between competing bids, and the tick grids.
 
@@ -77,7 +77,7 @@ impl ReliabilityMarket {
 
 /// Reference grid of elapsed time: `e[m]` is the f64 sum of `m` additions of
 /// `dt` (never `m * dt`), up to the first `m` with `e[m] >= job - 1e-9`, the
-/// tick in which a fresh job completes (reliability.md §4.3).
+/// tick in which a fresh job completes.
 pub fn tick_grid(dt: f64, job: f64) -> Vec<f64> {
     let mut e = vec![0.0f64];
     while *e.last().expect("non-empty") < job - 1e-9 {
@@ -105,7 +105,7 @@ pub fn checkpoint_grid(grid: &[f64], kappa: f64) -> Vec<f64> {
 mod tests {
     use super::*;
 
-    /// The reference grid of reliability.md §4.3: a fresh 2 h session lasts
+    /// The reference grid: a fresh 2 h session lasts
     /// 20 ticks and checkpoints fall in the listed session ticks.
     #[test]
     fn reference_grid() {

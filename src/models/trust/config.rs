@@ -1,4 +1,4 @@
-//! Scenario keys of `trust_dynamics` and `failure_modes` (trust.md §9) and
+//! Scenario keys of `trust_dynamics` and `failure_modes` (docs/models/trust.md) and
 //! their resolution into the parameters the model runs on.
 
 use crate::report::results::VerdictRule;
@@ -27,7 +27,7 @@ impl StudyKind {
     }
 }
 
-/// The six trust-dynamics scenarios (trust.md §6).
+/// The six trust-dynamics scenarios.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum TdScenario {
     /// Providers and consumers trading normally.
@@ -45,7 +45,7 @@ pub enum TdScenario {
 }
 
 impl TdScenario {
-    /// All, in the spec's order.
+    /// All, in report order.
     pub const ALL: [TdScenario; 6] = [
         TdScenario::NormalOperation,
         TdScenario::SybilAttack,
@@ -143,7 +143,7 @@ pub fn rules_settings(r: &Rules, m: &mut serde_json::Map<String, serde_json::Val
     m.insert("cluster_grouping".into(), json!(r.cluster_grouping.name()));
 }
 
-/// The switches of trust.md §12, resolved.
+/// The switches (docs/models/trust.md, Fidelities and switches), resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Switches {
     /// `recompute`.
@@ -222,8 +222,11 @@ impl Default for AttackParams {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LongConSpec {
+    /// Days the long con builds trust before exploiting (1 to 100,000; default 180).
     pub build_days: Option<i64>,
+    /// Days the long con exploits (1 to 100,000; default 30).
     pub exploit_days: Option<i64>,
+    /// Probability of an exploit job per day (in [0, 1]; default 0.8).
     pub intensity: Option<f64>,
 }
 
@@ -231,6 +234,7 @@ pub struct LongConSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AssassinationSpec {
+    /// Attackers accusing the victim (1 to 10,000; default 5).
     pub attackers: Option<i64>,
 }
 
@@ -238,6 +242,7 @@ pub struct AssassinationSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SockpuppetSpec {
+    /// Sock puppets (1 to 10,000; default 10).
     pub socks: Option<i64>,
 }
 
@@ -245,6 +250,7 @@ pub struct SockpuppetSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedemptionSpec {
+    /// Build-and-exploit cycles (1 to 1,000; default 3).
     pub cycles: Option<i64>,
 }
 
@@ -252,9 +258,13 @@ pub struct RedemptionSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AttackSpec {
+    /// `[attack.long_con]`.
     pub long_con: Option<LongConSpec>,
+    /// `[attack.assassination]`.
     pub assassination: Option<AssassinationSpec>,
+    /// `[attack.sockpuppet]`.
     pub sockpuppet: Option<SockpuppetSpec>,
+    /// `[attack.redemption]`.
     pub redemption: Option<RedemptionSpec>,
 }
 
@@ -262,33 +272,61 @@ pub struct AttackSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrustScenario {
+    /// Trust dynamics: which scenarios to run, by id (distinct, at least one; default all six).
     pub scenarios: Option<Vec<String>>,
+    /// Failure modes: which attacks to run, by id (distinct, at least one; default all nine).
     pub attacks: Option<Vec<String>>,
+    /// Switch: trust solved only at the scripted `"checkpoints"` (agents act on stale values) or
+    /// `"daily"` with every read at the moment of use; default by fidelity (reference checkpoints,
+    /// corrected daily).
     pub recompute: Option<String>,
+    /// Switch (failure modes): the long con's escrow claw-back as the `"reference"` has it (once
+    /// per complaint, subtracted twice) or `"once"` per held half; default by fidelity (reference,
+    /// once).
     pub escrow_clawback: Option<String>,
+    /// Engine switch: the `system` false-accusation penalty `"inert"` (credibility 0, judged on the
+    /// weighted score) or `"applied"`; default by fidelity (inert, applied).
     pub false_accusation_penalty: Option<String>,
+    /// Switch (failure modes): detection and recovery days `"hardcoded"` or `"measured"` from the
+    /// trajectory; default by fidelity (hardcoded, measured).
     pub detection: Option<String>,
+    /// Engine switch: praise `"unchecked"` or `"checked"` (only from a past customer, not oneself,
+    /// once per pair per `praise_window`); default by fidelity (unchecked, checked).
     pub positive_assertions: Option<String>,
+    /// Engine switch: age `"additive"` (adds trust) or `"derate"` (only scales trust); default
+    /// additive in both fidelities.
     pub age_mode: Option<String>,
+    /// Engine switch: clusters by the `"greedy"` first-group heuristic or as connected
+    /// `"components"` of mutual-consumer pairs; default greedy in both fidelities.
     pub cluster_grouping: Option<String>,
+    /// `[trust]`: every trust-engine constant (missing keys take the engine's defaults).
     pub trust: Option<TrustParams>,
+    /// `[attack]` (failure modes): the attacks' own parameters.
     pub attack: Option<AttackSpec>,
 }
 
 /// Everything the model needs, resolved and checked.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Params {
+    /// Which of the two studies.
     pub study: StudyKind,
+    /// Reference or corrected.
     pub fidelity: Fidelity,
+    /// Default number of seeds.
     pub seeds: u64,
+    /// First default seed.
     pub seed_base: u64,
+    /// Thresholds that turn the share of seeds a finding holds in into a verdict.
     pub verdict: VerdictRule,
+    /// Trust-engine constants, checked.
     pub trust: TrustParams,
+    /// The resolved switches.
     pub switches: Switches,
     /// Trust dynamics: the scenarios to run, in order.
     pub scenarios: Vec<TdScenario>,
     /// Failure modes: the attacks to run, in order.
     pub attacks: Vec<Attack>,
+    /// The attacks' own parameters.
     pub attack: AttackParams,
 }
 

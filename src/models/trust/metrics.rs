@@ -1,5 +1,5 @@
 //! Per-seed metrics, findings, tables and series of the trust studies
-//! (trust.md §10).
+//! (docs/models/trust.md, Metrics and Findings).
 
 use super::config::{StudyKind, TdScenario};
 use super::model::{Kind, Slot, TrustModel};
@@ -238,7 +238,7 @@ fn td_metrics(sc: TdScenario, s: &Slot, pre: &str, out: &mut Out, findings: bool
 /// An attack's result in its slot's mode, with its extras, and whether the
 /// finding-level facts hold.
 pub struct AttackOutcome {
-    /// The §7.1 result.
+    /// The attack's result (profit, damages, success, detection, recovery).
     pub result: AttackResult,
     /// Extra metrics (name, value).
     pub extras: Vec<(String, f64)>,

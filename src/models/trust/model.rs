@@ -1,4 +1,4 @@
-//! The trust studies as an engine `Model` (trust.md §5): one model runs
+//! The trust studies as an engine `Model` (docs/models/trust.md): one model runs
 //! every listed scenario (or attack), each on its own trust engine and its
 //! own random streams, day by day.
 //!
@@ -126,29 +126,111 @@ pub enum LTag {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Ev {
     /// Start day `day` of slot `slot`: make the day's draws.
-    StartDay { slot: u16, day: u32 },
+    StartDay {
+        /// The run (scenario or attack) the event belongs to.
+        slot: u16,
+        /// The day starting.
+        day: u32,
+    },
     /// A transaction c→p; `credit` is added to the provider's balance.
-    Transaction { slot: u16, c: u32, p: u32, rw: f64, dur: f64, vs: f64, credit: f64 },
+    Transaction {
+        /// The run.
+        slot: u16,
+        /// Consumer (identity index).
+        c: u32,
+        /// Provider (identity index).
+        p: u32,
+        /// Resource weight.
+        rw: f64,
+        /// Duration (h).
+        dur: f64,
+        /// Verification score, in [0, 1].
+        vs: f64,
+        /// Coins credited to the provider (0: none).
+        credit: f64,
+    },
     /// An assertion.
-    Assertion { slot: u16, a: u32, s: u32, score: f64, class: Class, evidence: bool, tag: ATag },
+    Assertion {
+        /// The run.
+        slot: u16,
+        /// Asserter (identity index).
+        a: u32,
+        /// Subject (identity index).
+        s: u32,
+        /// Score: > 0 praise, < 0 accusation.
+        score: f64,
+        /// Classification label (no effect on trust).
+        class: Class,
+        /// Whether the assertion carries evidence.
+        evidence: bool,
+        /// Which of the run's counters its acceptance counts toward.
+        tag: ATag,
+    },
     /// Resolve an accusation.
-    Resolve { slot: u16, a: u32, s: u32, verified_bad: bool },
+    Resolve {
+        /// The run.
+        slot: u16,
+        /// Accuser (identity index).
+        a: u32,
+        /// Subject (identity index).
+        s: u32,
+        /// Whether the subject's bad behaviour was verified.
+        verified_bad: bool,
+    },
     /// Create the k-th identity the script creates after day 0.
-    CreateIdentity { slot: u16, k: u32 },
+    CreateIdentity {
+        /// The run.
+        slot: u16,
+        /// Which of the identities the script creates after day 0 (in creation order).
+        k: u32,
+    },
     /// Transfer the sender's whole balance.
-    Transfer { slot: u16, from: u32, to: u32 },
+    Transfer {
+        /// The run.
+        slot: u16,
+        /// Sender (identity index).
+        from: u32,
+        /// Receiver (identity index).
+        to: u32,
+    },
     /// Build the edge map.
-    BuildEdges { slot: u16 },
+    BuildEdges {
+        /// The run.
+        slot: u16,
+    },
     /// Local trust of `subject` seen by `observer`.
-    LocalQuery { slot: u16, observer: u32, subject: u32, tag: LTag },
+    LocalQuery {
+        /// The run.
+        slot: u16,
+        /// Observer (identity index).
+        observer: u32,
+        /// Subject (identity index).
+        subject: u32,
+        /// Which of the arbitrage's readings it is.
+        tag: LTag,
+    },
     /// A standalone cluster query (sockpuppet).
-    ClusterQuery { slot: u16 },
+    ClusterQuery {
+        /// The run.
+        slot: u16,
+    },
     /// Read the degrader's verification rate (reference: once per phase).
-    ReadRate { slot: u16 },
+    ReadRate {
+        /// The run.
+        slot: u16,
+    },
     /// Scripted checkpoint `k`: a solve and its measurements.
-    Checkpoint { slot: u16, k: u16 },
+    Checkpoint {
+        /// The run.
+        slot: u16,
+        /// Index of the checkpoint in the script.
+        k: u16,
+    },
     /// The daily solve.
-    Recompute { slot: u16 },
+    Recompute {
+        /// The run.
+        slot: u16,
+    },
 }
 
 impl EventInfo for Ev {
@@ -248,7 +330,7 @@ pub struct Book {
     pub resolved: bool,
 }
 
-/// Measured detection and recovery (trust.md §7.1).
+/// Measured detection and recovery.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Detect {
     /// T^pre per attacker (index into the attack's attacker list; None:
@@ -435,7 +517,7 @@ impl Slot {
         rep
     }
 
-    /// Detectors and recovery after a solve on day `day` (§7.1).
+    /// Detectors and recovery after a solve on day `day`.
     fn after_solve(&mut self, f: &scripts::AttackFacts, day: u32, rep: &SolveReport) {
         if day < f.d0 {
             return;

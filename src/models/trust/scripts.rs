@@ -1,4 +1,4 @@
-//! The scripted scenarios (trust.md §6) and attacks (§7.2): identities,
+//! The scripted scenarios and attacks: identities,
 //! random streams, checkpoints, and each day's rows.
 //!
 //! A day's rows run in the `StartDay` handler: they make that day's draws
@@ -223,7 +223,7 @@ pub fn last_day(kind: Kind, ap: &AttackParams) -> u32 {
     checkpoints(kind, ap).last().map_or(0, |c| c.1)
 }
 
-/// Attack facts of §7: the attacker set 𝒜, the victim, the start day d0
+/// Attack facts: the attacker set 𝒜, the victim, the start day d0
 /// and the pre-attack checkpoint (an index into [`checkpoints`]).
 pub struct AttackFacts {
     /// Identity indices of the attackers (created later ones included).
@@ -236,7 +236,7 @@ pub struct AttackFacts {
     pub pre: usize,
 }
 
-/// §7.2's attacker sets, victims, start days and pre-attack checkpoints.
+/// Each attack's attacker set, victim, start day and pre-attack checkpoint.
 pub fn facts(a: Attack, ap: &AttackParams) -> AttackFacts {
     let f = |attackers: Vec<u32>, victim: Option<u32>, d0: u32| AttackFacts { attackers, victim, d0, pre: 0 };
     match a {

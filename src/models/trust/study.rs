@@ -130,7 +130,7 @@ impl StudyDef for Trust {
     }
 }
 
-/// Detection and recovery days over seeds (trust.md §10): counts per day
+/// Detection and recovery days over seeds: counts per day
 /// and "never", and nearest-rank p10/p50/p90 over the seeds where the event
 /// happened.
 pub fn distributions(outputs: &[SeedOutput]) -> serde_json::Map<String, Value> {

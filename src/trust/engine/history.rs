@@ -1,11 +1,11 @@
-//! The history (§2, §4.2–§4.4): transactions, assertion intake and
+//! The history: transactions, assertion intake and
 //! resolution, and the incremental caches they update (decayed sums, pairs,
 //! the assertion map, the moving-pointer judgement); the full rebuild.
 
 use super::*;
 
 impl TrustEngine {
-    /// Record a transaction c→p at the current day (§2, §4.2).
+    /// Record a transaction c→p at the current day.
     pub fn add_transaction(
         &mut self,
         consumer: Ident,
@@ -104,7 +104,7 @@ impl TrustEngine {
         }
     }
 
-    /// The tested score σ of an assertion (§4.3).
+    /// The tested score σ of an assertion.
     fn tested(&self, a: &Assertion) -> f64 {
         match self.rules.false_accusation_penalty {
             FalseAccusationPenalty::Inert => a.score(),
@@ -171,7 +171,7 @@ impl TrustEngine {
         }
     }
 
-    /// Intake of an assertion (§4.4): returns whether it was accepted. A
+    /// Intake of an assertion: returns whether it was accepted. A
     /// rejected assertion leaves no trace.
     pub fn add_assertion(
         &mut self,
@@ -291,7 +291,7 @@ impl TrustEngine {
         }
     }
 
-    /// Resolve an accusation (§4.4).
+    /// Resolve an accusation.
     pub fn resolve_accusation(&mut self, accuser: Ident, subject: Ident, verified_bad: bool) -> Result<(), TrustError> {
         self.check(accuser)?;
         self.check(subject)?;
@@ -316,7 +316,7 @@ impl TrustEngine {
         Ok(())
     }
 
-    /// Verification rate min(r₀·(1 + boost), r_max) (§4.4).
+    /// Verification rate min(r₀·(1 + boost), r_max).
     pub fn verification_rate(&self, i: Ident) -> f64 {
         (self.params.base_verification_rate * (1.0 + self.ids[i.idx()].boost)).min(self.params.max_verification_rate)
     }

@@ -1,10 +1,10 @@
-//! Local trust (§4.8): the frozen edge map and the bounded breadth-first
+//! Local trust: the frozen edge map and the bounded breadth-first
 //! search over it.
 
 use super::*;
 
 impl TrustEngine {
-    /// Freeze the edge map at the current day (§4.8): later local-trust
+    /// Freeze the edge map at the current day: later local-trust
     /// searches read these weights until the next build.
     pub fn build_edge_snapshot(&mut self) {
         self.snapshot =
@@ -44,7 +44,7 @@ impl TrustEngine {
         self.pair_index.get(&(consumer.0, provider.0)).map_or(0.0, |&k| self.at_tx(&self.pairs[k as usize].w))
     }
 
-    /// Observer O's view of subject S (§4.8). Builds the edge snapshot first
+    /// Observer O's view of subject S. Builds the edge snapshot first
     /// if none exists.
     pub fn local_trust(&mut self, observer: Ident, subject: Ident) -> Result<f64, TrustError> {
         self.check(observer)?;
@@ -57,7 +57,7 @@ impl TrustEngine {
 
     /// [`TrustEngine::local_trust`] on the existing snapshot (none: no path).
     ///
-    /// The breadth-first search of §4.8, pruned without changing its
+    /// The breadth-first search over the edge map, pruned without changing its
     /// result: a node popped at depth H−1 can only add candidates through
     /// its own edges to S, so it is not scanned but looked up in a table of
     /// S's neighbours; and a node first reached at depth H−1 that is not a

@@ -1,4 +1,4 @@
-//! The trust engine (trust.md §2–§4, with the incremental methods of §14).
+//! The trust engine (docs/models/trust.md, "What it models").
 //!
 //! Trust is a pure function of the history (identities, transactions,
 //! assertions) and the day. The engine keeps the history and, beside it,
@@ -72,7 +72,7 @@ pub enum TrustError {
     Param(#[from] ParamError),
 }
 
-/// A transaction (trust.md §2). No money moves.
+/// A transaction. No money moves.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Transaction {
     /// Consumer.
@@ -89,7 +89,7 @@ pub struct Transaction {
     pub day: u32,
 }
 
-/// An accepted assertion (trust.md §2). `asserter == None` is `system`.
+/// An accepted assertion. `asserter == None` is `system`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Assertion {
     /// The asserter, or `None` for the `system` pseudo-asserter.
@@ -116,7 +116,7 @@ impl Assertion {
     }
 }
 
-/// Moving-pointer judgement of one kind of received assertion (§14).
+/// Moving-pointer judgement of one kind of received assertion.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 struct Judge {
     /// Eligible received assertions, in day order.
@@ -127,7 +127,7 @@ struct Judge {
     recent: VecDeque<u32>,
 }
 
-/// An identity (trust.md §2) with its caches.
+/// An identity with its caches.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Identity {
     name: String,
@@ -185,7 +185,7 @@ struct Pair {
     snap_epoch: u32,
 }
 
-/// The frozen edge map of the last `build_edge_snapshot` (§4.8).
+/// The frozen edge map of the last `build_edge_snapshot`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 struct EdgeSnapshot {
     /// 0 = never built.
@@ -206,7 +206,7 @@ pub struct SolveStats {
     pub max_iterations: u32,
 }
 
-/// What a solve did (trust.md §4.6).
+/// What a solve did.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SolveReport {
     /// Day of the solve.
@@ -229,7 +229,7 @@ pub struct SolveReport {
     pub weight: Vec<f64>,
 }
 
-/// Cluster grouping and weights (§4.5).
+/// Cluster grouping and weights.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Clusters {
     /// w per identity.
@@ -240,7 +240,7 @@ pub struct Clusters {
     pub flagged: Vec<bool>,
 }
 
-/// Outcome of a transfer (§4.7).
+/// Outcome of a transfer.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TransferOutcome {
     /// Amount the receiver got.

@@ -1,4 +1,4 @@
-//! Money-side readers (§4.7, §4.9): payment share, escrow, transfers and
+//! Money-side readers: payment share, escrow, transfers and
 //! their burns, runway and the hoarding penalty.
 
 use super::*;
@@ -49,7 +49,7 @@ impl TrustEngine {
         if out > 0.0 { x.balance / (out / w) } else { f64::INFINITY }
     }
 
-    /// Hoarding penalty (§4.9).
+    /// Hoarding penalty.
     pub fn hoarding_penalty(&self, i: Ident) -> f64 {
         let p = &self.params;
         let x = &self.ids[i.idx()];

@@ -1,9 +1,9 @@
-//! Cluster grouping and weights (§4.5) and the fixed-point solve (§4.6).
+//! Cluster grouping and weights, and the fixed-point solve.
 
 use super::*;
 
 impl TrustEngine {
-    /// Cluster groups and weights from the whole history (§4.5). A query:
+    /// Cluster groups and weights from the whole history. A query:
     /// nothing is stored.
     pub fn clusters(&self) -> Clusters {
         let n = self.ids.len();
@@ -104,7 +104,7 @@ impl TrustEngine {
         by_root.into_values().collect()
     }
 
-    /// The fixed-point solve (§4.6): stores w and T, returns what it did.
+    /// The fixed-point solve: stores w and T, returns what it did.
     pub fn solve(&mut self) -> SolveReport {
         let weights = self.clusters().weights;
         self.solve_with_weights(weights)

@@ -2,7 +2,7 @@
 
 use super::*;
 
-/// trust.md §13.2: the deterministic praise rings (reference settings).
+/// The deterministic praise rings (reference settings).
 #[test]
 fn praise_rings() {
     for (k, days, want, iterations) in
@@ -90,7 +90,7 @@ fn accusation_intake_and_resolution() {
     }
 }
 
-/// §4.5's example: creation order A…E, mutual pairs A↔B, C↔D, A↔E, D↔E.
+/// Clusters: creation order A…E, mutual pairs A↔B, C↔D, A↔E, D↔E.
 #[test]
 fn cluster_example() {
     let mut e = TrustEngine::new(TrustParams::default(), Rules::REFERENCE).unwrap();
@@ -109,7 +109,7 @@ fn cluster_example() {
     assert_eq!(comp.clusters().weights, vec![0.2; 5]);
 }
 
-/// §4.8's example: O→X (10) and X→S (4) give 1.0; S's view of O is 0.5.
+/// Local trust: O→X (10) and X→S (4) give 1.0; S's view of O is 0.5.
 #[test]
 fn local_trust_example() {
     let mut e = TrustEngine::new(TrustParams::default(), Rules::REFERENCE).unwrap();
@@ -169,7 +169,7 @@ fn refused_calls_leave_no_trace() {
     assert_eq!(e.params().solver_epsilon, 0.001);
 }
 
-/// §4.9: runway, hoarding penalty and effective trust.
+/// Runway, hoarding penalty and effective trust.
 #[test]
 fn hoarding() {
     let mut e = TrustEngine::new(TrustParams::default(), Rules::REFERENCE).unwrap();
