@@ -20,7 +20,8 @@ pub fn fmt_num(x: f64) -> String {
     if x != 0.0 && x.is_finite() && !(1e-4..1e9).contains(&x.abs()) { format!("{x:e}") } else { format!("{x}") }
 }
 
-/// `reference` or `corrected` (spec README).
+/// `reference` (the original script, defects kept) or `corrected` (the
+/// intended model); see `docs/models/README.md`, "Fidelities and switches".
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Fidelity {

@@ -1,4 +1,4 @@
-//! Inspection: the spec's invariants on a state, and the descriptions
+//! Inspection: the model's invariants on a state, and the descriptions
 //! `inspect`, `step` and `show` print.
 
 use super::{Avail, ConsBook, EconomicMarket, NONE, ProvBook};

@@ -165,7 +165,7 @@ pub struct EconomicMarket {
     open_at_end: u64,
     /// Per-leg records.
     pub records: Vec<LegRecord>,
-    /// When set, handlers check the spec's invariants.
+    /// When set, handlers check the model's invariants.
     pub checks: bool,
     /// Violations found (with `checks`).
     pub violations: Vec<String>,
