@@ -132,6 +132,62 @@ pub struct SeedOutput {
 }
 
 impl SeedOutput {
+    /// The output of `seed`, nothing in it yet.
+    pub fn new(seed: u64) -> Self {
+        SeedOutput { seed, ..Default::default() }
+    }
+
+    /// Set metric `key` (`None`: undefined in this seed); a value that is
+    /// not finite is stored as undefined.
+    pub fn set(&mut self, key: impl Into<String>, v: Option<f64>) {
+        self.metrics.insert(key.into(), v.filter(|x| x.is_finite()));
+    }
+
+    /// Set metric `key` to a value (undefined if not finite).
+    pub fn put(&mut self, key: impl Into<String>, v: f64) {
+        self.set(key, Some(v));
+    }
+
+    /// Set the 0/1 metric `key` (its interval over seeds is a Wilson
+    /// interval).
+    pub fn bit(&mut self, key: impl Into<String>, v: Option<bool>) {
+        let key = key.into();
+        self.binary.insert(key.clone());
+        self.metrics.insert(key, v.map(|b| if b { 1.0 } else { 0.0 }));
+    }
+
+    /// The value of metric `key`, if it is set and defined.
+    pub fn get(&self, key: &str) -> Option<f64> {
+        self.metrics.get(key).copied().flatten()
+    }
+
+    /// Judge finding `id` in this seed (`None`: it cannot be computed here).
+    /// The id must be one of the study's [`FindingDef`]s (the shipped-outputs
+    /// test checks every finding a shipped scenario judges).
+    pub fn finding(&mut self, id: impl Into<String>, v: Option<bool>) {
+        self.findings.insert(id.into(), v);
+    }
+
+    /// Every field of a typed record as a metric `<prefix>.<field>` (or
+    /// `<field>` with an empty prefix): numbers and optional numbers as
+    /// values (`None`, or not finite: undefined), booleans as 0/1 metrics.
+    /// Fails on a field of another type.
+    pub fn record<T: Serialize>(&mut self, prefix: &str, rec: &T) -> Result<(), String> {
+        let serde_json::Value::Object(fields) = serde_json::to_value(rec).map_err(|e| e.to_string())? else {
+            return Err("a record is a struct of named fields".into());
+        };
+        for (name, v) in fields {
+            let key = if prefix.is_empty() { name } else { format!("{prefix}.{name}") };
+            match v {
+                serde_json::Value::Null => self.set(key, None),
+                serde_json::Value::Number(n) => self.set(key, n.as_f64()),
+                serde_json::Value::Bool(b) => self.bit(key, Some(b)),
+                other => return Err(format!("field `{key}` is not a number or a flag: {other}")),
+            }
+        }
+        Ok(())
+    }
+
     /// Flag as a quantity that cannot be negative every metric whose key
     /// matches one of `patterns` and none of the exclusions among them
     /// (patterns written `!pattern`); see [`key_matches`] for the syntax.
@@ -396,6 +452,36 @@ mod tests {
             findings: findings.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_typed_record_becomes_metrics() {
+        #[derive(Serialize)]
+        struct Rec {
+            hours: f64,
+            served: u64,
+            wait: Option<f64>,
+            blown: f64,
+            ok: bool,
+        }
+        let mut out = SeedOutput::new(7);
+        let rec = Rec { hours: 2.5, served: 3, wait: None, blown: f64::INFINITY, ok: true };
+        out.record("q", &rec).unwrap();
+        assert_eq!(out.get("q.hours"), Some(2.5));
+        assert_eq!(out.get("q.served"), Some(3.0));
+        assert_eq!(out.metrics["q.wait"], None);
+        assert_eq!(out.metrics["q.blown"], None, "not finite: undefined");
+        assert_eq!(out.get("q.ok"), Some(1.0));
+        assert!(out.binary.contains("q.ok") && !out.binary.contains("q.hours"));
+        out.record("", &Rec { ok: false, ..rec }).unwrap();
+        assert_eq!(out.get("ok"), Some(0.0));
+        #[derive(Serialize)]
+        struct Named {
+            name: String,
+        }
+        let e = out.record("x", &Named { name: "a".into() }).unwrap_err();
+        assert!(e.contains("x.name"), "{e}");
+        assert!(out.record("x", &1.0).is_err(), "not a struct");
     }
 
     fn temp_dir(tag: &str) -> PathBuf {

@@ -2,7 +2,7 @@
 //! a non-zero exit, never a panic.
 
 use super::{root, run_bin, text};
-use omerta_sim::study::{Scenario, Study};
+use omerta_sim::study::Scenario;
 
 fn fails_with(args: &[&str], needles: &[&str]) {
     let o = run_bin(args);

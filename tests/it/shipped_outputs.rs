@@ -82,6 +82,11 @@ fn run_first_seed(file: &str) -> BTreeMap<String, BTreeMap<String, String>> {
         out: dir,
     };
     let outputs = run_seeds(study.as_ref(), &opts).expect("seed runs");
+    // Findings are keyed by id: each one a seed judges must be defined
+    // (`aggregate` reports only the defined ones).
+    for id in outputs[0].findings.keys() {
+        assert!(study.findings().iter().any(|f| f.id == id), "{file}: finding `{id}` is judged but not defined");
+    }
     let mut m = BTreeMap::new();
     m.insert(format!("seed {seed}"), record(&outputs[0]));
     m

@@ -46,31 +46,6 @@ pub const FINDINGS: &[FindingDef] = &[
     },
 ];
 
-/// Per-seed metric values and finding predicates.
-#[derive(Default)]
-struct Out {
-    m: BTreeMap<String, Option<f64>>,
-    f: BTreeMap<String, Option<bool>>,
-    binary: std::collections::BTreeSet<String>,
-}
-
-impl Out {
-    fn set(&mut self, k: impl Into<String>, v: Option<f64>) {
-        self.m.insert(k.into(), v.filter(|x| x.is_finite()));
-    }
-    fn bit(&mut self, k: impl Into<String>, v: Option<bool>) {
-        let k = k.into();
-        self.binary.insert(k.clone());
-        self.m.insert(k, v.map(|b| if b { 1.0 } else { 0.0 }));
-    }
-    fn get(&self, k: &str) -> Option<f64> {
-        self.m.get(k).copied().flatten()
-    }
-    fn finding(&mut self, id: &str, v: Option<bool>) {
-        self.f.insert(id.to_string(), v);
-    }
-}
-
 fn omc(m: Micro) -> f64 {
     m.omc()
 }
@@ -82,7 +57,7 @@ struct Outcome {
     evaded: Option<bool>,
 }
 
-fn outcome(model: &IdentityRotation, lane: &Lane, out: &mut Out, full: bool) -> Outcome {
+fn outcome(model: &IdentityRotation, lane: &Lane, out: &mut SeedOutput, full: bool) -> Outcome {
     let p = &lane.name;
     let l = &lane.ledger;
     let scores = l.detect(lane.last_day);
@@ -121,7 +96,7 @@ fn all(v: &[Option<bool>]) -> Option<bool> {
 
 /// Metrics, findings and tables of one finished run.
 pub fn seed_output(model: &IdentityRotation, seed: u64) -> SeedOutput {
-    let mut out = Out::default();
+    let mut out = SeedOutput::new(seed);
     let mut tables = BTreeMap::new();
     let mut series = BTreeMap::new();
     if let Some(sc) = &model.scale {
@@ -140,17 +115,10 @@ pub fn seed_output(model: &IdentityRotation, seed: u64) -> SeedOutput {
         out.bit("scale.conservation_ok", Some(l.check_conservation().is_ok()));
         // "No transfer raised trust" says nothing when no transfer went through.
         out.finding("identity_rotation.trust_not_bought", (sc.applied > 0).then_some(sc.trust_raised == 0));
-        let mut o = SeedOutput {
-            seed,
-            metrics: out.m,
-            binary: out.binary,
-            findings: out.f,
-            tables,
-            series,
-            ..Default::default()
-        };
-        o.mark_non_negative(NON_NEGATIVE);
-        return o;
+        out.tables = tables;
+        out.series = series;
+        out.mark_non_negative(NON_NEGATIVE);
+        return out;
     }
 
     // The four scripted runs, then the ablation.
@@ -259,10 +227,10 @@ pub fn seed_output(model: &IdentityRotation, seed: u64) -> SeedOutput {
         series.insert(format!("{}.wealth", l.name), col(|r| omc(r.w_balance) + omc(r.puppets_balance)));
         series.insert(format!("{}.puppets_balance", l.name), col(|r| omc(r.puppets_balance)));
     }
-    let mut o =
-        SeedOutput { seed, metrics: out.m, binary: out.binary, findings: out.f, tables, series, ..Default::default() };
-    o.mark_non_negative(NON_NEGATIVE);
-    o
+    out.tables = tables;
+    out.series = series;
+    out.mark_non_negative(NON_NEGATIVE);
+    out
 }
 
 /// Metrics that cannot be negative: every balance, amount, trust level,

@@ -67,6 +67,15 @@ pub struct Queue {
     last: SimTime,
 }
 
+/// One seed's metrics, as `results.json` names them.
+#[derive(Serialize)]
+struct SeedRecord {
+    mean_time_in_system_hours: Option<f64>,
+    mean_in_system: f64,
+    utilization: f64,
+    served: u64,
+}
+
 /// The model's events.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Ev {
@@ -173,22 +182,18 @@ impl StudyModel for Queue {
         let p = &self.params;
         let hours = ticks_to_hours(self.last.ticks()).max(f64::MIN_POSITIVE);
         let w = (self.served > 0).then(|| self.time_in_system / self.served as f64);
-        let (l, w_theory) = (self.area / hours, 1.0 / (p.service_rate - p.arrival_rate));
+        let rec = SeedRecord {
+            mean_time_in_system_hours: w,
+            mean_in_system: self.area / hours,
+            utilization: self.busy / hours,
+            served: self.served,
+        };
         let close = |x: f64, y: f64| (x - y).abs() <= p.tolerance * y.abs();
-        let mut out = SeedOutput { seed, ..Default::default() };
-        for (k, v) in [
-            ("mean_time_in_system_hours", w),
-            ("mean_in_system", Some(l)),
-            ("utilization", Some(self.busy / hours)),
-            ("served", Some(self.served as f64)),
-        ] {
-            out.metrics.insert(k.into(), v);
-        }
-        let little = w.map(|w| close(l, self.served as f64 / hours * w));
-        out.findings.insert("time_in_system_is_theory".into(), w.map(|w| close(w, w_theory)));
-        out.findings.insert("littles_law".into(), little);
-        out.findings
-            .insert("utilization_is_rho".into(), Some(close(self.busy / hours, p.arrival_rate / p.service_rate)));
+        let mut out = SeedOutput::new(seed);
+        out.record("", &rec).expect("a record of numbers");
+        out.finding(TIME_IN_SYSTEM.id, w.map(|w| close(w, 1.0 / (p.service_rate - p.arrival_rate))));
+        out.finding(LITTLE.id, w.map(|w| close(rec.mean_in_system, self.served as f64 / hours * w)));
+        out.finding(RHO.id, Some(close(rec.utilization, p.arrival_rate / p.service_rate)));
         out.mark_non_negative(&["*"]);
         out
     }
@@ -205,14 +210,15 @@ impl StudyModel for Queue {
 /// The study: one id, one model.
 pub struct Mm1;
 
-const FINDINGS: &[FindingDef] = &[
-    FindingDef { id: "time_in_system_is_theory", claim: "mean time in system is 1/(μ − λ), within the tolerance" },
-    FindingDef { id: "littles_law", claim: "L = λW on every run (Little's law), within the tolerance" },
-    FindingDef {
-        id: "utilization_is_rho",
-        claim: "the server is busy a share ρ = λ/μ of the time, within the tolerance",
-    },
-];
+const TIME_IN_SYSTEM: FindingDef =
+    FindingDef { id: "time_in_system_is_theory", claim: "mean time in system is 1/(μ − λ), within the tolerance" };
+const LITTLE: FindingDef =
+    FindingDef { id: "littles_law", claim: "L = λW on every run (Little's law), within the tolerance" };
+const RHO: FindingDef = FindingDef {
+    id: "utilization_is_rho",
+    claim: "the server is busy a share ρ = λ/μ of the time, within the tolerance",
+};
+const FINDINGS: &[FindingDef] = &[TIME_IN_SYSTEM, LITTLE, RHO];
 
 impl StudyDef for Mm1 {
     const IDS: &'static [&'static str] = &["mm1"];

@@ -65,23 +65,6 @@ pub fn findings(v: Variant) -> &'static [FindingDef] {
     }
 }
 
-struct Out {
-    m: BTreeMap<String, Option<f64>>,
-    f: BTreeMap<String, Option<bool>>,
-}
-
-impl Out {
-    fn set(&mut self, k: impl Into<String>, v: Option<f64>) {
-        self.m.insert(k.into(), v.filter(|x| x.is_finite()));
-    }
-    fn get(&self, k: &str) -> Option<f64> {
-        self.m.get(k).copied().flatten()
-    }
-    fn finding(&mut self, id: &str, v: Option<bool>) {
-        self.f.insert(id.to_string(), v);
-    }
-}
-
 fn ratio(a: f64, b: f64) -> Option<f64> {
     if b > 0.0 { Some(a / b) } else { None }
 }
@@ -104,7 +87,7 @@ fn chat(n_comp: u32, n_canc: u32) -> f64 {
 /// Metrics, findings and tables of one finished run.
 pub fn seed_output(model: &ReliabilityMarket, seed: u64) -> SeedOutput {
     let p = &model.params;
-    let mut out = Out { m: BTreeMap::new(), f: BTreeMap::new() };
+    let mut out = SeedOutput::new(seed);
     let mut tables = BTreeMap::new();
     let mut series = BTreeMap::new();
     match p.variant {
@@ -127,9 +110,10 @@ pub fn seed_output(model: &ReliabilityMarket, seed: u64) -> SeedOutput {
     out.set("diagnostics.fresh_sessions", Some(d.fresh_ended as f64));
     out.set("diagnostics.sessions", Some(d.sessions as f64));
     out.set("diagnostics.competing_bids", Some(d.competing_bids as f64));
-    let mut o = SeedOutput { seed, metrics: out.m, findings: out.f, tables, series, ..Default::default() };
-    o.mark_non_negative(NON_NEGATIVE);
-    o
+    out.tables = tables;
+    out.series = series;
+    out.mark_non_negative(NON_NEGATIVE);
+    out
 }
 
 /// Metrics that cannot be negative (hours, costs, rates, shares, counts,
@@ -157,7 +141,7 @@ pub const NON_NEGATIVE: &[&str] = &[
     "thresholds.*_std",
 ];
 
-fn basic(p: &Params, records: &[RoundRecord], seed: u64, out: &mut Out, tables: &mut BTreeMap<String, Table>) {
+fn basic(p: &Params, records: &[RoundRecord], seed: u64, out: &mut SeedOutput, tables: &mut BTreeMap<String, Table>) {
     let ProviderSetup::Groups(groups) = &p.providers else {
         return;
     };
@@ -307,7 +291,7 @@ fn thresholds(
     p: &Params,
     records: &[RoundRecord],
     seed: u64,
-    out: &mut Out,
+    out: &mut SeedOutput,
     tables: &mut BTreeMap<String, Table>,
     series: &mut BTreeMap<String, Vec<f64>>,
 ) {
@@ -397,7 +381,7 @@ fn group_consumers<'a>(last: &'a RoundRecord, g: usize) -> impl Iterator<Item = 
     last.consumers.iter().filter(move |c| c.group as usize == g)
 }
 
-fn equilibrium_consumers(p: &Params, last: &RoundRecord, out: &mut Out) {
+fn equilibrium_consumers(p: &Params, last: &RoundRecord, out: &mut SeedOutput) {
     let classes = ["reliable", "moderate", "unreliable"];
     let mut effs = Vec::new();
     let mut used = Vec::new();
@@ -493,7 +477,7 @@ pub fn tiers(p: &Params) -> Vec<String> {
     t
 }
 
-fn v2_consumers(p: &Params, last: &RoundRecord, seed: u64, out: &mut Out, tables: &mut BTreeMap<String, Table>) {
+fn v2_consumers(p: &Params, last: &RoundRecord, seed: u64, out: &mut SeedOutput, tables: &mut BTreeMap<String, Table>) {
     let value = |c: &Consumer| p.consumer_groups[c.group as usize].value;
     let mut t = Table {
         header: std::iter::once("seed".to_string())

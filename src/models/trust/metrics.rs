@@ -8,7 +8,7 @@ use crate::report::results::{FindingDef, SeedOutput, Table};
 use crate::report::stats::mean;
 use crate::trust::Ident;
 use crate::trust::attacks::{self, Attack, AttackResult};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// Findings of `trust_dynamics`.
 pub const TD_FINDINGS: &[FindingDef] = &[
@@ -118,26 +118,6 @@ pub fn attack_extras(a: Attack, cycles: u32) -> Vec<String> {
     }
 }
 
-/// Collects one seed's metrics and findings.
-struct Out {
-    m: BTreeMap<String, Option<f64>>,
-    binary: BTreeSet<String>,
-    f: BTreeMap<String, Option<bool>>,
-}
-
-impl Out {
-    fn set(&mut self, k: String, v: f64) {
-        self.m.insert(k, Some(v).filter(|x| x.is_finite()));
-    }
-    fn opt(&mut self, k: String, v: Option<f64>) {
-        self.m.insert(k, v.filter(|x| x.is_finite()));
-    }
-    fn bin(&mut self, k: String, v: bool) {
-        self.binary.insert(k.clone());
-        self.set(k, if v { 1.0 } else { 0.0 });
-    }
-}
-
 fn share(s: &Slot, t: f64) -> f64 {
     s.engine.payment_share(t)
 }
@@ -148,11 +128,11 @@ fn avg(s: &Slot, cp: usize, ids: &[u32]) -> f64 {
 }
 
 /// One trust-dynamics scenario's metrics and findings (prefix `td.<id>.`).
-fn td_metrics(sc: TdScenario, s: &Slot, pre: &str, out: &mut Out, findings: bool) {
+fn td_metrics(sc: TdScenario, s: &Slot, pre: &str, out: &mut SeedOutput, findings: bool) {
     let k = |x: &str| format!("{pre}td.{}.{x}", sc.id());
     let mut finding = |id: &str, v: Option<bool>| {
         if findings {
-            out.f.insert(format!("td.{}.{id}", sc.id()), v);
+            out.finding(format!("td.{}.{id}", sc.id()), v);
         }
     };
     let mut ms: Vec<(String, f64)> = Vec::new();
@@ -225,14 +205,14 @@ fn td_metrics(sc: TdScenario, s: &Slot, pre: &str, out: &mut Out, findings: bool
         }
     }
     for (key, v) in ms {
-        out.set(key, v);
+        out.put(key, v);
     }
     for (key, v) in bins {
-        out.bin(key, v);
+        out.bit(key, Some(v));
     }
     let st = s.engine.stats();
-    out.set(k("solver_iterations_max"), f64::from(st.max_iterations));
-    out.set(k("solver_nonconverged"), st.nonconverged as f64);
+    out.put(k("solver_iterations_max"), f64::from(st.max_iterations));
+    out.put(k("solver_nonconverged"), st.nonconverged as f64);
 }
 
 /// An attack's result in its slot's mode, with its extras, and whether the
@@ -415,35 +395,42 @@ pub fn attack_outcome(a: Attack, s: &Slot) -> AttackOutcome {
     }
 }
 
-fn fm_metrics(a: Attack, s: &Slot, pre: &str, out: &mut Out, findings: bool, dist: &mut BTreeMap<String, Vec<f64>>) {
+fn fm_metrics(
+    a: Attack,
+    s: &Slot,
+    pre: &str,
+    out: &mut SeedOutput,
+    findings: bool,
+    dist: &mut BTreeMap<String, Vec<f64>>,
+) {
     let k = |x: &str| format!("{pre}fm.{}.{x}", a.id());
     let o = attack_outcome(a, s);
     let r = o.result;
-    out.bin(k("success"), r.success);
-    out.set(k("attacker_profit"), r.attacker_profit);
-    out.set(k("victim_damage"), r.victim_damage);
-    out.set(k("network_damage"), r.network_damage);
-    out.bin(k("detected"), r.detection_day >= 0);
-    out.opt(k("detection_day"), (r.detection_day >= 0).then_some(r.detection_day as f64));
+    out.bit(k("success"), Some(r.success));
+    out.put(k("attacker_profit"), r.attacker_profit);
+    out.put(k("victim_damage"), r.victim_damage);
+    out.put(k("network_damage"), r.network_damage);
+    out.bit(k("detected"), Some(r.detection_day >= 0));
+    out.set(k("detection_day"), (r.detection_day >= 0).then_some(r.detection_day as f64));
     dist.insert(k("detection_day"), vec![r.detection_day as f64]);
     if a.has_victim() {
-        out.bin(k("recovered"), r.recovery_days >= 0);
-        out.opt(k("recovery_days"), (r.recovery_days >= 0).then_some(r.recovery_days as f64));
+        out.bit(k("recovered"), Some(r.recovery_days >= 0));
+        out.set(k("recovery_days"), (r.recovery_days >= 0).then_some(r.recovery_days as f64));
         dist.insert(k("recovery_days"), vec![r.recovery_days as f64]);
     }
     let st = s.engine.stats();
-    out.set(k("solver_iterations_max"), f64::from(st.max_iterations));
-    out.set(k("solver_nonconverged"), st.nonconverged as f64);
+    out.put(k("solver_iterations_max"), f64::from(st.max_iterations));
+    out.put(k("solver_nonconverged"), st.nonconverged as f64);
     for (n, v) in &o.extras {
-        out.set(k(n), *v);
+        out.put(k(n), *v);
     }
     if findings {
-        out.f.insert(format!("fm.{}.prevented", a.id()), Some(!r.success));
+        out.finding(format!("fm.{}.prevented", a.id()), Some(!r.success));
         if let Some((clawed, total)) = o.clawback {
-            out.f.insert("fm.long_con.clawback_bounded".into(), Some(clawed <= total));
+            out.finding("fm.long_con.clawback_bounded", Some(clawed <= total));
         }
         if let Some(p) = o.accuser_penalized {
-            out.f.insert("fm.crisis.false_accuser_penalized".into(), Some(p));
+            out.finding("fm.crisis.false_accuser_penalized", Some(p));
         }
     }
 }
@@ -478,7 +465,7 @@ pub fn fm_runs_header(model: &TrustModel) -> Vec<String> {
 
 /// Metrics, findings, tables and series of one finished run.
 pub fn seed_output(model: &TrustModel, seed: u64) -> SeedOutput {
-    let mut out = Out { m: BTreeMap::new(), binary: BTreeSet::new(), f: BTreeMap::new() };
+    let mut out = SeedOutput::new(seed);
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
     let mut series: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let variants = model.params.variants();
@@ -551,10 +538,10 @@ pub fn seed_output(model: &TrustModel, seed: u64) -> SeedOutput {
     if model.params.study == StudyKind::FailureModes {
         tables.insert("fm_runs.csv".into(), Table { header: fm_header, rows: fm_rows });
     }
-    let mut o =
-        SeedOutput { seed, metrics: out.m, binary: out.binary, findings: out.f, tables, series, ..Default::default() };
-    o.mark_non_negative(NON_NEGATIVE);
-    o
+    out.tables = tables;
+    out.series = series;
+    out.mark_non_negative(NON_NEGATIVE);
+    out
 }
 
 /// Metrics that cannot be negative: every trust level, payment share,
