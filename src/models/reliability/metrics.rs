@@ -84,6 +84,23 @@ fn chat(n_comp: u32, n_canc: u32) -> f64 {
     if n == 0 { 1.0 } else { n_comp as f64 / n as f64 }
 }
 
+/// The `diagnostics.*` metrics of a run (every variant).
+#[derive(serde::Serialize)]
+struct DiagnosticMetrics {
+    /// Mean sampled price.
+    price_mean: Option<f64>,
+    /// Share of price samples below 0.5.
+    price_below_half: Option<f64>,
+    /// Share of fresh full-length sessions that got a competing bid.
+    bid_exposure: Option<f64>,
+    /// Fresh full-length sessions that ended.
+    fresh_sessions: u64,
+    /// Sessions started.
+    sessions: u64,
+    /// Competing bids that arrived.
+    competing_bids: u64,
+}
+
 /// Metrics, findings and tables of one finished run.
 pub fn seed_output(model: &ReliabilityMarket, seed: u64) -> SeedOutput {
     let p = &model.params;
@@ -104,12 +121,15 @@ pub fn seed_output(model: &ReliabilityMarket, seed: u64) -> SeedOutput {
         }
     }
     let d = &model.diag;
-    out.set("diagnostics.price_mean", ratio(d.price_sum, d.price_samples as f64));
-    out.set("diagnostics.price_below_half", ratio(d.price_below_half as f64, d.price_samples as f64));
-    out.set("diagnostics.bid_exposure", ratio(d.fresh_bid as f64, d.fresh_ended as f64));
-    out.set("diagnostics.fresh_sessions", Some(d.fresh_ended as f64));
-    out.set("diagnostics.sessions", Some(d.sessions as f64));
-    out.set("diagnostics.competing_bids", Some(d.competing_bids as f64));
+    let diagnostics = DiagnosticMetrics {
+        price_mean: ratio(d.price_sum, d.price_samples as f64),
+        price_below_half: ratio(d.price_below_half as f64, d.price_samples as f64),
+        bid_exposure: ratio(d.fresh_bid as f64, d.fresh_ended as f64),
+        fresh_sessions: d.fresh_ended,
+        sessions: d.sessions,
+        competing_bids: d.competing_bids,
+    };
+    out.record("diagnostics", &diagnostics).expect("a record of numbers");
     out.tables = tables;
     out.series = series;
     out.mark_non_negative(NON_NEGATIVE);
@@ -324,9 +344,9 @@ fn thresholds(
     out.set("providers.worst_rate", active.iter().copied().reduce(f64::min));
     let chats: Vec<f64> = last.providers.iter().map(|&(c, x, _, _)| chat(c, x)).collect();
     out.set("providers.completion_rate", mean(&chats));
-    out.finding(&format!("{id}.thresholds_converge"), fs.map(|s| s < 0.1));
-    out.finding(&format!("{id}.std_drop_98"), red.map(|r| r >= 0.98));
-    out.finding(&format!("{id}.converges_near_2_2"), fm.map(|m| (m - 2.2).abs() <= 0.2));
+    out.finding(format!("{id}.thresholds_converge"), fs.map(|s| s < 0.1));
+    out.finding(format!("{id}.std_drop_98"), red.map(|r| r >= 0.98));
+    out.finding(format!("{id}.converges_near_2_2"), fm.map(|m| (m - 2.2).abs() <= 0.2));
     if p.variant == Variant::V2 {
         out.finding("reliability_v2.threshold_drift_up", drift.map(|d| d > 0.0));
     }
