@@ -58,6 +58,24 @@ pub trait Model: Serialize + DeserializeOwned + Clone {
     /// A description of one agent's state, for `show`.
     fn describe_agent(&self, agent: AgentRef) -> Option<String>;
 
+    /// The agent a user names (`show`, `--agent`, breakpoints, watches),
+    /// spelt the way the model's output prints it. The default parses
+    /// `<class><index>` and prefixes of a class ([`AgentRef::parse`]); a
+    /// model whose output names agents otherwise (`dc3`, `sybil0`, a named
+    /// identity) overrides it. An unknown name is an error listing what
+    /// names are valid.
+    fn find_agent(&self, name: &str) -> Result<AgentRef, String> {
+        AgentRef::parse(name, Self::AGENT_CLASSES)
+    }
+
+    /// The named numeric fields of one agent's state (e.g. `balance`,
+    /// `trust`, `threshold`), for conditional breakpoints and watches;
+    /// `None` for an agent the model does not have. The default has none.
+    fn agent_fields(&self, agent: AgentRef) -> Option<Vec<(&'static str, f64)>> {
+        let _ = agent;
+        None
+    }
+
     /// A one-paragraph description of the model state, for `inspect`.
     fn describe(&self) -> String {
         String::new()

@@ -319,6 +319,10 @@ pub trait Stepper {
     fn agent_classes(&self) -> &'static [&'static str];
     /// One agent's state.
     fn show(&self, agent: AgentRef) -> Option<String>;
+    /// The agent a user names ([`crate::engine::Model::find_agent`]).
+    fn find_agent(&self, name: &str) -> Result<AgentRef, String>;
+    /// One agent's named numeric fields ([`crate::engine::Model::agent_fields`]).
+    fn agent_fields(&self, agent: AgentRef) -> Option<Vec<(&'static str, f64)>>;
     /// The model state in a paragraph.
     fn describe(&self) -> String;
     /// Agent counts.
@@ -372,6 +376,12 @@ impl<M: StudyModel> Stepper for Run<M> {
     }
     fn show(&self, agent: AgentRef) -> Option<String> {
         self.sim.model.describe_agent(agent)
+    }
+    fn find_agent(&self, name: &str) -> Result<AgentRef, String> {
+        self.sim.model.find_agent(name)
+    }
+    fn agent_fields(&self, agent: AgentRef) -> Option<Vec<(&'static str, f64)>> {
+        self.sim.model.agent_fields(agent)
     }
     fn describe(&self) -> String {
         self.sim.model.describe()
