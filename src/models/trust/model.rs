@@ -731,7 +731,7 @@ impl Slot {
                 let name = self.later[k as usize].clone();
                 let i = self.engine.create_identity(&name);
                 self.record(|_| Call::CreateIdentity { id: name.clone() });
-                ctx.note(Some(self.agent(i.0)), || format!("{name} created"));
+                ctx.note(Some(self.agent(i.0)), || format!("{} created", self.who(i.0, others)));
             }
             Ev::Transfer { from, to, .. } => {
                 let amount = self.engine.coins(Ident(from)).0;
