@@ -395,6 +395,18 @@ impl EconomicMarket {
 
 /// Trace notes of the tick loop.
 impl EconomicMarket {
+    /// Reference: the market after a tick's matching round.
+    pub(super) fn note_tick(&self, ctx: &mut Ctx<'_, Ev>) {
+        ctx.note(None, || {
+            let idle = self.consumers.iter().filter(|c| c.session == NONE).count();
+            format!(
+                "after the tick: outside index ${:.4}/h; {} session(s) running, {idle} consumer(s) idle",
+                self.outside.last(&self.params.outside.index),
+                self.running.len()
+            )
+        });
+    }
+
     /// Reference: trace notes of session `slot` ending this tick, before it
     /// is booked: a completion, or a cancellation with the work the consumer
     /// keeps to its last checkpoint and loses.
