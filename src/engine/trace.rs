@@ -75,12 +75,29 @@ pub fn find_named(text: &str, groups: &[NamedGroup<'_>]) -> Result<AgentRef, Str
             return Ok(AgentRef::new(g.class, i as u32));
         }
     }
+    // `on3` where the classes are `baseline.on`, `hoarding.on`: the class
+    // without what qualifies it.
+    let word = t.trim_end_matches(|c: char| c.is_ascii_digit() || c == ' ' || c == ':');
+    let index = t[word.len()..].trim_start_matches([' ', ':']);
+    if !word.is_empty() && !index.is_empty() && !groups.iter().any(|g| g.class.starts_with(word)) {
+        let suffix = format!(".{word}");
+        let under: Vec<&NamedGroup<'_>> = groups.iter().filter(|g| g.class.ends_with(&suffix)).collect();
+        if let (Ok(id), false) = (index.parse::<u32>(), under.is_empty()) {
+            let q: Vec<String> = under.iter().map(|g| format!("{}{id}", g.class)).collect();
+            match under.as_slice() {
+                [g] if (id as usize) < g.names.len() => return Ok(AgentRef::new(g.class, id)),
+                [_] => {}
+                _ => return Err(format!("`{t}` is in several runs; say which: {}", q.join(", "))),
+            }
+        }
+    }
     let counts: Vec<(&'static str, usize)> = groups.iter().map(|g| (g.class, g.names.len())).collect();
     AgentRef::parse_within(t, &counts).map_err(|e| {
-        let example = groups
-            .iter()
-            .find(|g| !g.names.is_empty())
-            .map_or(String::new(), |g| format!(" (e.g. `{}` or `{}.{}`)", g.names[0], g.class, g.names[0]));
+        let example = groups.iter().find(|g| !g.names.is_empty()).map_or(String::new(), |g| {
+            let n = g.names[0];
+            let shared = groups.iter().filter(|h| h.names.contains(&n)).count() > 1;
+            if shared { format!(" (e.g. `{}.{n}`)", g.class) } else { format!(" (e.g. `{n}` or `{}.{n}`)", g.class) }
+        });
         let e = if e.contains("agents now:") { e } else { format!("{e}; agents now: {}", ranges(&counts)) };
         format!("{e}; an identity can also be named as `inspect` lists it{example}")
     })
@@ -198,5 +215,15 @@ mod tests {
         );
         let e = find_named("nobody", &groups).unwrap_err();
         assert!(e.contains("sybil_attack0..sybil_attack2") && e.contains("`honest1`"), "{e}");
+        // A class named without its qualifier (`on3` of `baseline.on`).
+        let arms = [
+            NamedGroup { class: "baseline.on", names: vec!["provider_0", "provider_1"] },
+            NamedGroup { class: "hoarding.on", names: vec!["provider_0"] },
+        ];
+        let e = find_named("on0", &arms).unwrap_err();
+        assert!(e.contains("several runs") && e.contains("baseline.on0, hoarding.on0"), "{e}");
+        assert_eq!(find_named("on 1", &arms[..1]), Ok(AgentRef::new("baseline.on", 1)));
+        let e = find_named("nobody", &arms).unwrap_err();
+        assert!(e.contains("(e.g. `baseline.on.provider_0`)"), "{e}");
     }
 }

@@ -237,7 +237,7 @@ fn unknown_names_are_refused_with_the_valid_ones() {
     refused("trust_dynamics.toml", &[], "sybil_attack99", &["no sybil_attack99"]);
     let mp = &["days=3", "monetary_policy.long_days=3"][..];
     refused("monetary_policy.toml", mp, "provider_0", &["several runs", "baseline.on.provider_0"]);
-    refused("monetary_policy.toml", mp, "on3", &["baseline.on0..baseline.on"]);
+    refused("monetary_policy.toml", mp, "on3", &["several runs", "baseline.on3, trust_inflation.on3"]);
     refused("mm1.toml", &["hours=5"], "server1", &["no server1", "server0"]);
 }
 
