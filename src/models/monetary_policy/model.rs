@@ -68,6 +68,14 @@ fn intern(name: String) -> &'static str {
     n
 }
 
+/// A parameter for people: at most four decimals, trailing zeros dropped
+/// (`422.53312500000004` prints `422.5331`, `365.0` prints `365`); files
+/// keep every digit.
+fn num(x: f64) -> String {
+    let s = format!("{x:.4}");
+    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+}
+
 /// How the notes of one run's event name agents: whether classes name the
 /// experiment, and the model's other runs (whose names an identity's name
 /// may share).
@@ -655,10 +663,10 @@ impl Slot {
                 format!(
                     "{}: policy evaluated, no change ({why}); k_payment {}, k_transfer {}, isolation_threshold {}, tau_transaction {}",
                     self.run_name(),
-                    pp.k_payment,
-                    pp.k_transfer,
-                    pp.isolation_threshold,
-                    pp.tau_transaction
+                    num(pp.k_payment),
+                    num(pp.k_transfer),
+                    num(pp.isolation_threshold),
+                    num(pp.tau_transaction)
                 )
             });
         }
@@ -672,8 +680,8 @@ impl Slot {
                         format!(
                             "{} {} -> {} ({} {:.4})",
                             c.rule.param().name(),
-                            c.old,
-                            c.new,
+                            num(c.old),
+                            num(c.new),
                             c.rule.trigger_metric(),
                             c.trigger_value
                         )
@@ -993,10 +1001,10 @@ impl Model for PolicyModel {
                     s.days,
                     n,
                     s.policy.log.len(),
-                    pp.k_payment,
-                    pp.k_transfer,
-                    pp.isolation_threshold,
-                    pp.tau_transaction
+                    num(pp.k_payment),
+                    num(pp.k_transfer),
+                    num(pp.isolation_threshold),
+                    num(pp.tau_transaction)
                 )
             })
             .collect();
