@@ -13,12 +13,13 @@
 //! Every result and the state after every event are those of the plain
 //! loop, bit for bit.
 
-use super::{EconomicMarket, End, Ev, NONE, S_ARRIVAL, S_INDEX, S_OFFER, S_PERSONAL, ticks_per_leg};
+use super::{EconomicMarket, End, Ev, NONE, S_ARRIVAL, S_INDEX, S_OFFER, S_PERSONAL, ord_f64, ticks_per_leg};
 use crate::engine::time::hours_to_ticks;
 use crate::engine::{AgentRef, Ctx, SimTime};
 use crate::market::posted::paid_hours;
 use crate::models::economic_value::config::Priority;
 use rand::RngExt;
+use std::hint::select_unpredictable;
 
 /// Reference fidelity: what the tick loop reads every tick and can derive
 /// from the state, kept beside it. Not part of the state (nor of snapshots):
@@ -39,18 +40,27 @@ pub(super) struct TickCache {
     best: Vec<Best>,
     /// Providers without a session, in any order, and where each is in it.
     free: Vec<u32>,
+    /// Per provider: its price's factor per tick (busy: 1 + growth dt,
+    /// idle: 1 - decay dt).
+    factor: Vec<f64>,
+    /// Those two factors.
+    up_down: [f64; 2],
     free_at: Vec<u32>,
-    /// Scratch: the sessions that end this tick.
+    /// Scratch: where in `running` the sessions that end this tick are.
     ended: Vec<u32>,
     /// What a tick reads of each running session's agents, in the order of
     /// `running`.
     run: Vec<RunInfo>,
+    /// Where in `running` the sessions that can see outside offers (a
+    /// finite profit threshold) are, in order.
+    offers: Vec<u32>,
 }
 
-/// A running session's checkpoint interval and its provider kind's
+/// A running session's slot, checkpoint interval and its provider kind's
 /// cancellation probability per tick and profit threshold.
 #[derive(Clone, Copy, Debug)]
 struct RunInfo {
+    slot: u32,
     kappa: f64,
     hazard: f64,
     theta: f64,
@@ -103,6 +113,9 @@ impl EconomicMarket {
     pub(super) fn list_running(&mut self, slot: u32) {
         self.running.push(slot);
         let info = self.run_info(slot);
+        if info.theta.is_finite() {
+            self.tc.offers.push(self.tc.run.len() as u32);
+        }
         self.tc.run.push(info);
     }
 
@@ -129,7 +142,7 @@ impl EconomicMarket {
         // 3./4. Completions, then cancellations, each in start order.
         if !ended.is_empty() {
             self.tick_end_sessions(&ended, ctx);
-            self.retain_running();
+            self.retain_running(&ended);
         }
         ended.clear();
         self.tc.ended = ended;
@@ -150,25 +163,43 @@ impl EconomicMarket {
         }
     }
 
-    /// Reference: drop the sessions that ended from `running` (and their
-    /// cached infos), keeping the order.
-    fn retain_running(&mut self) {
-        let (running, run, sessions) = (&mut self.running, &mut self.tc.run, &self.sessions);
-        let mut kept = 0;
-        for k in 0..running.len() {
-            if sessions.is_live(running[k]) {
-                running[kept] = running[k];
-                run[kept] = run[k];
-                kept += 1;
-            }
+    /// Reference: drop the sessions that ended (at the increasing places
+    /// `ended` of `running`) from `running` and their cached infos, keeping
+    /// the order, and list again where those that see offers are.
+    fn retain_running(&mut self, ended: &[u32]) {
+        let (running, tc) = (&mut self.running, &mut self.tc);
+        let run = &mut tc.run;
+        let mut kept = ended[0] as usize;
+        for (n, &k) in ended.iter().enumerate() {
+            let next = ended.get(n + 1).map_or(running.len(), |&x| x as usize);
+            let from = k as usize + 1;
+            running.copy_within(from..next, kept);
+            run.copy_within(from..next, kept);
+            kept += next - from;
         }
         running.truncate(kept);
         run.truncate(kept);
+        // Branch-free: the kind of each session is not predictable.
+        let offers = &mut tc.offers;
+        offers.clear();
+        offers.resize(run.len(), 0);
+        let mut n = 0;
+        for (k, r) in run.iter().enumerate() {
+            offers[n] = k as u32;
+            n += r.theta.is_finite() as usize;
+        }
+        offers.truncate(n);
     }
 
     /// Reference tick, step 2: every running session works a tick, in start
-    /// order; those that complete or are cancelled are marked and listed in
-    /// `ended` (in the same order).
+    /// order; those that complete or are cancelled are marked and their
+    /// places in `running` listed in `ended`, in increasing order.
+    ///
+    /// Each stream is drawn in start order as the script does, in two
+    /// passes: the first draws every session's personal use (stream
+    /// `personal`), the second the outside offers of those that see them
+    /// and are still running (streams `offer_arrival`, `offer_price`). The
+    /// streams are separate, so the draws are the script's.
     fn tick_sessions(&mut self, m: f64, now: u64, ended: &mut Vec<u32>, ctx: &mut Ctx<'_, Ev>) {
         let dt = self.params.tick_hours;
         let job = self.params.job_hours;
@@ -179,15 +210,22 @@ impl EconomicMarket {
         let mut late = None;
         let EconomicMarket { running, sessions, checks, dt_u, tc, .. } = self;
         debug_assert_eq!(running.len(), tc.run.len());
-        for (&slot, r) in running.iter().zip(&tc.run) {
-            let s = &mut sessions[slot];
-            s.e += dt;
-            while s.l + r.kappa <= s.e {
-                s.l += r.kappa;
+        let personal = ctx.rng(S_PERSONAL);
+        for (k, r) in tc.run.iter().enumerate() {
+            let s = &mut sessions[r.slot];
+            let e = s.e + dt;
+            // The first checkpoint passed without a branch (whether one is
+            // passed this tick is not predictable), then any further ones.
+            let next = s.l + r.kappa;
+            let mut l = select_unpredictable(next <= e, next, s.l);
+            while l + r.kappa <= e {
+                l += r.kappa;
             }
-            if s.e >= job {
+            s.e = e;
+            s.l = l;
+            if e >= job {
                 s.end = Some(End::Done);
-                ended.push(slot);
+                ended.push(k as u32);
                 if *checks && late.is_none() {
                     let n = ((now - s.start) / *dt_u) as u32;
                     if n != ticks_per_leg(job, dt) {
@@ -196,19 +234,29 @@ impl EconomicMarket {
                 }
                 continue;
             }
-            let end = if ctx.rng(S_PERSONAL).random::<f64>() < r.hazard {
-                Some(End::Personal)
-            } else if r.theta.is_finite() && ctx.rng(S_ARRIVAL).random::<f64>() < p_offer {
+            if personal.random::<f64>() < r.hazard {
+                s.end = Some(End::Personal);
+                ended.push(k as u32);
+            }
+        }
+        let before = ended.len();
+        for &k in &tc.offers {
+            let r = &tc.run[k as usize];
+            let s = &mut sessions[r.slot];
+            if s.end.is_some() {
+                continue;
+            }
+            if ctx.rng(S_ARRIVAL).random::<f64>() < p_offer {
                 let u = o.multiplier_min + (o.multiplier_max - o.multiplier_min) * ctx.rng(S_OFFER).random::<f64>();
                 let b = m * u;
-                (b >= r.theta * s.rate).then_some(End::Profit)
-            } else {
-                None
-            };
-            if end.is_some() {
-                s.end = end;
-                ended.push(slot);
+                if b >= r.theta * s.rate {
+                    s.end = Some(End::Profit);
+                    ended.push(k);
+                }
             }
+        }
+        if ended.len() > before && before > 0 {
+            ended.sort_unstable();
         }
         if let Some(n) = late {
             let want = ticks_per_leg(job, dt);
@@ -220,7 +268,8 @@ impl EconomicMarket {
     /// cancelled ones, each in start order.
     fn tick_end_sessions(&mut self, ended: &[u32], ctx: &mut Ctx<'_, Ev>) {
         for pass in [true, false] {
-            for &slot in ended {
+            for &k in ended {
+                let slot = self.tc.run[k as usize].slot;
                 let end = self.sessions[slot].end;
                 let (is_done, ended) = (end == Some(End::Done), end.is_some());
                 if ended && is_done == pass && self.sessions.is_live(slot) {
@@ -256,13 +305,11 @@ impl EconomicMarket {
         }
         let (pp, pstar) = (self.params.price, self.pstar);
         // As `PostedPriceParams::tick`, with its two factors computed once.
-        let (up, down) = (1.0 + pp.growth * self.params.tick_hours, 1.0 - pp.decay * self.params.tick_hours);
-        for p in &mut self.providers {
-            p.price = if p.setter {
-                pstar
-            } else {
-                (p.price * if p.session != NONE { up } else { down }).min(pp.cap).max(p.floor)
-            };
+        // Each provider's factor is kept beside it as its session starts and
+        // ends: which providers are busy is not predictable, so no branch.
+        debug_assert_eq!(self.providers.len(), self.tc.factor.len());
+        for (p, &f) in self.providers.iter_mut().zip(&self.tc.factor) {
+            p.price = if p.setter { pstar } else { (p.price * f).min(pp.cap).max(p.floor) };
         }
     }
 
@@ -308,12 +355,39 @@ impl EconomicMarket {
     fn scan_level(&self, l: usize) -> Option<Offer> {
         let levels = self.levels.len();
         let bid = self.params.priority == Priority::Bid;
-        let mut best: Option<Offer> = None;
-        for &i in &self.tc.free {
+        let offer = |i: u32| {
             let (i, p) = (i as usize, &self.providers[i as usize]);
             let e = self.tc.e[i * levels + l];
             let price = p.price;
-            let o = Offer { cost: price * e, second: if bid { p.tie } else { i as u64 }, i: i as u32, price, e };
+            Offer { cost: price * e, second: if bid { p.tie } else { i as u64 }, i: i as u32, price, e }
+        };
+        // Which provider is cheapest is not predictable: compare integer keys
+        // and keep the best by conditional moves, not branches. For costs
+        // that are numbers, `ord_f64(cost + 0.0)` orders as `cost` does
+        // (`+ 0.0` makes -0 equal to 0), and the key ends in the provider's
+        // index, so the least key is the provider the plain scan keeps.
+        let key = |o: &Offer| (ord_f64(o.cost + 0.0), o.second, o.i);
+        let (&first, rest) = self.tc.free.split_first()?;
+        let o = offer(first);
+        let (mut nan, mut best) = (o.cost.is_nan(), key(&o));
+        for &i in rest {
+            let o = offer(i);
+            nan |= o.cost.is_nan();
+            let k = key(&o);
+            let before = (k.0 < best.0) | ((k.0 == best.0) & ((k.1 < best.1) | ((k.1 == best.1) & (k.2 < best.2))));
+            best = (
+                select_unpredictable(before, k.0, best.0),
+                select_unpredictable(before, k.1, best.1),
+                select_unpredictable(before, k.2, best.2),
+            );
+        }
+        if !nan {
+            return Some(offer(best.2));
+        }
+        // A cost that is not a number: the plain scan.
+        let mut best: Option<Offer> = None;
+        for &i in &self.tc.free {
+            let o = offer(i);
             if best.is_none_or(|b| o.before(&b)) {
                 best = Some(o);
             }
@@ -336,13 +410,19 @@ impl EconomicMarket {
         let np = self.providers.len();
         self.tc.free.clear();
         self.tc.free_at = vec![NONE; np];
+        let pp = self.params.price;
+        let [up, down] = [1.0 + pp.growth * dt, 1.0 - pp.decay * dt];
+        self.tc.up_down = [up, down];
+        self.tc.factor = vec![up; np];
         for i in 0..np {
             if self.providers[i].session == NONE {
                 self.tc.free_at[i] = self.tc.free.len() as u32;
                 self.tc.free.push(i as u32);
+                self.tc.factor[i] = down;
             }
         }
         self.tc.run = self.running.iter().map(|&slot| self.run_info(slot)).collect();
+        self.tc.offers = (0..self.tc.run.len() as u32).filter(|&k| self.tc.run[k as usize].theta.is_finite()).collect();
         self.tc.ready = true;
         for i in 0..self.providers.len() {
             self.refresh_costs(i);
@@ -354,6 +434,7 @@ impl EconomicMarket {
         let s = &self.sessions[slot];
         let kind = self.providers[s.provider as usize].kind as usize;
         RunInfo {
+            slot,
             kappa: self.consumers[s.consumer as usize].kappa,
             hazard: self.tc.hazard[kind],
             theta: self.tc.theta[kind],
@@ -368,6 +449,7 @@ impl EconomicMarket {
         let tc = &mut self.tc;
         tc.free_at[i] = tc.free.len() as u32;
         tc.free.push(i as u32);
+        tc.factor[i] = tc.up_down[1];
     }
 
     /// Reference: provider i starts a session.
@@ -376,6 +458,7 @@ impl EconomicMarket {
             return;
         }
         let tc = &mut self.tc;
+        tc.factor[i] = tc.up_down[0];
         let at = std::mem::replace(&mut tc.free_at[i], NONE) as usize;
         tc.free.swap_remove(at);
         if let Some(&moved) = tc.free.get(at) {
