@@ -13,7 +13,7 @@
 //! Every result and the state after every event are those of the plain
 //! loop, bit for bit.
 
-use super::{EconomicMarket, End, Ev, NONE, S_ARRIVAL, S_INDEX, S_OFFER, S_PERSONAL, ord_f64, ticks_per_leg};
+use super::{EconomicMarket, End, Ev, NONE, S_ARRIVAL, S_INDEX, S_OFFER, S_PERSONAL, ticks_per_leg};
 use crate::engine::time::hours_to_ticks;
 use crate::engine::{AgentRef, Ctx, SimTime};
 use crate::market::posted::paid_hours;
@@ -40,12 +40,23 @@ pub(super) struct TickCache {
     best: Vec<Best>,
     /// Providers without a session, in any order, and where each is in it.
     free: Vec<u32>,
+    free_at: Vec<u32>,
     /// Per provider: its price's factor per tick (busy: 1 + growth dt,
     /// idle: 1 - decay dt).
     factor: Vec<f64>,
     /// Those two factors.
     up_down: [f64; 2],
-    free_at: Vec<u32>,
+    /// The cap, the factors and every provider's price and floor are finite
+    /// numbers (then they stay so).
+    finite_prices: bool,
+    /// The outside index's step coefficients: reversion x dt and
+    /// volatility x sqrt(dt).
+    index_steps: [f64; 2],
+    /// When to sample and when to re-solve the fleet price.
+    sample: Every,
+    resolve: Every,
+    /// A session's hours worked and kept after n ticks.
+    grid: Grid,
     /// Scratch: where in `running` the sessions that end this tick are.
     ended: Vec<u32>,
     /// What a tick reads of each running session's agents, in the order of
@@ -56,14 +67,77 @@ pub(super) struct TickCache {
     offers: Vec<u32>,
 }
 
-/// A running session's slot, checkpoint interval and its provider kind's
-/// cancellation probability per tick and profit threshold.
+/// A running session's slot, ticks worked (`n`, or `OFF_GRID`), where its
+/// checkpoint level's row of the grid starts, and its provider's kind.
 #[derive(Clone, Copy, Debug)]
 struct RunInfo {
     slot: u32,
-    kappa: f64,
-    hazard: f64,
-    theta: f64,
+    n: u32,
+    row: u32,
+    kind: u32,
+}
+
+/// A session whose hours are not those of the grid (only a snapshot edited
+/// by hand holds one): its tick adds them up itself.
+const OFF_GRID: u32 = u32::MAX;
+
+/// The grid has at most this many ticks per job; beyond, no grid.
+const GRID_MAX: usize = 1 << 16;
+
+/// Every session starts at e = l = 0 and adds the same dt each tick, so
+/// after n ticks its hours worked e and kept l (per checkpoint level) are
+/// the same numbers for all: `e[n]`, `l[level * (done + 1) + n]`, computed
+/// once by the same additions. A session is done after `done` ticks (the
+/// first n with e[n] >= job). Empty (`done` = 0) when the job takes more
+/// than `GRID_MAX` ticks or never ends.
+#[derive(Clone, Debug, Default)]
+struct Grid {
+    done: u32,
+    e: Vec<f64>,
+    l: Vec<f64>,
+}
+
+impl Grid {
+    fn new(dt: f64, job: f64, kappas: impl Iterator<Item = f64>) -> Grid {
+        let mut e = vec![0.0];
+        let mut x = 0.0;
+        loop {
+            x += dt;
+            e.push(x);
+            if x >= job {
+                break;
+            }
+            if e.len() > GRID_MAX {
+                return Grid::default();
+            }
+        }
+        let mut l = Vec::new();
+        for kappa in kappas {
+            let mut y = 0.0;
+            l.push(y);
+            for &x in &e[1..] {
+                while y + kappa <= x {
+                    y += kappa;
+                }
+                l.push(y);
+            }
+        }
+        Grid { done: (e.len() - 1) as u32, e, l }
+    }
+
+    /// The ticks a session with these hours and level has worked, if they
+    /// are on the grid (and short of the job).
+    fn ticks_of(&self, e: f64, l: f64, level: u32) -> Option<u32> {
+        if self.done == 0 {
+            return None;
+        }
+        let n = self.e.binary_search_by(|x| x.total_cmp(&e)).ok()?;
+        if n >= self.done as usize {
+            return None;
+        }
+        let row = level as usize * self.e.len();
+        (self.l.get(row + n)?.to_bits() == l.to_bits()).then_some(n as u32)
+    }
 }
 
 /// A free provider as the reference scan ranks it: by cost, then its second
@@ -85,12 +159,42 @@ impl Offer {
     }
 }
 
-/// A level's cheapest free provider as the round's last scan found it.
+/// A level's two cheapest free providers as the round's last scan found
+/// them.
 #[derive(Clone, Copy, Debug, Default)]
 struct Best {
     /// Scanned in this round.
     fresh: bool,
-    offer: Option<Offer>,
+    /// The cheapest, then the next (none when a cost was not a number).
+    offers: [Option<Offer>; 2],
+    /// The scan saw no other free provider.
+    complete: bool,
+}
+
+/// Multiples of a period (engine ticks since the leg's start), found
+/// without a division on the ticks between them.
+#[derive(Clone, Copy, Debug, Default)]
+struct Every {
+    period: u64,
+    /// No multiple lies in [last time asked, next).
+    next: u64,
+}
+
+impl Every {
+    fn new(period: u64) -> Every {
+        Every { period, next: 0 }
+    }
+
+    /// Whether `t` is a multiple of the period (`t` never decreases between
+    /// calls).
+    #[inline]
+    fn due(&mut self, t: u64) -> bool {
+        if t < self.next {
+            return false;
+        }
+        self.next = (t / self.period).saturating_add(1).saturating_mul(self.period);
+        t.is_multiple_of(self.period)
+    }
 }
 
 impl TickCache {
@@ -112,8 +216,8 @@ impl EconomicMarket {
     /// Session `slot` just started: it runs from the next tick on.
     pub(super) fn list_running(&mut self, slot: u32) {
         self.running.push(slot);
-        let info = self.run_info(slot);
-        if info.theta.is_finite() {
+        let info = self.run_info(slot, true);
+        if self.tc.theta[info.kind as usize].is_finite() {
             self.tc.offers.push(self.tc.run.len() as u32);
         }
         self.tc.run.push(info);
@@ -126,15 +230,14 @@ impl EconomicMarket {
         let now = ctx.now().ticks();
         self.ticked = true;
         self.ensure_tick_cache();
+        let rel = now - self.leg_start;
         // 0. Optimise-rule re-solve at multiples of R.
-        if self.tc.has_setter {
-            let r = hours_to_ticks(self.params.setter.resolve_hours).max(1);
-            if (now - self.leg_start).is_multiple_of(r) {
-                self.solve_setter();
-            }
+        if self.tc.has_setter && self.tc.resolve.due(rel) {
+            self.solve_setter();
         }
         // 1. Outside index.
-        let m = self.outside.tick(&self.params.outside.index, self.params.tick_hours, ctx.rng(S_INDEX));
+        let [a, b] = self.tc.index_steps;
+        let m = self.outside.tick_with(&self.params.outside.index, a, b, ctx.rng(S_INDEX));
         ctx.mix_f64(m);
         // 2. Sessions in start order.
         let mut ended = std::mem::take(&mut self.tc.ended);
@@ -151,8 +254,7 @@ impl EconomicMarket {
         // 6. Matching.
         self.round(ctx);
         // Read-only sample.
-        let sample_u = hours_to_ticks(self.params.sample_hours).max(1);
-        if (now - self.leg_start).is_multiple_of(sample_u) {
+        if self.tc.sample.due(rel) {
             self.sample(now);
         }
         let span = self.leg_end - self.leg_start;
@@ -169,24 +271,27 @@ impl EconomicMarket {
     fn retain_running(&mut self, ended: &[u32]) {
         let (running, tc) = (&mut self.running, &mut self.tc);
         let run = &mut tc.run;
-        let mut kept = ended[0] as usize;
-        for (n, &k) in ended.iter().enumerate() {
-            let next = ended.get(n + 1).map_or(running.len(), |&x| x as usize);
-            let from = k as usize + 1;
-            running.copy_within(from..next, kept);
-            run.copy_within(from..next, kept);
-            kept += next - from;
+        // Element by element (a few, not worth a call to copy memory).
+        let (mut kept, mut next) = (ended[0] as usize, 0);
+        for k in kept..running.len() {
+            if ended.get(next) == Some(&(k as u32)) {
+                next += 1;
+                continue;
+            }
+            running[kept] = running[k];
+            run[kept] = run[k];
+            kept += 1;
         }
         running.truncate(kept);
         run.truncate(kept);
         // Branch-free: the kind of each session is not predictable.
-        let offers = &mut tc.offers;
+        let (offers, sees) = (&mut tc.offers, tc.theta.map(f64::is_finite));
         offers.clear();
         offers.resize(run.len(), 0);
         let mut n = 0;
         for (k, r) in run.iter().enumerate() {
             offers[n] = k as u32;
-            n += r.theta.is_finite() as usize;
+            n += sees[r.kind as usize & 1] as usize;
         }
         offers.truncate(n);
     }
@@ -208,22 +313,29 @@ impl EconomicMarket {
         // With `checks`: a session that completed on another tick than the
         // job's count of ticks.
         let mut late = None;
-        let EconomicMarket { running, sessions, checks, dt_u, tc, .. } = self;
+        let EconomicMarket { running, sessions, consumers, checks, dt_u, tc, .. } = self;
         debug_assert_eq!(running.len(), tc.run.len());
-        let personal = ctx.rng(S_PERSONAL);
-        for (k, r) in tc.run.iter().enumerate() {
+        let (e_grid, l_grid, grid_done) = (&tc.grid.e[..], &tc.grid.l[..], tc.grid.done);
+        let hazard = tc.hazard;
+        // Each stream is copied out for its pass and back after it, so that
+        // its state can stay in registers between draws.
+        let mut personal = ctx.rng(S_PERSONAL).clone();
+        for (k, r) in tc.run.iter_mut().enumerate() {
             let s = &mut sessions[r.slot];
-            let e = s.e + dt;
-            // The first checkpoint passed without a branch (whether one is
-            // passed this tick is not predictable), then any further ones.
-            let next = s.l + r.kappa;
-            let mut l = select_unpredictable(next <= e, next, s.l);
-            while l + r.kappa <= e {
-                l += r.kappa;
-            }
-            s.e = e;
-            s.l = l;
-            if e >= job {
+            let done = if r.n != OFF_GRID {
+                r.n += 1;
+                s.e = e_grid[r.n as usize];
+                s.l = l_grid[(r.row + r.n) as usize];
+                r.n >= grid_done
+            } else {
+                let kappa = consumers[s.consumer as usize].kappa;
+                s.e += dt;
+                while s.l + kappa <= s.e {
+                    s.l += kappa;
+                }
+                s.e >= job
+            };
+            if done {
                 s.end = Some(End::Done);
                 ended.push(k as u32);
                 if *checks && late.is_none() {
@@ -232,29 +344,31 @@ impl EconomicMarket {
                         late = Some(n);
                     }
                 }
-                continue;
-            }
-            if personal.random::<f64>() < r.hazard {
+            } else if personal.random::<f64>() < hazard[r.kind as usize & 1] {
                 s.end = Some(End::Personal);
                 ended.push(k as u32);
             }
         }
+        *ctx.rng(S_PERSONAL) = personal;
         let before = ended.len();
+        let (mut arrival, mut offer) = (ctx.rng(S_ARRIVAL).clone(), ctx.rng(S_OFFER).clone());
         for &k in &tc.offers {
             let r = &tc.run[k as usize];
             let s = &mut sessions[r.slot];
             if s.end.is_some() {
                 continue;
             }
-            if ctx.rng(S_ARRIVAL).random::<f64>() < p_offer {
-                let u = o.multiplier_min + (o.multiplier_max - o.multiplier_min) * ctx.rng(S_OFFER).random::<f64>();
+            if arrival.random::<f64>() < p_offer {
+                let u = o.multiplier_min + (o.multiplier_max - o.multiplier_min) * offer.random::<f64>();
                 let b = m * u;
-                if b >= r.theta * s.rate {
+                if b >= tc.theta[r.kind as usize & 1] * s.rate {
                     s.end = Some(End::Profit);
                     ended.push(k);
                 }
             }
         }
+        *ctx.rng(S_ARRIVAL) = arrival;
+        *ctx.rng(S_OFFER) = offer;
         if ended.len() > before && before > 0 {
             ended.sort_unstable();
         }
@@ -308,8 +422,25 @@ impl EconomicMarket {
         // Each provider's factor is kept beside it as its session starts and
         // ends: which providers are busy is not predictable, so no branch.
         debug_assert_eq!(self.providers.len(), self.tc.factor.len());
+        if !self.tc.finite_prices {
+            for (p, &f) in self.providers.iter_mut().zip(&self.tc.factor) {
+                p.price = if p.setter { pstar } else { (p.price * f).min(pp.cap).max(p.floor) };
+            }
+            return;
+        }
+        // Every price, factor, floor and the cap are finite numbers, so the
+        // product is never NaN and `min`/`max` reduce to one comparison each
+        // (as they are compiled: the first operand unless the second is
+        // smaller, resp. larger).
+        let cap = pp.cap;
         for (p, &f) in self.providers.iter_mut().zip(&self.tc.factor) {
-            p.price = if p.setter { pstar } else { (p.price * f).min(pp.cap).max(p.floor) };
+            p.price = if p.setter {
+                pstar
+            } else {
+                let x = p.price * f;
+                let y = select_unpredictable(cap < x, cap, x);
+                select_unpredictable(p.floor > y, p.floor, y)
+            };
         }
     }
 
@@ -336,23 +467,26 @@ impl EconomicMarket {
     /// Reference: the best free provider of level l, as a scan of every
     /// provider would find it. A match only takes providers out (costs do
     /// not change within a round), so a level is scanned again in a round
-    /// only when its best provider was taken.
+    /// only when its two best providers were taken (the order is total, so
+    /// once the best is taken the second is the best of those left).
     pub(super) fn best_provider_listed(&mut self, l: usize) -> Option<(usize, f64, f64)> {
         let b = self.tc.best[l];
-        let o = match b.offer {
-            Some(o) if b.fresh && self.providers[o.i as usize].session == NONE => o,
-            None if b.fresh => return None,
-            _ => {
-                let o = self.scan_level(l);
-                self.tc.best[l] = Best { fresh: true, offer: o };
-                o?
+        if b.fresh {
+            if let Some(o) = b.offers.iter().flatten().find(|o| self.providers[o.i as usize].session == NONE) {
+                return Some((o.i as usize, o.price, o.e));
             }
-        };
-        Some((o.i as usize, o.price, o.e))
+            if b.complete {
+                return None;
+            }
+        }
+        let b = self.scan_level(l);
+        self.tc.best[l] = b;
+        b.offers[0].map(|o| (o.i as usize, o.price, o.e))
     }
 
-    /// Reference: level l's cheapest free provider.
-    fn scan_level(&self, l: usize) -> Option<Offer> {
+    /// Reference: level l's two cheapest free providers (the first is the
+    /// provider a plain scan keeps).
+    fn scan_level(&self, l: usize) -> Best {
         let levels = self.levels.len();
         let bid = self.params.priority == Priority::Bid;
         let offer = |i: u32| {
@@ -361,38 +495,21 @@ impl EconomicMarket {
             let price = p.price;
             Offer { cost: price * e, second: if bid { p.tie } else { i as u64 }, i: i as u32, price, e }
         };
-        // Which provider is cheapest is not predictable: compare integer keys
-        // and keep the best by conditional moves, not branches. For costs
-        // that are numbers, `ord_f64(cost + 0.0)` orders as `cost` does
-        // (`+ 0.0` makes -0 equal to 0), and the key ends in the provider's
-        // index, so the least key is the provider the plain scan keeps.
-        let key = |o: &Offer| (ord_f64(o.cost + 0.0), o.second, o.i);
-        let (&first, rest) = self.tc.free.split_first()?;
-        let o = offer(first);
-        let (mut nan, mut best) = (o.cost.is_nan(), key(&o));
-        for &i in rest {
-            let o = offer(i);
-            nan |= o.cost.is_nan();
-            let k = key(&o);
-            let before = (k.0 < best.0) | ((k.0 == best.0) & ((k.1 < best.1) | ((k.1 == best.1) & (k.2 < best.2))));
-            best = (
-                select_unpredictable(before, k.0, best.0),
-                select_unpredictable(before, k.1, best.1),
-                select_unpredictable(before, k.2, best.2),
-            );
-        }
-        if !nan {
-            return Some(offer(best.2));
-        }
-        // A cost that is not a number: the plain scan.
-        let mut best: Option<Offer> = None;
+        let (mut best, mut second, mut nan) = (None::<Offer>, None::<Offer>, false);
         for &i in &self.tc.free {
             let o = offer(i);
+            nan |= o.cost.is_nan();
             if best.is_none_or(|b| o.before(&b)) {
+                second = best;
                 best = Some(o);
+            } else if second.is_none_or(|b| o.before(&b)) {
+                second = Some(o);
             }
         }
-        best
+        // A cost that is not a number leaves no total order: keep the best
+        // only, so that a taken best means a new scan.
+        let complete = !nan && self.tc.free.len() <= 2;
+        Best { fresh: true, offers: [best, if nan { None } else { second }], complete }
     }
 
     /// Reference: build the tick cache unless it is up to date.
@@ -405,6 +522,11 @@ impl EconomicMarket {
         self.tc.hazard = [dc.tick_probability(dt), home.tick_probability(dt)];
         self.tc.theta = [dc.cancel_threshold, home.cancel_threshold];
         self.tc.has_setter = self.providers.iter().any(|p| p.setter);
+        self.tc.grid = Grid::new(dt, self.params.job_hours, self.levels.iter().map(|lv| lv.kappa));
+        let index = self.params.outside.index;
+        self.tc.index_steps = [index.reversion * dt, index.volatility * dt.sqrt()];
+        self.tc.sample = Every::new(hours_to_ticks(self.params.sample_hours).max(1));
+        self.tc.resolve = Every::new(hours_to_ticks(self.params.setter.resolve_hours).max(1));
         self.tc.e = vec![0.0; self.providers.len() * self.levels.len()];
         self.tc.best = vec![Best::default(); self.levels.len()];
         let np = self.providers.len();
@@ -413,6 +535,8 @@ impl EconomicMarket {
         let pp = self.params.price;
         let [up, down] = [1.0 + pp.growth * dt, 1.0 - pp.decay * dt];
         self.tc.up_down = [up, down];
+        self.tc.finite_prices = [pp.cap, up, down].iter().all(|x| x.is_finite())
+            && self.providers.iter().all(|p| p.price.is_finite() && p.floor.is_finite());
         self.tc.factor = vec![up; np];
         for i in 0..np {
             if self.providers[i].session == NONE {
@@ -421,24 +545,25 @@ impl EconomicMarket {
                 self.tc.factor[i] = down;
             }
         }
-        self.tc.run = self.running.iter().map(|&slot| self.run_info(slot)).collect();
-        self.tc.offers = (0..self.tc.run.len() as u32).filter(|&k| self.tc.run[k as usize].theta.is_finite()).collect();
+        self.tc.run = self.running.iter().map(|&slot| self.run_info(slot, false)).collect();
+        self.tc.offers = (0..self.tc.run.len() as u32)
+            .filter(|&k| self.tc.theta[self.tc.run[k as usize].kind as usize].is_finite())
+            .collect();
         self.tc.ready = true;
         for i in 0..self.providers.len() {
             self.refresh_costs(i);
         }
     }
 
-    /// Reference: what a tick reads of session `slot`'s agents.
-    fn run_info(&self, slot: u32) -> RunInfo {
+    /// Reference: what a tick reads of session `slot`'s agents (`new`: it
+    /// has not worked yet).
+    fn run_info(&self, slot: u32, new: bool) -> RunInfo {
         let s = &self.sessions[slot];
-        let kind = self.providers[s.provider as usize].kind as usize;
-        RunInfo {
-            slot,
-            kappa: self.consumers[s.consumer as usize].kappa,
-            hazard: self.tc.hazard[kind],
-            theta: self.tc.theta[kind],
-        }
+        let kind = self.providers[s.provider as usize].kind as u32;
+        let level = self.consumers[s.consumer as usize].level as u32;
+        let grid = &self.tc.grid;
+        let n = if new && grid.done > 0 { Some(0) } else { grid.ticks_of(s.e, s.l, level) };
+        RunInfo { slot, n: n.unwrap_or(OFF_GRID), row: level * grid.e.len() as u32, kind }
     }
 
     /// Reference: provider i has no session any more.
