@@ -270,29 +270,29 @@ impl EconomicMarket {
     /// the order, and list again where those that see offers are.
     fn retain_running(&mut self, ended: &[u32]) {
         let (running, tc) = (&mut self.running, &mut self.tc);
-        let run = &mut tc.run;
-        // Element by element (a few, not worth a call to copy memory).
-        let (mut kept, mut next) = (ended[0] as usize, 0);
-        for k in kept..running.len() {
+        let (run, offers, sees) = (&mut tc.run, &mut tc.offers, tc.theta.map(f64::is_finite));
+        let first = ended[0] as usize;
+        // Places before the first ended session do not move.
+        let keep = offers.partition_point(|&k| (k as usize) < first);
+        offers.truncate(keep);
+        offers.resize(keep + run.len() - first, 0);
+        // Element by element (a few, not worth a call to copy memory), and
+        // listing those that see offers without a branch (the kind of each
+        // session is not predictable).
+        let (mut kept, mut next, mut n) = (first, 0, keep);
+        for k in first..running.len() {
             if ended.get(next) == Some(&(k as u32)) {
                 next += 1;
                 continue;
             }
             running[kept] = running[k];
             run[kept] = run[k];
+            offers[n] = kept as u32;
+            n += sees[run[kept].kind as usize & 1] as usize;
             kept += 1;
         }
         running.truncate(kept);
         run.truncate(kept);
-        // Branch-free: the kind of each session is not predictable.
-        let (offers, sees) = (&mut tc.offers, tc.theta.map(f64::is_finite));
-        offers.clear();
-        offers.resize(run.len(), 0);
-        let mut n = 0;
-        for (k, r) in run.iter().enumerate() {
-            offers[n] = k as u32;
-            n += sees[r.kind as usize & 1] as usize;
-        }
         offers.truncate(n);
     }
 
@@ -305,6 +305,7 @@ impl EconomicMarket {
     /// `personal`), the second the outside offers of those that see them
     /// and are still running (streams `offer_arrival`, `offer_price`). The
     /// streams are separate, so the draws are the script's.
+    #[inline(never)]
     fn tick_sessions(&mut self, m: f64, now: u64, ended: &mut Vec<u32>, ctx: &mut Ctx<'_, Ev>) {
         let dt = self.params.tick_hours;
         let job = self.params.job_hours;
@@ -413,6 +414,7 @@ impl EconomicMarket {
 
     /// Reference tick, step 5: every price moves a tick (busy ones grow,
     /// idle ones decay, within [floor, cap]); setters post the fleet price.
+    #[inline(never)]
     fn tick_prices(&mut self) {
         if self.checks {
             return self.tick_prices_checked();
@@ -486,6 +488,7 @@ impl EconomicMarket {
 
     /// Reference: level l's two cheapest free providers (the first is the
     /// provider a plain scan keeps).
+    #[inline(never)]
     fn scan_level(&self, l: usize) -> Best {
         let levels = self.levels.len();
         let bid = self.params.priority == Priority::Bid;
