@@ -389,6 +389,7 @@ impl EconomicMarket {
                 let (is_done, ended) = (end == Some(End::Done), end.is_some());
                 if ended && is_done == pass && self.sessions.is_live(slot) {
                     let e = end.expect("ended");
+                    self.note_tick_end(slot, e, ctx);
                     let (i, j) = self.book(slot, e, 0, false);
                     if self.checks && e != End::Done {
                         let s = &self.sessions[slot];
@@ -398,11 +399,6 @@ impl EconomicMarket {
                             self.violation(|| format!("lost work {lost} outside [0, {kappa}]"));
                         }
                     }
-                    ctx.note(Some(AgentRef::new("provider", i as u32)), || match e {
-                        End::Done => format!("session {slot} with consumer {j} completes"),
-                        End::Personal => format!("session {slot} with consumer {j} cancelled: personal use"),
-                        End::Profit => format!("session {slot} with consumer {j} cancelled: a better offer"),
-                    });
                     if self.params.priority == Priority::Bid {
                         self.providers[i].tie = Self::new_tie(ctx);
                     }
@@ -605,5 +601,58 @@ impl EconomicMarket {
         for l in 0..levels {
             self.tc.e[i * levels + l] = paid_hours(self.params.job_hours, self.levels[l].kappa, a);
         }
+    }
+}
+
+/// Trace notes of the tick loop.
+impl EconomicMarket {
+    /// Reference: the market after a tick's matching round.
+    pub(super) fn note_tick(&self, ctx: &mut Ctx<'_, Ev>) {
+        ctx.note(None, || {
+            let idle = self.consumers.iter().filter(|c| c.session == NONE).count();
+            format!(
+                "after the tick: outside index ${:.4}/h; {} session(s) running, {idle} consumer(s) idle",
+                self.outside.last(&self.params.outside.index),
+                self.running.len()
+            )
+        });
+    }
+
+    /// Reference: trace notes of session `slot` ending this tick, before it
+    /// is booked: a completion, or a cancellation with the work the consumer
+    /// keeps to its last checkpoint and loses.
+    pub(super) fn note_tick_end(&self, slot: u32, end: End, ctx: &mut Ctx<'_, Ev>) {
+        if !ctx.tracing() {
+            return;
+        }
+        let s = &self.sessions[slot];
+        let (i, j, rate) = (s.provider as usize, s.consumer as usize, s.rate);
+        let why = match end {
+            End::Done => None,
+            End::Personal => Some(self.down_cause(i)),
+            End::Profit => Some("takes a better outside offer"),
+        };
+        let Some(why) = why else {
+            let job = self.params.job_hours;
+            ctx.note(Some(AgentRef::new("provider", i as u32)), || {
+                format!("session {slot} with consumer{j} completes: ${:.4} for {job:.3}h", rate * job)
+            });
+            ctx.note(Some(AgentRef::new("consumer", j as u32)), || {
+                format!("job done on {} (session {slot}): pays ${:.4} for {:.3}h", self.pname(i), rate * s.e, s.e)
+            });
+            return;
+        };
+        let (e, kept, kappa) = (s.e, s.l, self.consumers[j].kappa);
+        ctx.note(Some(AgentRef::new("provider", i as u32)), || {
+            format!("{why}: cancels session {slot} of consumer{j} after {e:.3}h (paid ${:.4})", rate * e)
+        });
+        ctx.note(Some(AgentRef::new("consumer", j as u32)), || {
+            format!(
+                "session {slot} on {} cancelled after {e:.3}h ({why}): keeps {kept:.3}h of work to its last checkpoint (every {kappa}h), loses {:.3}h; pays ${:.4}",
+                self.pname(i),
+                e - kept,
+                rate * e
+            )
+        });
     }
 }
