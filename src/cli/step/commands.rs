@@ -194,6 +194,8 @@ impl<W: Write> Session<'_, W> {
                     );
                 }
                 if n == 0 {
+                    let s = self.status();
+                    writeln!(self.out, "back 0 {s}")?;
                     return Ok(Flow::Go);
                 }
                 let m = self.back_to(pos - n)?;

@@ -120,3 +120,6 @@ fn repl<W: Write>(s: &mut Session<'_, W>, stdin_tty: bool) -> anyhow::Result<Exi
     writeln!(s.out)?;
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests;
