@@ -11,7 +11,7 @@ use std::path::Path;
 
 /// Every command, for `help` and `step --help`.
 pub const HELP: &str = "\
-Commands at the step> prompt (an empty line is `next`):
+Commands at the prompt (an empty line is `next`):
   next [n]                 handle events until n (default 1) that the filter shows were printed (also: n)
   until <time> [-q]        handle every event up to a simulated time (12.5h, 3d; a bare number is in the model's
                            unit), printing them; -q or --quiet prints nothing on the way (also: u)
