@@ -109,16 +109,51 @@ fn repl<W: Write>(s: &mut Session<'_, W>, stdin_tty: bool) -> anyhow::Result<Exi
             Read::End => break,
         };
         interrupt::clear();
-        match s.execute(&line) {
-            Ok(Flow::Go) => {}
-            Ok(Flow::Quit) => break,
-            Err(e) if super::out::is_broken_pipe(&e) => return Err(e),
-            Err(e) => writeln!(s.out, "error: {e:#}")?,
+        if let Flow::Quit = command(s, &line)? {
+            break;
         }
-        s.out.flush()?;
     }
     writeln!(s.out)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Run one command line: its errors are printed and the session goes on;
+/// only a failure to write (a closed stdout) ends it.
+fn command<W: Write>(s: &mut Session<'_, W>, line: &str) -> anyhow::Result<Flow> {
+    let flow = match s.execute(line) {
+        Ok(f) => f,
+        Err(e) if super::out::is_broken_pipe(&e) => return Err(e),
+        Err(e) => {
+            writeln!(s.out, "error: {e:#}")?;
+            Flow::Go
+        }
+    };
+    s.out.flush()?;
+    Ok(flow)
+}
+
+/// Run a script of prompt commands (one a line) on `run`, as `step
+/// --interactive` does with them on stdin, writing to `out` (without the
+/// prompts). For tests and fuzzing: an error is returned only when `out`
+/// fails.
+pub fn run_script(run: &mut dyn Stepper, script: &str, out: &mut dyn Write) -> anyhow::Result<()> {
+    let unit = run.time_unit();
+    let history = History::new(run, 256 << 20);
+    let mut s = Session {
+        run,
+        unit,
+        filter: Filter::default(),
+        breaks: Default::default(),
+        watches: Default::default(),
+        history,
+        out,
+    };
+    for line in script.lines() {
+        if let Flow::Quit = command(&mut s, line)? {
+            break;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
