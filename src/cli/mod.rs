@@ -46,13 +46,12 @@ enum Command {
     /// Continue an interrupted run (its output folder), or one seed from a
     /// snapshot file.
     Resume(ResumeArgs),
-    /// Step through one run event by event (interactive on a terminal).
+    /// Step through one run event by event: a debugger on a terminal
+    /// (breakpoints, watches, the pending queue, stepping back).
     Step(StepArgs),
-    /// Print a snapshot's header and state.
-    Inspect {
-        /// Snapshot file.
-        snapshot: PathBuf,
-    },
+    /// Print a snapshot's header and state (the run's overrides included),
+    /// its pending events or one agent.
+    Inspect(InspectArgs),
     /// Combine the shards of a sharded run (`run --shard i/N`) into the
     /// report an unsharded run would write.
     Merge {
@@ -185,6 +184,7 @@ struct ResumeArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(after_help = step::HELP)]
 struct StepArgs {
     /// Scenario file (omit with --from).
     #[arg(required_unless_present = "from")]
@@ -204,15 +204,37 @@ struct StepArgs {
     /// Run to this simulated time, printing events on the way.
     #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     until: Option<String>,
-    /// Only print events of these kinds (comma-separated, e.g. SessionEnd,CompetingBid).
+    /// With --until: print nothing on the way, only where the run is then.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Only print events of these kinds (comma-separated, e.g. SessionEnd,CompetingBid; the prompt's `kinds`
+    /// lists a model's kinds; an unknown kind is an error that lists them).
     #[arg(long, value_delimiter = ',')]
     kind: Vec<String>,
-    /// Only print events that concern this agent (e.g. provider3, p3, consumer:12).
+    /// Only print events that concern this agent, named as the output prints it (e.g. provider3, p3, consumer:12).
     #[arg(long)]
     agent: Option<String>,
-    /// Interactive prompt even when stdin is not a terminal.
+    /// The command prompt even when stdin is not a terminal (commands are read one a line, e.g. from a script);
+    /// with --until or --count, after running those.
     #[arg(long)]
     interactive: bool,
+    /// Memory that stepping back may keep in checkpoints of the run (e.g. 64MiB, 1GiB); older checkpoints are
+    /// thinned out to stay within it, which makes going far back replay more events.
+    #[arg(long, value_name = "SIZE", default_value = "256MiB")]
+    back_memory: String,
+}
+
+#[derive(Args, Debug)]
+struct InspectArgs {
+    /// Snapshot file.
+    snapshot: PathBuf,
+    /// List the next N pending events (time, sequence number, kind, agent) instead of the header.
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "10", allow_hyphen_values = true,
+          value_parser = args::whole(0))]
+    queue: Option<u64>,
+    /// Print one agent's state and numeric fields instead of the header (named as `step` prints it).
+    #[arg(long)]
+    agent: Option<String>,
 }
 
 /// Entry point of the binary. Every command prints through [`out`]; its
@@ -244,13 +266,15 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(a) => cmd_run(a),
         Command::Resume(a) => cmd_resume(a),
         Command::Step(a) => step::cmd_step(a),
-        Command::Inspect { snapshot } => cmd_inspect(&snapshot),
+        Command::Inspect(a) => cmd_inspect(&a),
         Command::List { dir } => cmd_list(&dir),
         Command::Merge { dirs, out, force } => cmd_merge(&dirs, out, force),
         Command::Reproduce(a) => reproduce::cmd_reproduce(a),
         Command::Trust { command } => trust::cmd_trust(command),
     }
 }
+
+pub use step::run_script as step_script;
 
 /// Parse a user time in `unit` (bare numbers), with a message naming `flag`.
 fn time_arg(flag: &str, text: &str, unit: TimeUnit) -> anyhow::Result<SimTime> {
@@ -585,19 +609,45 @@ fn cmd_merge(dirs: &[PathBuf], out: Option<PathBuf>, force: bool) -> anyhow::Res
     Ok(ExitCode::SUCCESS)
 }
 
-fn cmd_inspect(path: &Path) -> anyhow::Result<ExitCode> {
+fn cmd_inspect(a: &InspectArgs) -> anyhow::Result<ExitCode> {
+    let path = a.snapshot.as_path();
     let (h, mut run) = open_snapshot(path)?;
     let text = guarded(path, || {
         let unit = run.time_unit();
+        if let Some(name) = &a.agent {
+            let agent = step::resolve_agent(run.as_ref(), name).map_err(|e| anyhow::anyhow!("--agent {e:#}"))?;
+            let Some(state) = run.show(agent) else {
+                bail!("--agent: no {agent} in this snapshot's run at {}", unit.format(run.now()));
+            };
+            let mut lines = vec![state];
+            for (name, v) in run.agent_fields(agent).unwrap_or_default() {
+                lines.push(format!("  {name:<20} {v}"));
+            }
+            if a.queue.is_none() {
+                return Ok(lines.join("\n"));
+            }
+            lines.push(String::new());
+            lines.push(step::queue_text(run.as_ref(), a.queue.unwrap_or(10)));
+            return Ok(lines.join("\n"));
+        }
+        if let Some(n) = a.queue {
+            return Ok(step::queue_text(run.as_ref(), n));
+        }
         let c = run.counters();
         let next = run.next_time().map(|t| unit.format(t)).unwrap_or_else(|| "none (run finished)".into());
-        let agents: Vec<String> = run.agent_counts().iter().map(|(k, n)| format!("{n} {k}s")).collect();
+        let agents: Vec<String> = run.agent_counts().iter().map(|(k, n)| format!("{k}: {n}")).collect();
+        let overrides = match run.meta().scenario() {
+            Ok(s) if s.overrides().is_empty() => "none".to_string(),
+            Ok(s) => s.overrides().join(", "),
+            Err(e) => format!("(the stored scenario does not load: {e:#})"),
+        };
         Ok([
             format!("snapshot        {}", path.display()),
             format!("format version  {}", h.format_version),
             format!("model kind      {}", h.model_kind),
             format!("written by      omerta-sim {}", h.crate_version),
             format!("scenario        {} (hash {:016x})", run.meta().scenario_path, h.scenario_hash),
+            format!("overrides       {overrides}"),
             format!("seed            {}", run.meta().seed),
             format!("body            {} bytes (file checksum {:016x})", h.body_len, h.checksum),
             format!("simulated time  {} of {}", unit.format(run.now()), unit.format(run.horizon())),

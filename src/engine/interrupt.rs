@@ -8,12 +8,16 @@
 //! ([`install`]); the others keep the default behaviour (the signal ends the
 //! process).
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{OnceLock, RwLock};
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
 static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
+
+/// What the first signal prints (after the signal's name).
+const KEEP_WORK: &str = "stopping at the next safe point and keeping the work done (again to exit at once)";
+static NOTICE: RwLock<&'static str> = RwLock::new(KEEP_WORK);
 
 /// SIGINT.
 pub const SIGINT: i32 = signal_hook::consts::SIGINT;
@@ -38,13 +42,10 @@ pub fn install() -> anyhow::Result<()> {
                         std::process::exit(128 + sig);
                     }
                     SIGNAL.store(sig, Ordering::SeqCst);
+                    let notice = *NOTICE.read().unwrap_or_else(|e| e.into_inner());
                     let _ = std::io::Write::write_all(
                         &mut std::io::stderr(),
-                        format!(
-                            "\n{}: stopping at the next safe point and keeping the work done (again to exit at once)\n",
-                            name(sig)
-                        )
-                        .as_bytes(),
+                        format!("\n{}: {notice}\n", name(sig)).as_bytes(),
                     );
                 }
             })
@@ -58,6 +59,20 @@ pub fn install() -> anyhow::Result<()> {
 #[inline]
 pub fn requested() -> bool {
     REQUESTED.load(Ordering::Relaxed)
+}
+
+/// Forget an interrupt request that was dealt with, so that the next one
+/// is again a request and not the second signal that exits at once: for a
+/// command that returns to a prompt after an interrupt (`step`).
+pub fn clear() {
+    REQUESTED.store(false, Ordering::SeqCst);
+    SIGNAL.store(0, Ordering::SeqCst);
+}
+
+/// Set what the first signal prints after its name (by default that the
+/// command stops at the next safe point and keeps its work).
+pub fn set_notice(text: &'static str) {
+    *NOTICE.write().unwrap_or_else(|e| e.into_inner()) = text;
 }
 
 /// Ask for an interrupt as a signal would (tests, embedding programs).

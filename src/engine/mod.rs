@@ -101,4 +101,4 @@ pub use queue::{EventId, EventQueue};
 pub use rng::{RngStreams, StreamId, StreamRng};
 pub use sim::{Audit, Counters, Ctx, EventInfo, Model, PendingEvent, Simulation, with_scratch_ctx};
 pub use time::{SimTime, TICKS_PER_DAY, TICKS_PER_HOUR, TimeUnit};
-pub use trace::{AgentRef, Change, StepInfo};
+pub use trace::{AgentRef, Change, PendingInfo, StepInfo};

@@ -215,7 +215,15 @@ impl<E> EventQueue<E> {
             }
         };
         let e = Entry { time, seq, slot };
-        if time == self.last {
+        if self.summary == 0 && self.head == self.zero.len() {
+            // The queue holds no entry at all (a model that keeps one event
+            // pending, e.g. its next tick): this one is the minimum, so it
+            // is bucket 0 by itself, with no redistribution when it is taken.
+            self.zero.clear();
+            self.head = 0;
+            self.last = time;
+            self.zero.push(e);
+        } else if time == self.last {
             // The newest sequence number: last in its time.
             self.zero.push(e);
         } else if time > self.last {
@@ -370,6 +378,42 @@ impl<E> EventQueue<E> {
                 }
             })
             .collect();
+        v.sort_by_key(|&(t, s, _)| (t, s));
+        v
+    }
+}
+
+impl<E> EventQueue<E> {
+    /// The next live event (time, sequence number, event), without taking
+    /// it out; drops stale entries on the way, as [`EventQueue::peek_time`].
+    pub fn peek(&mut self) -> Option<(SimTime, u64, &E)> {
+        self.peek_time()?;
+        let e = self.zero[self.head];
+        let ev = self.slots[e.slot as usize].event.as_ref()?;
+        Some((SimTime(e.time), e.seq, ev))
+    }
+
+    /// The first `n` live events in firing order (for inspection: O(m) for
+    /// m pending events, plus O(n log n)).
+    pub fn pending_first(&self, n: usize) -> Vec<(SimTime, u64, &E)> {
+        let mut v: Vec<(SimTime, u64, &E)> = self.zero[self.head.min(self.zero.len())..]
+            .iter()
+            .chain(self.buckets.iter().flatten())
+            .filter_map(|e| {
+                let s = self.slots.get(e.slot as usize)?;
+                match (&s.event, s.seq == e.seq) {
+                    (Some(ev), true) => Some((SimTime(e.time), e.seq, ev)),
+                    _ => None,
+                }
+            })
+            .collect();
+        if n < v.len() {
+            if n == 0 {
+                return Vec::new();
+            }
+            v.select_nth_unstable_by_key(n - 1, |&(t, s, _)| (t, s));
+            v.truncate(n);
+        }
         v.sort_by_key(|&(t, s, _)| (t, s));
         v
     }
@@ -556,6 +600,26 @@ mod tests {
         assert!(q.pop().is_none());
         assert!(!q.is_pending(b));
         assert_eq!(q.cancel(b), None);
+    }
+
+    #[test]
+    fn peek_and_pending_first_follow_firing_order() {
+        let mut q = EventQueue::new();
+        let ids: Vec<EventId> = (0..50u64).map(|k| q.push(SimTime(k * 37 % 11 + 5), k)).collect();
+        q.cancel(ids[3]);
+        q.cancel(ids[14]);
+        let all: Vec<(SimTime, u64, u64)> = q.pending().into_iter().map(|(t, s, e)| (t, s, *e)).collect();
+        for n in [0, 1, 7, 48, 100] {
+            let first: Vec<(SimTime, u64, u64)> = q.pending_first(n).into_iter().map(|(t, s, e)| (t, s, *e)).collect();
+            assert_eq!(first, all[..n.min(all.len())], "n = {n}");
+        }
+        let mut popped = Vec::new();
+        while let Some((t, s, e)) = q.peek().map(|(t, s, e)| (t, s, *e)) {
+            let p = q.pop().unwrap();
+            assert_eq!((t, s, e), (p.time, p.seq, p.event));
+            popped.push((t, s, e));
+        }
+        assert_eq!(popped, all);
     }
 
     /// A queue after some pushes, pops and cancels validates; each kind of

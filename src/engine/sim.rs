@@ -368,6 +368,21 @@ impl<M: Model> Simulation<M> {
         self.queue.pending()
     }
 
+    /// The first `n` pending events in firing order (for inspection).
+    pub fn pending_first(&self, n: usize) -> Vec<(SimTime, u64, &M::Event)> {
+        self.queue.pending_first(n)
+    }
+
+    /// The next event (time, sequence number, event), without handling it.
+    pub fn peek(&mut self) -> Option<(SimTime, u64, &M::Event)> {
+        self.queue.peek()
+    }
+
+    /// Whether `step` collects trace notes.
+    pub fn tracing(&self) -> bool {
+        self.tracing
+    }
+
     /// Time of the next event, if any.
     pub fn next_time(&mut self) -> Option<SimTime> {
         self.queue.peek_time()

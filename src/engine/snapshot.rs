@@ -271,6 +271,18 @@ pub fn state_bytes<T: Serialize>(value: &T) -> Vec<u8> {
     bincode::serde::encode_to_vec(value, config()).expect("in-memory encoding cannot fail")
 }
 
+/// Decode what [`state_bytes`] encoded in this process (an in-memory
+/// checkpoint, e.g. `step`'s history for stepping back). Not for files:
+/// those go through [`decode`], which bounds what a forged length can
+/// allocate.
+pub fn from_state_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    match bincode::serde::decode_from_slice(bytes, config()) {
+        Ok((value, used)) if used == bytes.len() => Ok(value),
+        Ok((_, used)) => Err(format!("{} bytes of the state were not used", bytes.len() - used)),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Encode a snapshot: header and body.
 ///
 /// # Panics

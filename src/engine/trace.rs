@@ -169,6 +169,19 @@ impl StepInfo {
     }
 }
 
+/// A pending event, as `step`'s `queue` lists it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PendingInfo {
+    /// When it fires.
+    pub time: SimTime,
+    /// Its sequence number (scheduling order; breaks ties of time).
+    pub seq: u64,
+    /// Its kind.
+    pub kind: &'static str,
+    /// The agent it concerns, if one.
+    pub agent: Option<AgentRef>,
+}
+
 /// Fold one value into a running fingerprint (an FxHash-style step: one
 /// multiply, cheap enough for every event, and order-sensitive).
 #[inline]

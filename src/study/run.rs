@@ -3,7 +3,7 @@
 
 use crate::engine::progress::Tracker;
 use crate::engine::snapshot;
-use crate::engine::{AgentRef, Counters, Model, SimTime, Simulation, StepInfo, TimeUnit};
+use crate::engine::{AgentRef, Counters, EventInfo, Model, PendingInfo, SimTime, Simulation, StepInfo, TimeUnit};
 use crate::report::results::{FindingDef, Results, SeedOutput, Table, VerdictRule};
 use crate::study::Scenario;
 use anyhow::Context;
@@ -13,6 +13,11 @@ use std::sync::Arc;
 
 /// A model that can report one seed's metrics.
 pub trait StudyModel: Model + Send + 'static {
+    /// The kind names of the model's events, as `step` prints them and
+    /// `step --kind` and breakpoints take them (each model's
+    /// `EVENT_KINDS`; empty: not listed, and kinds are not checked).
+    const EVENT_KINDS: &'static [&'static str] = &[];
+
     /// Metrics, findings, tables and series of a finished run.
     fn seed_output(&self, seed: u64) -> SeedOutput;
 
@@ -325,6 +330,23 @@ pub trait Stepper {
     fn agent_fields(&self, agent: AgentRef) -> Option<Vec<(&'static str, f64)>>;
     /// The model state in a paragraph.
     fn describe(&self) -> String;
+    /// The kind names of the model's events ([`StudyModel::EVENT_KINDS`]).
+    fn event_kinds(&self) -> &'static [&'static str];
+    /// The next event, without handling it.
+    fn peek(&mut self) -> Option<PendingInfo>;
+    /// The first `n` pending events in firing order.
+    fn pending_events(&self, n: usize) -> Vec<PendingInfo>;
+    /// Handle at most `n` events without collecting trace notes, as fast
+    /// as the run goes (stepping back replays with this). Returns the
+    /// number handled.
+    fn run_events(&mut self, n: u64) -> u64;
+    /// The whole simulation (model, queue, clock, streams, counters,
+    /// fingerprint) as bytes, to [`Stepper::restore`] later in this
+    /// process: `step`'s checkpoints for stepping back.
+    fn checkpoint(&self) -> Vec<u8>;
+    /// Go back to a state [`Stepper::checkpoint`] took of this run (trace
+    /// notes stay as they were set).
+    fn restore(&mut self, state: &[u8]) -> anyhow::Result<()>;
     /// Agent counts.
     fn agent_counts(&self) -> Vec<(&'static str, usize)>;
     /// Engine counters.
@@ -385,6 +407,31 @@ impl<M: StudyModel> Stepper for Run<M> {
     }
     fn describe(&self) -> String {
         self.sim.model.describe()
+    }
+    fn event_kinds(&self) -> &'static [&'static str] {
+        M::EVENT_KINDS
+    }
+    fn peek(&mut self) -> Option<PendingInfo> {
+        self.sim.peek().map(|(time, seq, e)| PendingInfo { time, seq, kind: e.kind(), agent: e.agent() })
+    }
+    fn pending_events(&self, n: usize) -> Vec<PendingInfo> {
+        self.sim
+            .pending_first(n)
+            .into_iter()
+            .map(|(time, seq, e)| PendingInfo { time, seq, kind: e.kind(), agent: e.agent() })
+            .collect()
+    }
+    fn run_events(&mut self, n: u64) -> u64 {
+        self.sim.run_events(n)
+    }
+    fn checkpoint(&self) -> Vec<u8> {
+        snapshot::state_bytes(&self.sim)
+    }
+    fn restore(&mut self, state: &[u8]) -> anyhow::Result<()> {
+        let tracing = self.sim.tracing();
+        self.sim = snapshot::from_state_bytes(state).map_err(|e| anyhow::anyhow!("restoring a checkpoint: {e}"))?;
+        self.sim.set_tracing(tracing);
+        Ok(())
     }
     fn agent_counts(&self) -> Vec<(&'static str, usize)> {
         self.sim.model.agent_counts()

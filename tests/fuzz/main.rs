@@ -18,6 +18,7 @@ mod merge;
 mod mutate;
 mod scenario;
 mod snapshot;
+mod step;
 mod trace;
 
 use proptest::strategy::Strategy;

@@ -28,6 +28,7 @@ mod shards;
 mod shipped_outputs;
 mod snapshots;
 mod split_run;
+mod step_debugger;
 mod trust_replay;
 mod trust_studies;
 

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 impl StudyModel for EconomicMarket {
+    const EVENT_KINDS: &'static [&'static str] = super::EVENT_KINDS;
     fn seed_output(&self, seed: u64) -> SeedOutput {
         seed_output(&self.params, &self.records, seed)
     }

@@ -189,6 +189,7 @@ impl Model for Queue {
 }
 
 impl StudyModel for Queue {
+    const EVENT_KINDS: &'static [&'static str] = EVENT_KINDS;
     fn seed_output(&self, seed: u64) -> SeedOutput {
         let p = &self.params;
         let hours = ticks_to_hours(self.last.ticks()).max(f64::MIN_POSITIVE);

@@ -12,6 +12,7 @@ use crate::study::{Common, Fidelity, Footprint, Scenario, ScenarioError, StudyDe
 use std::path::Path;
 
 impl StudyModel for ReliabilityMarket {
+    const EVENT_KINDS: &'static [&'static str] = super::EVENT_KINDS;
     fn seed_output(&self, seed: u64) -> SeedOutput {
         seed_output(self, seed)
     }
