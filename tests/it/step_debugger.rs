@@ -521,3 +521,31 @@ fn inspect_shows_overrides_the_queue_and_one_agent() {
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).1.contains("unknown agent class `robot`"), "{:?}", text(&o));
 }
+
+/// The README documents every prompt command and every flag `step --help`
+/// lists.
+#[test]
+fn the_readme_documents_every_step_command_and_flag() {
+    let readme = std::fs::read_to_string(super::root().join("README.md")).unwrap();
+    let (help, _) = text(&run_bin(&["step", "--help"]));
+    let commands = help.split("Commands at the prompt").nth(1).expect("step --help lists the prompt's commands");
+    let mut n = 0;
+    let own_line = |l: &&str| l.starts_with("  ") && !l.starts_with("   ") && l[2..].starts_with(char::is_lowercase);
+    for line in commands.lines().filter(own_line) {
+        let word = line.split_whitespace().next().unwrap();
+        assert!(readme.contains(&format!("`{word}")), "README lacks the prompt command `{word}`");
+        n += 1;
+    }
+    assert!(n >= 20, "{commands}");
+    for flag in help.split_whitespace().filter(|w| w.starts_with("--") && w.len() > 2) {
+        let flag = flag.trim_end_matches([',', '.', ')', ':', ';']);
+        if ["--help", "--version"].contains(&flag) {
+            continue;
+        }
+        assert!(readme.contains(&format!("`{flag}")), "README lacks `{flag}`");
+    }
+    let (help, _) = text(&run_bin(&["inspect", "--help"]));
+    for flag in ["--queue", "--agent"] {
+        assert!(help.contains(flag), "{help}");
+    }
+}
