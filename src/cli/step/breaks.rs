@@ -143,6 +143,17 @@ impl Breaks {
         self.list.iter().any(|b| matches!(b.when, When::On { agent: Some(_), .. }))
     }
 
+    /// Whether a breakpoint that needs no agent state hits an event of
+    /// `kind` at `time` (the run at `before`): decided before the event is
+    /// handled, so that it is handled with trace notes.
+    pub fn will_hit(&self, before: SimTime, time: SimTime, kind: &str) -> bool {
+        self.list.iter().any(|b| match &b.when {
+            When::At(t) => before < *t && time >= *t,
+            When::On { kinds, agent: None } => kinds.iter().any(|k| k == kind),
+            _ => false,
+        })
+    }
+
     fn cond_now(when: &When, run: &dyn Stepper) -> bool {
         match when {
             When::Cond { agent, field, op, value } => {

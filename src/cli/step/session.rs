@@ -170,7 +170,12 @@ impl<W: Write> Session<'_, W> {
                 return Ok(Stop::Time);
             }
             let before = self.run.now();
-            let trace = plan.show || (plan.breaks && self.breaks.need_trace());
+            let mut trace = plan.show || (plan.breaks && self.breaks.need_trace());
+            if !trace && plan.breaks && !self.breaks.is_empty() {
+                // Notes for an event a breakpoint will stop at, known from
+                // the pending event (a condition is known only after it).
+                trace = self.run.peek().is_some_and(|p| self.breaks.will_hit(before, p.time, p.kind));
+            }
             self.history.before_step(self.run);
             self.run.set_tracing(trace);
             let Some(s) = self.run.step() else { return Ok(Stop::End) };
