@@ -215,7 +215,15 @@ impl<E> EventQueue<E> {
             }
         };
         let e = Entry { time, seq, slot };
-        if time == self.last {
+        if self.summary == 0 && self.head == self.zero.len() {
+            // The queue holds no entry at all (a model that keeps one event
+            // pending, e.g. its next tick): this one is the minimum, so it
+            // is bucket 0 by itself, with no redistribution when it is taken.
+            self.zero.clear();
+            self.head = 0;
+            self.last = time;
+            self.zero.push(e);
+        } else if time == self.last {
             // The newest sequence number: last in its time.
             self.zero.push(e);
         } else if time > self.last {

@@ -83,6 +83,21 @@ impl Price {
         }
     }
 
+    /// Reference: [`Price::tick`] with its coefficients given, `a` =
+    /// reversion x dt and `b` = volatility x sqrt(dt) (the same arithmetic,
+    /// for a caller that ticks many times with one dt).
+    #[inline]
+    pub fn tick_with<R: Rng + ?Sized>(&mut self, p: &PriceParams, a: f64, b: f64, rng: &mut R) -> f64 {
+        match self {
+            Price::Tick { p: cur } => {
+                let z: f64 = StandardNormal.sample(rng);
+                *cur = (*cur + a * (p.mean - *cur) + b * z).max(p.floor);
+                *cur
+            }
+            Price::Continuous { .. } => panic!("tick_with() on a continuous price"),
+        }
+    }
+
     /// The price agents see at `now`. Continuous: samples X exactly when time
     /// has passed since the last sample (reusing the sample otherwise).
     #[inline]

@@ -192,12 +192,47 @@ impl SeedOutput {
     /// matches one of `patterns` and none of the exclusions among them
     /// (patterns written `!pattern`); see [`key_matches`] for the syntax.
     pub fn mark_non_negative<S: AsRef<str>>(&mut self, patterns: &[S]) {
+        // Each pattern and each key split once (not once per pair).
         let (excluded, included): (Vec<&str>, Vec<&str>) =
             patterns.iter().map(|p| p.as_ref()).partition(|p| p.starts_with('!'));
-        let keys = self.metrics.keys().filter(|k| {
-            included.iter().any(|p| key_matches(p, k)) && !excluded.iter().any(|p| key_matches(&p[1..], k))
+        let included: Vec<Vec<&str>> = included.iter().map(|p| p.split('.').collect()).collect();
+        let excluded: Vec<Vec<&str>> = excluded.iter().map(|p| p[1..].split('.').collect()).collect();
+        let mut k: Vec<&str> = Vec::new();
+        let keys = self.metrics.keys().filter(|key| {
+            k.clear();
+            k.extend(key.split('.'));
+            included.iter().any(|p| segments_match(p, &k)) && !excluded.iter().any(|p| segments_match(p, &k))
         });
         self.non_negative.extend(keys.cloned());
+    }
+}
+
+/// [`key_matches`] on a pattern and a key already split at '.'.
+fn segments_match(p: &[&str], k: &[&str]) -> bool {
+    fn segment(p: &str, s: &str) -> bool {
+        match p.split_once('*') {
+            None => p == s,
+            Some((head, rest)) => {
+                let Some(s) = s.strip_prefix(head) else { return false };
+                // A last `*`-free part can only match the end of `s`.
+                if !rest.contains('*') {
+                    return s.ends_with(rest);
+                }
+                (0..=s.len()).filter(|&i| s.is_char_boundary(i)).any(|i| segment(rest, &s[i..]))
+            }
+        }
+    }
+    match p.split_first() {
+        None => k.is_empty(),
+        // Without another `**`, each pattern segment takes one key segment:
+        // the rest can only match the key's last `rest.len()` segments.
+        Some((&"**", rest)) if !rest.contains(&"**") => {
+            k.len() >= rest.len() && segments_match(rest, &k[k.len() - rest.len()..])
+        }
+        Some((&"**", rest)) => (0..=k.len()).any(|i| segments_match(rest, &k[i..])),
+        Some((first, rest)) => {
+            k.split_first().is_some_and(|(k0, krest)| segment(first, k0) && segments_match(rest, krest))
+        }
     }
 }
 
@@ -206,25 +241,9 @@ impl SeedOutput {
 /// other pattern segment matches one key segment, with `*` in it standing
 /// for any run of characters (`*`, `dc_*`, `*_std`).
 pub fn key_matches(pattern: &str, key: &str) -> bool {
-    fn segment(p: &str, s: &str) -> bool {
-        match p.split_once('*') {
-            None => p == s,
-            Some((head, rest)) => {
-                let Some(s) = s.strip_prefix(head) else { return false };
-                (0..=s.len()).filter(|&i| s.is_char_boundary(i)).any(|i| segment(rest, &s[i..]))
-            }
-        }
-    }
-    fn go(p: &[&str], k: &[&str]) -> bool {
-        match p.split_first() {
-            None => k.is_empty(),
-            Some((&"**", rest)) => (0..=k.len()).any(|i| go(rest, &k[i..])),
-            Some((first, rest)) => k.split_first().is_some_and(|(k0, krest)| segment(first, k0) && go(rest, krest)),
-        }
-    }
     let p: Vec<&str> = pattern.split('.').collect();
     let k: Vec<&str> = key.split('.').collect();
-    go(&p, &k)
+    segments_match(&p, &k)
 }
 
 /// Serde for series whose values may be non-finite (JSON has no NaN).

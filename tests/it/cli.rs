@@ -104,8 +104,8 @@ fn step_prints_events_and_filters() {
     let (out, _) = text(&run_bin(&["step", "models/reliability_v2.toml", "--count", "4", "--agent", "p3"]));
     let blocks = out.split(" #").skip(1).count();
     assert_eq!(blocks, 4, "{out}");
-    assert!(out.contains("provider 3:"), "{out}");
-    assert!(!out.contains("provider 4:"), "{out}");
+    assert!(out.contains("provider3:"), "{out}");
+    assert!(!out.contains("provider4:"), "{out}");
 
     let (out, _) = text(&run_bin(&["step", "models/reliability_v2_reference.toml", "--until", "0.5h"]));
     assert_eq!(out.lines().filter(|l| l.contains(" Tick")).count(), 5, "{out}");
@@ -129,7 +129,7 @@ fn interactive_prompt() {
     let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
     assert!(out.contains("step> "), "{out}");
-    assert!(out.contains("consumer 0 (low_cost)"), "{out}");
+    assert!(out.contains("consumer0 (low_cost)"), "{out}");
     assert!(out.contains("at 1.000h"), "{out}");
     assert!(out.contains("unknown agent class `robot`"), "{out}");
     assert!(out.contains("unknown command `fly`"), "{out}");

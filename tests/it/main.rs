@@ -4,6 +4,7 @@
 //! finish in seconds in release mode).
 
 mod acceptance;
+mod agent_names;
 mod alloc_probe;
 mod charts;
 mod cli;

@@ -12,13 +12,13 @@ use std::time::{Duration, Instant};
 /// One small scenario of each study kind, and an agent of it named as the
 /// output prints it.
 const STUDIES: &[(&str, &[&str], &str)] = &[
-    ("reliability_v2.toml", &["rounds=4"], "provider 3"),
-    ("economic_value.toml", &["duration_hours=50"], "provider 3"),
-    ("identity_rotation.toml", &["seeds=1"], "account 5"),
-    ("trust_dynamics.toml", &["scenarios=[\"sybil_attack\",\"long_con\"]"], "sybil_attack 1"),
-    ("failure_modes/crisis.toml", &["seeds=2"], "crisis 1"),
-    ("monetary_policy.toml", &["days=60", "monetary_policy.experiments=[\"baseline\",\"hoarding\"]"], "on 1"),
-    ("mm1.toml", &["hours=500"], "server 0"),
+    ("reliability_v2.toml", &["rounds=4"], "provider3"),
+    ("economic_value.toml", &["duration_hours=50"], "provider3"),
+    ("identity_rotation.toml", &["seeds=1"], "account5"),
+    ("trust_dynamics.toml", &["scenarios=[\"sybil_attack\",\"long_con\"]"], "sybil_attack1"),
+    ("failure_modes/crisis.toml", &["seeds=2"], "crisis1"),
+    ("monetary_policy.toml", &["days=60", "monetary_policy.experiments=[\"baseline\",\"hoarding\"]"], "baseline.on1"),
+    ("mm1.toml", &["hours=500"], "server0"),
 ];
 
 /// `step` arguments for a scenario of `models/` with overrides.
@@ -180,34 +180,34 @@ fn every_command_in_a_scripted_session() {
     assert_eq!(event_lines(at("next 3")).len(), 3, "{}", at("next 3"));
     assert_eq!(event_lines(&o[4]).len(), 1, "n: {}", o[4]);
     assert_eq!(event_lines(&o[5]).len(), 1, "empty line: {}", o[5]);
-    assert!(at("show provider3").starts_with("provider 3 "), "{}", at("show provider3"));
-    assert!(at("show consumer 2").starts_with("consumer 2 "), "{}", at("show consumer 2"));
+    assert!(at("show provider3").starts_with("provider3 "), "{}", at("show provider3"));
+    assert!(at("show consumer 2").starts_with("consumer2 "), "{}", at("show consumer 2"));
     assert!(!at("fields provider3").contains("error"), "{}", at("fields provider3"));
     assert!(at("filter kind SessionEnd").contains("showing events of kind SessionEnd"));
     assert!(at("filter").contains("showing events of kind SessionEnd"));
     let shown = event_lines(at("next 2"));
     assert!(shown.len() == 2 && shown.iter().all(|l| l.contains("SessionEnd")), "{}", at("next 2"));
-    assert!(at("filter agent p3").contains("of kind SessionEnd that concern provider 3"));
+    assert!(at("filter agent p3").contains("of kind SessionEnd that concern provider3"));
     assert!(at("filter off").contains("every event is shown"));
-    assert!(at("watch provider3").starts_with("watching provider 3: provider 3 "), "{}", at("watch provider3"));
-    assert!(at("watch").starts_with("watching provider 3:"));
+    assert!(at("watch provider3").starts_with("watching provider3: provider3 "), "{}", at("watch provider3"));
+    assert!(at("watch").starts_with("watching provider3:"));
     // The watch prints provider 3 after the events that change it, and
     // only those.
     let until6 = at("until 6h");
-    assert!(until6.contains("watch provider 3: provider 3 "), "{until6}");
+    assert!(until6.contains("watch provider3: provider3 "), "{until6}");
     assert!(until6.trim_end().lines().last().unwrap().starts_with("at 6.000h:"), "{until6}");
     // A watch line follows an event block (under the event it came with).
     let lines: Vec<&str> = until6.lines().collect();
-    for (i, l) in lines.iter().enumerate().filter(|(_, l)| l.contains("watch provider 3:")) {
+    for (i, l) in lines.iter().enumerate().filter(|(_, l)| l.contains("watch provider3:")) {
         assert!(lines[..i].iter().any(|p| is_event(p)), "{l}");
     }
-    assert!(at("unwatch provider3").contains("stopped watching provider 3"));
+    assert!(at("unwatch provider3").contains("stopped watching provider3"));
     assert!(at("until 5h").contains("past 5.000h: `until` only goes forward"), "{}", at("until 5h"));
     let quiet = at("until 8h -q");
     assert_eq!(quiet.lines().count(), 1, "{quiet}");
     assert!(quiet.starts_with("at 8.000h:"), "{quiet}");
     assert!(at("break at 20h").starts_with("breakpoint 1: at 20.000h"));
-    assert!(at("break on CompetingBid provider3").starts_with("breakpoint 2: on CompetingBid concerning provider 3"));
+    assert!(at("break on CompetingBid provider3").starts_with("breakpoint 2: on CompetingBid concerning provider3"));
     assert_eq!(at("breaks").lines().count(), 2, "{}", at("breaks"));
     // The first continue stops at provider 3's next competing bid (before
     // 20 h) or at 20 h; the event is printed with its notes.
@@ -302,7 +302,7 @@ fn unknown_names_and_bad_input_get_a_message_and_the_prompt_again() {
         "unknown agent class `robot`",
         "name an agent",
         "unknown agent class `robot`",
-        "provider 3 is not watched",
+        "provider3 is not watched",
         "`abc` is not a count",
         "`-1` is not a count",
         "`-1` is not a count",
@@ -325,7 +325,7 @@ fn unknown_names_and_bad_input_get_a_message_and_the_prompt_again() {
     ];
     for (i, e) in expect.iter().enumerate() {
         // A model without named fields says so instead of listing them.
-        if i == 3 && o[i].contains("no numeric fields for provider 3") {
+        if i == 3 && o[i].contains("no numeric fields for provider3") {
             continue;
         }
         assert!(o[i].contains(e), "`{}`: expected `{e}` in {}", script[i], o[i]);

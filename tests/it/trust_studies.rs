@@ -281,9 +281,9 @@ fn step_follows_one_identity() {
     assert!(o.status.success(), "{err}");
     assert!(out.contains("Transaction [") || out.contains("provides to"), "{out}");
     assert!(out.contains("Recompute"), "{out}");
-    assert!(out.contains("crisis 1: T = "), "{out}");
+    assert!(out.contains("crisis1: victim_provider T = "), "{out}");
     assert!(out.contains("accusation -0.700 (MALICIOUS_BEHAVIOR) from attacker: accepted"), "{out}");
-    assert!(!out.contains("crisis 2:"), "only the followed identity's changes: {out}");
+    assert!(!out.contains("crisis2:"), "only the followed identity's changes: {out}");
     let o = run_bin(&["step", "models/trust_dynamics.toml", "--kind", "Checkpoint", "--count", "2"]);
     let (out, _) = text(&o);
     assert!(o.status.success());

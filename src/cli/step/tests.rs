@@ -91,7 +91,7 @@ impl Model for Bank {
     }
     fn describe_agent(&self, a: AgentRef) -> Option<String> {
         let b = self.balance.get(a.id as usize)?;
-        Some(format!("account {}: balance {b:.2}", a.id))
+        Some(format!("account{}: balance {b:.2}", a.id))
     }
     fn agent_fields(&self, a: AgentRef) -> Option<Vec<(&'static str, f64)>> {
         let b = self.balance.get(a.id as usize)?;
@@ -232,10 +232,10 @@ fn a_condition_hits_when_it_becomes_true() {
     let mut run = bank(9);
     let mut s = session(run.as_mut(), 1 << 20);
     let out = exec(&mut s, "break when account1.balance >= 130");
-    assert!(out.contains("breakpoint 1: when account 1: balance >= 130 (now 100)"), "{out}");
+    assert!(out.contains("breakpoint 1: when account1: balance >= 130 (now 100)"), "{out}");
     let out = exec(&mut s, "continue");
     assert!(out.contains("breakpoint 1 hit"), "{out}");
-    assert!(out.contains("account 1: receives"), "the hit event is printed with its notes: {out}");
+    assert!(out.contains("account1: receives"), "the hit event is printed with its notes: {out}");
     let now = super::breaks::field_value(s.run, AgentRef::new("account", 1), "balance").unwrap();
     assert!(now >= 130.0, "{now}");
     exec(&mut s, "back 1");
@@ -253,7 +253,7 @@ fn a_condition_hits_when_it_becomes_true() {
     assert!(out.contains("breakpoint 3 hit (at 300.000h)") && out.lines().count() >= 3, "{out}");
     // Unknown fields and agents are refused with what there is.
     let out = exec(&mut s, "break when account1.wealth > 3");
-    assert!(out.contains("account 1 has no field `wealth` (its fields: balance)"), "{out}");
+    assert!(out.contains("account1 has no field `wealth` (its fields: balance)"), "{out}");
     let out = exec(&mut s, "break on Payment");
     assert!(out.contains("unknown event kind `Payment` (this model's kinds: Transfer, Audit)"), "{out}");
     let out = exec(&mut s, "break when clerk1.balance > 3");
@@ -267,7 +267,7 @@ fn watch_prints_each_change() {
     exec(&mut s, "watch account2");
     exec(&mut s, "filter kind Audit");
     let out = exec(&mut s, "next 2");
-    let watch_lines = out.lines().filter(|l| l.contains("watch account 2: account 2: balance")).count();
+    let watch_lines = out.lines().filter(|l| l.contains("watch account2: account2: balance")).count();
     let transfers = out.lines().filter(|l| l.contains("Transfer")).count();
     assert!(watch_lines > 0 && watch_lines == transfers, "{out}");
     exec(&mut s, "unwatch account2");

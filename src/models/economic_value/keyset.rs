@@ -18,7 +18,8 @@ const SMALL: usize = 64;
 /// An ordered set of [`Key`]s.
 #[derive(Clone, Debug)]
 pub enum KeySet {
-    /// Sorted, no duplicates.
+    /// Sorted in decreasing order, no duplicates: the least key is last, so
+    /// that taking it (a match takes a level's first consumer) moves nothing.
     Small(Vec<Key>),
     /// Many keys.
     Large(BTreeSet<Key>),
@@ -35,7 +36,7 @@ impl KeySet {
     #[inline]
     pub fn insert(&mut self, k: Key) -> bool {
         match self {
-            KeySet::Small(v) => match v.binary_search(&k) {
+            KeySet::Small(v) => match v.binary_search_by(|x| k.cmp(x)) {
                 Ok(_) => false,
                 Err(at) => {
                     v.insert(at, k);
@@ -53,7 +54,11 @@ impl KeySet {
     #[inline]
     pub fn remove(&mut self, k: &Key) -> bool {
         match self {
-            KeySet::Small(v) => match v.binary_search(k) {
+            KeySet::Small(v) if v.last() == Some(k) => {
+                v.pop();
+                true
+            }
+            KeySet::Small(v) => match v.binary_search_by(|x| k.cmp(x)) {
                 Ok(at) => {
                     v.remove(at);
                     true
@@ -63,7 +68,7 @@ impl KeySet {
             KeySet::Large(s) => {
                 let was = s.remove(k);
                 if s.len() < SMALL / 4 {
-                    *self = KeySet::Small(std::mem::take(s).into_iter().collect());
+                    *self = KeySet::Small(std::mem::take(s).into_iter().rev().collect());
                 }
                 was
             }
@@ -74,7 +79,7 @@ impl KeySet {
     #[inline]
     pub fn first(&self) -> Option<&Key> {
         match self {
-            KeySet::Small(v) => v.first(),
+            KeySet::Small(v) => v.last(),
             KeySet::Large(s) => s.first(),
         }
     }
@@ -90,7 +95,7 @@ impl KeySet {
     /// Whether `k` is in the set.
     pub fn contains(&self, k: &Key) -> bool {
         match self {
-            KeySet::Small(v) => v.binary_search(k).is_ok(),
+            KeySet::Small(v) => v.binary_search_by(|x| k.cmp(x)).is_ok(),
             KeySet::Large(s) => s.contains(k),
         }
     }
@@ -98,7 +103,7 @@ impl KeySet {
     /// The keys in order.
     pub fn iter(&self) -> Box<dyn Iterator<Item = &Key> + '_> {
         match self {
-            KeySet::Small(v) => Box::new(v.iter()),
+            KeySet::Small(v) => Box::new(v.iter().rev()),
             KeySet::Large(s) => Box::new(s.iter()),
         }
     }
@@ -113,14 +118,14 @@ impl PartialEq for KeySet {
 impl FromIterator<Key> for KeySet {
     fn from_iter<I: IntoIterator<Item = Key>>(it: I) -> Self {
         let s: BTreeSet<Key> = it.into_iter().collect();
-        if s.len() > SMALL { KeySet::Large(s) } else { KeySet::Small(s.into_iter().collect()) }
+        if s.len() > SMALL { KeySet::Large(s) } else { KeySet::Small(s.into_iter().rev().collect()) }
     }
 }
 
 impl Serialize for KeySet {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            KeySet::Small(v) => s.collect_seq(v),
+            KeySet::Small(v) => s.collect_seq(v.iter().rev()),
             KeySet::Large(b) => b.serialize(s),
         }
     }

@@ -4,7 +4,7 @@
 
 use super::{Avail, Books, Cons, EconomicMarket, End, Ev, Level, MICRO, NONE, Prov, Slot, ord_f64};
 use crate::engine::time::{hours_to_ticks, ticks_to_hours};
-use crate::engine::{Ctx, SimTime};
+use crate::engine::{AgentRef, Ctx, SimTime};
 use crate::market::posted::{ConsumerClass, ProviderKind, setter_floor};
 use crate::market::price::Price;
 use crate::models::economic_value::config::{EvParams, LegDef, Priority, SetterRule};
@@ -76,9 +76,29 @@ impl EconomicMarket {
             self.consumer_idle(j, ctx);
         }
         let leg_id = leg.id.clone();
+        let n = self.legs.len();
         ctx.note(None, || {
-            format!("leg {j} `{leg_id}` starts: {} DCs, {} homes, {} consumers", leg.dcs, leg.homes, leg.consumers)
+            format!(
+                "leg {} of {n} `{leg_id}` starts: {} DCs, {} homes, {} consumers",
+                j + 1,
+                leg.dcs,
+                leg.homes,
+                leg.consumers
+            )
         });
+        if ctx.tracing() {
+            for (i, p) in self.providers.iter().enumerate() {
+                ctx.note(Some(AgentRef::new("provider", i as u32)), || {
+                    let setter = if p.setter { ", sets its price" } else { "" };
+                    format!("{} joins: posts ${:.4}/h, floor ${:.4}/h{setter}", self.pname(i), p.price, p.floor)
+                });
+            }
+            for (i, c) in self.consumers.iter().enumerate() {
+                ctx.note(Some(AgentRef::new("consumer", i as u32)), || {
+                    format!("joins: v ${:.2}/h, checkpoints every {}h", c.value, c.kappa)
+                });
+            }
+        }
         if self.tick_mode() {
             self.schedule_first_tick(ctx);
         } else {
@@ -270,6 +290,17 @@ impl EconomicMarket {
                     ctx.cancel(id);
                 }
                 self.book(slot, End::Done, now - s.start, true);
+                let (pay, e) = (Self::pay_u(s.rate, now - s.start) as f64 / MICRO, ticks_to_hours(now - s.start));
+                let (i, j) = (s.provider, s.consumer);
+                ctx.note(Some(AgentRef::new("provider", i)), || {
+                    format!("session {slot} with consumer{j} settled pro rata at the leg end: ${pay:.4} for {e:.3}h")
+                });
+                ctx.note(Some(AgentRef::new("consumer", j)), || {
+                    format!(
+                        "session {slot} on {} settled pro rata at the leg end: pays ${pay:.4} for {e:.3}h, all useful",
+                        self.pname(i as usize)
+                    )
+                });
             }
             for i in 0..self.providers.len() {
                 let p = &mut self.providers[i];
@@ -277,6 +308,10 @@ impl EconomicMarket {
                     let e = now - p.out_start;
                     p.out_hours_u += e;
                     p.out_rev_u += Self::pay_u(p.out_rate, e);
+                    let pay = Self::pay_u(p.out_rate, e) as f64 / MICRO;
+                    ctx.note(Some(AgentRef::new("provider", i as u32)), || {
+                        format!("outside session booked at the leg end: ${pay:.4} for {:.3}h", ticks_to_hours(e))
+                    });
                 }
                 for id in [p.down_ev.take(), p.floor_ev.take()].into_iter().flatten() {
                     ctx.cancel(id);
@@ -291,7 +326,13 @@ impl EconomicMarket {
         let rec = self.record();
         self.records.push(rec);
         let id = self.legs[j as usize].id.clone();
-        ctx.note(None, || format!("leg {j} `{id}` ends"));
+        let (n, open) = (self.legs.len(), self.open_at_end);
+        let tick = self.tick_mode();
+        ctx.note(None, || {
+            let dropped =
+                if tick && open > 0 { format!("; {open} open session(s) dropped unpaid") } else { String::new() };
+            format!("leg {} of {n} `{id}` ends{dropped}; its metrics are recorded", j + 1)
+        });
         if (j as usize) + 1 < self.legs.len() {
             ctx.schedule(SimTime(now), Ev::LegStart(j + 1));
         }

@@ -283,6 +283,8 @@ impl EconomicMarket {
         self.matching_round(ctx);
         if !self.tick_mode() {
             self.schedule_crossing(ctx);
+        } else {
+            self.note_tick(ctx);
         }
     }
 

@@ -5,6 +5,7 @@ use super::config::EvParams;
 use super::model::LegRecord;
 use crate::report::results::{FindingDef, SeedOutput, Table};
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 /// The study's findings and the claims of the original write-up, in report order.
 pub const FINDINGS: &[FindingDef] = &[
@@ -290,7 +291,18 @@ pub fn seed_output(p: &EvParams, records: &[LegRecord], seed: u64) -> SeedOutput
                 } else {
                     &["compute_hours", "served", "cost_per_useful_hour", "dc_profit_per_hour", "dc_hours"]
                 };
-                out.m.retain(|k, _| !k.starts_with(&prefix) || keep.iter().any(|n| k[prefix.len()..] == **n));
+                // The cell's keys are one run of the ordered map: walk only it.
+                let drop: Vec<String> = out
+                    .m
+                    .range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
+                    .map(|(k, _)| k)
+                    .take_while(|k| k.starts_with(&prefix))
+                    .filter(|k| !keep.iter().any(|n| k[prefix.len()..] == **n))
+                    .cloned()
+                    .collect();
+                for k in &drop {
+                    out.m.remove(k);
+                }
             }
         }
         out.set("sweep.counts.value_creation".into(), Some(counts[0] as f64));

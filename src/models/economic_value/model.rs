@@ -325,10 +325,7 @@ impl Model for EconomicMarket {
             Ev::DowntimeEnd(p) => self.on_back(p, false, ctx),
             Ev::OutsideEnd(p) => self.on_back(p, true, ctx),
             Ev::FloorReached(p) => self.on_floor_reached(p, ctx),
-            Ev::PriceCrossing => {
-                self.crossing_ev = None;
-                self.round(ctx);
-            }
+            Ev::PriceCrossing => self.on_price_crossing(ctx),
             Ev::PriceSetterSolve => self.on_setter_solve(ctx),
             Ev::Sample => self.on_sample(ctx),
         }
@@ -352,6 +349,14 @@ impl Model for EconomicMarket {
 
     fn describe_agent(&self, a: AgentRef) -> Option<String> {
         self.describe_one(a)
+    }
+
+    fn find_agent(&self, name: &str) -> Result<AgentRef, String> {
+        self.find(name)
+    }
+
+    fn agent_fields(&self, a: AgentRef) -> Option<Vec<(&'static str, f64)>> {
+        self.fields(a)
     }
 
     fn describe(&self) -> String {

@@ -19,6 +19,7 @@ use crate::engine::{AgentRef, Ctx, SimTime};
 use crate::market::posted::paid_hours;
 use crate::models::economic_value::config::Priority;
 use rand::RngExt;
+use std::hint::select_unpredictable;
 
 /// Reference fidelity: what the tick loop reads every tick and can derive
 /// from the state, kept beside it. Not part of the state (nor of snapshots):
@@ -40,20 +41,103 @@ pub(super) struct TickCache {
     /// Providers without a session, in any order, and where each is in it.
     free: Vec<u32>,
     free_at: Vec<u32>,
-    /// Scratch: the sessions that end this tick.
+    /// Per provider: its price's factor per tick (busy: 1 + growth dt,
+    /// idle: 1 - decay dt).
+    factor: Vec<f64>,
+    /// Those two factors.
+    up_down: [f64; 2],
+    /// The cap, the factors and every provider's price and floor are finite
+    /// numbers (then they stay so).
+    finite_prices: bool,
+    /// The outside index's step coefficients: reversion x dt and
+    /// volatility x sqrt(dt).
+    index_steps: [f64; 2],
+    /// When to sample and when to re-solve the fleet price.
+    sample: Every,
+    resolve: Every,
+    /// A session's hours worked and kept after n ticks.
+    grid: Grid,
+    /// Scratch: where in `running` the sessions that end this tick are.
     ended: Vec<u32>,
     /// What a tick reads of each running session's agents, in the order of
     /// `running`.
     run: Vec<RunInfo>,
+    /// Where in `running` the sessions that can see outside offers (a
+    /// finite profit threshold) are, in order.
+    offers: Vec<u32>,
 }
 
-/// A running session's checkpoint interval and its provider kind's
-/// cancellation probability per tick and profit threshold.
+/// A running session's slot, ticks worked (`n`, or `OFF_GRID`), where its
+/// checkpoint level's row of the grid starts, and its provider's kind.
 #[derive(Clone, Copy, Debug)]
 struct RunInfo {
-    kappa: f64,
-    hazard: f64,
-    theta: f64,
+    slot: u32,
+    n: u32,
+    row: u32,
+    kind: u32,
+}
+
+/// A session whose hours are not those of the grid (only a snapshot edited
+/// by hand holds one): its tick adds them up itself.
+const OFF_GRID: u32 = u32::MAX;
+
+/// The grid has at most this many ticks per job; beyond, no grid.
+const GRID_MAX: usize = 1 << 16;
+
+/// Every session starts at e = l = 0 and adds the same dt each tick, so
+/// after n ticks its hours worked e and kept l (per checkpoint level) are
+/// the same numbers for all: `e[n]`, `l[level * (done + 1) + n]`, computed
+/// once by the same additions. A session is done after `done` ticks (the
+/// first n with e[n] >= job). Empty (`done` = 0) when the job takes more
+/// than `GRID_MAX` ticks or never ends.
+#[derive(Clone, Debug, Default)]
+struct Grid {
+    done: u32,
+    e: Vec<f64>,
+    l: Vec<f64>,
+}
+
+impl Grid {
+    fn new(dt: f64, job: f64, kappas: impl Iterator<Item = f64>) -> Grid {
+        let mut e = vec![0.0];
+        let mut x = 0.0;
+        loop {
+            x += dt;
+            e.push(x);
+            if x >= job {
+                break;
+            }
+            if e.len() > GRID_MAX {
+                return Grid::default();
+            }
+        }
+        let mut l = Vec::new();
+        for kappa in kappas {
+            let mut y = 0.0;
+            l.push(y);
+            for &x in &e[1..] {
+                while y + kappa <= x {
+                    y += kappa;
+                }
+                l.push(y);
+            }
+        }
+        Grid { done: (e.len() - 1) as u32, e, l }
+    }
+
+    /// The ticks a session with these hours and level has worked, if they
+    /// are on the grid (and short of the job).
+    fn ticks_of(&self, e: f64, l: f64, level: u32) -> Option<u32> {
+        if self.done == 0 {
+            return None;
+        }
+        let n = self.e.binary_search_by(|x| x.total_cmp(&e)).ok()?;
+        if n >= self.done as usize {
+            return None;
+        }
+        let row = level as usize * self.e.len();
+        (self.l.get(row + n)?.to_bits() == l.to_bits()).then_some(n as u32)
+    }
 }
 
 /// A free provider as the reference scan ranks it: by cost, then its second
@@ -75,12 +159,42 @@ impl Offer {
     }
 }
 
-/// A level's cheapest free provider as the round's last scan found it.
+/// A level's two cheapest free providers as the round's last scan found
+/// them.
 #[derive(Clone, Copy, Debug, Default)]
 struct Best {
     /// Scanned in this round.
     fresh: bool,
-    offer: Option<Offer>,
+    /// The cheapest, then the next (none when a cost was not a number).
+    offers: [Option<Offer>; 2],
+    /// The scan saw no other free provider.
+    complete: bool,
+}
+
+/// Multiples of a period (engine ticks since the leg's start), found
+/// without a division on the ticks between them.
+#[derive(Clone, Copy, Debug, Default)]
+struct Every {
+    period: u64,
+    /// No multiple lies in [last time asked, next).
+    next: u64,
+}
+
+impl Every {
+    fn new(period: u64) -> Every {
+        Every { period, next: 0 }
+    }
+
+    /// Whether `t` is a multiple of the period (`t` never decreases between
+    /// calls).
+    #[inline]
+    fn due(&mut self, t: u64) -> bool {
+        if t < self.next {
+            return false;
+        }
+        self.next = (t / self.period).saturating_add(1).saturating_mul(self.period);
+        t.is_multiple_of(self.period)
+    }
 }
 
 impl TickCache {
@@ -102,7 +216,10 @@ impl EconomicMarket {
     /// Session `slot` just started: it runs from the next tick on.
     pub(super) fn list_running(&mut self, slot: u32) {
         self.running.push(slot);
-        let info = self.run_info(slot);
+        let info = self.run_info(slot, true);
+        if self.tc.theta[info.kind as usize].is_finite() {
+            self.tc.offers.push(self.tc.run.len() as u32);
+        }
         self.tc.run.push(info);
     }
 
@@ -113,15 +230,14 @@ impl EconomicMarket {
         let now = ctx.now().ticks();
         self.ticked = true;
         self.ensure_tick_cache();
+        let rel = now - self.leg_start;
         // 0. Optimise-rule re-solve at multiples of R.
-        if self.tc.has_setter {
-            let r = hours_to_ticks(self.params.setter.resolve_hours).max(1);
-            if (now - self.leg_start).is_multiple_of(r) {
-                self.solve_setter();
-            }
+        if self.tc.has_setter && self.tc.resolve.due(rel) {
+            self.solve_setter();
         }
         // 1. Outside index.
-        let m = self.outside.tick(&self.params.outside.index, self.params.tick_hours, ctx.rng(S_INDEX));
+        let [a, b] = self.tc.index_steps;
+        let m = self.outside.tick_with(&self.params.outside.index, a, b, ctx.rng(S_INDEX));
         ctx.mix_f64(m);
         // 2. Sessions in start order.
         let mut ended = std::mem::take(&mut self.tc.ended);
@@ -129,7 +245,7 @@ impl EconomicMarket {
         // 3./4. Completions, then cancellations, each in start order.
         if !ended.is_empty() {
             self.tick_end_sessions(&ended, ctx);
-            self.retain_running();
+            self.retain_running(&ended);
         }
         ended.clear();
         self.tc.ended = ended;
@@ -138,8 +254,7 @@ impl EconomicMarket {
         // 6. Matching.
         self.round(ctx);
         // Read-only sample.
-        let sample_u = hours_to_ticks(self.params.sample_hours).max(1);
-        if (now - self.leg_start).is_multiple_of(sample_u) {
+        if self.tc.sample.due(rel) {
             self.sample(now);
         }
         let span = self.leg_end - self.leg_start;
@@ -150,25 +265,47 @@ impl EconomicMarket {
         }
     }
 
-    /// Reference: drop the sessions that ended from `running` (and their
-    /// cached infos), keeping the order.
-    fn retain_running(&mut self) {
-        let (running, run, sessions) = (&mut self.running, &mut self.tc.run, &self.sessions);
-        let mut kept = 0;
-        for k in 0..running.len() {
-            if sessions.is_live(running[k]) {
-                running[kept] = running[k];
-                run[kept] = run[k];
-                kept += 1;
+    /// Reference: drop the sessions that ended (at the increasing places
+    /// `ended` of `running`) from `running` and their cached infos, keeping
+    /// the order, and list again where those that see offers are.
+    fn retain_running(&mut self, ended: &[u32]) {
+        let (running, tc) = (&mut self.running, &mut self.tc);
+        let (run, offers, sees) = (&mut tc.run, &mut tc.offers, tc.theta.map(f64::is_finite));
+        let first = ended[0] as usize;
+        // Places before the first ended session do not move.
+        let keep = offers.partition_point(|&k| (k as usize) < first);
+        offers.truncate(keep);
+        offers.resize(keep + run.len() - first, 0);
+        // Element by element (a few, not worth a call to copy memory), and
+        // listing those that see offers without a branch (the kind of each
+        // session is not predictable).
+        let (mut kept, mut next, mut n) = (first, 0, keep);
+        for k in first..running.len() {
+            if ended.get(next) == Some(&(k as u32)) {
+                next += 1;
+                continue;
             }
+            running[kept] = running[k];
+            run[kept] = run[k];
+            offers[n] = kept as u32;
+            n += sees[run[kept].kind as usize & 1] as usize;
+            kept += 1;
         }
         running.truncate(kept);
         run.truncate(kept);
+        offers.truncate(n);
     }
 
     /// Reference tick, step 2: every running session works a tick, in start
-    /// order; those that complete or are cancelled are marked and listed in
-    /// `ended` (in the same order).
+    /// order; those that complete or are cancelled are marked and their
+    /// places in `running` listed in `ended`, in increasing order.
+    ///
+    /// Each stream is drawn in start order as the script does, in two
+    /// passes: the first draws every session's personal use (stream
+    /// `personal`), the second the outside offers of those that see them
+    /// and are still running (streams `offer_arrival`, `offer_price`). The
+    /// streams are separate, so the draws are the script's.
+    #[inline(never)]
     fn tick_sessions(&mut self, m: f64, now: u64, ended: &mut Vec<u32>, ctx: &mut Ctx<'_, Ev>) {
         let dt = self.params.tick_hours;
         let job = self.params.job_hours;
@@ -177,38 +314,64 @@ impl EconomicMarket {
         // With `checks`: a session that completed on another tick than the
         // job's count of ticks.
         let mut late = None;
-        let EconomicMarket { running, sessions, checks, dt_u, tc, .. } = self;
+        let EconomicMarket { running, sessions, consumers, checks, dt_u, tc, .. } = self;
         debug_assert_eq!(running.len(), tc.run.len());
-        for (&slot, r) in running.iter().zip(&tc.run) {
-            let s = &mut sessions[slot];
-            s.e += dt;
-            while s.l + r.kappa <= s.e {
-                s.l += r.kappa;
-            }
-            if s.e >= job {
+        let (e_grid, l_grid, grid_done) = (&tc.grid.e[..], &tc.grid.l[..], tc.grid.done);
+        let hazard = tc.hazard;
+        // Each stream is copied out for its pass and back after it, so that
+        // its state can stay in registers between draws.
+        let mut personal = ctx.rng(S_PERSONAL).clone();
+        for (k, r) in tc.run.iter_mut().enumerate() {
+            let s = &mut sessions[r.slot];
+            let done = if r.n != OFF_GRID {
+                r.n += 1;
+                s.e = e_grid[r.n as usize];
+                s.l = l_grid[(r.row + r.n) as usize];
+                r.n >= grid_done
+            } else {
+                let kappa = consumers[s.consumer as usize].kappa;
+                s.e += dt;
+                while s.l + kappa <= s.e {
+                    s.l += kappa;
+                }
+                s.e >= job
+            };
+            if done {
                 s.end = Some(End::Done);
-                ended.push(slot);
+                ended.push(k as u32);
                 if *checks && late.is_none() {
                     let n = ((now - s.start) / *dt_u) as u32;
                     if n != ticks_per_leg(job, dt) {
                         late = Some(n);
                     }
                 }
+            } else if personal.random::<f64>() < hazard[r.kind as usize & 1] {
+                s.end = Some(End::Personal);
+                ended.push(k as u32);
+            }
+        }
+        *ctx.rng(S_PERSONAL) = personal;
+        let before = ended.len();
+        let (mut arrival, mut offer) = (ctx.rng(S_ARRIVAL).clone(), ctx.rng(S_OFFER).clone());
+        for &k in &tc.offers {
+            let r = &tc.run[k as usize];
+            let s = &mut sessions[r.slot];
+            if s.end.is_some() {
                 continue;
             }
-            let end = if ctx.rng(S_PERSONAL).random::<f64>() < r.hazard {
-                Some(End::Personal)
-            } else if r.theta.is_finite() && ctx.rng(S_ARRIVAL).random::<f64>() < p_offer {
-                let u = o.multiplier_min + (o.multiplier_max - o.multiplier_min) * ctx.rng(S_OFFER).random::<f64>();
+            if arrival.random::<f64>() < p_offer {
+                let u = o.multiplier_min + (o.multiplier_max - o.multiplier_min) * offer.random::<f64>();
                 let b = m * u;
-                (b >= r.theta * s.rate).then_some(End::Profit)
-            } else {
-                None
-            };
-            if end.is_some() {
-                s.end = end;
-                ended.push(slot);
+                if b >= tc.theta[r.kind as usize & 1] * s.rate {
+                    s.end = Some(End::Profit);
+                    ended.push(k);
+                }
             }
+        }
+        *ctx.rng(S_ARRIVAL) = arrival;
+        *ctx.rng(S_OFFER) = offer;
+        if ended.len() > before && before > 0 {
+            ended.sort_unstable();
         }
         if let Some(n) = late {
             let want = ticks_per_leg(job, dt);
@@ -220,11 +383,13 @@ impl EconomicMarket {
     /// cancelled ones, each in start order.
     fn tick_end_sessions(&mut self, ended: &[u32], ctx: &mut Ctx<'_, Ev>) {
         for pass in [true, false] {
-            for &slot in ended {
+            for &k in ended {
+                let slot = self.tc.run[k as usize].slot;
                 let end = self.sessions[slot].end;
                 let (is_done, ended) = (end == Some(End::Done), end.is_some());
                 if ended && is_done == pass && self.sessions.is_live(slot) {
                     let e = end.expect("ended");
+                    self.note_tick_end(slot, e, ctx);
                     let (i, j) = self.book(slot, e, 0, false);
                     if self.checks && e != End::Done {
                         let s = &self.sessions[slot];
@@ -234,11 +399,6 @@ impl EconomicMarket {
                             self.violation(|| format!("lost work {lost} outside [0, {kappa}]"));
                         }
                     }
-                    ctx.note(Some(AgentRef::new("provider", i as u32)), || match e {
-                        End::Done => format!("session {slot} with consumer {j} completes"),
-                        End::Personal => format!("session {slot} with consumer {j} cancelled: personal use"),
-                        End::Profit => format!("session {slot} with consumer {j} cancelled: a better offer"),
-                    });
                     if self.params.priority == Priority::Bid {
                         self.providers[i].tie = Self::new_tie(ctx);
                     }
@@ -250,18 +410,34 @@ impl EconomicMarket {
 
     /// Reference tick, step 5: every price moves a tick (busy ones grow,
     /// idle ones decay, within [floor, cap]); setters post the fleet price.
+    #[inline(never)]
     fn tick_prices(&mut self) {
         if self.checks {
             return self.tick_prices_checked();
         }
         let (pp, pstar) = (self.params.price, self.pstar);
         // As `PostedPriceParams::tick`, with its two factors computed once.
-        let (up, down) = (1.0 + pp.growth * self.params.tick_hours, 1.0 - pp.decay * self.params.tick_hours);
-        for p in &mut self.providers {
+        // Each provider's factor is kept beside it as its session starts and
+        // ends: which providers are busy is not predictable, so no branch.
+        debug_assert_eq!(self.providers.len(), self.tc.factor.len());
+        if !self.tc.finite_prices {
+            for (p, &f) in self.providers.iter_mut().zip(&self.tc.factor) {
+                p.price = if p.setter { pstar } else { (p.price * f).min(pp.cap).max(p.floor) };
+            }
+            return;
+        }
+        // Every price, factor, floor and the cap are finite numbers, so the
+        // product is never NaN and `min`/`max` reduce to one comparison each
+        // (as they are compiled: the first operand unless the second is
+        // smaller, resp. larger).
+        let cap = pp.cap;
+        for (p, &f) in self.providers.iter_mut().zip(&self.tc.factor) {
             p.price = if p.setter {
                 pstar
             } else {
-                (p.price * if p.session != NONE { up } else { down }).min(pp.cap).max(p.floor)
+                let x = p.price * f;
+                let y = select_unpredictable(cap < x, cap, x);
+                select_unpredictable(p.floor > y, p.floor, y)
             };
         }
     }
@@ -289,36 +465,50 @@ impl EconomicMarket {
     /// Reference: the best free provider of level l, as a scan of every
     /// provider would find it. A match only takes providers out (costs do
     /// not change within a round), so a level is scanned again in a round
-    /// only when its best provider was taken.
+    /// only when its two best providers were taken (the order is total, so
+    /// once the best is taken the second is the best of those left).
     pub(super) fn best_provider_listed(&mut self, l: usize) -> Option<(usize, f64, f64)> {
         let b = self.tc.best[l];
-        let o = match b.offer {
-            Some(o) if b.fresh && self.providers[o.i as usize].session == NONE => o,
-            None if b.fresh => return None,
-            _ => {
-                let o = self.scan_level(l);
-                self.tc.best[l] = Best { fresh: true, offer: o };
-                o?
+        if b.fresh {
+            if let Some(o) = b.offers.iter().flatten().find(|o| self.providers[o.i as usize].session == NONE) {
+                return Some((o.i as usize, o.price, o.e));
             }
-        };
-        Some((o.i as usize, o.price, o.e))
+            if b.complete {
+                return None;
+            }
+        }
+        let b = self.scan_level(l);
+        self.tc.best[l] = b;
+        b.offers[0].map(|o| (o.i as usize, o.price, o.e))
     }
 
-    /// Reference: level l's cheapest free provider.
-    fn scan_level(&self, l: usize) -> Option<Offer> {
+    /// Reference: level l's two cheapest free providers (the first is the
+    /// provider a plain scan keeps).
+    #[inline(never)]
+    fn scan_level(&self, l: usize) -> Best {
         let levels = self.levels.len();
         let bid = self.params.priority == Priority::Bid;
-        let mut best: Option<Offer> = None;
-        for &i in &self.tc.free {
+        let offer = |i: u32| {
             let (i, p) = (i as usize, &self.providers[i as usize]);
             let e = self.tc.e[i * levels + l];
             let price = p.price;
-            let o = Offer { cost: price * e, second: if bid { p.tie } else { i as u64 }, i: i as u32, price, e };
+            Offer { cost: price * e, second: if bid { p.tie } else { i as u64 }, i: i as u32, price, e }
+        };
+        let (mut best, mut second, mut nan) = (None::<Offer>, None::<Offer>, false);
+        for &i in &self.tc.free {
+            let o = offer(i);
+            nan |= o.cost.is_nan();
             if best.is_none_or(|b| o.before(&b)) {
+                second = best;
                 best = Some(o);
+            } else if second.is_none_or(|b| o.before(&b)) {
+                second = Some(o);
             }
         }
-        best
+        // A cost that is not a number leaves no total order: keep the best
+        // only, so that a taken best means a new scan.
+        let complete = !nan && self.tc.free.len() <= 2;
+        Best { fresh: true, offers: [best, if nan { None } else { second }], complete }
     }
 
     /// Reference: build the tick cache unless it is up to date.
@@ -331,33 +521,48 @@ impl EconomicMarket {
         self.tc.hazard = [dc.tick_probability(dt), home.tick_probability(dt)];
         self.tc.theta = [dc.cancel_threshold, home.cancel_threshold];
         self.tc.has_setter = self.providers.iter().any(|p| p.setter);
+        self.tc.grid = Grid::new(dt, self.params.job_hours, self.levels.iter().map(|lv| lv.kappa));
+        let index = self.params.outside.index;
+        self.tc.index_steps = [index.reversion * dt, index.volatility * dt.sqrt()];
+        self.tc.sample = Every::new(hours_to_ticks(self.params.sample_hours).max(1));
+        self.tc.resolve = Every::new(hours_to_ticks(self.params.setter.resolve_hours).max(1));
         self.tc.e = vec![0.0; self.providers.len() * self.levels.len()];
         self.tc.best = vec![Best::default(); self.levels.len()];
         let np = self.providers.len();
         self.tc.free.clear();
         self.tc.free_at = vec![NONE; np];
+        let pp = self.params.price;
+        let [up, down] = [1.0 + pp.growth * dt, 1.0 - pp.decay * dt];
+        self.tc.up_down = [up, down];
+        self.tc.finite_prices = [pp.cap, up, down].iter().all(|x| x.is_finite())
+            && self.providers.iter().all(|p| p.price.is_finite() && p.floor.is_finite());
+        self.tc.factor = vec![up; np];
         for i in 0..np {
             if self.providers[i].session == NONE {
                 self.tc.free_at[i] = self.tc.free.len() as u32;
                 self.tc.free.push(i as u32);
+                self.tc.factor[i] = down;
             }
         }
-        self.tc.run = self.running.iter().map(|&slot| self.run_info(slot)).collect();
+        self.tc.run = self.running.iter().map(|&slot| self.run_info(slot, false)).collect();
+        self.tc.offers = (0..self.tc.run.len() as u32)
+            .filter(|&k| self.tc.theta[self.tc.run[k as usize].kind as usize].is_finite())
+            .collect();
         self.tc.ready = true;
         for i in 0..self.providers.len() {
             self.refresh_costs(i);
         }
     }
 
-    /// Reference: what a tick reads of session `slot`'s agents.
-    fn run_info(&self, slot: u32) -> RunInfo {
+    /// Reference: what a tick reads of session `slot`'s agents (`new`: it
+    /// has not worked yet).
+    fn run_info(&self, slot: u32, new: bool) -> RunInfo {
         let s = &self.sessions[slot];
-        let kind = self.providers[s.provider as usize].kind as usize;
-        RunInfo {
-            kappa: self.consumers[s.consumer as usize].kappa,
-            hazard: self.tc.hazard[kind],
-            theta: self.tc.theta[kind],
-        }
+        let kind = self.providers[s.provider as usize].kind as u32;
+        let level = self.consumers[s.consumer as usize].level as u32;
+        let grid = &self.tc.grid;
+        let n = if new && grid.done > 0 { Some(0) } else { grid.ticks_of(s.e, s.l, level) };
+        RunInfo { slot, n: n.unwrap_or(OFF_GRID), row: level * grid.e.len() as u32, kind }
     }
 
     /// Reference: provider i has no session any more.
@@ -368,6 +573,7 @@ impl EconomicMarket {
         let tc = &mut self.tc;
         tc.free_at[i] = tc.free.len() as u32;
         tc.free.push(i as u32);
+        tc.factor[i] = tc.up_down[1];
     }
 
     /// Reference: provider i starts a session.
@@ -376,6 +582,7 @@ impl EconomicMarket {
             return;
         }
         let tc = &mut self.tc;
+        tc.factor[i] = tc.up_down[0];
         let at = std::mem::replace(&mut tc.free_at[i], NONE) as usize;
         tc.free.swap_remove(at);
         if let Some(&moved) = tc.free.get(at) {
@@ -394,5 +601,58 @@ impl EconomicMarket {
         for l in 0..levels {
             self.tc.e[i * levels + l] = paid_hours(self.params.job_hours, self.levels[l].kappa, a);
         }
+    }
+}
+
+/// Trace notes of the tick loop.
+impl EconomicMarket {
+    /// Reference: the market after a tick's matching round.
+    pub(super) fn note_tick(&self, ctx: &mut Ctx<'_, Ev>) {
+        ctx.note(None, || {
+            let idle = self.consumers.iter().filter(|c| c.session == NONE).count();
+            format!(
+                "after the tick: outside index ${:.4}/h; {} session(s) running, {idle} consumer(s) idle",
+                self.outside.last(&self.params.outside.index),
+                self.running.len()
+            )
+        });
+    }
+
+    /// Reference: trace notes of session `slot` ending this tick, before it
+    /// is booked: a completion, or a cancellation with the work the consumer
+    /// keeps to its last checkpoint and loses.
+    pub(super) fn note_tick_end(&self, slot: u32, end: End, ctx: &mut Ctx<'_, Ev>) {
+        if !ctx.tracing() {
+            return;
+        }
+        let s = &self.sessions[slot];
+        let (i, j, rate) = (s.provider as usize, s.consumer as usize, s.rate);
+        let why = match end {
+            End::Done => None,
+            End::Personal => Some(self.down_cause(i)),
+            End::Profit => Some("takes a better outside offer"),
+        };
+        let Some(why) = why else {
+            let job = self.params.job_hours;
+            ctx.note(Some(AgentRef::new("provider", i as u32)), || {
+                format!("session {slot} with consumer{j} completes: ${:.4} for {job:.3}h", rate * job)
+            });
+            ctx.note(Some(AgentRef::new("consumer", j as u32)), || {
+                format!("job done on {} (session {slot}): pays ${:.4} for {:.3}h", self.pname(i), rate * s.e, s.e)
+            });
+            return;
+        };
+        let (e, kept, kappa) = (s.e, s.l, self.consumers[j].kappa);
+        ctx.note(Some(AgentRef::new("provider", i as u32)), || {
+            format!("{why}: cancels session {slot} of consumer{j} after {e:.3}h (paid ${:.4})", rate * e)
+        });
+        ctx.note(Some(AgentRef::new("consumer", j as u32)), || {
+            format!(
+                "session {slot} on {} cancelled after {e:.3}h ({why}): keeps {kept:.3}h of work to its last checkpoint (every {kappa}h), loses {:.3}h; pays ${:.4}",
+                self.pname(i),
+                e - kept,
+                rate * e
+            )
+        });
     }
 }

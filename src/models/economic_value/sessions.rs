@@ -69,9 +69,11 @@ impl EconomicMarket {
         }
         let v = self.consumers[j].value;
         ctx.note(Some(AgentRef::new("provider", i as u32)), || {
-            format!("rents to consumer {j} (v ${v:.2}/h) at ${rate:.4}/h, session {slot}")
+            format!("rents to consumer{j} (v ${v:.2}/h) at ${rate:.4}/h, session {slot}")
         });
-        ctx.note(Some(AgentRef::new("consumer", j as u32)), || format!("rents provider {i} at ${rate:.4}/h"));
+        ctx.note(Some(AgentRef::new("consumer", j as u32)), || {
+            format!("rents {} at ${rate:.4}/h, session {slot}", self.pname(i))
+        });
     }
 
     pub(super) fn pay_u(rate: f64, ticks: u64) -> i64 {

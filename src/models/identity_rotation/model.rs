@@ -296,8 +296,14 @@ fn day_of(t: SimTime) -> u64 {
 }
 
 /// Trust with all its digits.
+/// A trust for people: two decimals (`100.00`; files keep full precision).
 fn tr(x: f64) -> String {
-    format!("{x:?}")
+    format!("{x:.2}")
+}
+
+/// A rate or a ratio for people: four decimals.
+fn rt(x: f64) -> String {
+    format!("{x:.4}")
 }
 
 impl IdentityRotation {
@@ -454,6 +460,49 @@ impl IdentityRotation {
                 }
             }
         }
+    }
+
+    /// The ledger and account id of a global account number.
+    fn account_of(&self, a: AgentRef) -> Option<(&Ledger, u32)> {
+        if a.class != ACCOUNT {
+            return None;
+        }
+        if let Some(sc) = &self.scale {
+            return (a.id < sc.params.accounts).then_some((&sc.ledger, a.id));
+        }
+        let lane = self.lanes.iter().find(|l| a.id >= l.base && a.id < l.base + l.roles.len() as u32)?;
+        Some((&lane.ledger, a.id - lane.base))
+    }
+
+    /// The account a user names: `account3`, `a3`, `account:3`, or a run's
+    /// role as `inspect` lists it, `<run>.<role>` (`one_puppet.defended.W`,
+    /// `order.a_first.P`).
+    fn find(&self, name: &str) -> Result<AgentRef, String> {
+        let text = name.trim();
+        if let Some((run, role)) = text.rsplit_once('.') {
+            let lane = self.lanes.iter().find(|l| l.name == run).ok_or_else(|| {
+                let runs: Vec<&str> = self.lanes.iter().map(|l| l.name.as_str()).collect();
+                format!(
+                    "`{text}`: no run `{run}` (runs: {}; or name an account: account0..)",
+                    if runs.is_empty() { "none".to_string() } else { runs.join(", ") }
+                )
+            })?;
+            let who = lane.roles.iter().position(|r| r.eq_ignore_ascii_case(role)).ok_or_else(|| {
+                format!("`{text}`: run `{run}` has no role `{role}` (roles: {})", lane.roles.join(", "))
+            })?;
+            return Ok(AgentRef::new(ACCOUNT, lane.base + who as u32));
+        }
+        let n = match &self.scale {
+            Some(sc) => sc.params.accounts as usize,
+            None => self.lanes.iter().map(|l| l.roles.len()).sum(),
+        };
+        AgentRef::parse_within(text, &[(ACCOUNT, n)]).map_err(|e| {
+            if self.lanes.is_empty() {
+                e
+            } else {
+                format!("{e}; or a run's role, e.g. `{}.{}`", self.lanes[0].name, self.lanes[0].roles[0])
+            }
+        })
     }
 
     /// Commit (or refuse) one transfer of run `li`; trace notes with the
@@ -631,7 +680,7 @@ impl IdentityRotation {
                 }
                 mix_receipt(ctx, &r);
                 if ctx.tracing() {
-                    let (f, t) = (format!("account {from}"), format!("account {to}"));
+                    let (f, t) = (format!("account{from}"), format!("account{to}"));
                     ctx.note(None, || format!("request {k}: transfer #{}", r.index));
                     receipt_notes(ctx, &r, from, to, &f, &t);
                 }
@@ -640,7 +689,7 @@ impl IdentityRotation {
                 sc.rejected[e.code()] += 1;
                 ctx.mix(0xE000 + e.code() as u64);
                 ctx.note(Some(AgentRef::new(ACCOUNT, from)), || {
-                    format!("request {k}: account {from} -> account {to} of {omc:.6} OMC refused: {e}")
+                    format!("request {k}: account{from} -> account{to} of {omc:.6} OMC refused: {e}")
                 });
             }
         }
@@ -693,11 +742,11 @@ fn receipt_notes(ctx: &mut Ctx<'_, Ev>, r: &Receipt, from: u32, to: u32, fr: &st
             r.gross,
             r.burned,
             r.burn_trust,
-            tr(r.rate_trust),
+            rt(r.rate_trust),
             r.burn_amount,
-            tr(r.rate_amount),
-            tr(r.rate),
-            tr(r.amount_factor),
+            rt(r.rate_amount),
+            rt(r.rate),
+            rt(r.amount_factor),
             r.sender_balance_before,
             r.sender_balance_after,
             tr(r.sender_trust),
@@ -705,7 +754,7 @@ fn receipt_notes(ctx: &mut Ctx<'_, Ev>, r: &Receipt, from: u32, to: u32, fr: &st
     });
     ctx.note(Some(AgentRef::new(ACCOUNT, to)), || {
         let inh = match (r.rho, r.blended) {
-            (Some(rho), Some(b)) => format!("rho {}, blended {}", tr(rho), tr(b)),
+            (Some(rho), Some(b)) => format!("rho {}, blended {}", rt(rho), tr(b)),
             _ => "no inheritance".to_string(),
         };
         format!(
@@ -830,11 +879,34 @@ impl Model for IdentityRotation {
             }
         };
         if let Some(sc) = &self.scale {
-            return (a.id < sc.params.accounts).then(|| format!("account {}: {}", a.id, show(&sc.ledger, a.id)));
+            return (a.id < sc.params.accounts).then(|| format!("account{}: {}", a.id, show(&sc.ledger, a.id)));
         }
         let lane = self.lanes.iter().find(|l| a.id >= l.base && a.id < l.base + l.roles.len() as u32)?;
         let who = a.id - lane.base;
-        Some(format!("account {} = {} of run {}: {}", a.id, lane.role(who), lane.name, show(&lane.ledger, who)))
+        Some(format!(
+            "account{} = {}.{} ({} of run {}): {}",
+            a.id,
+            lane.name,
+            lane.role(who),
+            lane.role(who),
+            lane.name,
+            show(&lane.ledger, who)
+        ))
+    }
+
+    fn find_agent(&self, name: &str) -> Result<AgentRef, String> {
+        self.find(name)
+    }
+
+    fn agent_fields(&self, a: AgentRef) -> Option<Vec<(&'static str, f64)>> {
+        let (ledger, i) = self.account_of(a)?;
+        let acc = ledger.account(AccountId(i))?;
+        Some(vec![
+            ("balance", acc.balance.omc()),
+            ("trust", acc.trust),
+            ("sent", acc.gross_sent.omc()),
+            ("received", acc.gross_received.omc()),
+        ])
     }
 
     fn describe(&self) -> String {
@@ -857,7 +929,7 @@ impl Model for IdentityRotation {
             .iter()
             .map(|l| {
                 let who: Vec<String> =
-                    l.roles.iter().enumerate().map(|(i, r)| format!("{r} = account {}", l.base + i as u32)).collect();
+                    l.roles.iter().enumerate().map(|(i, r)| format!("{r} = account{}", l.base + i as u32)).collect();
                 format!("{} ({} steps; {})", l.name, l.steps, who.join(", "))
             })
             .collect();

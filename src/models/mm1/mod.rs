@@ -147,7 +147,9 @@ impl Model for Queue {
                 }
             }
         }
-        ctx.note(Some(AgentRef::new("server", 0)), || format!("{} in system", self.in_system.len()));
+        ctx.note(Some(AgentRef::new("server", 0)), || {
+            format!("{} in system, {} served", self.in_system.len(), self.served)
+        });
     }
     fn horizon(&self) -> SimTime {
         SimTime(hours_to_ticks(self.params.hours))
@@ -164,6 +166,15 @@ impl Model for Queue {
     }
     fn describe_agent(&self, agent: AgentRef) -> Option<String> {
         (agent.id == 0).then(|| format!("{} in system, {} served", self.in_system.len(), self.served))
+    }
+    fn find_agent(&self, name: &str) -> Result<AgentRef, String> {
+        AgentRef::parse_within(name, &[("server", 1)])
+    }
+    fn agent_fields(&self, agent: AgentRef) -> Option<Vec<(&'static str, f64)>> {
+        let n = |x: u64| x as f64;
+        (agent.id == 0).then(|| {
+            vec![("in_system", self.in_system.len() as f64), ("served", n(self.served)), ("arrived", n(self.arrived))]
+        })
     }
     fn validate(&self, audit: &Audit<'_, Self>) -> Result<(), String> {
         self.check_invariants()?;

@@ -12,12 +12,14 @@ use super::config::{Arm, Params, Script};
 use super::scripts::{self, Roles};
 use crate::engine::rng::{StreamRng, stream};
 use crate::engine::trace::fold;
+use crate::engine::trace::{NamedGroup, find_named};
 use crate::engine::{AgentRef, Ctx, EventInfo, Model, SimTime, TICKS_PER_DAY, TimeUnit};
 use crate::policy::metrics::ratio;
 use crate::policy::{DailyMetrics, Param, PolicyConfig, PolicyParams, PolicyState, trust_stats};
 use crate::trust::{Ident, TrustEngine};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
+use std::sync::Mutex;
 
 /// The streams of the scenarios' rows, one per kind of row, in index order.
 pub const ROWS: [&str; 8] = ["honest", "whale", "attack", "praise", "assert", "sample", "completion", "verify"];
@@ -52,6 +54,27 @@ pub const AGENT_CLASSES: &[&str] = &[
     "kp_0p2",
     "kp_0p5",
 ];
+
+/// `<experiment>.<arm>` as a `&'static str` (an agent class), made once per
+/// distinct name: there are at most experiments x arm names of them.
+fn intern(name: String) -> &'static str {
+    static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(n) = names.iter().find(|n| **n == name) {
+        return n;
+    }
+    let n: &'static str = name.leak();
+    names.push(n);
+    n
+}
+
+/// How the notes of one run's event name agents: whether classes name the
+/// experiment, and the model's other runs (whose names an identity's name
+/// may share).
+struct Tag<'a> {
+    multi: bool,
+    others: [&'a [Slot]; 2],
+}
 
 /// The model's events.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -275,13 +298,36 @@ impl Slot {
         s
     }
 
-    /// The agent class of this slot's identities.
-    pub fn class(&self) -> &'static str {
-        AGENT_CLASSES.iter().copied().find(|c| *c == self.arm.name).unwrap_or("off")
+    /// The agent class of this slot's identities: the arm's name (`on`), or
+    /// `<experiment>.<arm>` (`hoarding.on`) when the model runs several
+    /// experiments (`multi`), so every run's identities can be named.
+    pub fn class(&self, multi: bool) -> &'static str {
+        if multi {
+            intern(format!("{}.{}", self.script.id(), self.arm.name))
+        } else {
+            AGENT_CLASSES.iter().copied().find(|c| *c == self.arm.name).unwrap_or("off")
+        }
     }
 
-    fn agent(&self, i: u32) -> AgentRef {
-        AgentRef::new(self.class(), i)
+    /// Identity `i` as output names it: its name, or `<class>.<name>` when
+    /// another run of the model has an identity of that name (every arm of an
+    /// experiment has the same cast).
+    fn who(&self, i: u32, tag: &Tag<'_>) -> String {
+        let n = self.engine.name(Ident(i));
+        if tag.others.iter().flat_map(|x| x.iter()).any(|o| o.has_name(n)) {
+            format!("{}.{n}", self.class(tag.multi))
+        } else {
+            n.to_string()
+        }
+    }
+
+    fn has_name(&self, n: &str) -> bool {
+        (0..self.engine.len()).any(|i| self.engine.name(Ident(i as u32)) == n)
+    }
+
+    /// `off arm of baseline`, for the lines of run-wide events.
+    fn run_name(&self) -> String {
+        format!("{} arm of {}", self.arm.name, self.script.id())
     }
 
     /// The engine day (= the day being simulated).
@@ -339,7 +385,7 @@ impl Slot {
         self.flagged.iter().any(|g| g.binary_search(&a).is_ok() && g.binary_search(&b).is_ok())
     }
 
-    fn purchase(&mut self, ev: &Ev, ctx: &mut Ctx<'_, Ev>, pass_score: f64) {
+    fn purchase(&mut self, ev: &Ev, ctx: &mut Ctx<'_, Ev>, pass_score: f64, tag: &Tag<'_>) {
         let Ev::Purchase { c, p, w, h, v, completed, origin, .. } = *ev else { unreachable!() };
         let d = self.day();
         self.engine.add_transaction(Ident(c), Ident(p), w, h, v).expect("scripts make valid purchases");
@@ -376,17 +422,25 @@ impl Slot {
             Some(e) => e.1 += price,
             None => bc.bought.push((p, price)),
         }
-        ctx.note(Some(self.agent(p)), || {
-            format!(
-                "sells to #{c}: P = {price:.3} (v {v:.3}{}{}), receives {received:.4}, burns {burned:.4}; balance {:.3}",
-                if sampled { ", sampled" } else { "" },
-                if completed { "" } else { ", not completed" },
-                self.engine.coins(Ident(p)).0
-            )
-        });
+        if ctx.tracing() {
+            let cls = self.class(tag.multi);
+            ctx.note(Some(AgentRef::new(cls, p)), || {
+                format!(
+                    "{} sells to {}: P = {price:.3} (v {v:.3}{}{}), receives {received:.4}, burns {burned:.4}; balance {:.3}",
+                    self.who(p, tag),
+                    self.who(c, tag),
+                    if sampled { ", sampled" } else { "" },
+                    if completed { "" } else { ", not completed" },
+                    self.engine.coins(Ident(p)).0
+                )
+            });
+            ctx.note(Some(AgentRef::new(cls, c)), || {
+                format!("{} buys from {} for P = {price:.3}", self.who(c, tag), self.who(p, tag))
+            });
+        }
     }
 
-    fn assertion(&mut self, a: u32, s: u32, score: f64, evidence: bool, ctx: &mut Ctx<'_, Ev>) {
+    fn assertion(&mut self, a: u32, s: u32, score: f64, evidence: bool, ctx: &mut Ctx<'_, Ev>, tag: &Tag<'_>) {
         let class = if score < 0.0 { "MALICIOUS_BEHAVIOR" } else { "EXCELLENT_SERVICE" };
         let ok = self.engine.add_assertion(Ident(a), Ident(s), score, class, evidence).expect("valid assertion");
         if score < 0.0 {
@@ -399,12 +453,20 @@ impl Slot {
                 self.today.rejected += 1;
             }
         }
-        ctx.note(Some(self.agent(a)), || {
-            format!("asserts {score:+.3} about #{s}: {}", if ok { "accepted" } else { "rejected" })
-        });
+        if ctx.tracing() {
+            let cls = self.class(tag.multi);
+            let verdict = if ok { "accepted" } else { "rejected" };
+            let what = if score < 0.0 { "accusation" } else { "praise" };
+            ctx.note(Some(AgentRef::new(cls, a)), || {
+                format!("{} makes {what} {score:+.3} of {}: {verdict}", self.who(a, tag), self.who(s, tag))
+            });
+            ctx.note(Some(AgentRef::new(cls, s)), || {
+                format!("{} receives {what} {score:+.3} from {}: {verdict}", self.who(s, tag), self.who(a, tag))
+            });
+        }
     }
 
-    fn solve(&mut self, ctx: &mut Ctx<'_, Ev>) {
+    fn solve(&mut self, ctx: &mut Ctx<'_, Ev>, tag: &Tag<'_>) {
         let cl = self.engine.clusters();
         let n = self.engine.len();
         let flags: Vec<bool> = if self.live {
@@ -448,18 +510,26 @@ impl Slot {
         }
         let rep = self.engine.solve_with_weights(weights);
         if ctx.tracing() {
+            let cls = self.class(tag.multi);
             for i in 0..n {
                 let t = self.engine.trust(Ident(i as u32));
-                ctx.note(Some(self.agent(i as u32)), || {
+                ctx.note(Some(AgentRef::new(cls, i as u32)), || {
                     format!(
-                        "T = {t:.4} (age {:.4}, tx {:.4}, assertions {:.4}, penalty {:.4}), w = {:.4}",
-                        rep.age[i], rep.tx[i], rep.assertion[i], rep.penalty[i], rep.weight[i]
+                        "{} T = {t:.4} (age {:.4}, tx {:.4}, assertions {:.4}, penalty {:.4}), w = {:.4}",
+                        self.who(i as u32, tag),
+                        rep.age[i],
+                        rep.tx[i],
+                        rep.assertion[i],
+                        rep.penalty[i],
+                        rep.weight[i]
                     )
                 });
             }
             let (it, conv) = (rep.iterations, rep.converged);
             let groups = self.flagged.len();
-            ctx.note(None, || format!("solve: {it} iterations (converged: {conv}), {groups} flagged group(s)"));
+            ctx.note(None, || {
+                format!("{}: solve: {it} iterations (converged: {conv}), {groups} flagged group(s)", self.run_name())
+            });
         }
     }
 
@@ -550,8 +620,13 @@ impl Slot {
         ctx.mix_f64(supply);
         ctx.note(None, || {
             format!(
-                "day {d}: N {n}, mean trust {:.4}, Gini {:.4}, cluster prevalence {:.4}, {} purchases, supply {:.2}",
-                m.mean_trust, m.trust_gini, m.cluster_prevalence, m.daily_transactions, m.total_coin_supply
+                "{}, day {d}: N {n}, mean trust {:.4}, Gini {:.4}, cluster prevalence {:.4}, {} purchases, supply {:.2}",
+                self.run_name(),
+                m.mean_trust,
+                m.trust_gini,
+                m.cluster_prevalence,
+                m.daily_transactions,
+                m.total_coin_supply
             )
         });
         debug_assert_eq!(self.history.len(), d as usize);
@@ -560,7 +635,34 @@ impl Slot {
 
     fn run_policy(&mut self, cfg: &PolicyConfig, ctx: &mut Ctx<'_, Ev>) {
         let d = self.day();
-        if self.policy.evaluate(cfg, d, &self.history) {
+        let (last, proposals) = (self.policy.last_adjustment, self.policy.proposals.len());
+        let changed = self.policy.evaluate(cfg, d, &self.history);
+        if !changed {
+            ctx.note(None, || {
+                let phase = cfg.phase(d);
+                let why = if phase == crate::policy::Phase::Genesis {
+                    "GENESIS phase, no rule runs".to_string()
+                } else if i64::from(d) - last < i64::from(cfg.min_adjustment_interval) {
+                    format!("last change on day {last}, next allowed {} days after it", cfg.min_adjustment_interval)
+                } else if (d as usize + 1).min(self.history.len()) < cfg.window as usize || cfg.window == 0 {
+                    format!("fewer than {} days of metrics", cfg.window)
+                } else if self.policy.proposals.len() > proposals {
+                    format!("{} phase: a change is proposed, not applied", phase.name())
+                } else {
+                    format!("{} phase: no rule triggered", phase.name())
+                };
+                let pp = &self.policy.params;
+                format!(
+                    "{}: policy evaluated, no change ({why}); k_payment {}, k_transfer {}, isolation_threshold {}, tau_transaction {}",
+                    self.run_name(),
+                    pp.k_payment,
+                    pp.k_transfer,
+                    pp.isolation_threshold,
+                    pp.tau_transaction
+                )
+            });
+        }
+        if changed {
             let ev = self.policy.log.last().expect("an event was logged").clone();
             ctx.note(None, || {
                 let ch: Vec<String> = ev
@@ -577,7 +679,7 @@ impl Slot {
                         )
                     })
                     .collect();
-                format!("policy event ({}): {}", ev.phase.name(), ch.join("; "))
+                format!("{}: policy event ({}): {}", self.run_name(), ev.phase.name(), ch.join("; "))
             });
             let tau = self.policy.params.tau_transaction;
             if self.live && self.engine.params().tau_transaction != tau {
@@ -588,7 +690,7 @@ impl Slot {
         }
     }
 
-    fn rollover(&mut self, p: &Params, ctx: &mut Ctx<'_, Ev>, slot: u16) {
+    fn rollover(&mut self, p: &Params, ctx: &mut Ctx<'_, Ev>, slot: u16, tag: &Tag<'_>) {
         let d = self.day();
         self.today = DayCounters::default();
         self.engine.set_day(d + 1).expect("time moves forward");
@@ -598,12 +700,27 @@ impl Slot {
         let total: f64 = eff.iter().sum();
         if total > 0.0 {
             let mint = p.economy.daily_mint;
+            let cls = if ctx.tracing() { self.class(tag.multi) } else { "" };
             for (i, &x) in eff.iter().enumerate() {
                 if x > 0.0 {
                     self.engine.credit(Ident(i as u32), mint * x / total).expect("finite amount");
+                    ctx.note(Some(AgentRef::new(cls, i as u32)), || {
+                        format!(
+                            "{} receives {:.4} of day {}'s mint (effective trust {x:.4}); balance {:.3}",
+                            self.who(i as u32, tag),
+                            mint * x / total,
+                            d + 1,
+                            self.engine.coins(Ident(i as u32)).0
+                        )
+                    });
                 }
             }
             self.today.mint = mint;
+            ctx.note(None, || {
+                format!("{}: day {} mints {mint} over the effective trust {total:.4}", self.run_name(), d + 1)
+            });
+        } else {
+            ctx.note(None, || format!("{}: day {} mints nothing (no effective trust)", self.run_name(), d + 1));
         }
         if d + 1 < self.days {
             ctx.schedule(SimTime(u64::from(d + 1) * TICKS_PER_DAY), Ev::StartDay { slot });
@@ -630,6 +747,18 @@ impl PolicyModel {
             }
         }
         PolicyModel { params, slots }
+    }
+
+    /// Whether the model runs several experiments (agent classes name the
+    /// experiment then: `hoarding.on`).
+    pub fn multi(&self) -> bool {
+        self.params.scripts.len() > 1
+    }
+
+    /// The run whose identity `agent` is, if it has one of that index.
+    fn slot_of_agent(&self, agent: AgentRef) -> Option<&Slot> {
+        let multi = self.multi();
+        self.slots.iter().find(|s| s.class(multi) == agent.class).filter(|s| (agent.id as usize) < s.engine.len())
     }
 
     /// The stream name of `row` for an experiment.
@@ -665,13 +794,29 @@ impl Model for PolicyModel {
     fn handle(&mut self, ev: Ev, ctx: &mut Ctx<'_, Ev>) {
         let k = ev.slot();
         let slot = k as u16;
+        let multi = self.multi();
         let p = &self.params;
-        let s = &mut self.slots[k];
+        let (before, rest) = self.slots.split_at_mut(k);
+        let (s, after) = rest.split_first_mut().expect("the event's run exists");
+        let tag = Tag { multi, others: [&*before, &*after] };
+        let tag = &tag;
         let now = ctx.now();
         match ev {
             Ev::StartDay { .. } => {
                 let mut out = Vec::new();
                 scripts::day(s, p, slot, &mut out);
+                ctx.note(None, || {
+                    let mut counts: Vec<(&str, u32)> = Vec::new();
+                    for e in &out {
+                        match counts.iter_mut().find(|c| c.0 == e.kind()) {
+                            Some(c) => c.1 += 1,
+                            None => counts.push((e.kind(), 1)),
+                        }
+                    }
+                    let what: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+                    let what = if what.is_empty() { "nothing".to_string() } else { what.join(", ") };
+                    format!("{}: day {} starts; its draws schedule {what}", s.run_name(), s.day())
+                });
                 for e in out {
                     ctx.schedule(now, e);
                 }
@@ -682,12 +827,15 @@ impl Model for PolicyModel {
                 let i = s.engine.create_identity(&name);
                 s.books.push(Books::default());
                 s.today.created += 1;
-                ctx.note(Some(s.agent(i.0)), || format!("{name} created"));
+                if ctx.tracing() {
+                    let a = AgentRef::new(s.class(multi), i.0);
+                    ctx.note(Some(a), || format!("{} created", s.who(i.0, tag)));
+                }
             }
-            Ev::Purchase { .. } => s.purchase(&ev, ctx, p.economy.pass_score),
-            Ev::Assertion { a, s: subject, score, evidence, .. } => s.assertion(a, subject, score, evidence, ctx),
+            Ev::Purchase { .. } => s.purchase(&ev, ctx, p.economy.pass_score, tag),
+            Ev::Assertion { a, s: subject, score, evidence, .. } => s.assertion(a, subject, score, evidence, ctx, tag),
             Ev::Solve { .. } => {
-                s.solve(ctx);
+                s.solve(ctx, tag);
                 ctx.schedule(now, Ev::Metrics { slot });
             }
             Ev::Metrics { .. } => {
@@ -700,7 +848,7 @@ impl Model for PolicyModel {
                 s.run_policy(&cfg, ctx);
                 ctx.schedule(now, Ev::Rollover { slot });
             }
-            Ev::Rollover { .. } => s.rollover(p, ctx, slot),
+            Ev::Rollover { .. } => s.rollover(p, ctx, slot, tag),
         }
     }
 
@@ -757,24 +905,60 @@ impl Model for PolicyModel {
     }
 
     fn agent_counts(&self) -> Vec<(&'static str, usize)> {
-        self.slots.iter().map(|s| (s.class(), s.engine.len())).collect()
+        self.slots.iter().map(|s| (s.class(self.multi()), s.engine.len())).collect()
+    }
+
+    fn find_agent(&self, name: &str) -> Result<AgentRef, String> {
+        let groups: Vec<NamedGroup<'_>> = self
+            .slots
+            .iter()
+            .map(|s| NamedGroup {
+                class: s.class(self.multi()),
+                names: (0..s.engine.len()).map(|i| s.engine.name(Ident(i as u32))).collect(),
+            })
+            .collect();
+        find_named(name, &groups)
+    }
+
+    fn agent_fields(&self, agent: AgentRef) -> Option<Vec<(&'static str, f64)>> {
+        let s = self.slot_of_agent(agent)?;
+        let (i, e) = (Ident(agent.id), &s.engine);
+        let (prov, cons) = e.transactions_of(i);
+        let (balance, earned, spent) = e.coins(i);
+        let b = &s.books[agent.id as usize];
+        Some(vec![
+            ("trust", e.trust(i)),
+            ("weight", e.weight(i)),
+            ("penalty", e.penalty(i)),
+            ("balance", balance),
+            ("earned", earned),
+            ("spent", spent),
+            ("runway", e.runway(i)),
+            ("hoarding_penalty", e.hoarding_penalty(i)),
+            ("mint_weight", e.effective_trust(i)),
+            ("purchases_as_provider", prov.len() as f64),
+            ("purchases_as_consumer", cons.len() as f64),
+            ("volume_sold", b.vol_provider),
+            ("volume_bought", b.vol_consumer),
+        ])
     }
 
     fn describe_agent(&self, agent: AgentRef) -> Option<String> {
-        let s = self.slots.iter().find(|s| s.class() == agent.class)?;
-        if agent.id as usize >= s.engine.len() {
-            return None;
-        }
+        let s = self.slot_of_agent(agent)?;
         let i = Ident(agent.id);
         let e = &s.engine;
         let (prov, cons) = e.transactions_of(i);
         let (bal, earned, _) = e.coins(i);
         let b = &s.books[agent.id as usize];
+        let who = {
+            let n = e.name(i);
+            let shared = self.slots.iter().filter(|o| o.has_name(n)).count() > 1;
+            if shared { format!("{}.{n}", s.class(self.multi())) } else { n.to_string() }
+        };
         Some(format!(
-            "{} ({}, arm {}): created day {}, T = {:.4}, w = {:.4}, penalty {:.4}; {} provider and {} consumer purchases \
+            "{who} = {agent} ({}, arm {}): created day {}, T = {:.4}, w = {:.4}, penalty {:.4}; {} provider and {} consumer purchases \
              (volume {:.2} sold, {:.2} bought); coins: balance {bal:.3}, earned {earned:.3}, runway {:.1} d, \
              hoarding penalty {:.4}, mint weight {:.4}",
-            e.name(i),
             s.script.id(),
             s.arm.name,
             e.created(i),
@@ -797,14 +981,17 @@ impl Model for PolicyModel {
             .iter()
             .map(|s| {
                 let pp = &s.policy.params;
+                let n = s.engine.len();
+                let ids =
+                    if n == 0 { "none".to_string() } else { format!("{c}0..{c}{}", n - 1, c = s.class(self.multi())) };
                 format!(
-                    "{}/{}: day {} of {}, {} identities, {} policy events; k_payment {}, k_transfer {}, \
+                    "{}/{}: day {} of {}, {} identities ({ids}), {} policy events; k_payment {}, k_transfer {}, \
                      isolation_threshold {}, tau_transaction {}",
                     s.script.id(),
                     s.arm.name,
                     s.engine.day(),
                     s.days,
-                    s.engine.len(),
+                    n,
                     s.policy.log.len(),
                     pp.k_payment,
                     pp.k_transfer,

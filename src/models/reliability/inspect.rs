@@ -89,7 +89,7 @@ impl ReliabilityMarket {
                 let state = if p.session != NONE {
                     let s = &self.sessions[p.session];
                     format!(
-                        "busy: session {} with consumer {} at ${:.4}/h since {}",
+                        "busy: session {} with consumer{} at ${:.4}/h since {}",
                         p.session, s.consumer, s.rate, s.start
                     )
                 } else {
@@ -100,7 +100,7 @@ impl ReliabilityMarket {
                     _ => "adaptive".into(),
                 };
                 Some(format!(
-                    "provider {} ({group}): threshold {:.4}, {state}; this round: {} completed, {} cancelled (estimate {:.4}), earned ${:.4} over {:.3}h",
+                    "provider{} ({group}): threshold {:.4}, {state}; this round: {} completed, {} cancelled (estimate {:.4}), earned ${:.4} over {:.3}h",
                     a.id,
                     p.threshold,
                     p.n_comp,
@@ -116,16 +116,59 @@ impl ReliabilityMarket {
                 let state = if c.session != NONE {
                     let s = &self.sessions[c.session];
                     format!(
-                        "in session {} with provider {} at ${:.4}/h since {}",
+                        "in session {} with provider{} at ${:.4}/h since {}",
                         c.session, s.provider, s.rate, s.start
                     )
                 } else {
                     "waiting".into()
                 };
                 Some(format!(
-                    "consumer {} ({}): {state}; remaining work {:.3}h; this round: {} jobs, {} restarts, paid ${:.4} for {:.3}h, useful {:.3}h, lost {:.3}h",
+                    "consumer{} ({}): {state}; remaining work {:.3}h; this round: {} jobs, {} restarts, paid ${:.4} for {:.3}h, useful {:.3}h, lost {:.3}h",
                     a.id, g.name, c.rem, c.jobs, c.restarts, c.paid, c.paid_hours, c.useful, c.lost
                 ))
+            }
+            _ => None,
+        }
+    }
+
+    /// The agent a user names: `provider3`, `p3`, `provider:3`,
+    /// `consumer12`, `c12` (`Model::find_agent`).
+    pub(super) fn find(&self, name: &str) -> Result<AgentRef, String> {
+        AgentRef::parse_within(name, &[("provider", self.providers.len()), ("consumer", self.consumers.len())])
+    }
+
+    /// One agent's numeric fields (`Model::agent_fields`).
+    pub(super) fn fields(&self, a: AgentRef) -> Option<Vec<(&'static str, f64)>> {
+        let flag = |b: bool| if b { 1.0 } else { 0.0 };
+        match a.class {
+            "provider" => {
+                let p = self.providers.get(a.id as usize)?;
+                let rate = if p.session != NONE { self.sessions[p.session].rate } else { 0.0 };
+                Some(vec![
+                    ("threshold", p.threshold),
+                    ("busy", flag(p.session != NONE)),
+                    ("rate", rate),
+                    ("completed", p.n_comp as f64),
+                    ("cancelled", p.n_canc as f64),
+                    ("completion_estimate", p.chat()),
+                    ("earnings", p.earnings),
+                    ("hours", p.hours),
+                ])
+            }
+            "consumer" => {
+                let c = self.consumers.get(a.id as usize)?;
+                let rate = if c.session != NONE { self.sessions[c.session].rate } else { 0.0 };
+                Some(vec![
+                    ("busy", flag(c.session != NONE)),
+                    ("rate", rate),
+                    ("remaining_work", c.rem),
+                    ("jobs", c.jobs as f64),
+                    ("restarts", c.restarts as f64),
+                    ("paid", c.paid),
+                    ("paid_hours", c.paid_hours),
+                    ("useful_hours", c.useful),
+                    ("lost_hours", c.lost),
+                ])
             }
             _ => None,
         }

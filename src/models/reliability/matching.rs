@@ -15,7 +15,21 @@ impl ReliabilityMarket {
     pub(super) fn on_match_pass(&mut self, ctx: &mut Ctx<'_, Ev>) {
         self.match_ev = None;
         let p = self.price.at(&self.params.price, ctx.now(), ctx.rng(S_PRICE));
+        let before = self.diag.sessions;
         self.match_pass(p, ctx);
+        self.note_market(p, self.diag.sessions - before, ctx);
+    }
+
+    /// A trace line on the market after a match pass: the price, the
+    /// sessions it started, who still waits.
+    pub(super) fn note_market(&self, p: f64, started: u64, ctx: &mut Ctx<'_, Ev>) {
+        ctx.note(None, || {
+            format!(
+                "price ${p:.4}/h: {started} session(s) started; {} consumer(s) waiting, {} provider(s) idle",
+                self.waiting.len() + self.pending.len(),
+                self.idle.len()
+            )
+        });
     }
 
     pub(super) fn match_pass(&mut self, p: f64, ctx: &mut Ctx<'_, Ev>) {

@@ -500,6 +500,14 @@ impl Model for ReliabilityMarket {
         self.describe_one(a)
     }
 
+    fn find_agent(&self, name: &str) -> Result<AgentRef, String> {
+        self.find(name)
+    }
+
+    fn agent_fields(&self, a: AgentRef) -> Option<Vec<(&'static str, f64)>> {
+        self.fields(a)
+    }
+
     fn describe(&self) -> String {
         self.summary()
     }

@@ -3,8 +3,8 @@
 
 use super::super::config::{ProviderSetup, ThresholdUpdate, Variant};
 use super::{Ev, NONE, ReliabilityMarket, RoundRecord, S_ADAPT, population};
-use crate::engine::Ctx;
 use crate::engine::time::{hours_to_ticks, ticks_to_hours};
+use crate::engine::{AgentRef, Ctx};
 use crate::market::price::Price;
 use rand_distr::{Distribution, StandardNormal};
 
@@ -47,6 +47,18 @@ impl ReliabilityMarket {
         }
         self.flush_pending(ctx);
         ctx.note(None, || format!("round {r} starts (strategy {})", self.strategy.name()));
+        if ctx.tracing() {
+            for (i, p) in self.providers.iter().enumerate() {
+                ctx.note(Some(AgentRef::new("provider", i as u32)), || {
+                    format!("idle, threshold {:.4}; counters reset", p.threshold)
+                });
+            }
+            for (j, c) in self.consumers.iter().enumerate() {
+                ctx.note(Some(AgentRef::new("consumer", j as u32)), || {
+                    format!("waits with a fresh {:.3}h job; counters reset", c.rem)
+                });
+            }
+        }
         let end = now.plus(self.round_ticks());
         if self.tick_mode() {
             ctx.schedule(now.plus(self.dt_ticks), Ev::Tick(1));
@@ -89,6 +101,15 @@ impl ReliabilityMarket {
                     c.useful += e;
                     self.round_paid += money;
                     self.round_earned += money;
+                    ctx.note(Some(AgentRef::new("provider", s.provider)), || {
+                        format!(
+                            "session {slot} settled pro rata at the round end: consumer{} pays ${money:.4} for {e:.3}h",
+                            s.consumer
+                        )
+                    });
+                    ctx.note(Some(AgentRef::new("consumer", s.consumer)), || {
+                        format!("session {slot} with provider{} settled pro rata at the round end: pays ${money:.4} for {e:.3}h, all useful", s.provider)
+                    });
                     self.providers[s.provider as usize].session = NONE;
                     self.consumers[s.consumer as usize].session = NONE;
                     self.sessions.remove(slot);
@@ -106,7 +127,14 @@ impl ReliabilityMarket {
             }
         }
         self.record_round(r);
-        ctx.note(None, || format!("round {r} ends"));
+        let dropped = self.sessions.len();
+        ctx.note(None, || {
+            if dropped > 0 {
+                format!("round {r} ends; {dropped} running session(s) dropped unpaid")
+            } else {
+                format!("round {r} ends")
+            }
+        });
         let total = self.params.total_rounds();
         if r + 1 < total {
             if matches!(self.params.providers, ProviderSetup::Adaptive { .. }) {
@@ -178,6 +206,10 @@ impl ReliabilityMarket {
         }
         let total_sum = |fen: &Vec<f64>| fen_prefix(fen, m);
         let mut new_t: Vec<f64> = self.providers.iter().map(|p| p.threshold).collect();
+        // Why each threshold moved (traces only): how many earned more, their mean threshold.
+        let tracing = ctx.tracing();
+        let mut why: Vec<Option<(usize, f64)>> = if tracing { vec![None; n] } else { Vec::new() };
+        let before: Vec<f64> = if tracing { self.providers.iter().map(|p| p.threshold).collect() } else { Vec::new() };
         for i in 0..n {
             if self.providers[i].hours <= 0.0 {
                 continue;
@@ -193,6 +225,9 @@ impl ReliabilityMarket {
             } else {
                 let sum = total_sum(&fen) - fen_prefix(&fen, first);
                 let mean = sum / count as f64;
+                if tracing {
+                    why[i] = Some((count, mean));
+                }
                 let z: f64 = if follower_noise > 0.0 { StandardNormal.sample(ctx.rng(S_ADAPT)) } else { 0.0 };
                 t_old + rate * (mean - t_old) + follower_noise * z
             };
@@ -203,9 +238,19 @@ impl ReliabilityMarket {
                 self.providers[i].threshold = t;
             }
         }
-        for (p, t) in self.providers.iter_mut().zip(new_t) {
+        for (i, (p, t)) in self.providers.iter_mut().zip(new_t).enumerate() {
             p.threshold = t;
             ctx.mix_f64(t);
+            if tracing {
+                let (old, pi, hours, why) = (before[i], pi[i], p.hours, why[i]);
+                ctx.note(Some(AgentRef::new("provider", i as u32)), || match why {
+                    _ if hours <= 0.0 => format!("threshold stays {old:.4} (no hours this round)"),
+                    Some((count, mean)) => format!(
+                        "threshold {old:.4} -> {t:.4}: earned ${pi:.4}/h, {count} provider(s) earned more (mean threshold {mean:.4})"
+                    ),
+                    None => format!("threshold {old:.4} -> {t:.4}: earned ${pi:.4}/h, nobody earned more (explores)"),
+                });
+            }
         }
     }
 }

@@ -153,10 +153,10 @@ impl ReliabilityMarket {
         self.providers[i as usize].session = slot;
         self.consumers[j as usize].session = slot;
         ctx.note(Some(AgentRef::new("provider", i)), || {
-            format!("starts session {slot} with consumer {j} at ${rate:.4}/h, work {work:.3}h")
+            format!("starts session {slot} with consumer{j} at ${rate:.4}/h, work {work:.3}h")
         });
         ctx.note(Some(AgentRef::new("consumer", j)), || {
-            format!("starts session {slot} with provider {i} at ${rate:.4}/h")
+            format!("starts session {slot} with provider{i} at ${rate:.4}/h")
         });
     }
 
@@ -195,7 +195,14 @@ impl ReliabilityMarket {
         }
         ctx.mix(0xC0 ^ slot as u64);
         ctx.note(Some(AgentRef::new("provider", s.provider)), || {
-            format!("session {slot} completes: consumer {} pays ${money:.4} for {:.3}h", s.consumer, s.work)
+            format!("session {slot} completes: consumer{} pays ${money:.4} for {:.3}h", s.consumer, s.work)
+        });
+        ctx.note(Some(AgentRef::new("consumer", s.consumer)), || {
+            let c = &self.consumers[s.consumer as usize];
+            format!(
+                "job done in session {slot} with provider{}: pays ${money:.4} for {:.3}h ({} jobs this round)",
+                s.provider, s.work, c.jobs
+            )
         });
         self.sessions.remove(slot);
         self.free_provider(s.provider, ctx);
@@ -251,7 +258,12 @@ impl ReliabilityMarket {
             )
         });
         ctx.note(Some(AgentRef::new("consumer", s.consumer)), || {
-            format!("loses {:.3}h of work (checkpointed {ckpt:.3}h)", e - ckpt)
+            let next = if resume { "resumes from the checkpoint" } else { "restarts the job" };
+            format!(
+                "session {slot} cancelled by provider{}: pays ${money:.4} for {e:.3}h, loses {:.3}h of work (checkpointed {ckpt:.3}h); {next}",
+                s.provider,
+                e - ckpt
+            )
         });
         self.sessions.remove(slot);
         self.free_provider(s.provider, ctx);
@@ -283,6 +295,7 @@ impl ReliabilityMarket {
         let p = self.price.at(&self.params.price, now, ctx.rng(S_PRICE));
         self.sample_diag_price(p);
         self.requote_ev = None;
+        ctx.note(None, || format!("price re-quoted at ${p:.4}/h; a match pass follows"));
         let rq = hours_to_ticks(self.params.requote_hours).max(1);
         let end = self.round_start.plus(self.round_ticks());
         if now.plus(rq) < end {
@@ -313,8 +326,10 @@ impl ReliabilityMarket {
         } else {
             let s = &self.sessions[slot];
             let end = s.start.plus(s.work_ticks);
-            let provider = s.provider;
-            ctx.note(Some(AgentRef::new("provider", provider)), || format!("ignores a competing bid of ${bid:.4}/h"));
+            let (provider, rate, t) = (s.provider, s.rate, self.providers[s.provider as usize].threshold);
+            ctx.note(Some(AgentRef::new("provider", provider)), || {
+                format!("ignores a competing bid of ${bid:.4}/h (< T {t:.3} x rate ${rate:.4}/h)")
+            });
             let gap = self.exp_gap(ctx);
             if now.plus(gap) < end {
                 self.sessions[slot].bid_ev = Some(ctx.schedule(now.plus(gap), Ev::CompetingBid(slot)));

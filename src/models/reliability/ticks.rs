@@ -54,8 +54,10 @@ impl ReliabilityMarket {
                 let l = self.ckpt_tab[group as usize][m as usize];
                 self.cancel(slot, e, l, 0, bid, ctx);
             } else {
-                ctx.note(Some(AgentRef::new("provider", self.sessions[slot].provider)), || {
-                    format!("ignores a competing bid of ${bid:.4}/h")
+                let s = &self.sessions[slot];
+                let (provider, rate, t) = (s.provider, s.rate, self.providers[s.provider as usize].threshold);
+                ctx.note(Some(AgentRef::new("provider", provider)), || {
+                    format!("ignores a competing bid of ${bid:.4}/h (< T {t:.3} x rate ${rate:.4}/h)")
                 });
                 let next = (m as u64).saturating_add(self.geometric_gap(ctx)).min(n as u64);
                 self.ring[((start_tick + next) % ring_len) as usize].push((self.sessions[slot].serial, slot));
@@ -66,7 +68,9 @@ impl ReliabilityMarket {
             self.ring[idx] = due;
         }
         // 4./5. queue refresh and match pass.
+        let before = self.diag.sessions;
         self.match_pass(p, ctx);
+        self.note_market(p, self.diag.sessions - before, ctx);
         if k < self.k_per_round {
             ctx.schedule(now.plus(self.dt_ticks), Ev::Tick(k + 1));
         } else {

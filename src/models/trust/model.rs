@@ -11,6 +11,7 @@
 
 use super::config::{AttackParams, Fidelity, Params, StudyKind, Switches, TdScenario};
 use super::scripts::{self, STREAMS_PER_VARIANT};
+use crate::engine::trace::{NamedGroup, find_named};
 use crate::engine::{AgentRef, Ctx, EventInfo, Model, SimTime, TICKS_PER_DAY, TimeUnit};
 use crate::trust::attacks::{Attack, ReferenceEscrow};
 use crate::trust::trace::{Call, Recorder};
@@ -424,6 +425,19 @@ impl Slot {
         self.engine.name(Ident(i)).to_string()
     }
 
+    /// Identity `i` as output names it: its name, qualified with the class
+    /// (`long_con.attacker`) when another run of the model has the same name,
+    /// so that what is printed can be typed back (`show`, `--agent`).
+    fn who(&self, i: u32, others: &Others<'_>) -> String {
+        let n = self.engine.name(Ident(i));
+        if others.hold(n) { format!("{}.{n}", self.class()) } else { n.to_string() }
+    }
+
+    /// Identity names by index, for `find_agent`.
+    fn names(&self) -> Vec<&str> {
+        (0..self.engine.len()).map(|i| self.engine.name(Ident(i as u32))).collect()
+    }
+
     fn record(&mut self, call: impl FnOnce(&Slot) -> Call) {
         if self.recorder.is_none() {
             return;
@@ -463,7 +477,7 @@ impl Slot {
         if (i as usize) < self.engine.len() { self.engine.trust(Ident(i)) } else { 0.0 }
     }
 
-    fn solve(&mut self, ctx: &mut Ctx<'_, Ev>, cp: Option<usize>) -> SolveReport {
+    fn solve(&mut self, ctx: &mut Ctx<'_, Ev>, cp: Option<usize>, others: &Others<'_>) -> SolveReport {
         let rep = self.engine.solve();
         let day = self.engine.day();
         self.record(|s| {
@@ -477,8 +491,13 @@ impl Slot {
             ctx.mix_f64(t);
             ctx.note(Some(self.agent(i as u32)), || {
                 format!(
-                    "T = {t:.4} (age {:.4}, tx {:.4}, assertions {:.4}, penalty {:.4}), w = {:.4}",
-                    rep.age[i], rep.tx[i], rep.assertion[i], rep.penalty[i], rep.weight[i]
+                    "{} T = {t:.4} (age {:.4}, tx {:.4}, assertions {:.4}, penalty {:.4}), w = {:.4}",
+                    self.who(i as u32, others),
+                    rep.age[i],
+                    rep.tx[i],
+                    rep.assertion[i],
+                    rep.penalty[i],
+                    rep.weight[i]
                 )
             });
         }
@@ -583,7 +602,7 @@ impl Slot {
         r
     }
 
-    fn handle(&mut self, ev: Ev, ctx: &mut Ctx<'_, Ev>) {
+    fn handle(&mut self, ev: Ev, ctx: &mut Ctx<'_, Ev>, others: &Others<'_>) {
         let day = self.engine.day();
         match ev {
             Ev::StartDay { slot, day: d } => {
@@ -593,8 +612,11 @@ impl Slot {
                     self.record(|_| Call::AdvanceDays { n: d - prev });
                 }
                 let kind = self.kind;
-                let mut x = DayCtx { slot: self, ctx, idx: slot };
+                let kinds = ctx.tracing().then(Vec::new);
+                let mut x = DayCtx { slot: self, ctx, idx: slot, kinds };
                 scripts::day(kind, d, &mut x);
+                let kinds = x.kinds.take();
+                ctx.note(None, || day_line(self.class(), d, kinds.as_deref().unwrap_or_default()));
                 if self.sw.daily() {
                     ctx.schedule(ctx.now(), Ev::Recompute { slot });
                 }
@@ -609,9 +631,18 @@ impl Slot {
                 }
                 self.record(|s| Call::AddTransaction { consumer: s.name(c), provider: s.name(p), rw, dur, vs });
                 ctx.note(Some(self.agent(p)), || {
-                    format!("provides to {} ({rw:.2} x {dur:.2} h, verification {vs:.3})", self.name(c))
+                    let paid = if credit != 0.0 {
+                        format!("; credited {credit:.2}, balance {:.2}", self.engine.coins(Ident(p)).0)
+                    } else {
+                        String::new()
+                    };
+                    format!(
+                        "{} provides to {} ({rw:.2} x {dur:.2} h, verification {vs:.3}){paid}",
+                        self.who(p, others),
+                        self.who(c, others)
+                    )
                 });
-                ctx.note(Some(self.agent(c)), || format!("buys from {}", self.name(p)));
+                ctx.note(Some(self.agent(c)), || format!("{} buys from {}", self.who(c, others), self.who(p, others)));
             }
             Ev::Assertion { a, s, score, class, evidence, tag, .. } => {
                 let class = class.label();
@@ -659,23 +690,48 @@ impl Slot {
                 let verdict = if ok { "accepted" } else { "rejected" };
                 let what = if score < 0.0 { "accusation" } else { "praise" };
                 ctx.note(Some(self.agent(s)), || {
-                    format!("{what} {score:+.3} ({class}) from {}: {verdict}", self.name(a))
+                    format!(
+                        "{} receives {what} {score:+.3} ({class}) from {}: {verdict}",
+                        self.who(s, others),
+                        self.who(a, others)
+                    )
                 });
-                ctx.note(Some(self.agent(a)), || format!("{what} {score:+.3} of {}: {verdict}", self.name(s)));
+                ctx.note(Some(self.agent(a)), || {
+                    format!("{} makes {what} {score:+.3} of {}: {verdict}", self.who(a, others), self.who(s, others))
+                });
             }
             Ev::Resolve { a, s, verified_bad, .. } => {
+                let (boost, made) = if ctx.tracing() {
+                    (self.engine.boost(Ident(s)), self.engine.assertions().len())
+                } else {
+                    (0.0, 0)
+                };
                 self.engine.resolve_accusation(Ident(a), Ident(s), verified_bad).expect("valid identities");
                 self.book.resolved = true;
                 self.record(|x| Call::Resolve { accuser: x.name(a), subject: x.name(s), verified_bad });
+                let penalised = ctx.tracing() && self.engine.assertions().len() > made;
                 ctx.note(Some(self.agent(a)), || {
-                    format!("accusation of {} resolved (verified bad: {verified_bad})", self.name(s))
+                    let then = if penalised { "; a false-accusation penalty is asserted against it" } else { "" };
+                    format!(
+                        "{}'s accusation of {} resolved (verified bad: {verified_bad}){then}",
+                        self.who(a, others),
+                        self.who(s, others)
+                    )
+                });
+                ctx.note(Some(self.agent(s)), || {
+                    format!(
+                        "{}: accusation by {} resolved; verification boost {boost:.3} -> {:.3}",
+                        self.who(s, others),
+                        self.who(a, others),
+                        self.engine.boost(Ident(s))
+                    )
                 });
             }
             Ev::CreateIdentity { k, .. } => {
                 let name = self.later[k as usize].clone();
                 let i = self.engine.create_identity(&name);
                 self.record(|_| Call::CreateIdentity { id: name.clone() });
-                ctx.note(Some(self.agent(i.0)), || format!("{name} created"));
+                ctx.note(Some(self.agent(i.0)), || format!("{} created", self.who(i.0, others)));
             }
             Ev::Transfer { from, to, .. } => {
                 let amount = self.engine.coins(Ident(from)).0;
@@ -690,16 +746,30 @@ impl Slot {
                 });
                 ctx.note(Some(self.agent(from)), || {
                     format!(
-                        "transfers {amount:.2} to {}: {:.2} received, {:.2} burned",
-                        self.name(to),
+                        "{} transfers {amount:.2} to {}: {:.2} received, {:.2} burned",
+                        self.who(from, others),
+                        self.who(to, others),
                         r.received,
                         r.burned
+                    )
+                });
+                ctx.note(Some(self.agent(to)), || {
+                    format!(
+                        "{} receives {:.2} of {amount:.2} from {}; balance {:.2}",
+                        self.who(to, others),
+                        r.received,
+                        self.who(from, others),
+                        self.engine.coins(Ident(to)).0
                     )
                 });
             }
             Ev::BuildEdges { .. } => {
                 self.engine.build_edge_snapshot();
                 self.record_edges();
+                ctx.note(None, || {
+                    let e = self.engine.edge_snapshot_summary();
+                    format!("{}: edge map built, {} edges (total weight {:.4})", self.class(), e.n_edges, e.sum_w)
+                });
             }
             Ev::LocalQuery { observer, subject, tag, .. } => {
                 let l = self.local(observer, subject);
@@ -710,7 +780,11 @@ impl Slot {
                 };
                 self.book.local[k] = l;
                 ctx.note(Some(self.agent(subject)), || {
-                    format!("seen by {} with local trust {l:.4}", self.name(observer))
+                    format!(
+                        "{} seen by {} with local trust {l:.4}",
+                        self.who(subject, others),
+                        self.who(observer, others)
+                    )
                 });
             }
             Ev::ClusterQuery { .. } => {
@@ -721,17 +795,25 @@ impl Slot {
                 if let Some(f) = self.facts() {
                     self.book.flagged = Some(f.attackers.iter().filter(|&&a| w[a as usize] < 1.0).count() as u32);
                 }
+                ctx.note(None, || {
+                    let low: Vec<String> = (0..w.len())
+                        .filter(|&i| w[i] < 1.0)
+                        .map(|i| format!("{} (w {:.4})", self.who(i as u32, others), w[i]))
+                        .collect();
+                    let low = if low.is_empty() { "none".to_string() } else { low.join(", ") };
+                    format!("{}: cluster query; identities with w < 1: {low}", self.class())
+                });
             }
             Ev::ReadRate { .. } => {
                 self.book.rate = self.rate(0);
                 let r = self.book.rate;
-                ctx.note(Some(self.agent(0)), || format!("verification rate {r:.4}"));
+                ctx.note(Some(self.agent(0)), || format!("{} verification rate {r:.4}", self.who(0, others)));
             }
             Ev::Checkpoint { k, .. } => {
                 let k = k as usize;
                 let label = self.cps[k].0.clone();
-                ctx.note(None, || format!("checkpoint `{label}`"));
-                self.solve(ctx, Some(k));
+                ctx.note(None, || format!("{}: checkpoint `{label}`", self.class()));
+                self.solve(ctx, Some(k), others);
                 if self.kind == Kind::Fm(Attack::LongCon) && k == 0 {
                     let t = self.engine.trust(Ident(0));
                     self.book.s_before = self.engine.payment_share(t);
@@ -742,7 +824,9 @@ impl Slot {
             }
             Ev::Recompute { .. } => {
                 if self.engine.dirty() {
-                    self.solve(ctx, None);
+                    self.solve(ctx, None, others);
+                } else {
+                    ctx.note(None, || format!("{}: nothing changed since the last solve; trust kept", self.class()));
                 }
             }
         }
@@ -754,6 +838,8 @@ pub struct DayCtx<'a, 'b, 'c> {
     slot: &'a mut Slot,
     ctx: &'b mut Ctx<'c, Ev>,
     idx: u16,
+    /// The kinds of the events scheduled, when tracing.
+    kinds: Option<Vec<&'static str>>,
 }
 
 impl DayCtx<'_, '_, '_> {
@@ -763,6 +849,9 @@ impl DayCtx<'_, '_, '_> {
 
     fn push(&mut self, ev: Ev) {
         let t = self.now();
+        if let Some(k) = &mut self.kinds {
+            k.push(ev.kind());
+        }
         self.ctx.schedule(t, ev);
     }
 
@@ -929,6 +1018,31 @@ impl DayCtx<'_, '_, '_> {
     }
 }
 
+/// The other runs of the model than the one handling an event (to qualify
+/// the names they share).
+pub struct Others<'a>(&'a [Slot], &'a [Slot]);
+
+impl Others<'_> {
+    /// Whether another run has an identity named `name`.
+    fn hold(&self, name: &str) -> bool {
+        self.0.iter().chain(self.1).any(|s| (0..s.engine.len()).any(|i| s.engine.name(Ident(i as u32)) == name))
+    }
+}
+
+/// A `StartDay` line: what the day's draws scheduled.
+fn day_line(class: &str, d: u32, kinds: &[&'static str]) -> String {
+    let mut counts: Vec<(&str, u32)> = Vec::new();
+    for k in kinds {
+        match counts.iter_mut().find(|c| c.0 == *k) {
+            Some(c) => c.1 += 1,
+            None => counts.push((k, 1)),
+        }
+    }
+    let what: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let what = if what.is_empty() { "nothing".to_string() } else { what.join(", ") };
+    format!("{class}: day {d} starts; its draws schedule {what}")
+}
+
 /// The kinds (scenarios or attacks) a run of `p` simulates, in order.
 fn kinds(p: &Params) -> Vec<Kind> {
     match p.study {
@@ -963,6 +1077,17 @@ impl TrustModel {
             }
         }
         TrustModel { params, slots }
+    }
+
+    /// Identity `i` of run `s` as a user types it: its name, or
+    /// `<class>.<name>` when another run has that name too.
+    fn typed(&self, s: &Slot, i: u32) -> String {
+        let n = s.engine.name(Ident(i));
+        let shared = self
+            .slots
+            .iter()
+            .any(|o| !std::ptr::eq(o, s) && (0..o.engine.len()).any(|j| o.engine.name(Ident(j as u32)) == n));
+        if shared { format!("{}.{n}", s.class()) } else { n.to_string() }
     }
 
     /// Record every slot's engine calls as a trace (for replay tests).
@@ -1019,7 +1144,9 @@ impl Model for TrustModel {
 
     fn handle(&mut self, ev: Ev, ctx: &mut Ctx<'_, Ev>) {
         let k = self.slot_of(&ev);
-        self.slots[k].handle(ev, ctx);
+        let (before, rest) = self.slots.split_at_mut(k);
+        let (slot, after) = rest.split_first_mut().expect("the event's run exists");
+        slot.handle(ev, ctx, &Others(before, after));
     }
 
     fn horizon(&self) -> SimTime {
@@ -1050,6 +1177,38 @@ impl Model for TrustModel {
         self.slots.iter().map(|s| (s.class(), s.engine.len())).collect()
     }
 
+    fn find_agent(&self, name: &str) -> Result<AgentRef, String> {
+        let groups: Vec<NamedGroup<'_>> =
+            self.slots.iter().map(|s| NamedGroup { class: s.class(), names: s.names() }).collect();
+        find_named(name, &groups)
+    }
+
+    fn agent_fields(&self, agent: AgentRef) -> Option<Vec<(&'static str, f64)>> {
+        let s = self.slots.iter().find(|s| s.class() == agent.class)?;
+        if agent.id as usize >= s.engine.len() {
+            return None;
+        }
+        let (i, e) = (Ident(agent.id), &s.engine);
+        let (prov, cons) = e.transactions_of(i);
+        let (recv, made) = e.assertions_of(i);
+        let (balance, earned, spent) = e.coins(i);
+        let n = |x: &[u32]| x.len() as f64;
+        Some(vec![
+            ("trust", e.trust(i)),
+            ("weight", e.weight(i)),
+            ("penalty", e.penalty(i)),
+            ("boost", e.boost(i)),
+            ("verification_rate", e.verification_rate(i)),
+            ("balance", balance),
+            ("earned", earned),
+            ("spent", spent),
+            ("provider_transactions", n(prov)),
+            ("consumer_transactions", n(cons)),
+            ("assertions_received", n(recv)),
+            ("assertions_made", n(made)),
+        ])
+    }
+
     fn describe_agent(&self, agent: AgentRef) -> Option<String> {
         let s = self.slots.iter().find(|s| s.class() == agent.class)?;
         if agent.id as usize >= s.engine.len() {
@@ -1061,12 +1220,10 @@ impl Model for TrustModel {
         let (recv, made) = e.assertions_of(i);
         let (bal, earned, spent) = e.coins(i);
         Some(format!(
-            "{} ({} #{}): created day {}, T = {:.4}, w = {:.4}, penalty {:.4}, boost {:.4}, verification rate {:.3}; \
+            "{} ({agent}): created day {}, T = {:.4}, w = {:.4}, penalty {:.4}, boost {:.4}, verification rate {:.3}; \
              {} provider and {} consumer transactions, {} assertions received and {} made; \
              balance {bal:.2} (earned {earned:.2}, spent {spent:.2})",
-            e.name(i),
-            s.kind.id(),
-            agent.id,
+            self.typed(s, agent.id),
             e.created(i),
             e.trust(i),
             e.weight(i),
@@ -1086,7 +1243,7 @@ impl Model for TrustModel {
             .iter()
             .map(|s| {
                 let names: Vec<String> =
-                    (0..s.engine.len()).map(|i| format!("{i} {}", s.engine.name(Ident(i as u32)))).collect();
+                    (0..s.engine.len()).map(|i| format!("{} = {}{i}", self.typed(s, i as u32), s.class())).collect();
                 format!(
                     "{} [{}, {}]: day {} of {}, {} solves; identities: {}",
                     s.class(),
