@@ -58,7 +58,7 @@ pub enum When {
     /// An event of one of these kinds, concerning the agent if one.
     On { kinds: Vec<String>, agent: Option<AgentRef> },
     /// A condition on an agent's field becoming true.
-    Cond { agent: AgentRef, field: &'static str, op: Op, value: f64 },
+    Cond { agent: AgentRef, field: String, op: Op, value: f64 },
 }
 
 /// One breakpoint.
@@ -72,6 +72,13 @@ pub struct Breakpoint {
     pub hits: u64,
     /// For a condition: whether it holds in the current state.
     holds: bool,
+}
+
+impl Breakpoint {
+    /// For a condition: whether it holds in the current state.
+    pub fn holds_now(&self) -> bool {
+        self.holds
+    }
 }
 
 /// A time in the model's unit, for display.

@@ -192,7 +192,7 @@ impl<W: Write> Session<'_, W> {
             };
             if !hits.is_empty() && !full {
                 if trace {
-                    print_step(&mut self.out, &s, self.unit, None)?;
+                    print_step(&mut self.out, &s, self.unit, self.filter.agent)?;
                 } else {
                     self.print_traced(&s)?;
                 }
@@ -223,7 +223,7 @@ impl<W: Write> Session<'_, W> {
         self.run.set_tracing(true);
         let again = self.run.step().ok_or_else(|| anyhow::anyhow!("the event at {pos} is gone after a replay"))?;
         anyhow::ensure!(again.seq == s.seq, "replay went astray: event #{} where #{} was", again.seq, s.seq);
-        print_step(&mut self.out, &again, self.unit, None)?;
+        print_step(&mut self.out, &again, self.unit, self.filter.agent)?;
         Ok(())
     }
 
