@@ -274,7 +274,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-pub use step::run_script as step_script;
+pub use step::{StepScript, run_script as step_script};
 
 /// Parse a user time in `unit` (bare numbers), with a message naming `flag`.
 fn time_arg(flag: &str, text: &str, unit: TimeUnit) -> anyhow::Result<SimTime> {

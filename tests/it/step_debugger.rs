@@ -293,7 +293,7 @@ fn unknown_names_and_bad_input_get_a_message_and_the_prompt_again() {
         "unknown event kind `Bogus` (this model's kinds: RoundStart, Tick, RoundEnd",
         "unknown event kind `Bogus`",
         "usage: break at",
-        "has no field `bogus`",
+        "provider3 has no field `bogus` (its fields: threshold, ",
         "names no field",
         "unknown agent class `robot`",
         "`yesterday` is not a time",
@@ -324,10 +324,6 @@ fn unknown_names_and_bad_input_get_a_message_and_the_prompt_again() {
         "fingerprint",
     ];
     for (i, e) in expect.iter().enumerate() {
-        // A model without named fields says so instead of listing them.
-        if i == 3 && o[i].contains("no numeric fields for provider3") {
-            continue;
-        }
         assert!(o[i].contains(e), "`{}`: expected `{e}` in {}", script[i], o[i]);
     }
 }
@@ -399,6 +395,21 @@ fn reverse_continue_lands_on_the_hits_of_continue_in_every_study_kind() {
         let value: f64 = t_now.trim_end_matches(unit).parse().unwrap();
         let at = format!("{:.3}{unit}", value * rng.random_range(0.1..1.0));
         let mut script = vec![format!("break on {kind}"), format!("break at {at}"), format!("watch {agent}")];
+        // And a condition on one of the agent's fields when it has some
+        // (a field rising above its value after 200 events).
+        let (_, f) = session(&args, &["next 200".to_string(), format!("fields {agent}")]);
+        let fields: Vec<(String, f64)> = f[1]
+            .lines()
+            .filter_map(|l| {
+                let mut w = l.split_whitespace();
+                Some((w.next()?.to_string(), w.next()?.parse().ok()?))
+            })
+            .collect();
+        if !fields.is_empty() {
+            let (name, v) = &fields[rng.random_range(0..fields.len())];
+            script.push(format!("break when {agent}.{name} > {v}"));
+        }
+        let base = script.len();
         let m = rng.random_range(3..7);
         for _ in 0..m {
             script.push("continue".into());
@@ -410,18 +421,19 @@ fn reverse_continue_lands_on_the_hits_of_continue_in_every_study_kind() {
         }
         let (_, o) = session(&args, &script);
         assert!(o[2].starts_with("watching "), "{file}: {}", o[2]);
+        assert!(o[..base].iter().all(|x| !x.contains("error")), "{file}: {o:?}");
         // Where each hit of `continue` left the run (a fresh run's states).
         let hits: Vec<String> =
-            (0..m).filter(|i| o[3 + 2 * i].contains("breakpoint ")).map(|i| status(&o[3 + 2 * i + 1])).collect();
+            (0..m).filter(|i| o[base + 2 * i].contains("breakpoint ")).map(|i| status(&o[base + 2 * i + 1])).collect();
         assert!(hits.len() >= 2, "{file}: {kind} at {at}: {} hits", hits.len());
-        let last = status(&o[3 + 2 * m - 1]);
+        let last = status(&o[base + 2 * m - 1]);
         // Each reverse-continue lands on the hit before, back to the first;
         // then there is none.
         let mut expect: Vec<&String> = hits.iter().filter(|h| **h != last).collect();
         expect.reverse();
         for j in 0..m {
-            let out = &o[3 + 2 * m + 2 * j];
-            let now = status(&o[3 + 2 * m + 2 * j + 1]);
+            let out = &o[base + 2 * m + 2 * j];
+            let now = status(&o[base + 2 * m + 2 * j + 1]);
             match expect.get(j) {
                 Some(h) => {
                     assert!(out.contains("breakpoint "), "{file}: {out}");
@@ -520,4 +532,32 @@ fn inspect_shows_overrides_the_queue_and_one_agent() {
     let o = run_bin(&["inspect", s, "--agent", "robot1"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).1.contains("unknown agent class `robot`"), "{:?}", text(&o));
+}
+
+/// The README documents every prompt command and every flag `step --help`
+/// lists.
+#[test]
+fn the_readme_documents_every_step_command_and_flag() {
+    let readme = std::fs::read_to_string(super::root().join("README.md")).unwrap();
+    let (help, _) = text(&run_bin(&["step", "--help"]));
+    let commands = help.split("Commands at the prompt").nth(1).expect("step --help lists the prompt's commands");
+    let mut n = 0;
+    let own_line = |l: &&str| l.starts_with("  ") && !l.starts_with("   ") && l[2..].starts_with(char::is_lowercase);
+    for line in commands.lines().filter(own_line) {
+        let word = line.split_whitespace().next().unwrap();
+        assert!(readme.contains(&format!("`{word}")), "README lacks the prompt command `{word}`");
+        n += 1;
+    }
+    assert!(n >= 20, "{commands}");
+    for flag in help.split_whitespace().filter(|w| w.starts_with("--") && w.len() > 2) {
+        let flag = flag.trim_end_matches([',', '.', ')', ':', ';']);
+        if ["--help", "--version"].contains(&flag) {
+            continue;
+        }
+        assert!(readme.contains(&format!("`{flag}")), "README lacks `{flag}`");
+    }
+    let (help, _) = text(&run_bin(&["inspect", "--help"]));
+    for flag in ["--queue", "--agent"] {
+        assert!(help.contains(flag), "{help}");
+    }
 }

@@ -58,7 +58,7 @@ pub enum When {
     /// An event of one of these kinds, concerning the agent if one.
     On { kinds: Vec<String>, agent: Option<AgentRef> },
     /// A condition on an agent's field becoming true.
-    Cond { agent: AgentRef, field: &'static str, op: Op, value: f64 },
+    Cond { agent: AgentRef, field: String, op: Op, value: f64 },
 }
 
 /// One breakpoint.
@@ -72,6 +72,13 @@ pub struct Breakpoint {
     pub hits: u64,
     /// For a condition: whether it holds in the current state.
     holds: bool,
+}
+
+impl Breakpoint {
+    /// For a condition: whether it holds in the current state.
+    pub fn holds_now(&self) -> bool {
+        self.holds
+    }
 }
 
 /// A time in the model's unit, for display.
@@ -141,6 +148,17 @@ impl Breaks {
     /// notes say which agents an event changed).
     pub fn need_trace(&self) -> bool {
         self.list.iter().any(|b| matches!(b.when, When::On { agent: Some(_), .. }))
+    }
+
+    /// Whether a breakpoint that needs no agent state hits an event of
+    /// `kind` at `time` (the run at `before`): decided before the event is
+    /// handled, so that it is handled with trace notes.
+    pub fn will_hit(&self, before: SimTime, time: SimTime, kind: &str) -> bool {
+        self.list.iter().any(|b| match &b.when {
+            When::At(t) => before < *t && time >= *t,
+            When::On { kinds, agent: None } => kinds.iter().any(|k| k == kind),
+            _ => false,
+        })
     }
 
     fn cond_now(when: &When, run: &dyn Stepper) -> bool {

@@ -392,6 +392,7 @@ impl<W: Write> Session<'_, W> {
     fn cmd_break(&mut self, args: &[&str]) -> anyhow::Result<()> {
         let usage =
             "usage: break at <time> | break on <kind>[,<kind>] [agent] | break when <agent>.<field> <op> <value>";
+        let mut note = None;
         let when = match args {
             ["at", t @ ..] => When::At(self.time(&rest(t), "break at")?),
             ["on", kinds, agent @ ..] => {
@@ -402,14 +403,24 @@ impl<W: Write> Session<'_, W> {
             ["when", cond @ ..] => {
                 let (name, field, op, value) = parse_condition(&rest(cond)).map_err(|e| anyhow!(e))?;
                 let agent = resolve_agent(self.run, &name)?;
-                let fields = self.run.agent_fields(agent).ok_or_else(|| {
-                    anyhow!("no numeric fields for {agent} (not in the run now, or the model names none)")
-                })?;
-                let Some(&(field, _)) = fields.iter().find(|(n, _)| n.eq_ignore_ascii_case(&field)) else {
-                    let names: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
-                    bail!("{agent} has no field `{field}` (its fields: {})", names.join(", "));
-                };
-                When::Cond { agent, field, op, value }
+                match self.run.agent_fields(agent) {
+                    Some(fields) => {
+                        let Some(&(field, _)) = fields.iter().find(|(n, _)| n.eq_ignore_ascii_case(&field)) else {
+                            let names: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
+                            bail!("{agent} has no field `{field}` (its fields: {})", names.join(", "));
+                        };
+                        When::Cond { agent, field: field.to_string(), op, value }
+                    }
+                    // An agent with no fields now (not in the run yet, e.g.
+                    // of a later leg): they are read once it has them.
+                    None => {
+                        note = Some(format!(
+                            " ({agent} has no fields now: `{field}` is read once it has; a field it does not have \
+                             never holds)"
+                        ));
+                        When::Cond { agent, field, op, value }
+                    }
+                }
             }
             _ => bail!("{usage}"),
         };
@@ -420,6 +431,12 @@ impl<W: Write> Session<'_, W> {
         {
             line += &format!(" (now {v})");
         }
+        if let When::Cond { .. } = &when
+            && self.breaks.list().last().is_some_and(|b| b.holds_now())
+        {
+            line += " (it holds now: it hits when it starts to hold again)";
+        }
+        line += note.as_deref().unwrap_or("");
         if let When::At(t) = when
             && t <= self.run.now()
         {

@@ -132,24 +132,48 @@ fn command<W: Write>(s: &mut Session<'_, W>, line: &str) -> anyhow::Result<Flow>
     Ok(flow)
 }
 
-/// Run a script of prompt commands (one a line) on `run`, as `step
-/// --interactive` does with them on stdin, writing to `out` (without the
-/// prompts). For tests and fuzzing: an error is returned only when `out`
-/// fails.
+/// A stepping session driven by command lines, as `step --interactive`
+/// runs them from stdin (without the prompts): for tests, benches and
+/// fuzzing.
+pub struct StepScript<'r> {
+    s: Session<'r, Vec<u8>>,
+}
+
+impl<'r> StepScript<'r> {
+    /// A session on `run` from its current state, keeping at most
+    /// `back_memory` bytes of checkpoints for stepping back.
+    pub fn new(run: &'r mut dyn Stepper, back_memory: u64) -> StepScript<'r> {
+        let unit = run.time_unit();
+        let history = History::new(run, back_memory);
+        let s = Session {
+            run,
+            unit,
+            filter: Filter::default(),
+            breaks: Default::default(),
+            watches: Default::default(),
+            history,
+            out: Vec::new(),
+        };
+        StepScript { s }
+    }
+
+    /// Run one command line; returns what it printed (an error as
+    /// `error: ...`) and whether it was `quit`.
+    pub fn command(&mut self, line: &str) -> anyhow::Result<(String, bool)> {
+        self.s.out.clear();
+        let quit = matches!(command(&mut self.s, line)?, Flow::Quit);
+        Ok((String::from_utf8_lossy(&self.s.out).into_owned(), quit))
+    }
+}
+
+/// Run a script of prompt commands (one a line) on `run`, writing what
+/// they print to `out`; stops at `quit`. An error only when `out` fails.
 pub fn run_script(run: &mut dyn Stepper, script: &str, out: &mut dyn Write) -> anyhow::Result<()> {
-    let unit = run.time_unit();
-    let history = History::new(run, 256 << 20);
-    let mut s = Session {
-        run,
-        unit,
-        filter: Filter::default(),
-        breaks: Default::default(),
-        watches: Default::default(),
-        history,
-        out,
-    };
+    let mut s = StepScript::new(run, 256 << 20);
     for line in script.lines() {
-        if let Flow::Quit = command(&mut s, line)? {
+        let (text, quit) = s.command(line)?;
+        out.write_all(text.as_bytes())?;
+        if quit {
             break;
         }
     }

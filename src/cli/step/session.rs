@@ -170,7 +170,12 @@ impl<W: Write> Session<'_, W> {
                 return Ok(Stop::Time);
             }
             let before = self.run.now();
-            let trace = plan.show || (plan.breaks && self.breaks.need_trace());
+            let mut trace = plan.show || (plan.breaks && self.breaks.need_trace());
+            if !trace && plan.breaks && !self.breaks.is_empty() {
+                // Notes for an event a breakpoint will stop at, known from
+                // the pending event (a condition is known only after it).
+                trace = self.run.peek().is_some_and(|p| self.breaks.will_hit(before, p.time, p.kind));
+            }
             self.history.before_step(self.run);
             self.run.set_tracing(trace);
             let Some(s) = self.run.step() else { return Ok(Stop::End) };
@@ -187,7 +192,7 @@ impl<W: Write> Session<'_, W> {
             };
             if !hits.is_empty() && !full {
                 if trace {
-                    print_step(&mut self.out, &s, self.unit, None)?;
+                    print_step(&mut self.out, &s, self.unit, self.filter.agent)?;
                 } else {
                     self.print_traced(&s)?;
                 }
@@ -218,7 +223,7 @@ impl<W: Write> Session<'_, W> {
         self.run.set_tracing(true);
         let again = self.run.step().ok_or_else(|| anyhow::anyhow!("the event at {pos} is gone after a replay"))?;
         anyhow::ensure!(again.seq == s.seq, "replay went astray: event #{} where #{} was", again.seq, s.seq);
-        print_step(&mut self.out, &again, self.unit, None)?;
+        print_step(&mut self.out, &again, self.unit, self.filter.agent)?;
         Ok(())
     }
 

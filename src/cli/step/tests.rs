@@ -241,6 +241,16 @@ fn a_condition_hits_when_it_becomes_true() {
     exec(&mut s, "back 1");
     let before = super::breaks::field_value(s.run, AgentRef::new("account", 1), "balance").unwrap();
     assert!(before < 130.0, "{before}");
+    // Breakpoints on a kind or a time print the hit event with its notes
+    // too (handled traced, known from the pending event).
+    exec(&mut s, "delete all");
+    exec(&mut s, "break on Transfer");
+    let out = exec(&mut s, "continue");
+    assert!(out.contains("pays ") && out.contains("receives "), "{out}");
+    exec(&mut s, "delete all");
+    exec(&mut s, "break at 300h");
+    let out = exec(&mut s, "continue");
+    assert!(out.contains("breakpoint 3 hit (at 300.000h)") && out.lines().count() >= 3, "{out}");
     // Unknown fields and agents are refused with what there is.
     let out = exec(&mut s, "break when account1.wealth > 3");
     assert!(out.contains("account1 has no field `wealth` (its fields: balance)"), "{out}");
