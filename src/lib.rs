@@ -3,7 +3,7 @@
 //! A discrete-event, agent-based simulator of the Omerta compute market and
 //! its trust system. The crate is layered; dependencies point one way:
 //!
-//! `cli -> models -> study/report -> market/ledger/trust/policy -> engine`
+//! `cli -> explore -> models -> study/report -> market/ledger/trust/policy -> engine`
 //!
 //! A study (a folder under [`models`]) states itself once as a
 //! [`study::StudyDef`] and is one row of [`models::REGISTRY`]; [`study`] and
@@ -22,11 +22,14 @@
 //! - [`study`]: scenario loading, many seeds in parallel, aggregation.
 //! - [`report`]: statistics, `results.json`, Markdown, CSV and charts.
 //! - [`trust`]: the trust engine and its trace replay.
+//! - [`explore`]: designs of experiments over scenario keys, sensitivity
+//!   indices and tipping points (`omerta-sim explore`).
 
 #![warn(missing_docs)]
 
 pub mod cli;
 pub mod engine;
+pub mod explore;
 pub mod ledger;
 pub mod market;
 pub mod models;

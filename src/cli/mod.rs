@@ -3,6 +3,7 @@
 #[macro_use]
 pub mod out;
 mod args;
+mod explore;
 mod reproduce;
 mod step;
 mod trust;
@@ -66,6 +67,10 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Explore a scenario: a design of experiments over any of its keys
+    /// (factorial, Latin hypercube, Sobol, Morris) with sensitivity indices,
+    /// or the tipping point along one key (--find).
+    Explore(explore::ExploreArgs),
     /// Run every study in both fidelities and write one report: each finding
     /// of the original suite with the quantity it judges (mean, 95% CI) and
     /// its verdict over seeds, in each fidelity.
@@ -269,6 +274,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(a) => cmd_inspect(&a),
         Command::List { dir } => cmd_list(&dir),
         Command::Merge { dirs, out, force } => cmd_merge(&dirs, out, force),
+        Command::Explore(a) => explore::cmd_explore(a),
         Command::Reproduce(a) => reproduce::cmd_reproduce(a),
         Command::Trust { command } => trust::cmd_trust(command),
     }
@@ -620,8 +626,9 @@ fn cmd_inspect(a: &InspectArgs) -> anyhow::Result<ExitCode> {
                 bail!("--agent: no {agent} in this snapshot's run at {}", unit.format(run.now()));
             };
             let mut lines = vec![state];
-            for (name, v) in run.agent_fields(agent).unwrap_or_default() {
-                lines.push(format!("  {name:<20} {v}"));
+            let fields = run.agent_fields(agent).unwrap_or_default();
+            if !fields.is_empty() {
+                lines.push(step::fields_text(&fields));
             }
             if a.queue.is_none() {
                 return Ok(lines.join("\n"));

@@ -261,6 +261,14 @@ impl RunDir {
         Ok(dir)
     }
 
+    /// Take the lock of an output folder that is not a run's (an
+    /// exploration's): created if needed, refused while another process
+    /// holds it, temporary files of killed writers removed. Released when
+    /// the file is dropped.
+    pub fn lock_folder(path: &Path) -> anyhow::Result<File> {
+        Ok(Self::lock(path)?.0)
+    }
+
     fn lock(path: &Path) -> anyhow::Result<(File, Option<Manifest>)> {
         if path.exists() && !path.is_dir() {
             bail!("--out {} is a file, not a folder", path.display());

@@ -107,6 +107,20 @@ pub struct Breaks {
     next_id: usize,
 }
 
+/// A field's value for people: six significant digits (`2.31596`, not
+/// `2.3159616177691427`); files keep full precision.
+pub fn for_people(x: f64) -> String {
+    let rounded: f64 = format!("{x:.5e}").parse().unwrap_or(x);
+    crate::study::keys::fmt_num(rounded)
+}
+
+/// An agent's named fields, one per line, aligned and rounded for people.
+pub fn fields_text(fields: &[(&str, f64)]) -> String {
+    let w = fields.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    let lines: Vec<String> = fields.iter().map(|(name, v)| format!("  {name:<w$}  {}", for_people(*v))).collect();
+    lines.join("\n")
+}
+
 /// The value of `field` of `agent` now, if the agent has it.
 pub fn field_value(run: &dyn Stepper, agent: AgentRef, field: &str) -> Option<f64> {
     run.agent_fields(agent)?.into_iter().find(|(n, _)| *n == field).map(|(_, v)| v)
@@ -303,6 +317,17 @@ impl Watches {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fields_are_rounded_for_people() {
+        assert_eq!(for_people(2.3159616177691427), "2.31596");
+        assert_eq!(for_people(99.99999999999997), "100");
+        assert_eq!(for_people(0.0), "0");
+        assert_eq!(for_people(-1.5), "-1.5");
+        assert_eq!(for_people(12345678.0), "12345700");
+        assert_eq!(for_people(1.234567e-7), "1.23457e-7");
+        assert_eq!(for_people(f64::NAN), "NaN");
+    }
 
     #[test]
     fn conditions_parse() {

@@ -1,6 +1,6 @@
 //! The prompt's commands.
 
-use super::breaks::{Shown, When, field_value, parse_condition};
+use super::breaks::{Shown, When, field_value, fields_text, for_people, parse_condition};
 use super::history::{human, parse_size};
 use super::session::{Filter, Plan, Session, Stop, print_header};
 use crate::engine::{AgentRef, SimTime};
@@ -315,12 +315,7 @@ impl<W: Write> Session<'_, W> {
             "fields" => {
                 let a = resolve_agent(self.run, &rest(args))?;
                 match self.run.agent_fields(a) {
-                    Some(f) if !f.is_empty() => {
-                        let w = f.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
-                        for (name, v) in f {
-                            writeln!(self.out, "  {name:<w$}  {v}")?;
-                        }
-                    }
+                    Some(f) if !f.is_empty() => writeln!(self.out, "{}", fields_text(&f))?,
                     Some(_) => writeln!(self.out, "{a} has no numeric fields")?,
                     None => {
                         writeln!(self.out, "no numeric fields for {a} (not in the run now, or the model names none)")?
@@ -429,7 +424,7 @@ impl<W: Write> Session<'_, W> {
         if let When::Cond { agent, field, .. } = &when
             && let Some(v) = field_value(self.run, *agent, field)
         {
-            line += &format!(" (now {v})");
+            line += &format!(" (now {})", for_people(v));
         }
         if let When::Cond { .. } = &when
             && self.breaks.list().last().is_some_and(|b| b.holds_now())

@@ -13,6 +13,7 @@ mod history;
 mod prompt;
 mod session;
 
+pub use breaks::fields_text;
 pub use commands::{HELP, queue_text, resolve_agent};
 
 use super::{StepArgs, time_arg};

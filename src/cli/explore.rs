@@ -1,0 +1,349 @@
+//! `omerta-sim explore`: a design of experiments over scenario keys (a plan
+//! file), or the search for a tipping point along one key (`--find`).
+
+use super::args;
+use crate::engine::progress::ProgressMode;
+use crate::explore::exec::{Base, Exec, Point, PointRuns, open_points, seed_list};
+use crate::explore::find::{Condition, Outcome, Probe, Range, bisect};
+use crate::explore::folder::{Folder, Manifest};
+use crate::explore::output;
+use crate::report::stats::wilson95;
+use crate::study::StopCheck;
+use anyhow::{Context, bail};
+use clap::Args;
+use clap::builder::TypedValueParser;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Flags of `explore`.
+#[derive(Args, Debug)]
+#[command(after_help = "\
+Every point runs the same master seeds (common random numbers), so differences between points are paired; a row of \
+points.csv equals `omerta-sim run <scenario> --set <the point's values> --seed <seed>`. Runs are kept in OUT/runs.jsonl \
+as they finish: after an interrupt, the same command continues. The plan file and the outputs are described in \
+docs/explore.md.
+
+Tipping point: `explore <scenario> --find <key> --range <lo>,<hi> --where \"<metric or finding> <op> <target>\"` probes \
+both ends, then bisects where the condition (on the mean over seeds, or a finding's held share) changes; it prints every \
+probe with its 95% interval and records the bracket in OUT/results.json as find.lo and find.hi.")]
+pub struct ExploreArgs {
+    /// Scenario file (TOML) whose keys are explored.
+    scenario: PathBuf,
+    /// Plan file (TOML): design, points, seeds, metrics and [factors] (see docs/explore.md). Not with --find.
+    #[arg(required_unless_present = "find", conflicts_with = "find")]
+    plan: Option<PathBuf>,
+    /// Output folder (default: results/explore-<scenario file stem>[-<key>]).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Seeds per point, the same at every point: seed_base .. seed_base+N-1 (default: the plan's `seeds`, else the
+    /// scenario's).
+    #[arg(long, allow_hyphen_values = true, value_parser = args::whole_in(1, args::MAX_SEEDS))]
+    seeds: Option<u64>,
+    /// Override a scenario key at every point (as for run). Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = args::jobs())]
+    jobs: usize,
+    /// Progress display: a bar on a terminal, log lines otherwise (auto).
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    progress: ProgressMode,
+    /// Replace the outputs of another exploration (or other files) that OUT holds.
+    #[arg(long)]
+    force: bool,
+    /// Find where a condition changes along this scenario key (e.g. trust.k_payment; array entries as
+    /// consumer_groups[0].checkpoint_hours).
+    #[arg(long, value_name = "KEY", requires_all = ["range", "condition"])]
+    find: Option<String>,
+    /// With --find: the key's range, lo,hi (whole numbers for an integer key).
+    #[arg(long, value_name = "LO,HI", allow_hyphen_values = true, requires = "find")]
+    range: Option<Range>,
+    /// With --find: the condition, "<metric or finding> <op> <target>" (op: <, <=, >, >=); a metric is judged on its
+    /// mean over the seeds, a finding on the share of seeds it held in (e.g. "F1 >= 0.9").
+    #[arg(long = "where", id = "condition", value_name = "CONDITION", allow_hyphen_values = true, requires = "find")]
+    condition: Option<Condition>,
+    /// With --find: at most this many probes, the two ends included (2 to 200).
+    #[arg(long, default_value_t = 12, allow_hyphen_values = true, value_parser = args::whole_in(2, 200).map(|n| n as usize), requires = "find")]
+    probes: usize,
+    /// With --find on a key that is not an integer: stop when the bracket is this narrow (default: the range / 1000).
+    #[arg(long, value_name = "WIDTH", allow_hyphen_values = true, requires = "find")]
+    tol: Option<f64>,
+}
+
+/// Run `explore`.
+pub fn cmd_explore(a: ExploreArgs) -> anyhow::Result<ExitCode> {
+    match &a.find {
+        Some(key) => cmd_find(&a, key),
+        None => bail!("explore with a plan file: not in this build yet"),
+    }
+}
+
+/// The default output folder.
+fn out_dir(a: &ExploreArgs, base: &Base, key: Option<&str>) -> PathBuf {
+    a.out.clone().unwrap_or_else(|| {
+        let mut name = format!("explore-{}", base.scenario.name());
+        if let Some(k) = key {
+            let clean: String =
+                k.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+            name.push('-');
+            name.push_str(&clean);
+        }
+        PathBuf::from("results").join(name)
+    })
+}
+
+/// What a probe judges: a metric's mean, or a finding's held share.
+#[derive(Clone, Copy, PartialEq)]
+enum Judged {
+    Metric,
+    Finding,
+}
+
+fn cmd_find(a: &ExploreArgs, key: &str) -> anyhow::Result<ExitCode> {
+    let (range, cond) = (a.range.expect("clap requires --range"), a.condition.clone().expect("clap requires --where"));
+    let base = Base::load(&a.scenario, &a.sets)?;
+    let key = key.trim();
+    let integer = match base.scenario.value_at(key) {
+        Some(toml::Value::Integer(_)) => true,
+        Some(toml::Value::Float(_)) => false,
+        Some(other) => {
+            bail!("--find {key}: the scenario's value is {} `{other}`; a search needs a number", other.type_str())
+        }
+        None => range.whole,
+    };
+    if integer && !range.whole {
+        bail!(
+            "--find {key}: the key is an integer; --range must be two whole numbers (got {}, {})",
+            range.lo,
+            range.hi
+        );
+    }
+    let tol = match a.tol {
+        Some(t) if !(t.is_finite() && t > 0.0) => bail!("--tol must be a number greater than 0 (got {t})"),
+        Some(t) => t,
+        None => (range.hi - range.lo) / 1000.0,
+    };
+    let value_of = |x: f64| if integer { toml::Value::Integer(x as i64) } else { toml::Value::Float(x) };
+    // The first probe's study says what the seeds and the condition's name are.
+    let first = open_points(&base, vec![Point { id: 0, values: vec![(key.to_string(), value_of(range.lo))] }])
+        .with_context(|| format!("--find {key}"))?;
+    let study = first[0].study.as_ref();
+    let n = a.seeds.unwrap_or(study.default_seeds().1);
+    let seeds = seed_list(study, n)?;
+    let judged = if study.findings().iter().any(|f| f.id == cond.name) { Judged::Finding } else { Judged::Metric };
+    crate::study::limits::check_memory(study, seeds.len() as u64, a.jobs)?;
+    drop(first);
+    let out = out_dir(a, &base, Some(key));
+    let what = format!(
+        "--find {key} --range {},{} --where \"{} {} {}\" --probes {} --tol {tol}",
+        range.lo,
+        range.hi,
+        cond.name,
+        cond.op.text(),
+        cond.target,
+        a.probes
+    );
+    let manifest = Manifest {
+        format: crate::explore::folder::FORMAT.into(),
+        scenario: base.path.display().to_string(),
+        scenario_hash: base.scenario.hash(),
+        sets: base.sets.clone(),
+        kind: "find".into(),
+        what: what.clone(),
+        seeds: seeds.clone(),
+        shard: None,
+    };
+    let (folder, runs) = Folder::prepare(&out, &manifest, a.force)?;
+    if folder.continuing {
+        errln!("continuing the interrupted search in {} ({} runs already finished)", out.display(), runs.len());
+    }
+    let done: BTreeMap<(Vec<String>, u64), _> = runs.into_iter().map(|r| ((r.sets, r.output.seed), r.output)).collect();
+    let mut exec =
+        Exec { jobs: a.jobs, progress: a.progress, stop: StopCheck::on_interrupt(), log: Some(&folder.log), done };
+    let mut points: Vec<PointRuns> = Vec::new();
+    outln!(
+        "searching {key} in [{}, {}] for where `{} {} {}` changes, {} seeds per probe ({})",
+        range.lo,
+        range.hi,
+        cond.name,
+        cond.op.text(),
+        cond.target,
+        seeds.len(),
+        crate::study::exec::seed_list(&seeds)
+    )?;
+    let outcome = bisect(range.lo, range.hi, integer, tol, a.probes, |x| {
+        let point = Point { id: points.len(), values: vec![(key.to_string(), value_of(x))] };
+        let mut one = open_points(&base, vec![point])?;
+        exec.run(&mut one, &[(0, seeds.clone())])?;
+        let p = one.pop().expect("one point");
+        let (metrics, findings) = p.aggregate();
+        let probe = match judged {
+            Judged::Finding => {
+                let held =
+                    p.outputs.iter().filter(|o| o.findings.get(&cond.name).copied().flatten() == Some(true)).count();
+                let n = p.outputs.len();
+                let share = findings.iter().find(|f| f.id == cond.name).and_then(|f| f.held_in);
+                Probe::judge(x, share, share.map(|_| wilson95(held, n)), n, &cond)
+            }
+            Judged::Metric => {
+                let Some(m) = metrics.get(&cond.name) else {
+                    bail!(
+                        "--where: no metric or finding `{}` in this study ({}); {}",
+                        cond.name,
+                        p.study.id(),
+                        near(&cond.name, &metrics, p.study.findings())
+                    );
+                };
+                Probe::judge(x, m.mean, m.ci95, m.n, &cond)
+            }
+        };
+        outln!("{}", probe_line(key, integer, &probe, points.len()))?;
+        points.push(p);
+        Ok(probe)
+    })?;
+    let outcome_text = bracket_line(key, &cond, &outcome);
+    outln!("{outcome_text}")?;
+    let agg = output::aggregates(&points);
+    output::write_points_csv(&out, &points)?;
+    output::write_summary_csv(&out, &points, &agg)?;
+    let keep: Vec<String> = match judged {
+        Judged::Metric => vec![cond.name.clone()],
+        Judged::Finding => points[0].study.finding_metric(&cond.name).into_iter().collect(),
+    };
+    let mut extra = serde_json::Map::new();
+    extra.insert("find".into(), find_json(key, &cond, judged, &outcome));
+    let results = output::write_results_json(&out, &base, &points, &agg, &keep, extra)?;
+    let md = format!(
+        "# Tipping point: {key}\n\nScenario `{}`{}, {} seed(s) per probe: {}\n\nCondition `{} {} {}` ({}).\n\n{}\n\n{}\n",
+        results.scenario,
+        if base.sets.is_empty() { String::new() } else { format!(" with `--set {}`", base.sets.join("`, `--set ")) },
+        seeds.len(),
+        crate::study::exec::seed_list(&seeds),
+        cond.name,
+        cond.op.text(),
+        cond.target,
+        if judged == Judged::Finding {
+            "the share of seeds the finding held in"
+        } else {
+            "the metric's mean over the seeds"
+        },
+        probes_table(key, &outcome),
+        outcome_text
+    );
+    crate::report::results::write_atomic(&out.join("summary.md"), md.as_bytes())
+        .with_context(|| format!("writing {}/summary.md", out.display()))?;
+    folder.mark_done()?;
+    errln!("wrote {}/results.json, points.csv, summary.csv and summary.md", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A name close to `name` among the metrics and findings, for a message.
+fn near(
+    name: &str,
+    metrics: &BTreeMap<String, crate::report::results::MetricResult>,
+    findings: &[crate::report::results::FindingDef],
+) -> String {
+    let last = name.rsplit('.').next().unwrap_or(name);
+    let mut close: Vec<&str> =
+        metrics.keys().filter(|k| k.ends_with(last) || k.contains(name)).map(String::as_str).collect();
+    close.truncate(8);
+    let ids: Vec<&str> = findings.iter().map(|f| f.id).collect();
+    let mut s = if metrics.len() <= 20 {
+        format!("its metrics: {}", metrics.keys().map(String::as_str).collect::<Vec<_>>().join(", "))
+    } else if close.is_empty() {
+        format!("its {} metrics are listed in results.json of a run", metrics.len())
+    } else {
+        format!("similar metrics: {}", close.join(", "))
+    };
+    if !ids.is_empty() {
+        s += &format!("; findings: {}", ids.join(", "));
+    }
+    s
+}
+
+fn fmt_value(x: f64, integer: bool) -> String {
+    if integer { format!("{}", x as i64) } else { crate::study::keys::fmt_num(x) }
+}
+
+fn fmt_est(p: &Probe) -> String {
+    let r = |x: f64| format!("{:.4}", x);
+    match (p.mean, p.ci95) {
+        (Some(m), Some([lo, hi])) => format!("{} [{}, {}]", r(m), r(lo), r(hi)),
+        (Some(m), None) => r(m),
+        _ => "undefined".into(),
+    }
+}
+
+fn probe_line(key: &str, integer: bool, p: &Probe, k: usize) -> String {
+    format!(
+        "probe {}: {key} = {}: {} over {} seed(s): {}{}",
+        k + 1,
+        fmt_value(p.value, integer),
+        fmt_est(p),
+        p.n,
+        if p.holds { "holds" } else { "does not hold" },
+        if p.uncertain { " (the interval contains the target: not settled by these seeds)" } else { "" }
+    )
+}
+
+fn bracket_line(key: &str, c: &Condition, o: &Outcome) -> String {
+    let cond = format!("`{} {} {}`", c.name, c.op.text(), c.target);
+    match o.bracket {
+        None => format!(
+            "no crossing: {cond} {} at both ends of the range ({} probes); widen --range",
+            if o.probes[0].holds { "holds" } else { "does not hold" },
+            o.probes.len()
+        ),
+        Some((lo, hi)) => {
+            let at = |x: f64| o.probes.iter().find(|p| p.value == x);
+            let settled = at(lo).is_some_and(|p| !p.uncertain) && at(hi).is_some_and(|p| !p.uncertain);
+            let int = o.probes.iter().all(|p| p.value.fract() == 0.0) && lo.fract() == 0.0;
+            format!(
+                "{cond} changes between {key} = {} ({}) and {key} = {} ({}){}",
+                fmt_value(lo, int),
+                if at(lo).is_some_and(|p| p.holds) { "holds" } else { "does not hold" },
+                fmt_value(hi, int),
+                if at(hi).is_some_and(|p| p.holds) { "holds" } else { "does not hold" },
+                if settled {
+                    ""
+                } else {
+                    "; the interval at an end contains the target: more seeds (--seeds) would settle it"
+                }
+            )
+        }
+    }
+}
+
+fn probes_table(key: &str, o: &Outcome) -> String {
+    let mut t = format!("| probe | {key} | estimate [95% CI] | seeds | holds |\n|---|---|---|---|---|\n");
+    let mut sorted: Vec<(usize, &Probe)> = o.probes.iter().enumerate().collect();
+    sorted.sort_by(|a, b| a.1.value.total_cmp(&b.1.value));
+    for (k, p) in sorted {
+        t += &format!(
+            "| {} | {} | {} | {} | {}{} |\n",
+            k + 1,
+            crate::study::keys::fmt_num(p.value),
+            fmt_est(p),
+            p.n,
+            if p.holds { "yes" } else { "no" },
+            if p.uncertain { " (unsettled)" } else { "" }
+        );
+    }
+    t
+}
+
+fn find_json(key: &str, c: &Condition, judged: Judged, o: &Outcome) -> serde_json::Value {
+    serde_json::json!({
+        "key": key,
+        "where": { "name": c.name, "op": c.op.text(), "target": c.target,
+                   "judged": if judged == Judged::Finding { "held share" } else { "mean" } },
+        "crossed": o.bracket.is_some(),
+        "lo": o.bracket.map(|b| b.0),
+        "hi": o.bracket.map(|b| b.1),
+        "probes": o.probes.iter().enumerate().map(|(k, p)| serde_json::json!({
+            "probe": k + 1, "value": p.value, "mean": p.mean, "ci95": p.ci95, "n": p.n,
+            "holds": p.holds, "uncertain": p.uncertain,
+        })).collect::<Vec<_>>(),
+    })
+}
