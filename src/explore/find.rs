@@ -184,7 +184,7 @@ pub fn bisect(
             if b - a <= tol {
                 break;
             }
-            a + (b - a) / 2.0
+            0.5 * (a + b)
         };
         let p = probe(mid)?;
         if p.holds == low_holds {

@@ -12,6 +12,7 @@ mod corrected;
 mod determinism;
 mod docs;
 mod economic_value;
+mod explore;
 mod hostile_scenarios;
 mod hostile_snapshots;
 mod hostile_traces;

@@ -1,0 +1,324 @@
+//! `omerta-sim explore`: tipping points (`--find`) and designs over a plan
+//! file, through the binary, on the M/M/1 study whose answers queueing
+//! theory knows.
+
+use crate::{run_bin, text};
+use std::path::Path;
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn csv_rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header = r.headers().unwrap().iter().map(String::from).collect();
+    let rows = r.records().map(|x| x.unwrap().iter().map(String::from).collect()).collect();
+    (header, rows)
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = run_bin(args);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{args:?}: {err}");
+    out
+}
+
+fn refused(args: &[&str], expect: &[&str]) {
+    let o = run_bin(args);
+    let (_, err) = text(&o);
+    assert!(!o.status.success(), "{args:?} should fail");
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+    for e in expect {
+        assert!(err.contains(e), "{args:?}: expected `{e}` in {err}");
+    }
+}
+
+/// The mean time in system of M/M/1 is 1/(mu - lambda): with mu = 1 it is
+/// below 3 exactly while lambda < 2/3. The search brackets that.
+#[test]
+fn find_brackets_the_theoretical_tipping_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("f");
+    let o = out.to_str().unwrap();
+    let printed = ok(&[
+        "explore",
+        "models/mm1.toml",
+        "--find",
+        "arrival_rate",
+        "--range",
+        "0.2,0.95",
+        "--where",
+        "mean_time_in_system_hours < 3",
+        "--seeds",
+        "10",
+        "--probes",
+        "14",
+        "--out",
+        o,
+        "--progress",
+        "none",
+    ]);
+    assert!(printed.contains("probe 1: arrival_rate = 0.2:"), "{printed}");
+    let r = json(&out.join("results.json"));
+    let find = &r["find"];
+    assert_eq!(find["key"], "arrival_rate");
+    assert_eq!(find["crossed"], true);
+    let (lo, hi) = (find["lo"].as_f64().unwrap(), find["hi"].as_f64().unwrap());
+    // --tol defaults to a thousandth of the range.
+    assert!(lo < hi && hi - lo <= 0.75 / 1000.0, "{lo} {hi}");
+    // Within about three standard errors of the estimate (the slope of W
+    // at 2/3 is 9, the interval of W at 10 seeds about 0.06 wide).
+    assert!((lo - 2.0 / 3.0).abs() < 0.02 && (hi - 2.0 / 3.0).abs() < 0.02, "{lo} {hi}");
+    let probes = find["probes"].as_array().unwrap();
+    assert!((3..=14).contains(&probes.len()), "{}", probes.len());
+    // The bracket's ends are probes, one holding and one not.
+    let at = |x: f64| probes.iter().find(|p| p["value"].as_f64() == Some(x)).unwrap();
+    assert_ne!(at(lo)["holds"], at(hi)["holds"]);
+    // Every probe: mean below 3 exactly when it holds; and the contract.
+    for p in probes {
+        let m = p["mean"].as_f64().unwrap();
+        assert_eq!(p["holds"].as_bool().unwrap(), m < 3.0);
+        let ci = p["ci95"].as_array().unwrap();
+        assert!(ci[0].as_f64().unwrap() <= m && m <= ci[1].as_f64().unwrap());
+    }
+    assert_eq!(r["study"], "mm1");
+    assert_eq!(r["seeds"].as_array().unwrap().len(), 10);
+    assert!(r["metrics"]["point0.mean_time_in_system_hours"]["values"].as_array().unwrap().len() == 10);
+    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(summary.contains("| probe | arrival_rate |"), "{summary}");
+}
+
+/// A row of points.csv is what `run --set <values> --seed <s>` gives.
+#[test]
+fn a_point_row_equals_run_with_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("f");
+    ok(&[
+        "explore",
+        "models/mm1.toml",
+        "--find",
+        "arrival_rate",
+        "--range",
+        "0.3,0.9",
+        "--where",
+        "utilization > 0.5",
+        "--seeds",
+        "3",
+        "--probes",
+        "3",
+        "--set",
+        "hours=5000",
+        "--out",
+        out.to_str().unwrap(),
+        "--progress",
+        "none",
+    ]);
+    let (header, rows) = csv_rows(&out.join("points.csv"));
+    assert_eq!(rows.len(), 9, "3 probes x 3 seeds");
+    // Probe 3 is the middle, about 0.6; its seed 2, run with the value as
+    // points.csv writes it.
+    let row = rows.iter().find(|r| r[0] == "2" && r[1] == "2").unwrap();
+    assert!((row[2].parse::<f64>().unwrap() - 0.6).abs() < 1e-12, "{}", row[2]);
+    let set = format!("arrival_rate={}", row[2]);
+    let run_out = dir.path().join("run");
+    ok(&[
+        "run",
+        "models/mm1.toml",
+        "--set",
+        "hours=5000",
+        "--set",
+        &set,
+        "--seed",
+        "2",
+        "--out",
+        run_out.to_str().unwrap(),
+        "--progress",
+        "none",
+    ]);
+    let r = json(&run_out.join("results.json"));
+    let mut compared = 0;
+    for (k, name) in header.iter().enumerate().skip(3) {
+        if let Some(m) = r["metrics"].get(name) {
+            let v = m["values"][0].as_f64().unwrap();
+            assert_eq!(row[k].parse::<f64>().unwrap(), v, "{name}");
+            compared += 1;
+        } else if let Some(id) = name.strip_prefix("finding:") {
+            let f = r["findings"].as_array().unwrap().iter().find(|f| f["id"] == id).unwrap();
+            assert_eq!(row[k], if f["held_in"].as_f64() == Some(1.0) { "1" } else { "0" }, "{id}");
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, header.len() - 3, "{header:?}");
+}
+
+/// An integer key (`provider_count` of reliability_v2) is probed at
+/// integers and the search ends on adjacent ones.
+#[test]
+fn find_on_an_integer_key_ends_on_adjacent_integers() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("f");
+    ok(&[
+        "explore",
+        "models/reliability_v2.toml",
+        "--set",
+        "rounds=2",
+        "--find",
+        "provider_count",
+        "--range",
+        "4,40",
+        "--where",
+        "diagnostics.sessions > 3000",
+        "--seeds",
+        "2",
+        "--probes",
+        "30",
+        "--out",
+        out.to_str().unwrap(),
+        "--progress",
+        "none",
+    ]);
+    let find = &json(&out.join("results.json"))["find"];
+    let (lo, hi) = (find["lo"].as_f64().unwrap(), find["hi"].as_f64().unwrap());
+    assert_eq!(hi - lo, 1.0, "{lo} {hi}");
+    let probes = find["probes"].as_array().unwrap();
+    for p in probes {
+        assert_eq!(p["value"].as_f64().unwrap().fract(), 0.0);
+    }
+    let at = |x: f64| probes.iter().find(|p| p["value"].as_f64() == Some(x)).unwrap();
+    assert_eq!((at(lo)["holds"].as_bool(), at(hi)["holds"].as_bool()), (Some(false), Some(true)));
+    // A whole --range is required for an integer key.
+    refused(
+        &["explore", "models/reliability_v2.toml", "--find", "provider_count", "--range", "4.5,40", "--where", "x > 1"],
+        &["the key is an integer", "whole numbers"],
+    );
+}
+
+/// Kill the search half way (cut runs.jsonl, the last line half written):
+/// the same command continues and ends with the same outputs.
+#[test]
+fn an_interrupted_search_continues_to_the_same_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("f");
+    let args = [
+        "explore",
+        "models/mm1.toml",
+        "--find",
+        "arrival_rate",
+        "--range",
+        "0.2,0.95",
+        "--where",
+        "mean_time_in_system_hours < 3",
+        "--seeds",
+        "3",
+        "--probes",
+        "6",
+        "--set",
+        "hours=3000",
+        "--out",
+        out.to_str().unwrap(),
+        "--progress",
+        "none",
+    ];
+    let first = ok(&args);
+    let results = std::fs::read(out.join("results.json")).unwrap();
+    let points = std::fs::read(out.join("points.csv")).unwrap();
+    let runs = std::fs::read_to_string(out.join("runs.jsonl")).unwrap();
+    let lines: Vec<&str> = runs.lines().collect();
+    assert_eq!(lines.len(), 18);
+    let cut = format!("{}\n{}", lines[..7].join("\n"), &lines[7][..lines[7].len() / 2]);
+    std::fs::write(out.join("runs.jsonl"), cut).unwrap();
+    for f in ["results.json", "points.csv", "summary.csv", "summary.md", "done"] {
+        std::fs::remove_file(out.join(f)).unwrap();
+    }
+    let o = run_bin(&args);
+    let (again, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("continuing the interrupted search") && err.contains("(7 runs already finished)"), "{err}");
+    assert_eq!(again, first);
+    assert_eq!(std::fs::read(out.join("results.json")).unwrap(), results);
+    assert_eq!(std::fs::read(out.join("points.csv")).unwrap(), points);
+    assert_eq!(std::fs::read_to_string(out.join("runs.jsonl")).unwrap().lines().count(), 18);
+}
+
+#[test]
+fn no_crossing_is_said_and_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("f");
+    let printed = ok(&[
+        "explore",
+        "models/mm1.toml",
+        "--find",
+        "arrival_rate",
+        "--range",
+        "0.1,0.3",
+        "--where",
+        "littles_law < 0.5",
+        "--seeds",
+        "3",
+        "--set",
+        "hours=3000",
+        "--out",
+        out.to_str().unwrap(),
+        "--progress",
+        "none",
+    ]);
+    assert!(printed.contains("no crossing"), "{printed}");
+    let find = &json(&out.join("results.json"))["find"];
+    assert_eq!(find["crossed"], false);
+    assert!(find["lo"].is_null() && find["hi"].is_null());
+    assert_eq!(find["where"]["judged"], "held share");
+}
+
+#[test]
+fn bad_searches_are_refused_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = dir.path().join("x");
+    let o = o.to_str().unwrap();
+    let base = |extra: &[&'static str]| {
+        let mut v = vec!["explore", "models/mm1.toml", "--progress", "none", "--seeds", "2", "--set", "hours=500"];
+        v.extend_from_slice(extra);
+        v
+    };
+    let find = |key: &'static str, range: &'static str, cond: &'static str| {
+        base(&["--find", key, "--range", range, "--where", cond])
+    };
+    let mut a = find("arrival_rate", "0.9,0.1", "utilization > 0.5");
+    a.extend(["--out", o]);
+    refused(&a, &["--range", "lo must be less than hi"]);
+    refused(&find("arrival_rate", "a,b", "utilization > 0.5"), &["not a number"]);
+    refused(&find("arrival_rate", "0.1,0.9", "utilization = 0.5"), &["--where", "<, <=, >, >="]);
+    refused(&find("arrival_rate", "0.1,0.9", "utilization > x"), &["target is not a number"]);
+    refused(&find("fidelity", "0.1,0.9", "utilization > 0.5"), &["--find fidelity", "needs a number"]);
+    refused(&find("arival_rate", "0.1,0.9", "utilization > 0.5"), &["arival_rate"]);
+    refused(&find("arrival_rate", "0.1,1.5", "utilization > 0.5"), &["service_rate"]);
+    let mut a = find("arrival_rate", "0.1,0.9", "utilisation > 0.5");
+    a.extend(["--out", o]);
+    refused(&a, &["no metric or finding `utilisation`", "utilization"]);
+    let mut a = find("arrival_rate", "0.1,0.9", "utilization > 0.5");
+    a.extend(["--tol", "0"]);
+    refused(&a, &["--tol must be a number greater than 0"]);
+    refused(&base(&["--find", "arrival_rate"]), &["--range"]);
+    refused(&base(&["--range", "1,2"]), &["--find"]);
+    refused(&["explore", "models/mm1.toml"], &["PLAN"]);
+    // A folder that holds another exploration, or other files.
+    let mut a = find("arrival_rate", "0.1,0.9", "utilization > 0.5");
+    a.extend(["--out", o, "--probes", "2", "--force"]);
+    ok(&a);
+    let mut b = find("arrival_rate", "0.1,0.8", "utilization > 0.5");
+    b.extend(["--out", o, "--probes", "2"]);
+    refused(&b, &["holds another exploration", "--force"]);
+    b.push("--force");
+    ok(&b);
+    // A damaged runs.jsonl: the line is named.
+    let runs = Path::new(o).join("runs.jsonl");
+    std::fs::write(&runs, "{\"not\": \"a run\"}\n").unwrap();
+    refused(&b[..b.len() - 1], &["runs.jsonl line 1", "not a run record"]);
+}
+
+#[test]
+fn explore_help_explains_the_search() {
+    let out = ok(&["explore", "--help"]);
+    for e in ["--find", "--range", "--where", "--probes", "--tol", "common random numbers", "runs.jsonl", "PLAN"] {
+        assert!(out.contains(e), "{e}: {out}");
+    }
+}
