@@ -22,11 +22,13 @@
 //! - [`study`]: scenario loading, many seeds in parallel, aggregation.
 //! - [`report`]: statistics, `results.json`, Markdown, CSV and charts.
 //! - [`trust`]: the trust engine and its trace replay.
+//! - [`explore`]: the plans, designs and sensitivity indices of `explore`.
 
 #![warn(missing_docs)]
 
 pub mod cli;
 pub mod engine;
+pub mod explore;
 pub mod ledger;
 pub mod market;
 pub mod models;
