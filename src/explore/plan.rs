@@ -476,8 +476,11 @@ impl Plan {
             for (other, o) in &paths {
                 let (short, long) = if o.len() <= steps.len() { (o, &steps) } else { (&steps, o) };
                 if long[..short.len()] == short[..] {
-                    let what =
-                        if o.len() == steps.len() { "the same scenario key as" } else { "a key inside, or around," };
+                    let what = match o.len().cmp(&steps.len()) {
+                        std::cmp::Ordering::Equal => "the same scenario key as",
+                        std::cmp::Ordering::Less => "a key inside the key of",
+                        std::cmp::Ordering::Greater => "a key that holds the key of",
+                    };
                     return Err(format!("key `{name}` names {what} factor `{other}`"));
                 }
             }
@@ -508,12 +511,10 @@ impl Plan {
                 Some(int_in(p, lo, hi as i64, "points", &format!("for design \"{design}\" it"))? as usize)
             }
         };
-        if design == DesignKind::Sobol || design == DesignKind::Morris {
-            if metrics.is_empty() {
-                return Err(format!(
-                    "key `metrics` is missing: design \"{design}\" estimates sensitivity indices of the metrics listed there"
-                ));
-            }
+        if matches!(design, DesignKind::Sobol | DesignKind::Morris) && metrics.is_empty() {
+            return Err(format!(
+                "key `metrics` is missing: design \"{design}\" estimates sensitivity indices of the metrics listed there"
+            ));
         }
         let too_many =
             |count: String| format!("{count} design points, at most {MAX_POINTS} (key `points` or the factors' grid)");

@@ -197,6 +197,16 @@ fn sobol(
         out.notes.push(format!("metric `{metric}`: fewer than 2 rows with a defined metric: no Sobol indices"));
         return Ok(out);
     }
+    // The indices do not change with the outputs' scale: outputs scaled to
+    // at most 1 in magnitude cannot overflow the sums of squares.
+    let scale = valid.iter().flat_map(|&j| (0..k + 2).map(move |b| y[b * n + j].abs())).fold(0.0, f64::max);
+    let scaled: Vec<f64>;
+    let y = if scale > 0.0 {
+        scaled = y.iter().map(|v| v / scale).collect();
+        &scaled[..]
+    } else {
+        y
+    };
     let Some(est) = sobol_estimate(n, k, y, &valid) else {
         out.notes.push(format!("metric `{metric}` does not vary over the design: no Sobol indices"));
         return Ok(out);

@@ -184,6 +184,13 @@ fn undefined_outputs_drop_their_rows() {
     // All undefined: no rows, a note.
     let s = analyse(&design, &keys, "y", &vec![f64::NAN; y.len()], &Bootstrap::default()).unwrap();
     assert!(s.rows.is_empty() && s.skipped == 256 && !s.notes.is_empty());
+    // Huge outputs do not overflow: the same indices as the outputs / 1e300.
+    let huge: Vec<f64> = y.iter().map(|v| if v.is_finite() { v * 1e300 } else { *v }).collect();
+    let h = analyse(&design, &keys, "y", &huge, &Bootstrap { resamples: 200, seed: 3 }).unwrap();
+    let small = analyse(&design, &keys, "y", &y, &Bootstrap { resamples: 200, seed: 3 }).unwrap();
+    for (a, b) in h.rows.iter().zip(&small.rows) {
+        assert!((a.value - b.value).abs() < 1e-9 && (a.lo - b.lo).abs() < 1e-9, "{a:?} {b:?}");
+    }
     // Constant: no rows, a note.
     let s = analyse(&design, &keys, "y", &vec![2.5; y.len()], &Bootstrap::default()).unwrap();
     assert!(s.rows.is_empty() && s.notes[0].contains("does not vary"), "{:?}", s.notes);
@@ -468,7 +475,8 @@ fn hostile_plans_are_refused_by_key() {
         (lhs("\"a=1\" = { min = 0, max = 1 }"), "key `factors.\"a=1\"`"),
         (lhs("\"a[99999999999999999999999]\" = { min = 0, max = 1 }"), "too large"),
         (lhs("\"a[0]\" = { min = 0, max = 1 }\n\"a[00]\" = { min = 0, max = 1 }"), "names the same scenario key as factor `a[0]`"),
-        (lhs("a = { min = 0, max = 1 }\n\"a.b\" = { min = 0, max = 1 }"), "key `factors.\"a.b\"` names a key inside"),
+        (lhs("a = { min = 0, max = 1 }\n\"a.b\" = { min = 0, max = 1 }"), "key `factors.\"a.b\"` names a key inside the key of factor `a`"),
+        (lhs("\"a.b\" = { min = 0, max = 1 }\na = { min = 0, max = 1 }"), "key `factors.a` names a key that holds the key of factor `a.b`"),
         (lhs(""), "key `factors`: no factors"),
         (base("lhs", "points = 0", "a = { min = 0, max = 1 }"), "key `points` = 0"),
         (base("lhs", "points = -3", "a = { min = 0, max = 1 }"), "key `points` = -3"),

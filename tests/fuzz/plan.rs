@@ -89,7 +89,7 @@ fn fuzz_plans() {
     }
     let tokens: Vec<&str> = INTERESTING.iter().chain(WORDS).copied().collect();
     let stages: [AtomicU64; 3] = Default::default();
-    fuzz("plan", 4000, mutation(corpus.len(), tokens.len(), 4), |(index, edits)| {
+    fuzz("plan", 20000, mutation(corpus.len(), tokens.len(), 4), |(index, edits)| {
         let bytes = apply(&corpus, *index, edits, &tokens);
         std::panic::catch_unwind(|| -> Result<(), String> {
             let Ok(text) = String::from_utf8(bytes) else { return Ok(()) };
