@@ -110,7 +110,7 @@ pub fn saltelli(n: usize, k: usize, seed: u64) -> Result<Vec<Vec<f64>>, String> 
 /// `x*_i + delta`. Returns the points (trajectory after trajectory) and the
 /// `r k` moves.
 pub fn morris(r: usize, k: usize, p: usize, seed: u64) -> Result<(Vec<Vec<f64>>, Vec<MorrisStep>), String> {
-    if p < 2 || p % 2 != 0 {
+    if p < 2 || !p.is_multiple_of(2) {
         return Err(format!("Morris grid of {p} levels: it needs an even number, at least 2"));
     }
     let mut rng = Pcg64Mcg::seed_from_u64(seed ^ MORRIS_STREAM);

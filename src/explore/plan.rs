@@ -447,7 +447,7 @@ impl Plan {
             (DesignKind::Morris, None) => 4,
             (DesignKind::Morris, Some(p)) => {
                 let p = int_in(p, 2, MAX_MORRIS_LEVELS as i64, "morris_levels", "the Morris grid levels")? as usize;
-                if p % 2 != 0 {
+                if !p.is_multiple_of(2) {
                     return Err(format!("key `morris_levels` = {p}: must be even (the step is p / (2 (p - 1)))"));
                 }
                 p

@@ -152,7 +152,7 @@ fn sobol_estimate(n: usize, k: usize, y: &[f64], rows: &[usize]) -> Option<Vec<(
     let mean = rows.iter().map(|&j| y[j] + y[n + j]).sum::<f64>() / (2.0 * m);
     let var = rows.iter().map(|&j| (y[j] - mean).powi(2) + (y[n + j] - mean).powi(2)).sum::<f64>() / (2.0 * m);
     // No variance, or only the rounding noise of a constant output.
-    if !(var > (1e3 * f64::EPSILON * mean).powi(2)) || var == 0.0 {
+    if var.is_nan() || var <= (1e3 * f64::EPSILON * mean).powi(2) {
         return None;
     }
     Some(
