@@ -146,6 +146,19 @@ pub enum Target {
     Absolute(f64),
 }
 
+impl Target {
+    /// Whether a metric of this `mean` and 95% interval `half_width` meets
+    /// the target: `half_width <= h`, or `half_width <= r |mean|` (a zero
+    /// mean meets a relative target only with a zero half-width). A NaN
+    /// never meets it.
+    pub fn is_met(self, mean: f64, half_width: f64) -> bool {
+        match self {
+            Target::Absolute(h) => half_width <= h,
+            Target::Relative(r) => half_width <= r * mean.abs(),
+        }
+    }
+}
+
 /// Adaptive seeding: add seeds until every listed metric's 95% interval
 /// half-width is below the target, up to `max_seeds`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -373,9 +386,9 @@ impl Plan {
 
     /// Parse and check plan text (`origin` names the file in messages).
     pub fn parse(text: &str, origin: &Path) -> Result<Plan, PlanError> {
-        let raw: RawPlan = toml::from_str(text).map_err(|e: toml::de::Error| PlanError::Parse {
-            path: origin.to_path_buf(),
-            message: e.to_string().trim().to_string(),
+        let raw: RawPlan = toml::from_str(text).map_err(|e: toml::de::Error| match unquoted_factor(text) {
+            Some(message) => PlanError::Invalid { path: origin.to_path_buf(), message },
+            None => PlanError::Parse { path: origin.to_path_buf(), message: e.to_string().trim().to_string() },
         })?;
         Plan::check(raw, origin).map_err(|message| PlanError::Invalid { path: origin.to_path_buf(), message })
     }
@@ -667,6 +680,26 @@ impl Plan {
             .collect();
         Ok(Design { points, layout })
     }
+}
+
+/// The likely cause of a plan that does not deserialise: a dotted scenario
+/// key left unquoted under `[factors]` (`home.x = {...}` is the table
+/// `home` holding `x`).
+fn unquoted_factor(text: &str) -> Option<String> {
+    const FIELDS: [&str; 6] = ["min", "max", "scale", "integer", "steps", "levels"];
+    let table: toml::Table = text.parse().ok()?;
+    let factors = table.get("factors")?.as_table()?;
+    factors.iter().find_map(|(name, v)| {
+        let t = v.as_table()?;
+        if t.keys().any(|k| FIELDS.contains(&k.as_str())) {
+            return None;
+        }
+        let (inner, _) = t.iter().find(|(_, v)| v.is_table())?;
+        Some(format!(
+            "key `factors.{}`: `{name}.{inner}` without quotes is a table `{name}` holding `{inner}`; quote a dotted scenario key: \"{name}.{inner}\" = {{ min = ..., max = ... }}",
+            toml_key(name)
+        ))
+    })
 }
 
 fn positive(v: f64, key: &str) -> Result<f64, String> {

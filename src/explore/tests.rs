@@ -515,6 +515,7 @@ fn hostile_plans_are_refused_by_key() {
         ("design = \"lhs\"\npoints = 4\nadaptive = { max_seeds = 10, half_width = 1 }\n[factors]\na = { min = 0, max = 1 }\n".into(), "key `adaptive` needs key `metrics`"),
         ("design = \"lhs\"\npoints = 4\nmetrics = [\"m\", \"m\"]\n[factors]\na = { min = 0, max = 1 }\n".into(), "key `metrics[1]`"),
         ("design = \"lhs\"\npoints = 4\nmetrics = [\" \"]\n[factors]\na = { min = 0, max = 1 }\n".into(), "key `metrics[0]` is empty"),
+        (lhs("home.cancel_threshold = { min = 1, max = 3 }"), "key `factors.home`: `home.cancel_threshold` without quotes"),
         // The parser's own messages show the line of the key.
         (lhs("a = { min = 0, max = 1, step = 3 }"), "unknown field `step`"),
         (lhs("a = 3"), "a table such as"),
@@ -547,4 +548,16 @@ fn load_names_the_file() {
     let good = dir.path().join("good.toml");
     std::fs::write(&good, EXAMPLE).unwrap();
     assert_eq!(Plan::load(&good).unwrap().path(), good);
+}
+
+#[test]
+fn adaptive_targets() {
+    let rel = Target::Relative(0.05);
+    assert!(rel.is_met(-10.0, 0.5) && !rel.is_met(10.0, 0.51));
+    assert!(rel.is_met(0.0, 0.0) && !rel.is_met(0.0, 1e-12));
+    assert!(!rel.is_met(f64::NAN, 0.1) && !rel.is_met(1.0, f64::NAN));
+    let abs = Target::Absolute(0.1);
+    assert!(abs.is_met(1e9, 0.1) && !abs.is_met(0.0, 0.11) && !abs.is_met(0.0, f64::NAN));
+    let plan = parse("design = \"lhs\"\npoints = 2\nmetrics = [\"m\"]\nadaptive = { max_seeds = 9, half_width = 2 }\n[factors]\na = { min = 0, max = 1 }\n").unwrap();
+    assert_eq!(plan.adaptive(), Some(Adaptive { max_seeds: 9, target: Target::Absolute(2.0) }));
 }
