@@ -1,8 +1,9 @@
 //! Fuzz harnesses on the stable toolchain: proptest mutates real inputs
 //! (the shipped scenario files with `--set` overrides, real snapshots of
 //! every study kind, the golden trust traces, real shard and run-folder
-//! files) and each harness checks that the reader answers with a value or
-//! an error, never a panic, a hang or a runaway allocation.
+//! files, an explore plan of each design) and each harness checks that the
+//! reader answers with a value or an error, never a panic, a hang or a
+//! runaway allocation.
 //!
 //! - Short pass (CI, part of `cargo test --release`): a fixed number of
 //!   inputs per harness from fixed seeds, so the pass is deterministic.
@@ -16,6 +17,7 @@
 
 mod merge;
 mod mutate;
+mod plan;
 mod scenario;
 mod snapshot;
 mod step;
