@@ -7,13 +7,16 @@ use crate::explore::exec::{Base, Exec, Point, PointRuns, open_points, seed_list}
 use crate::explore::find::{Condition, Outcome, Probe, Range, bisect};
 use crate::explore::folder::{Folder, Manifest};
 use crate::explore::output;
+use crate::explore::plan::{Design, Layout, Plan};
+use crate::explore::sensitivity::{Bootstrap, SensitivityRow, analyse};
 use crate::report::stats::wilson95;
 use crate::study::StopCheck;
+use crate::study::shard::ShardSpec;
 use anyhow::{Context, bail};
 use clap::Args;
 use clap::builder::TypedValueParser;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Flags of `explore`.
@@ -49,6 +52,10 @@ pub struct ExploreArgs {
     /// Progress display: a bar on a terminal, log lines otherwise (auto).
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     progress: ProgressMode,
+    /// Run only shard i of N (the points whose id is i modulo N) into OUT/shards/i-of-N/; combine with
+    /// `omerta-sim merge OUT`.
+    #[arg(long, value_name = "i/N", allow_hyphen_values = true, conflicts_with = "find")]
+    shard: Option<ShardSpec>,
     /// Replace the outputs of another exploration (or other files) that OUT holds.
     #[arg(long)]
     force: bool,
@@ -75,7 +82,7 @@ pub struct ExploreArgs {
 pub fn cmd_explore(a: ExploreArgs) -> anyhow::Result<ExitCode> {
     match &a.find {
         Some(key) => cmd_find(&a, key),
-        None => bail!("explore with a plan file: not in this build yet"),
+        None => cmd_plan(&a, a.plan.as_deref().expect("clap requires a plan without --find")),
     }
 }
 
@@ -150,6 +157,7 @@ fn cmd_find(a: &ExploreArgs, key: &str) -> anyhow::Result<ExitCode> {
         scenario_hash: base.scenario.hash(),
         sets: base.sets.clone(),
         kind: "find".into(),
+        plan: None,
         what: what.clone(),
         seeds: seeds.clone(),
         shard: None,
@@ -262,6 +270,8 @@ fn near(
     s
 }
 
+use crate::study::keys::fmt_people;
+
 fn fmt_value(x: f64, integer: bool) -> String {
     if integer { format!("{}", x as i64) } else { crate::study::keys::fmt_num(x) }
 }
@@ -346,4 +356,378 @@ fn find_json(key: &str, c: &Condition, judged: Judged, o: &Outcome) -> serde_jso
             "holds": p.holds, "uncertain": p.uncertain,
         })).collect::<Vec<_>>(),
     })
+}
+
+/// The design's points as the runner takes them.
+fn runner_points(plan: &Plan, design: &Design) -> Vec<Point> {
+    let keys = plan.factor_keys();
+    design
+        .points
+        .iter()
+        .map(|p| Point { id: p.id, values: keys.iter().cloned().zip(p.values.iter().cloned()).collect() })
+        .collect()
+}
+
+/// Read a plan file, keeping its text (recorded in the folder).
+fn read_plan(path: &Path) -> anyhow::Result<(String, Plan)> {
+    let plan = Plan::load(path)?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+    Ok((text, plan))
+}
+
+fn cmd_plan(a: &ExploreArgs, plan_path: &Path) -> anyhow::Result<ExitCode> {
+    let (text, plan) = read_plan(plan_path)?;
+    let base = Base::load(&a.scenario, &a.sets)?;
+    let design = plan.design_points()?;
+    if plan.metrics().is_empty() && matches!(design.layout, Layout::Saltelli { .. } | Layout::Morris { .. }) {
+        bail!(
+            "{}: design `{}` needs `metrics` (the metrics whose sensitivity it measures)",
+            plan_path.display(),
+            plan.design()
+        );
+    }
+    let all = runner_points(&plan, &design);
+    let total = all.len();
+    let mine: Vec<Point> = match a.shard {
+        Some(sh) => all.into_iter().filter(|p| p.id as u64 % u64::from(sh.count) == u64::from(sh.index)).collect(),
+        None => all,
+    };
+    if mine.is_empty() {
+        let sh = a.shard.expect("only a shard can be empty");
+        bail!("--shard {}/{}: this shard has no points (the design has {total})", sh.index, sh.count);
+    }
+    let mut runs = open_points(&base, mine)?;
+    let study = runs[0].study.as_ref();
+    let n = a.seeds.or(plan.seeds()).unwrap_or(study.default_seeds().1);
+    let max = plan.adaptive().map_or(n, |ad| ad.max_seeds.max(n));
+    let all_seeds = seed_list(study, max)?;
+    let seeds = all_seeds[..n as usize].to_vec();
+    crate::study::limits::check_memory(study, n, a.jobs)?;
+    let out = out_dir(a, &base, None);
+    let dir = a.shard.map_or(out.clone(), |sh| sh.dir(&out));
+    let manifest = Manifest {
+        format: crate::explore::folder::FORMAT.into(),
+        scenario: base.path.display().to_string(),
+        scenario_hash: base.scenario.hash(),
+        sets: base.sets.clone(),
+        kind: "plan".into(),
+        plan: Some(plan_path.display().to_string()),
+        what: text,
+        seeds: seeds.clone(),
+        shard: a.shard,
+    };
+    let (folder, done) = Folder::prepare(&dir, &manifest, a.force)?;
+    if folder.continuing {
+        errln!("continuing the interrupted exploration in {} ({} runs already finished)", dir.display(), done.len());
+    }
+    errln!(
+        "{} design: {} point(s){} x {} seed(s) ({}){}",
+        plan.design(),
+        runs.len(),
+        if a.shard.is_some() { format!(" of {total} in this shard") } else { String::new() },
+        seeds.len(),
+        crate::study::exec::seed_list(&seeds),
+        plan.adaptive().map_or(String::new(), |ad| format!(", adaptive up to {} seeds", ad.max_seeds))
+    );
+    let done = done.into_iter().map(|r| ((r.sets, r.output.seed), r.output)).collect();
+    let mut exec =
+        Exec { jobs: a.jobs, progress: a.progress, stop: StopCheck::on_interrupt(), log: Some(&folder.log), done };
+    let todo: Vec<(usize, Vec<u64>)> = (0..runs.len()).map(|i| (i, seeds.clone())).collect();
+    exec.run(&mut runs, &todo)?;
+    check_metrics(&plan, &runs)?;
+    if let Some(ad) = plan.adaptive() {
+        loop {
+            let more: Vec<(usize, Vec<u64>)> = runs
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| {
+                    let have = p.outputs.len();
+                    if have as u64 >= ad.max_seeds || precise_enough(&plan, p) {
+                        return None;
+                    }
+                    let upto = (have + n as usize).min(ad.max_seeds as usize);
+                    Some((i, all_seeds[have..upto].to_vec()))
+                })
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            errln!("adaptive seeding: {} point(s) need more seeds", more.len());
+            exec.run(&mut runs, &more)?;
+        }
+    }
+    folder.mark_done()?;
+    if let Some(sh) = a.shard {
+        errln!(
+            "shard {}/{}: {} point(s) written to {}; combine the shards with `omerta-sim merge {}`",
+            sh.index,
+            sh.count,
+            runs.len(),
+            dir.display(),
+            out.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let md = report(&out, &base, plan_path, &plan, &design, &runs)?;
+    outln!("{md}")?;
+    errln!("wrote {}/results.json, points.csv, summary.csv and summary.md", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Adaptive seeding's test: every listed metric's interval is narrow enough
+/// (a metric undefined at the point, or with no interval yet, is not).
+fn precise_enough(plan: &Plan, p: &PointRuns) -> bool {
+    let Some(ad) = plan.adaptive() else { return true };
+    let (metrics, _) = p.aggregate();
+    plan.metrics().iter().all(|m| match metrics.get(m).and_then(|r| Some((r.mean?, r.ci95?))) {
+        Some((mean, [lo, hi])) => ad.target.is_met(mean, (hi - lo) / 2.0),
+        None => false,
+    })
+}
+
+/// Every metric the plan names is one the study writes.
+fn check_metrics(plan: &Plan, runs: &[PointRuns]) -> anyhow::Result<()> {
+    let have = output::metric_keys(runs);
+    for m in plan.metrics() {
+        if !have.contains(m) {
+            let first = &runs[0];
+            let (metrics, _) = first.aggregate();
+            bail!(
+                "{}: metric `{m}` is not one study {} writes; {}",
+                plan.path().display(),
+                first.study.id(),
+                near(m, &metrics, first.study.findings())
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Write every output of a finished exploration into `out` and return the
+/// Markdown summary.
+fn report(
+    out: &Path,
+    base: &Base,
+    plan_path: &Path,
+    plan: &Plan,
+    design: &Design,
+    runs: &[PointRuns],
+) -> anyhow::Result<String> {
+    let agg = output::aggregates(runs);
+    output::write_points_csv(out, runs)?;
+    output::write_summary_csv(out, runs, &agg)?;
+    let keys = plan.factor_keys();
+    let mut rows: Vec<SensitivityRow> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
+    if matches!(design.layout, Layout::Saltelli { .. } | Layout::Morris { .. }) {
+        for m in plan.metrics() {
+            let means: Vec<f64> =
+                agg.iter().map(|(ms, _)| ms.get(m).and_then(|r| r.mean).unwrap_or(f64::NAN)).collect();
+            let s = analyse(design, &keys, m, &means, &Bootstrap::default())?;
+            rows.extend(s.rows);
+            notes.extend(s.notes);
+        }
+        crate::explore::sensitivity::write_csv(&out.join("sensitivity.csv"), &rows)?;
+    }
+    let mut extra = serde_json::Map::new();
+    extra.insert(
+        "explore".into(),
+        serde_json::json!({
+            "plan_file": plan_path.display().to_string(),
+            "design": plan.design().name(),
+            "factors": keys,
+            "metrics": plan.metrics(),
+            "points": runs.iter().map(output::point_json).collect::<Vec<_>>(),
+            "sensitivity": rows,
+            "notes": notes,
+        }),
+    );
+    let results = output::write_results_json(out, base, runs, &agg, plan.metrics(), extra)?;
+    let md = summary_md(&results, base, plan_path, plan, runs, &agg, &rows, &notes);
+    crate::report::results::write_atomic(&out.join("summary.md"), md.as_bytes())
+        .with_context(|| format!("writing {}/summary.md", out.display()))?;
+    Ok(md)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn summary_md(
+    results: &crate::report::results::Results,
+    base: &Base,
+    plan_path: &Path,
+    plan: &Plan,
+    runs: &[PointRuns],
+    agg: &output::Aggregates,
+    rows: &[SensitivityRow],
+    notes: &[String],
+) -> String {
+    let seeds: Vec<usize> = runs.iter().map(|p| p.outputs.len()).collect();
+    let (smin, smax) = (seeds.iter().min().copied().unwrap_or(0), seeds.iter().max().copied().unwrap_or(0));
+    let mut md = format!(
+        "# Exploration of {} ({} design)\n\nScenario `{}`{}, plan `{}`: {} point(s), {} seed(s) per point{}.\n\n",
+        results.study,
+        plan.design(),
+        results.scenario,
+        if base.sets.is_empty() { String::new() } else { format!(" with `--set {}`", base.sets.join("`, `--set ")) },
+        plan_path.display(),
+        runs.len(),
+        if smin == smax { smin.to_string() } else { format!("{smin} to {smax}") },
+        if plan.adaptive().is_some() { " (adaptive)" } else { "" },
+    );
+    md += "| factor | values |\n|---|---|\n";
+    for (k, key) in plan.factor_keys().iter().enumerate() {
+        let vals: std::collections::BTreeSet<String> =
+            runs.iter().map(|p| crate::explore::exec::value_cell(&p.point.values[k].1)).collect();
+        let shown = if vals.len() <= 6 {
+            vals.into_iter().collect::<Vec<_>>().join(", ")
+        } else {
+            let nums: Vec<f64> = runs.iter().filter_map(|p| p.point.number(key)).collect();
+            let lo = nums.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = nums.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            format!("{} values from {} to {}", vals.len(), fmt_people(lo), fmt_people(hi))
+        };
+        md += &format!("| `{key}` | {shown} |\n");
+    }
+    for m in plan.metrics() {
+        let means: Vec<(usize, f64)> =
+            agg.iter().enumerate().filter_map(|(i, (ms, _))| Some((i, ms.get(m)?.mean?))).collect();
+        if let (Some(lo), Some(hi)) =
+            (means.iter().min_by(|a, b| a.1.total_cmp(&b.1)), means.iter().max_by(|a, b| a.1.total_cmp(&b.1)))
+        {
+            md += &format!(
+                "\n`{m}`: point means from {:.4} (point {}) to {:.4} (point {}).\n",
+                lo.1, runs[lo.0].point.id, hi.1, runs[hi.0].point.id
+            );
+        }
+    }
+    if !rows.is_empty() {
+        md += "\n## Sensitivity\n\n| metric | factor | index | value [95% CI] |\n|---|---|---|---|\n";
+        for r in rows {
+            md += &format!(
+                "| `{}` | `{}` | {} | {:.4} [{:.4}, {:.4}] |\n",
+                r.metric, r.factor, r.index, r.value, r.lo, r.hi
+            );
+        }
+    }
+    for n in notes {
+        md += &format!("\n{n}\n");
+    }
+    let ids = output::finding_ids(runs);
+    if !ids.is_empty() {
+        md += "\n## Findings over the points\n\n| finding | holds | mixed | fails | n/a |\n|---|---|---|---|---|\n";
+        for id in ids {
+            let mut c = [0usize; 4];
+            for (_, fs) in agg {
+                if let Some(f) = fs.iter().find(|f| f.id == id) {
+                    c[match f.verdict {
+                        crate::report::results::Verdict::Holds => 0,
+                        crate::report::results::Verdict::Mixed => 1,
+                        crate::report::results::Verdict::Fails => 2,
+                        _ => 3,
+                    }] += 1;
+                }
+            }
+            md += &format!("| {id} | {} | {} | {} | {} |\n", c[0], c[1], c[2], c[3]);
+        }
+    }
+    md += "\nEvery run is a row of points.csv; the mean and 95% interval of every metric at every point are in summary.csv.\n";
+    md
+}
+
+/// Whether `merge` was given an exploration's shards.
+pub fn is_explore_merge(dirs: &[PathBuf]) -> bool {
+    dirs.iter().any(|d| {
+        d.join(crate::explore::folder::MANIFEST).exists()
+            || std::fs::read_dir(d.join("shards"))
+                .map(|it| it.flatten().any(|e| e.path().join(crate::explore::folder::MANIFEST).exists()))
+                .unwrap_or(false)
+    })
+}
+
+/// `merge` of an exploration's shards: every shard of the same exploration
+/// finished, then the report an unsharded exploration writes.
+pub fn cmd_merge(dirs: &[PathBuf], out: Option<PathBuf>, force: bool) -> anyhow::Result<ExitCode> {
+    let mut shard_dirs: Vec<PathBuf> = Vec::new();
+    for d in dirs {
+        if d.join(crate::explore::folder::MANIFEST).exists() && d.parent().is_some_and(|p| p.ends_with("shards")) {
+            shard_dirs.push(d.clone());
+        } else {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(d.join("shards"))
+                .with_context(|| format!("{}: no shards/ folder", d.display()))?
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.join(crate::explore::folder::MANIFEST).exists())
+                .collect();
+            found.sort();
+            shard_dirs.extend(found);
+        }
+    }
+    let mut manifests = Vec::new();
+    for d in &shard_dirs {
+        manifests.push((d.clone(), crate::explore::folder::read_manifest(d)?));
+    }
+    let Some((first_dir, first)) = manifests.first().cloned() else { bail!("no exploration shards found") };
+    let count = first.shard.map_or(1, |s| s.count);
+    let mut seen = vec![false; count as usize];
+    for (d, m) in &manifests {
+        let same = Manifest { shard: first.shard, ..m.clone() } == first;
+        if !same {
+            bail!("{} is a shard of another exploration than {}", d.display(), first_dir.display());
+        }
+        let Some(sh) = m.shard.filter(|s| s.count == count) else {
+            bail!("{}: not a shard of {count}", d.display());
+        };
+        if seen[sh.index as usize] {
+            bail!("shard {}/{count} is given twice", sh.index);
+        }
+        seen[sh.index as usize] = true;
+        if !d.join("done").exists() {
+            bail!(
+                "shard {}/{count} ({}) has not finished; run its command again (it continues) and merge after",
+                sh.index,
+                d.display()
+            );
+        }
+    }
+    let missing: Vec<String> =
+        seen.iter().enumerate().filter(|(_, s)| !**s).map(|(i, _)| format!("{i}/{count}")).collect();
+    if !missing.is_empty() {
+        bail!("missing shard(s) {}; run them with --shard and merge again", missing.join(", "));
+    }
+    let plan_path = PathBuf::from(first.plan.clone().unwrap_or_default());
+    let plan = Plan::parse(&first.what, &plan_path)?;
+    let base = Base::load(Path::new(&first.scenario), &first.sets)?;
+    if base.scenario.hash() != first.scenario_hash {
+        bail!("{}: the scenario file changed since the shards ran", first.scenario);
+    }
+    let design = plan.design_points()?;
+    let mut runs = open_points(&base, runner_points(&plan, &design))?;
+    let mut by_point: BTreeMap<usize, Vec<crate::report::results::SeedOutput>> = BTreeMap::new();
+    for (d, _) in &manifests {
+        let (_, recs) = crate::explore::exec::RunLog::open(d)?;
+        for r in recs {
+            by_point.entry(r.point).or_default().push(r.output);
+        }
+    }
+    for p in &mut runs {
+        let mut outs = by_point.remove(&p.point.id).unwrap_or_default();
+        outs.sort_by_key(|o| o.seed);
+        outs.dedup_by_key(|o| o.seed);
+        if outs.len() < first.seeds.len() {
+            bail!("point {} has {} of {} seeds in its shard's runs.jsonl", p.point.id, outs.len(), first.seeds.len());
+        }
+        p.outputs = outs;
+    }
+    let out = out.unwrap_or_else(|| {
+        shard_dirs[0].parent().and_then(Path::parent).map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    });
+    let top = Manifest { shard: None, ..first.clone() };
+    let (_folder, _) = Folder::prepare(&out, &top, force)?;
+    let md = report(&out, &base, &plan_path, &plan, &design, &runs)?;
+    outln!("{md}")?;
+    errln!(
+        "merged {} shard(s); wrote {}/results.json, points.csv, summary.csv and summary.md",
+        manifests.len(),
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }

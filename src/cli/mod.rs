@@ -597,6 +597,9 @@ fn resume_folder(a: ResumeArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn cmd_merge(dirs: &[PathBuf], out: Option<PathBuf>, force: bool) -> anyhow::Result<ExitCode> {
+    if explore::is_explore_merge(dirs) {
+        return explore::cmd_merge(dirs, out, force);
+    }
     let out = out.unwrap_or_else(|| dirs[0].clone());
     let (study, outputs) = crate::study::shard::gather(dirs, |s| Ok(open_study(s)?))?;
     let seeds: Vec<u64> = outputs.iter().map(|o| o.seed).collect();

@@ -55,9 +55,10 @@ impl Base {
     }
 }
 
-/// `key=value` as `--set` takes it (the value as TOML: strings quoted).
+/// `key=value` as `--set` takes it (see [`super::plan::value_text`]: floats
+/// in the shortest text that reads back the same, strings quoted).
 pub fn set_arg(key: &str, value: &toml::Value) -> String {
-    format!("{key}={value}")
+    format!("{key}={}", super::plan::value_text(value))
 }
 
 /// One point: an id and the value of each factor.

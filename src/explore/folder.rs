@@ -41,6 +41,8 @@ pub struct Manifest {
     pub sets: Vec<String>,
     /// `plan` or `find`.
     pub kind: String,
+    /// The plan file as given (a plan).
+    pub plan: Option<String>,
     /// The plan file's text, or the search as given on the command line.
     pub what: String,
     /// Seeds every point runs (before adaptive seeding adds more).

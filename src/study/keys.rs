@@ -20,6 +20,14 @@ pub fn fmt_num(x: f64) -> String {
     if x != 0.0 && x.is_finite() && !(1e-4..1e9).contains(&x.abs()) { format!("{x:e}") } else { format!("{x}") }
 }
 
+/// A number for people: six significant digits (`2.31596`, not
+/// `2.3159616177691427`), in exponent form when very large or small; files
+/// keep full precision.
+pub fn fmt_people(x: f64) -> String {
+    let rounded: f64 = format!("{x:.5e}").parse().unwrap_or(x);
+    fmt_num(rounded)
+}
+
 /// `reference` (the original script, defects kept) or `corrected` (the
 /// intended model); see `docs/models/README.md`, "Fidelities and switches".
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -110,8 +110,7 @@ pub struct Breaks {
 /// A field's value for people: six significant digits (`2.31596`, not
 /// `2.3159616177691427`); files keep full precision.
 pub fn for_people(x: f64) -> String {
-    let rounded: f64 = format!("{x:.5e}").parse().unwrap_or(x);
-    crate::study::keys::fmt_num(rounded)
+    crate::study::keys::fmt_people(x)
 }
 
 /// An agent's named fields, one per line, aligned and rounded for people.
