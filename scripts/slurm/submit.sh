@@ -209,7 +209,7 @@ task_states() {
     lines=$(sacct -n -X -P -j "$array_id" -o JobID,State,ExitCode 2>/dev/null |
       sed 's/^[0-9]*_\([^|]*\)|\([^|]*\)|\(.*\)$/\1 \2 \3/') || true
   fi
-  echo "$lines"
+  echo "$lines" | sort -n
 }
 
 state=""
@@ -243,11 +243,12 @@ if [[ -n $states ]]; then
   echo "array job $array_id tasks (task state exit-code):" >&2
   while read -r task tstate code; do
     [[ -n $task ]] || continue
-    line="  task $task: $tstate $code"
-    if [[ $tstate != COMPLETED ]]; then
-      line+="  (log: $logs/task-${array_id}_$task.out)"
+    echo "  task $task: $tstate $code" >&2
+    task_log=$logs/task-${array_id}_$task.out
+    if [[ $tstate != COMPLETED && -f $task_log ]]; then
+      echo "    last lines of $task_log:" >&2
+      tail -n 3 -- "$task_log" | sed 's/^/      /' >&2
     fi
-    echo "$line" >&2
   done <<<"$states"
 fi
 if [[ -f $merge_log ]]; then

@@ -248,7 +248,7 @@ fn incomplete_message(
                 p.display()
             ),
             None => {
-                let d = dirs.first().map(|d| spec.dir(d).display().to_string()).unwrap_or_default();
+                let d = dirs.first().map(|d| spec.dir(d).join("shard.json").display().to_string()).unwrap_or_default();
                 format!("  shard {index}/{count} ({seeds}): never ran, or failed before it started (no {d})")
             }
         };
