@@ -179,7 +179,7 @@ merge_id=$(sbatch --parsable "${common[@]}" --cpus-per-task=1 --dependency="afte
   die "sbatch of the merge job failed (the array $array_id was cancelled)"
 }
 merge_id=${merge_id%%;*}
-echo "submitted array job $array_id (--array=$array, $cpus CPUs per task) and merge job $merge_id"
+echo "submitted array job $array_id (--array=$array, --cpus-per-task=$cpus) and merge job $merge_id"
 echo "  task:  $(tail -n 1 "$logs/array.sh")"
 echo "  merge: $(tail -n 1 "$logs/merge.sh")"
 echo "  logs:  $logs/task-${array_id}_<task>.out, $logs/merge-$merge_id.out"
@@ -259,5 +259,8 @@ else
 fi
 if [[ $fresh == 0 ]]; then
   echo "no $out/results.json written by this submission" >&2
+fi
+if [[ $states =~ (PENDING|RUNNING) ]]; then
+  echo "tasks of array job $array_id are still pending or running; scancel $array_id stops them" >&2
 fi
 exit 1

@@ -240,13 +240,20 @@ fn incomplete_message(
         names.push(format!("{index}/{count}"));
         let seeds = few_seeds(&spec.select(all_seeds));
         let line = match unfinished.iter().find(|(_, m)| m.shard == Some(spec)) {
-            Some((p, m)) => format!(
-                "  shard {index}/{count} ({seeds}): unfinished (its run is `{}`: interrupted, failed, killed or \
-                 still running) in {}; `omerta-sim resume {}` finishes it",
-                m.state.name(),
-                p.display(),
-                p.display()
-            ),
+            Some((p, m)) => {
+                let why = match m.state {
+                    super::rundir::RunState::Running => "killed, or still running",
+                    super::rundir::RunState::Interrupted => "stopped by a signal, e.g. scancel or a preemption",
+                    _ => "stopped by an error, see its task's log",
+                };
+                format!(
+                    "  shard {index}/{count} ({seeds}): unfinished (its run is `{}`: {why}) in {}; `omerta-sim \
+                     resume {}` finishes it",
+                    m.state.name(),
+                    p.display(),
+                    p.display()
+                )
+            }
             None => {
                 let d = dirs.first().map(|d| spec.dir(d).join("shard.json").display().to_string()).unwrap_or_default();
                 format!("  shard {index}/{count} ({seeds}): never ran, or failed before it started (no {d})")
@@ -254,15 +261,26 @@ fn incomplete_message(
         };
         lines.push(line);
     }
+    let Some(first) = names.first() else {
+        return format!(
+            "cannot merge: {} of {} seeds have no output although all {count} shards are there (a shard lists \
+             fewer seeds than it should), e.g. seed {}",
+            missing_seeds.len(),
+            all_seeds.len(),
+            missing_seeds.first().copied().unwrap_or_default()
+        );
+    };
     format!(
-        "cannot merge: {} of {count} shards {} missing ({}), so {} of {} seeds have no output:\n{}\nrun the \
-         missing shards with the same command and --shard i/{count} (or rerun their array tasks), then merge again",
+        "cannot merge: {} of {count} shards {} missing ({}), so {} of {} seeds have no output:\n{}\nfinish \
+         each one (resume an unfinished shard; run one that never ran with the run's command and --shard i/{count}, \
+         e.g. --shard {}), then merge again",
         names.len(),
         if names.len() == 1 { "is" } else { "are" },
         names.join(", "),
         missing_seeds.len(),
         all_seeds.len(),
-        lines.join("\n")
+        lines.join("\n"),
+        first
     )
 }
 

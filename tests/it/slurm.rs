@@ -153,8 +153,9 @@ fn merge_names_missing_and_unfinished_shards() {
         err.contains("cannot merge: 2 of 4 shards are missing (1/4, 3/4), so 3 of 7 seeds have no output"),
         "{err}"
     );
-    assert!(err.contains(&format!("shard 1/4 (seeds 2, 6): unfinished (its run is `running`")), "{err}");
+    assert!(err.contains("shard 1/4 (seeds 2, 6): unfinished (its run is `running`"), "{err}");
     assert!(err.contains(&format!("omerta-sim resume {}", s1.display())), "{err}");
+    assert!(err.contains("e.g. --shard 1/4), then merge again"), "{err}");
     let s3 = Path::new(o).join("shards/3-of-4/shard.json");
     assert!(err.contains(&format!("shard 3/4 (seed 4): never ran, or failed before it started (no {})", s3.display())));
     // Every shard failed before starting.
