@@ -584,8 +584,15 @@ fn resume_folder(a: ResumeArgs) -> anyhow::Result<ExitCode> {
     if a.out.is_some() {
         bail!("--out applies to a snapshot file; a run folder is continued in place ({})", a.path.display());
     }
-    let out_of = |unit: &Path| -> PathBuf {
-        if a.shard.is_some() || unit != a.path { a.path.clone() } else { unit.to_path_buf() }
+    // The run's OUT: a shard folder given itself is OUT/shards/i-of-N.
+    let out_of = |unit: &Path, sharded: bool| -> PathBuf {
+        if a.shard.is_some() || unit != a.path {
+            a.path.clone()
+        } else if sharded && let Some(out) = unit.parent().and_then(Path::parent) {
+            out.to_path_buf()
+        } else {
+            unit.to_path_buf()
+        }
     };
     let mut resumed = 0;
     for unit in &units {
@@ -611,7 +618,7 @@ fn resume_folder(a: ResumeArgs) -> anyhow::Result<ExitCode> {
         let done = m.seeds.iter().filter(|s| dir.output_path(**s).exists()).count();
         errln!("resuming {} ({done} of {} seeds finished)", unit.display(), m.seeds.len());
         resumed += 1;
-        let code = run_in_folder(study.as_ref(), &mut dir, a.jobs, a.progress, None, &out_of(unit))?;
+        let code = run_in_folder(study.as_ref(), &mut dir, a.jobs, a.progress, None, &out_of(unit, m.shard.is_some()))?;
         if code != ExitCode::SUCCESS {
             return Ok(code);
         }

@@ -158,10 +158,19 @@ fn merge_names_missing_and_unfinished_shards() {
     assert!(err.contains("e.g. --shard 1/4), then merge again"), "{err}");
     let s3 = Path::new(o).join("shards/3-of-4/shard.json");
     assert!(err.contains(&format!("shard 3/4 (seed 4): never ran, or failed before it started (no {})", s3.display())));
+    // Finished as the message says: resume the unfinished one (given as its
+    // own folder, it names OUT for the merge), run the missing one.
+    let err = ok(&slurm_bin(&[], &["resume", s1.to_str().unwrap(), "--progress", "none"]));
+    assert!(err.contains(&format!("combine the shards with `omerta-sim merge {o}`")), "{err}");
+    ok(&slurm_bin(&[], &run_args(o, &["--shard", "3/4"])));
+    ok(&slurm_bin(&[], &["merge", o]));
+    let whole = dir.path().join("whole");
+    ok(&slurm_bin(&[], &run_args(whole.to_str().unwrap(), &[])));
+    assert!(std::fs::read(out.join("results.json")).unwrap() == std::fs::read(whole.join("results.json")).unwrap());
     // Every shard failed before starting.
-    std::fs::remove_dir_all(out.join("shards")).unwrap();
+    let out = dir.path().join("none");
     std::fs::create_dir_all(out.join("shards")).unwrap();
-    let err = text(&slurm_bin(&[], &["merge", o])).1;
+    let err = text(&slurm_bin(&[], &["merge", out.to_str().unwrap()])).1;
     assert!(err.contains("no shards found") && err.contains("did every task of the run fail"), "{err}");
 }
 
