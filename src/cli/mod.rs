@@ -106,7 +106,8 @@ struct RunArgs {
     /// Output folder (default: results/<scenario file stem>).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Worker threads (default: all cores). Results do not depend on it.
+    /// Worker threads (default: SLURM_CPUS_PER_TASK in a Slurm job that sets
+    /// it, else all cores). Results do not depend on it.
     #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = args::jobs())]
     jobs: usize,
     /// Progress display: a bar on a terminal, log lines otherwise (auto).
@@ -118,10 +119,12 @@ struct RunArgs {
     #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     snapshot_every: Option<String>,
     /// Run only shard i of N (every N-th seed, starting at the i-th) and keep
-    /// its per-seed outputs in OUT/shards/i-of-N/; combine with `merge`
-    /// (e.g. --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT).
-    #[arg(long, value_name = "i/N", allow_hyphen_values = true)]
-    shard: Option<crate::study::shard::ShardSpec>,
+    /// its per-seed outputs in OUT/shards/i-of-N/; combine with `merge`.
+    /// `slurm`: the shard of this Slurm array task, from SLURM_ARRAY_TASK_ID,
+    /// _MIN, _MAX, _STEP and _COUNT (any range, e.g. --array=1-4 or 0-6:2; not
+    /// a list such as 1,3,7); see docs/slurm.md.
+    #[arg(long, value_name = "i/N|slurm", allow_hyphen_values = true)]
+    shard: Option<crate::study::slurm::ShardArg>,
     /// Replace the outputs of an earlier run that OUT holds (without it,
     /// such a folder is refused; the same run, interrupted, is continued).
     #[arg(long)]
@@ -137,7 +140,8 @@ struct ReproduceArgs {
     /// at most 1000000).
     #[arg(long, allow_hyphen_values = true, value_parser = args::whole_in(1, args::MAX_SEEDS))]
     seeds: Option<u64>,
-    /// Worker threads (default: all cores).
+    /// Worker threads (default: SLURM_CPUS_PER_TASK in a Slurm job that sets
+    /// it, else all cores).
     #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = args::jobs())]
     jobs: usize,
     /// Progress display.
@@ -175,8 +179,8 @@ struct ResumeArgs {
     /// Folder only: continue just this shard of OUT.
     #[arg(long, value_name = "i/N", allow_hyphen_values = true)]
     shard: Option<crate::study::shard::ShardSpec>,
-    /// Worker threads (default: all cores, at most 1024). Results do not
-    /// depend on it.
+    /// Worker threads (default: SLURM_CPUS_PER_TASK in a Slurm job that sets
+    /// it, else all cores; at most 1024). Results do not depend on it.
     #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = args::jobs())]
     jobs: usize,
     /// Snapshot file only: replace the outputs of an earlier run that the
@@ -344,27 +348,54 @@ fn snapshot_period(text: Option<&str>, study: &dyn crate::study::Study) -> anyho
     Ok(Some(t))
 }
 
-fn cmd_run(a: RunArgs) -> anyhow::Result<ExitCode> {
+/// Worker threads for `--jobs jobs` (0: not given): SLURM_CPUS_PER_TASK
+/// when set and `--jobs` is not given; in a Slurm job, a line says which.
+pub(crate) fn resolve_jobs(jobs: usize) -> anyhow::Result<usize> {
+    let env = crate::study::slurm::slurm_env();
+    let (n, note) = crate::study::slurm::jobs_from_env(jobs, &env, args::MAX_JOBS).map_err(anyhow::Error::msg)?;
+    if let Some(note) = note {
+        errln!("{note}");
+    }
+    Ok(n)
+}
+
+/// `--shard`: `i/N` as given, or the shard of this Slurm array task.
+fn resolve_shard(arg: Option<crate::study::slurm::ShardArg>) -> anyhow::Result<Option<crate::study::shard::ShardSpec>> {
+    use crate::study::slurm::{ShardArg, shard_from_env, slurm_env};
+    match arg {
+        None => Ok(None),
+        Some(ShardArg::Fixed(s)) => Ok(Some(s)),
+        Some(ShardArg::Slurm) => {
+            let s = shard_from_env(&slurm_env()).map_err(anyhow::Error::msg)?;
+            errln!("--shard slurm: {}", s.note);
+            Ok(Some(s.spec))
+        }
+    }
+}
+
+fn cmd_run(mut a: RunArgs) -> anyhow::Result<ExitCode> {
+    let shard = resolve_shard(a.shard)?;
+    a.jobs = resolve_jobs(a.jobs)?;
     let scenario = Scenario::load(&a.scenario, &a.sets)?;
     let name = scenario.name();
     let study = open_study(scenario)?;
     let all = run_seeds_of(study.as_ref(), &a)?;
     let snapshot_every = snapshot_period(a.snapshot_every.as_deref(), study.as_ref())?;
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from("results").join(name));
-    let (seeds, folder) = match a.shard {
+    let (seeds, folder) = match shard {
         Some(shard) => (shard.select(&all), shard.dir(&out)),
         None => (all.clone(), out.clone()),
     };
     if seeds.is_empty() {
         bail!(
-            "--shard {}/{}: this shard has no seeds (the run has {} seeds)",
-            a.shard.map_or(0, |s| s.index),
-            a.shard.map_or(0, |s| s.count),
+            "--shard {}/{}: this shard has no seeds (the run has {} seeds; run at most that many shards)",
+            shard.map_or(0, |s| s.index),
+            shard.map_or(0, |s| s.count),
             all.len()
         );
     }
     crate::study::limits::check_memory(study.as_ref(), seeds.len() as u64, a.jobs)?;
-    let manifest = Manifest::new(study.as_ref(), seeds, all, a.shard, snapshot_every);
+    let manifest = Manifest::new(study.as_ref(), seeds, all, shard, snapshot_every);
     let existing = if a.force { Existing::Replace } else { Existing::Refuse };
     let mut dir = RunDir::prepare(&folder, manifest, existing)?;
     if dir.continuing {
@@ -448,7 +479,8 @@ fn run_in_folder(
     }
 }
 
-fn cmd_resume(a: ResumeArgs) -> anyhow::Result<ExitCode> {
+fn cmd_resume(mut a: ResumeArgs) -> anyhow::Result<ExitCode> {
+    a.jobs = resolve_jobs(a.jobs)?;
     if a.path.is_dir() {
         return resume_folder(a);
     }
@@ -558,8 +590,15 @@ fn resume_folder(a: ResumeArgs) -> anyhow::Result<ExitCode> {
     if a.out.is_some() {
         bail!("--out applies to a snapshot file; a run folder is continued in place ({})", a.path.display());
     }
-    let out_of = |unit: &Path| -> PathBuf {
-        if a.shard.is_some() || unit != a.path { a.path.clone() } else { unit.to_path_buf() }
+    // The run's OUT: a shard folder given itself is OUT/shards/i-of-N.
+    let out_of = |unit: &Path, sharded: bool| -> PathBuf {
+        if a.shard.is_some() || unit != a.path {
+            a.path.clone()
+        } else if sharded && let Some(out) = unit.parent().and_then(Path::parent) {
+            out.to_path_buf()
+        } else {
+            unit.to_path_buf()
+        }
     };
     let mut resumed = 0;
     for unit in &units {
@@ -585,7 +624,7 @@ fn resume_folder(a: ResumeArgs) -> anyhow::Result<ExitCode> {
         let done = m.seeds.iter().filter(|s| dir.output_path(**s).exists()).count();
         errln!("resuming {} ({done} of {} seeds finished)", unit.display(), m.seeds.len());
         resumed += 1;
-        let code = run_in_folder(study.as_ref(), &mut dir, a.jobs, a.progress, None, &out_of(unit))?;
+        let code = run_in_folder(study.as_ref(), &mut dir, a.jobs, a.progress, None, &out_of(unit, m.shard.is_some()))?;
         if code != ExitCode::SUCCESS {
             return Ok(code);
         }

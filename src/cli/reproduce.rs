@@ -42,7 +42,8 @@ fn charts_in(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn cmd_reproduce(a: ReproduceArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn cmd_reproduce(mut a: ReproduceArgs) -> anyhow::Result<ExitCode> {
+    a.jobs = super::resolve_jobs(a.jobs)?;
     let out = a.out.unwrap_or_else(|| PathBuf::from("results/reproduce"));
     let t0 = std::time::Instant::now();
     let mut md = String::from(

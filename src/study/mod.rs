@@ -8,6 +8,7 @@ pub mod run;
 pub mod rundir;
 pub mod scenario;
 pub mod shard;
+pub mod slurm;
 
 pub use def::{Common, StudyDef, StudyEntry, StudyOf};
 pub use keys::{Fidelity, Header, Keys, Switch, VerdictSpec};

@@ -151,32 +151,46 @@ fn read_shard(dir: &Path) -> anyhow::Result<(ShardHeader, Vec<SeedOutput>)> {
     Ok((header, outputs))
 }
 
-/// Whether `dir` is a shard's run folder whose run has not finished.
-fn unfinished_shard(dir: &Path) -> bool {
-    matches!(
-        super::rundir::Manifest::read(dir),
-        Ok(Some(m)) if m.shard.is_some() && m.state != super::rundir::RunState::Finished
-    )
+/// The manifest of `dir` if it is a shard's run folder whose run has not
+/// finished.
+fn unfinished_shard(dir: &Path) -> Option<super::rundir::Manifest> {
+    match super::rundir::Manifest::read(dir) {
+        Ok(Some(m)) if m.shard.is_some() && m.state != super::rundir::RunState::Finished => Some(m),
+        _ => None,
+    }
+}
+
+/// The shard folders found under some folders: finished ones (with a
+/// `shard.json`) and unfinished ones (a run folder of a shard whose run has
+/// not finished), with their manifests.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// Finished shards.
+    pub finished: Vec<PathBuf>,
+    /// Unfinished shards.
+    pub unfinished: Vec<(PathBuf, super::rundir::Manifest)>,
 }
 
 /// Every shard folder under `dirs` (each a run's output folder with a
 /// `shards/` subfolder, or a shard folder itself).
-pub fn find_shards(dirs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-    let mut found = Vec::new();
+pub fn find_shards(dirs: &[PathBuf]) -> anyhow::Result<Found> {
+    let mut found = Found::default();
+    let add = |p: &Path, found: &mut Found| -> bool {
+        if p.join("shard.json").exists() {
+            found.finished.push(p.to_path_buf());
+        } else if let Some(m) = unfinished_shard(p) {
+            found.unfinished.push((p.to_path_buf(), m));
+        } else {
+            return false;
+        }
+        true
+    };
     for d in dirs {
-        if d.join("shard.json").exists() {
-            found.push(d.clone());
+        if add(d, &mut found) {
             continue;
         }
         if !d.exists() {
             bail!("{}: no such folder", d.display());
-        }
-        if unfinished_shard(d) {
-            bail!(
-                "{} is an unfinished shard (its run was interrupted or failed): `omerta-sim resume {}` finishes it",
-                d.display(),
-                d.display()
-            );
         }
         let sd = d.join("shards");
         if !sd.is_dir() {
@@ -184,23 +198,90 @@ pub fn find_shards(dirs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
         }
         let entries = std::fs::read_dir(&sd).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", sd.display()))?;
         for e in entries {
-            let p = e?.path();
-            if p.join("shard.json").exists() {
-                found.push(p);
-            } else if unfinished_shard(&p) {
-                bail!(
-                    "{} is an unfinished shard (its run was interrupted or failed): `omerta-sim resume {}` finishes it",
-                    p.display(),
-                    p.display()
-                );
-            }
+            add(&e?.path(), &mut found);
         }
     }
-    found.sort();
-    if found.is_empty() {
-        bail!("no shards found in {}", dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", "));
+    found.finished.sort();
+    found.unfinished.sort_by(|a, b| a.0.cmp(&b.0));
+    if found.finished.is_empty() && found.unfinished.is_empty() {
+        bail!(
+            "no shards found in {} (no shards/*/shard.json and no unfinished shard): did every task of the run fail \
+             before it started?",
+            dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
     }
     Ok(found)
+}
+
+/// `seeds 0, 4, 8` or, for many, `250 seeds: 0, 4, 8, ..., 996`.
+fn few_seeds(seeds: &[u64]) -> String {
+    match seeds {
+        [] => "no seeds".into(),
+        [s] => format!("seed {s}"),
+        s if s.len() <= 6 => format!("seeds {}", crate::study::exec::seed_list(s)),
+        s => format!("{} seeds: {}, {}, {}, ..., {}", s.len(), s[0], s[1], s[2], s[s.len() - 1]),
+    }
+}
+
+/// Why shards cannot be merged: one line per missing or unfinished shard
+/// of `count`, in index order, and the seeds they hold.
+fn incomplete_message(
+    dirs: &[PathBuf],
+    seen: &std::collections::BTreeSet<u32>,
+    unfinished: &[(PathBuf, super::rundir::Manifest)],
+    count: u32,
+    all_seeds: &[u64],
+    missing_seeds: &[u64],
+) -> String {
+    let mut lines = Vec::new();
+    let mut names = Vec::new();
+    for index in (0..count).filter(|i| !seen.contains(i)) {
+        let spec = ShardSpec { index, count };
+        names.push(format!("{index}/{count}"));
+        let seeds = few_seeds(&spec.select(all_seeds));
+        let line = match unfinished.iter().find(|(_, m)| m.shard == Some(spec)) {
+            Some((p, m)) => {
+                let why = match m.state {
+                    super::rundir::RunState::Running => "killed, or still running",
+                    super::rundir::RunState::Interrupted => "stopped by a signal, e.g. scancel or a preemption",
+                    _ => "stopped by an error, see its task's log",
+                };
+                format!(
+                    "  shard {index}/{count} ({seeds}): unfinished (its run is `{}`: {why}) in {}; `omerta-sim \
+                     resume {}` finishes it",
+                    m.state.name(),
+                    p.display(),
+                    p.display()
+                )
+            }
+            None => {
+                let d = dirs.first().map(|d| spec.dir(d).join("shard.json").display().to_string()).unwrap_or_default();
+                format!("  shard {index}/{count} ({seeds}): never ran, or failed before it started (no {d})")
+            }
+        };
+        lines.push(line);
+    }
+    let Some(first) = names.first() else {
+        return format!(
+            "cannot merge: {} of {} seeds have no output although all {count} shards are there (a shard lists \
+             fewer seeds than it should), e.g. seed {}",
+            missing_seeds.len(),
+            all_seeds.len(),
+            missing_seeds.first().copied().unwrap_or_default()
+        );
+    };
+    format!(
+        "cannot merge: {} of {count} shards {} missing ({}), so {} of {} seeds have no output:\n{}\nfinish \
+         each one (resume an unfinished shard; run one that never ran with the run's command and --shard i/{count}, \
+         e.g. --shard {}), then merge again",
+        names.len(),
+        if names.len() == 1 { "is" } else { "are" },
+        names.join(", "),
+        missing_seeds.len(),
+        all_seeds.len(),
+        lines.join("\n"),
+        first
+    )
 }
 
 /// Read the shards under `dirs`, check that they are of one run and cover
@@ -210,11 +291,12 @@ pub fn gather(
     dirs: &[PathBuf],
     open: impl Fn(Scenario) -> anyhow::Result<Box<dyn Study>>,
 ) -> anyhow::Result<(Box<dyn Study>, Vec<SeedOutput>)> {
-    let shards = find_shards(dirs)?;
+    let found = find_shards(dirs)?;
+    let shards = &found.finished;
     let mut first: Option<ShardHeader> = None;
     let mut outputs: Vec<SeedOutput> = Vec::new();
     let mut seen_shards = std::collections::BTreeSet::new();
-    for dir in &shards {
+    for dir in shards {
         let (h, o) = read_shard(dir)?;
         if let Some(f) = &first {
             let same = f.study == h.study
@@ -237,7 +319,13 @@ pub fn gather(
         first.get_or_insert(h);
         outputs.extend(o);
     }
-    let h = first.expect("at least one shard");
+    let Some(h) = first else {
+        // Only unfinished shards.
+        let (_, m) = &found.unfinished[0];
+        let count = m.shard.map_or(1, |s| s.count);
+        let msg = incomplete_message(dirs, &seen_shards, &found.unfinished, count, &m.all_seeds, &m.all_seeds);
+        bail!("{msg}");
+    };
     let mut by_seed: std::collections::BTreeMap<u64, SeedOutput> = std::collections::BTreeMap::new();
     for o in outputs {
         let seed = o.seed;
@@ -247,14 +335,16 @@ pub fn gather(
     }
     let missing: Vec<u64> = h.all_seeds.iter().copied().filter(|s| !by_seed.contains_key(s)).collect();
     if !missing.is_empty() {
-        bail!(
-            "{} of {} seeds are missing (shards found: {} of {}), e.g. seed {}",
-            missing.len(),
-            h.all_seeds.len(),
-            seen_shards.len(),
-            h.shard.count,
-            missing[0]
-        );
+        // Unfinished shards of this run (same scenario and seeds) are named
+        // as such; others as never run.
+        let unfinished: Vec<_> = found
+            .unfinished
+            .iter()
+            .filter(|(_, m)| m.scenario_hash == h.scenario_hash && m.all_seeds == h.all_seeds)
+            .cloned()
+            .collect();
+        let msg = incomplete_message(dirs, &seen_shards, &unfinished, h.shard.count, &h.all_seeds, &missing);
+        bail!("{msg}");
     }
     let ordered: Vec<SeedOutput> = h.all_seeds.iter().map(|s| by_seed.remove(s).expect("checked")).collect();
     let scenario = Scenario::parse(&h.scenario_toml, Path::new(&h.scenario_path), &[])?;

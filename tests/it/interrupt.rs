@@ -447,5 +447,6 @@ fn merge_names_an_unfinished_shard() {
     let o = run_bin(&["merge", out.to_str().unwrap()]);
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(1));
-    assert!(err.contains("is an unfinished shard") && err.contains("omerta-sim resume"), "{err}");
+    assert!(err.contains("shard 1/2 (seeds 2, 4): unfinished (its run is `interrupted`: stopped by a signal"), "{err}");
+    assert!(err.contains(&format!("omerta-sim resume {}", shard.dir(&out).display())), "{err}");
 }

@@ -27,6 +27,7 @@ mod queue;
 mod scenarios;
 mod shards;
 mod shipped_outputs;
+mod slurm;
 mod snapshots;
 mod split_run;
 mod step_debugger;

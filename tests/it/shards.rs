@@ -100,7 +100,8 @@ fn merge_refuses_bad_shards() {
     let o = run_bin(&["merge", a_s]);
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("seeds are missing") && err.contains("shards found: 2 of 3"), "{err}");
+    assert!(err.contains("1 of 3 shards is missing (1/3), so 2 of 5 seeds have no output"), "{err}");
+    assert!(err.contains("shard 1/3 (seeds 2, 5): never ran"), "{err}");
     // A shard of another scenario setting.
     run(&[
         "run",
