@@ -53,9 +53,9 @@ pub struct ExploreArgs {
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     progress: ProgressMode,
     /// Run only shard i of N (the points whose id is i modulo N) into OUT/shards/i-of-N/; combine with
-    /// `omerta-sim merge OUT`.
-    #[arg(long, value_name = "i/N", allow_hyphen_values = true, conflicts_with = "find")]
-    shard: Option<ShardSpec>,
+    /// `omerta-sim merge OUT`. `slurm`: the shard of this Slurm array task (as for run).
+    #[arg(long, value_name = "i/N|slurm", allow_hyphen_values = true, conflicts_with = "find")]
+    shard: Option<crate::study::slurm::ShardArg>,
     /// Replace the outputs of another exploration (or other files) that OUT holds.
     #[arg(long)]
     force: bool,
@@ -79,7 +79,8 @@ pub struct ExploreArgs {
 }
 
 /// Run `explore`.
-pub fn cmd_explore(a: ExploreArgs) -> anyhow::Result<ExitCode> {
+pub fn cmd_explore(mut a: ExploreArgs) -> anyhow::Result<ExitCode> {
+    a.jobs = super::resolve_jobs(a.jobs)?;
     match &a.find {
         Some(key) => cmd_find(&a, key),
         None => cmd_plan(&a, a.plan.as_deref().expect("clap requires a plan without --find")),
@@ -376,6 +377,7 @@ fn read_plan(path: &Path) -> anyhow::Result<(String, Plan)> {
 }
 
 fn cmd_plan(a: &ExploreArgs, plan_path: &Path) -> anyhow::Result<ExitCode> {
+    let shard: Option<ShardSpec> = super::resolve_shard(a.shard)?;
     let (text, plan) = read_plan(plan_path)?;
     let base = Base::load(&a.scenario, &a.sets)?;
     let design = plan.design_points()?;
@@ -388,12 +390,12 @@ fn cmd_plan(a: &ExploreArgs, plan_path: &Path) -> anyhow::Result<ExitCode> {
     }
     let all = runner_points(&plan, &design);
     let total = all.len();
-    let mine: Vec<Point> = match a.shard {
+    let mine: Vec<Point> = match shard {
         Some(sh) => all.into_iter().filter(|p| p.id as u64 % u64::from(sh.count) == u64::from(sh.index)).collect(),
         None => all,
     };
     if mine.is_empty() {
-        let sh = a.shard.expect("only a shard can be empty");
+        let sh = shard.expect("only a shard can be empty");
         bail!("--shard {}/{}: this shard has no points (the design has {total})", sh.index, sh.count);
     }
     let mut runs = open_points(&base, mine)?;
@@ -404,7 +406,7 @@ fn cmd_plan(a: &ExploreArgs, plan_path: &Path) -> anyhow::Result<ExitCode> {
     let seeds = all_seeds[..n as usize].to_vec();
     crate::study::limits::check_memory(study, n, a.jobs)?;
     let out = out_dir(a, &base, None);
-    let dir = a.shard.map_or(out.clone(), |sh| sh.dir(&out));
+    let dir = shard.map_or(out.clone(), |sh| sh.dir(&out));
     let manifest = Manifest {
         format: crate::explore::folder::FORMAT.into(),
         scenario: base.path.display().to_string(),
@@ -414,7 +416,7 @@ fn cmd_plan(a: &ExploreArgs, plan_path: &Path) -> anyhow::Result<ExitCode> {
         plan: Some(plan_path.display().to_string()),
         what: text,
         seeds: seeds.clone(),
-        shard: a.shard,
+        shard: shard,
     };
     let (folder, done) = Folder::prepare(&dir, &manifest, a.force)?;
     if folder.continuing {
@@ -424,7 +426,7 @@ fn cmd_plan(a: &ExploreArgs, plan_path: &Path) -> anyhow::Result<ExitCode> {
         "{} design: {} point(s){} x {} seed(s) ({}){}",
         plan.design(),
         runs.len(),
-        if a.shard.is_some() { format!(" of {total} in this shard") } else { String::new() },
+        if shard.is_some() { format!(" of {total} in this shard") } else { String::new() },
         seeds.len(),
         crate::study::exec::seed_list(&seeds),
         plan.adaptive().map_or(String::new(), |ad| format!(", adaptive up to {} seeds", ad.max_seeds))
@@ -457,7 +459,7 @@ fn cmd_plan(a: &ExploreArgs, plan_path: &Path) -> anyhow::Result<ExitCode> {
         }
     }
     folder.mark_done()?;
-    if let Some(sh) = a.shard {
+    if let Some(sh) = shard {
         errln!(
             "shard {}/{}: {} point(s) written to {}; combine the shards with `omerta-sim merge {}`",
             sh.index,

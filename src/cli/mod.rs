@@ -360,7 +360,9 @@ pub(crate) fn resolve_jobs(jobs: usize) -> anyhow::Result<usize> {
 }
 
 /// `--shard`: `i/N` as given, or the shard of this Slurm array task.
-fn resolve_shard(arg: Option<crate::study::slurm::ShardArg>) -> anyhow::Result<Option<crate::study::shard::ShardSpec>> {
+pub(crate) fn resolve_shard(
+    arg: Option<crate::study::slurm::ShardArg>,
+) -> anyhow::Result<Option<crate::study::shard::ShardSpec>> {
     use crate::study::slurm::{ShardArg, shard_from_env, slurm_env};
     match arg {
         None => Ok(None),
