@@ -322,3 +322,205 @@ fn explore_help_explains_the_search() {
         assert!(out.contains(e), "{e}: {out}");
     }
 }
+
+fn write_plan(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+const FACTORIAL: &str = r#"
+design = "factorial"
+seeds = 3
+metrics = ["utilization"]
+[factors]
+arrival_rate = { min = 0.2, max = 0.6, steps = 3 }
+service_rate = { levels = [1.0, 2.0] }
+"#;
+
+/// A factorial plan: every grid point over the same seeds; a row of
+/// points.csv is `run --set` of its values with its seed; summary.csv has
+/// one row per point; results.json records the plan and the points.
+#[test]
+fn a_factorial_plan_runs_every_point_over_the_same_seeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write_plan(dir.path(), "f.toml", FACTORIAL);
+    let out = dir.path().join("o");
+    let md = ok(&[
+        "explore",
+        "models/mm1.toml",
+        &plan,
+        "--set",
+        "hours=2000",
+        "--out",
+        out.to_str().unwrap(),
+        "--progress",
+        "none",
+    ]);
+    assert!(md.contains("6 point(s), 3 seed(s) per point"), "{md}");
+    let (header, rows) = csv_rows(&out.join("points.csv"));
+    assert_eq!(&header[..4], ["point", "seed", "arrival_rate", "service_rate"]);
+    assert_eq!(rows.len(), 18);
+    for p in 0..6 {
+        let seeds: Vec<&str> = rows.iter().filter(|r| r[0] == p.to_string()).map(|r| r[1].as_str()).collect();
+        assert_eq!(seeds, ["1", "2", "3"], "point {p}");
+    }
+    // The first factor varies slowest.
+    let grid: Vec<(String, String)> = rows.iter().step_by(3).map(|r| (r[2].clone(), r[3].clone())).collect();
+    assert_eq!(grid[0], ("0.2".to_string(), "1.0".to_string()));
+    assert_eq!(grid[1], ("0.2".to_string(), "2.0".to_string()));
+    assert_eq!(grid[5], ("0.6".to_string(), "2.0".to_string()));
+    // Point 3 (0.4, 2.0), seed 3, against run --set.
+    let row = rows.iter().find(|r| r[0] == "3" && r[1] == "3").unwrap();
+    let run_out = dir.path().join("run");
+    ok(&[
+        "run",
+        "models/mm1.toml",
+        "--set",
+        "hours=2000",
+        "--set",
+        &format!("arrival_rate={}", row[2]),
+        "--set",
+        &format!("service_rate={}", row[3]),
+        "--seed",
+        "3",
+        "--out",
+        run_out.to_str().unwrap(),
+        "--progress",
+        "none",
+    ]);
+    let r = json(&run_out.join("results.json"));
+    let k = header.iter().position(|h| h == "mean_time_in_system_hours").unwrap();
+    assert_eq!(
+        row[k].parse::<f64>().unwrap(),
+        r["metrics"]["mean_time_in_system_hours"]["values"][0].as_f64().unwrap()
+    );
+    let (sh, srows) = csv_rows(&out.join("summary.csv"));
+    assert_eq!(srows.len(), 6);
+    assert!(sh.contains(&"mean(utilization)".to_string()) && sh.contains(&"held(littles_law)".to_string()));
+    let res = json(&out.join("results.json"));
+    assert_eq!(res["explore"]["design"], "factorial");
+    assert_eq!(res["explore"]["points"].as_array().unwrap().len(), 6);
+    assert_eq!(res["explore"]["points"][3]["values"]["service_rate"], 2.0);
+    // Only the plan's metrics per point; findings per point.
+    assert!(res["metrics"].get("point3.utilization").is_some());
+    assert!(res["metrics"].get("point3.served").is_none());
+    assert!(res["findings"].as_array().unwrap().iter().any(|f| f["id"] == "point5.littles_law"));
+}
+
+const SOBOL: &str = r#"
+design = "sobol"
+points = 16
+seeds = 2
+metrics = ["utilization"]
+[factors]
+arrival_rate = { min = 0.2, max = 0.8 }
+service_rate = { min = 1.0, max = 2.0 }
+"#;
+
+/// Shards of an exploration, merged, write what the unsharded one writes;
+/// a missing shard is named.
+#[test]
+fn shards_merge_to_the_unsharded_exploration() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write_plan(dir.path(), "s.toml", SOBOL);
+    let whole = dir.path().join("whole");
+    let sharded = dir.path().join("sharded");
+    let common = ["--set", "hours=1000", "--progress", "none"];
+    let mut a = vec!["explore", "models/mm1.toml", plan.as_str(), "--out", whole.to_str().unwrap()];
+    a.extend(common);
+    ok(&a);
+    for i in ["0/3", "2/3"] {
+        let mut a = vec!["explore", "models/mm1.toml", plan.as_str(), "--out", sharded.to_str().unwrap(), "--shard", i];
+        a.extend(common);
+        ok(&a);
+    }
+    refused(&["merge", sharded.to_str().unwrap()], &["missing shard(s) 1/3"]);
+    let mut a = vec!["explore", "models/mm1.toml", plan.as_str(), "--out", sharded.to_str().unwrap(), "--shard", "1/3"];
+    a.extend(common);
+    ok(&a);
+    ok(&["merge", sharded.to_str().unwrap()]);
+    for f in ["points.csv", "summary.csv", "sensitivity.csv", "results.json"] {
+        assert_eq!(std::fs::read(whole.join(f)).unwrap(), std::fs::read(sharded.join(f)).unwrap(), "{f}");
+    }
+    let (_, rows) = csv_rows(&whole.join("sensitivity.csv"));
+    assert_eq!(rows.len(), 4, "S1 and ST of two factors");
+    // A shard with no points.
+    let mut a =
+        vec!["explore", "models/mm1.toml", plan.as_str(), "--out", sharded.to_str().unwrap(), "--shard", "99/100"];
+    a.extend(common);
+    refused(&a, &["this shard has no points", "64"]);
+}
+
+/// Adaptive seeding adds seeds at a point until the interval is narrow
+/// enough or the cap is reached; a point's seeds are always the first ones.
+#[test]
+fn adaptive_seeding_stops_at_the_target_or_the_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write_plan(
+        dir.path(),
+        "a.toml",
+        r#"
+design = "factorial"
+seeds = 3
+metrics = ["mean_time_in_system_hours"]
+adaptive = { max_seeds = 12, rel_half_width = 0.05 }
+[factors]
+arrival_rate = { levels = [0.2, 0.9] }
+"#,
+    );
+    let out = dir.path().join("o");
+    ok(&["explore", "models/mm1.toml", &plan, "--out", out.to_str().unwrap(), "--progress", "none"]);
+    let (h, rows) = csv_rows(&out.join("summary.csv"));
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    let mut counts = Vec::new();
+    for r in &rows {
+        let n: usize = r[col("seeds")].parse().unwrap();
+        let mean: f64 = r[col("mean(mean_time_in_system_hours)")].parse().unwrap();
+        let lo: f64 = r[col("lo(mean_time_in_system_hours)")].parse().unwrap();
+        let hi: f64 = r[col("hi(mean_time_in_system_hours)")].parse().unwrap();
+        let met = (hi - lo) / 2.0 <= 0.05 * mean;
+        assert!(met || n == 12, "point {}: {n} seeds, half-width {} of {mean}", r[0], (hi - lo) / 2.0);
+        // Fewer seeds would not have met the target (seeds are added 3 at a time).
+        assert!(n == 3 || !met || n % 3 == 0);
+        counts.push(n);
+    }
+    // The busy queue (0.9) is noisier than the idle one (0.2).
+    assert!(counts[1] > counts[0], "{counts:?}");
+    let (_, prows) = csv_rows(&out.join("points.csv"));
+    for (p, &n) in counts.iter().enumerate() {
+        let seeds: Vec<u64> = prows.iter().filter(|r| r[0] == p.to_string()).map(|r| r[1].parse().unwrap()).collect();
+        assert_eq!(seeds, (1..=n as u64).collect::<Vec<_>>());
+    }
+}
+
+#[test]
+fn bad_plans_and_points_are_refused_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let o = out.to_str().unwrap();
+    let plan = write_plan(dir.path(), "m.toml", &SOBOL.replace("[\"utilization\"]", "[\"utilisation\"]"));
+    refused(
+        &["explore", "models/mm1.toml", &plan, "--out", o, "--progress", "none", "--set", "hours=500"],
+        &["metric `utilisation` is not one study mm1 writes", "utilization"],
+    );
+    // A point the study refuses (arrival at the service rate) is named before anything runs.
+    let plan = write_plan(dir.path(), "p.toml", &FACTORIAL.replace("max = 0.6", "max = 1.0"));
+    refused(
+        &["explore", "models/mm1.toml", &plan, "--out", o, "--progress", "none", "--force"],
+        &["point 4 (arrival_rate=1.0 service_rate=1.0)"],
+    );
+    let plan = write_plan(dir.path(), "d.toml", "design = \"grid\"\n[factors]\nx = { min = 0, max = 1 }\n");
+    refused(&["explore", "models/mm1.toml", &plan, "--out", o], &["d.toml", "grid"]);
+    refused(&["explore", "models/mm1.toml", "/nonexistent/plan.toml", "--out", o], &["/nonexistent/plan.toml"]);
+    let plan = write_plan(
+        dir.path(),
+        "k.toml",
+        "design = \"lhs\"\npoints = 3\n[factors]\nno_such_key = { min = 0.0, max = 1.0 }\n",
+    );
+    refused(&["explore", "models/mm1.toml", &plan, "--out", o, "--force"], &["point 0", "no_such_key"]);
+    refused(
+        &["explore", "models/mm1.toml", &plan, "--find", "x", "--range", "0,1", "--where", "x > 1"],
+        &["cannot be used with"],
+    );
+}
