@@ -1,7 +1,8 @@
 //! Fuzz harnesses on the stable toolchain: proptest mutates real inputs
 //! (the shipped scenario files with `--set` overrides, real snapshots of
 //! every study kind, the golden trust traces, real shard and run-folder
-//! files, an explore plan of each design) and each harness checks that the
+//! files, an explore plan of each design, an exploration folder and the
+//! search flags) and each harness checks that the
 //! reader answers with a value or an error, never a panic, a hang or a
 //! runaway allocation.
 //!
@@ -15,6 +16,7 @@
 //! A failing input is printed shrunk (the corpus entry and the fewest edits
 //! that fail); each one found becomes a regression test in `tests/it`.
 
+mod explore_folder;
 mod merge;
 mod mutate;
 mod plan;
