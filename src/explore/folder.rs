@@ -92,7 +92,8 @@ impl Folder {
                 || std::fs::read_dir(path)?.flatten().any(|e| {
                     let n = e.file_name();
                     let n = n.to_string_lossy();
-                    !n.starts_with('.') && n != "shards"
+                    // Shards and the Slurm script's job files belong here.
+                    !n.starts_with('.') && n != "shards" && n != "slurm"
                 });
             if taken && !force {
                 let what = if old.is_some() {
