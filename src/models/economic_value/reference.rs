@@ -339,18 +339,19 @@ impl EconomicMarket {
         let mut late = None;
         let EconomicMarket { running, sessions, consumers, checks, dt_u, tc, .. } = self;
         debug_assert_eq!(running.len(), tc.run.len());
-        let (el_grid, grid_done) = (&tc.grid.el[..], tc.grid.done);
+        let grid_done = tc.grid.done;
         let hazard = tc.hazard;
         // Each stream is copied out for its pass and back after it, so that
         // its state can stay in registers between draws.
         let mut personal = ctx.rng(S_PERSONAL).clone();
         for (k, r) in tc.run.iter_mut().enumerate() {
-            let s = &mut sessions[r.slot];
+            // A session on the grid only counts its ticks: its hours are
+            // written when it ends or the state is read (`settle_hours`).
             let done = if r.n != OFF_GRID {
                 r.n += 1;
-                [s.e, s.l] = el_grid[(r.row + r.n) as usize];
                 r.n >= grid_done
             } else {
+                let s = &mut sessions[r.slot];
                 let kappa = consumers[s.consumer as usize].kappa;
                 s.e += dt;
                 while s.l + kappa <= s.e {
@@ -359,6 +360,7 @@ impl EconomicMarket {
                 s.e >= job
             };
             if done {
+                let s = &mut sessions[r.slot];
                 s.end = Some(End::Done);
                 ended.push(k as u32);
                 if *checks && late.is_none() {
@@ -368,7 +370,7 @@ impl EconomicMarket {
                     }
                 }
             } else if personal.random::<u64>() >> 11 < hazard[r.kind as usize & 1] {
-                s.end = Some(End::Personal);
+                sessions[r.slot].end = Some(End::Personal);
                 ended.push(k as u32);
             }
         }
@@ -411,6 +413,9 @@ impl EconomicMarket {
     /// Reference tick, steps 3 and 4: book the completed sessions, then the
     /// cancelled ones, each in start order.
     fn tick_end_sessions(&mut self, ended: &[u32], ctx: &mut Ctx<'_, Ev>) {
+        for &k in ended {
+            self.settle_hours_of(k as usize);
+        }
         for pass in [true, false] {
             for &k in ended {
                 let slot = self.tc.run[k as usize].slot;
@@ -611,6 +616,35 @@ impl EconomicMarket {
         RunInfo { slot, n: n.unwrap_or(OFF_GRID), row: level * grid.e.len() as u32, kind }
     }
 
+    /// Reference: write the hours worked and kept of the running session at
+    /// place k of `running` into the session, if it is on the grid (the
+    /// tick loop counts its ticks only).
+    #[inline]
+    fn settle_hours_of(&mut self, k: usize) {
+        let r = self.tc.run[k];
+        if r.n != OFF_GRID {
+            let s = &mut self.sessions[r.slot];
+            [s.e, s.l] = self.tc.grid.el[(r.row + r.n) as usize];
+        }
+    }
+
+    /// Reference: whether some running session's hours are only counted in
+    /// the tick cache (see [`Self::settle_hours`]).
+    pub(super) fn hours_unsettled(&self) -> bool {
+        self.tc.ready && self.tc.run.iter().any(|r| r.n != OFF_GRID)
+    }
+
+    /// Reference: write every running session's hours into the session, as
+    /// the state holds them (before it is serialized).
+    pub(super) fn settle_hours(&mut self) {
+        if !self.tc.ready {
+            return;
+        }
+        for k in 0..self.tc.run.len() {
+            self.settle_hours_of(k);
+        }
+    }
+
     /// Reference: provider i has no session any more.
     pub(super) fn cache_free(&mut self, i: usize) {
         if !self.tc.ready {
@@ -700,5 +734,42 @@ impl EconomicMarket {
                 rate * e
             )
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::below;
+    use crate::engine::rng::StreamRng;
+    use rand::{RngExt, SeedableRng};
+
+    /// `x >> 11 < below(p)` is `random::<f64>() < p` for the same draw:
+    /// on draws of a stream, and at the edges (p a multiple of 2^-53 and
+    /// its neighbours, 0, 1, beyond, NaN).
+    #[test]
+    fn below_is_the_float_comparison() {
+        let step = 1.0 / (1u64 << 53) as f64;
+        let mut ps = vec![0.0, -0.0, -1.0, 1.0, 1.5, f64::INFINITY, f64::NAN, f64::MIN_POSITIVE, 5e-324, step];
+        for k in [1u64, 2, 3, 1000, 1 << 40, (1 << 53) - 1] {
+            let p = k as f64 * step;
+            ps.extend([p, p.next_up(), p.next_down()]);
+        }
+        ps.extend([0.008, 0.0002, 0.03, 0.5, 0.999_999]);
+        let ms = [0u64, 1, 2, 3, 999, 1000, 1001, 1 << 40, (1 << 40) + 1, (1 << 53) - 2, (1 << 53) - 1];
+        let mut rng = StreamRng::seed_from_u64(7);
+        for &p in &ps {
+            let t = below(p);
+            for &m in &ms {
+                let x = m << 11;
+                let u = (x >> 11) as f64 * step;
+                assert_eq!(x >> 11 < t, u < p, "p {p:e}, m {m}");
+            }
+            for _ in 0..2000 {
+                let mut a = rng.clone();
+                let u: f64 = a.random();
+                let x: u64 = rng.random();
+                assert_eq!(x >> 11 < t, u < p, "p {p:e}, x {x}");
+            }
+        }
     }
 }
