@@ -31,6 +31,9 @@ pub(super) struct TickCache {
     /// cancellation (1 - s^dt) as a [`below`] threshold, and the
     /// profit-cancel threshold.
     hazard: [u64; 2],
+    /// The probability per tick that a home sees an outside offer, as a
+    /// [`below`] threshold.
+    offer: u64,
     theta: [f64; 2],
     /// Some provider is an optimise-rule price setter.
     has_setter: bool,
@@ -333,7 +336,6 @@ impl EconomicMarket {
         let dt = self.params.tick_hours;
         let job = self.params.job_hours;
         let o = &self.params.outside;
-        let p_offer = o.offer_rate * dt;
         // With `checks`: a session that completed on another tick than the
         // job's count of ticks.
         let mut late = None;
@@ -376,7 +378,7 @@ impl EconomicMarket {
         }
         *ctx.rng(S_PERSONAL) = personal;
         let before = ended.len();
-        let p_offer = below(p_offer);
+        let p_offer = tc.offer;
         let (mut arrival, mut offer) = (ctx.rng(S_ARRIVAL).clone(), ctx.rng(S_OFFER).clone());
         // The sessions that ended in the first pass, in increasing order:
         // walked beside the (increasing) offers list to skip them.
@@ -535,22 +537,29 @@ impl EconomicMarket {
     fn scan_level(&self, l: usize) -> Best {
         let levels = self.levels.len();
         let bid = self.params.priority == Priority::Bid;
-        let offer = |i: u32| {
-            let i = i as usize;
-            let e = self.tc.e[i * levels + l];
-            let price = self.tc.price[i];
-            let second = if bid { self.providers[i].tie } else { i as u64 };
-            Offer { cost: price * e, second, i: i as u32, price, e }
-        };
         let (mut best, mut second, mut nan) = (None::<Offer>, None::<Offer>, false);
+        // A provider can only be ranked among the two when its cost is not
+        // above the second's (+inf while there is no second): most are
+        // passed over on that one comparison (a NaN cost is not above it).
+        let mut bar = f64::INFINITY;
         for &i in &self.tc.free {
-            let o = offer(i);
+            let i = i as usize;
+            let (e, price) = (self.tc.e[i * levels + l], self.tc.price[i]);
+            let cost = price * e;
+            if cost > bar {
+                continue;
+            }
+            let second_key = if bid { self.providers[i].tie } else { i as u64 };
+            let o = Offer { cost, second: second_key, i: i as u32, price, e };
             nan |= o.cost.is_nan();
             if best.is_none_or(|b| o.before(&b)) {
                 second = best;
                 best = Some(o);
             } else if second.is_none_or(|b| o.before(&b)) {
                 second = Some(o);
+            }
+            if let Some(b) = second {
+                bar = b.cost;
             }
         }
         // A cost that is not a number leaves no total order: keep the best
@@ -560,13 +569,21 @@ impl EconomicMarket {
     }
 
     /// Reference: build the tick cache unless it is up to date.
+    #[inline]
     fn ensure_tick_cache(&mut self) {
-        if self.tc.ready {
-            return;
+        if !self.tc.ready {
+            self.build_tick_cache();
         }
+    }
+
+    /// Reference: build the tick cache.
+    #[cold]
+    #[inline(never)]
+    fn build_tick_cache(&mut self) {
         let dt = self.params.tick_hours;
         let (dc, home) = (self.params.dc, self.params.home);
         self.tc.hazard = [below(dc.tick_probability(dt)), below(home.tick_probability(dt))];
+        self.tc.offer = below(self.params.outside.offer_rate * dt);
         self.tc.theta = [dc.cancel_threshold, home.cancel_threshold];
         self.tc.has_setter = self.providers.iter().any(|p| p.setter);
         self.tc.grid = Grid::new(dt, self.params.job_hours, self.levels.iter().map(|lv| lv.kappa));
