@@ -526,6 +526,11 @@ impl EconomicMarket {
                 return None;
             }
         }
+        // No free provider (often, in a tight market): no scan.
+        if self.tc.free.is_empty() {
+            self.tc.best[l] = Best { fresh: true, offers: [None, None], complete: true };
+            return None;
+        }
         let b = self.scan_level(l);
         self.tc.best[l] = b;
         b.offers[0].map(|o| (o.i as usize, o.price, o.e))
@@ -537,29 +542,22 @@ impl EconomicMarket {
     fn scan_level(&self, l: usize) -> Best {
         let levels = self.levels.len();
         let bid = self.params.priority == Priority::Bid;
-        let (mut best, mut second, mut nan) = (None::<Offer>, None::<Offer>, false);
-        // A provider can only be ranked among the two when its cost is not
-        // above the second's (+inf while there is no second): most are
-        // passed over on that one comparison (a NaN cost is not above it).
-        let mut bar = f64::INFINITY;
-        for &i in &self.tc.free {
+        let offer = |i: u32| {
             let i = i as usize;
-            let (e, price) = (self.tc.e[i * levels + l], self.tc.price[i]);
-            let cost = price * e;
-            if cost > bar {
-                continue;
-            }
-            let second_key = if bid { self.providers[i].tie } else { i as u64 };
-            let o = Offer { cost, second: second_key, i: i as u32, price, e };
+            let e = self.tc.e[i * levels + l];
+            let price = self.tc.price[i];
+            let second = if bid { self.providers[i].tie } else { i as u64 };
+            Offer { cost: price * e, second, i: i as u32, price, e }
+        };
+        let (mut best, mut second, mut nan) = (None::<Offer>, None::<Offer>, false);
+        for &i in &self.tc.free {
+            let o = offer(i);
             nan |= o.cost.is_nan();
             if best.is_none_or(|b| o.before(&b)) {
                 second = best;
                 best = Some(o);
             } else if second.is_none_or(|b| o.before(&b)) {
                 second = Some(o);
-            }
-            if let Some(b) = second {
-                bar = b.cost;
             }
         }
         // A cost that is not a number leaves no total order: keep the best
