@@ -1,17 +1,27 @@
-//! The reference fidelity's tick loop: one `Tick`
-//! event per `tick_hours`, and inside it the original script's phases in
-//! its order: the price setter's re-solve, the outside index, every running
-//! session's tick (completion, personal use or failure, outside offers),
-//! completions then cancellations booked in start order, every price's
-//! tick, and a matching round.
+//! The reference fidelity's tick loop: one `Tick` event per `tick_hours`
+//! (the last tick of a leg schedules its `RunEnd` instead of a next tick),
+//! and inside it the original script's phases in its order: the price
+//! setter's re-solve (optimise rule, every `resolve_hours`), the outside
+//! index, every running session's tick in start order (completion, then a
+//! personal-use or failure draw; then, for homes still running, an outside
+//! offer draw), completions then cancellations booked in start order, every
+//! price's tick, a matching round, and a read-only sample every
+//! `sample_hours`.
 //!
-//! The loop keeps a cache beside the state (never serialized): values it
-//! would otherwise recompute every tick (per-tick probabilities, each
-//! provider's expected paid hours E per level), the free providers (a
-//! level's cheapest is found by one scan of them per round, not one scan of
-//! every provider per match), and what each running session's tick reads.
-//! Every result and the state after every event are those of the plain
-//! loop, bit for bit.
+//! Beside the state the loop keeps a `TickCache`, never serialized and
+//! rebuilt at a leg's first tick (and after a snapshot is read) from the
+//! state alone: per-tick probabilities (as integer thresholds on the raw
+//! draws), each provider's expected paid hours E per level, the free
+//! providers and per level the two cheapest of the round's last scan (a
+//! level is scanned again in a round only once both are taken), contiguous
+//! copies of the prices and floors that the prices' tick updates and writes
+//! back, and per running session its provider's kind and its ticks on a grid
+//! of hours worked and kept (the same for every session, as all add the same
+//! dt from 0). A session on that grid only counts its ticks: its hours are
+//! written into the session when it ends, and before the state is
+//! serialized (`EconomicMarket`'s `Serialize` settles them), so snapshots,
+//! the state hash and every result are those of the plain loop, bit for
+//! bit.
 
 use super::{EconomicMarket, End, Ev, NONE, S_ARRIVAL, S_INDEX, S_OFFER, S_PERSONAL, ticks_per_leg};
 use crate::engine::time::hours_to_ticks;
