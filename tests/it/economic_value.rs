@@ -106,10 +106,9 @@ fn split_run_equivalence() {
     }
 }
 
-/// Reference fidelity: the tick loop counts the ticks of a running session
-/// and writes its hours only when it ends or the state is saved; a
-/// snapshot taken mid-leg, with sessions running (some for several ticks),
-/// resumes to the same fingerprint, final state and results.
+/// Reference fidelity: a snapshot taken mid-leg, with sessions running
+/// (some for several ticks), resumes (its tick cache rebuilt from the state
+/// alone) to the same fingerprint, final state and results.
 #[test]
 fn split_run_equivalence_reference() {
     let dir = tempfile::tempdir().unwrap();

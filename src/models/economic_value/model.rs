@@ -129,12 +129,8 @@ fn ord_f64(x: f64) -> u64 {
     if b >> 63 == 1 { !b } else { b | (1 << 63) }
 }
 
-/// The economic-value market. Serialized by the derived code (`remote =
-/// "Self"` makes it the inherent `EconomicMarket::serialize` and
-/// `deserialize`), through the impls below, which first write the hours
-/// that the reference tick loop only counts.
+/// The economic-value market.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(remote = "Self")]
 pub struct EconomicMarket {
     /// Parameters.
     pub params: EvParams,
@@ -178,24 +174,6 @@ pub struct EconomicMarket {
     horizon_cache: std::sync::OnceLock<SimTime>,
     #[serde(skip)]
     tc: TickCache,
-}
-
-impl Serialize for EconomicMarket {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if self.hours_unsettled() {
-            let mut m = self.clone();
-            m.settle_hours();
-            EconomicMarket::serialize(&m, s)
-        } else {
-            EconomicMarket::serialize(self, s)
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for EconomicMarket {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        EconomicMarket::deserialize(d)
-    }
 }
 
 impl EconomicMarket {

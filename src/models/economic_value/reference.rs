@@ -17,11 +17,9 @@
 //! copies of the prices and floors that the prices' tick updates and writes
 //! back, and per running session its provider's kind and its ticks on a grid
 //! of hours worked and kept (the same for every session, as all add the same
-//! dt from 0). A session on that grid only counts its ticks: its hours are
-//! written into the session when it ends, and before the state is
-//! serialized (`EconomicMarket`'s `Serialize` settles them), so snapshots,
-//! the state hash and every result are those of the plain loop, bit for
-//! bit.
+//! dt from 0, so a tick reads its hours from the grid). Every result and
+//! the state after every event (so snapshots and the state hash) are those
+//! of the plain loop, bit for bit.
 
 use super::{EconomicMarket, End, Ev, NONE, S_ARRIVAL, S_INDEX, S_OFFER, S_PERSONAL, ticks_per_leg};
 use crate::engine::time::hours_to_ticks;
@@ -351,19 +349,18 @@ impl EconomicMarket {
         let mut late = None;
         let EconomicMarket { running, sessions, consumers, checks, dt_u, tc, .. } = self;
         debug_assert_eq!(running.len(), tc.run.len());
-        let grid_done = tc.grid.done;
+        let (el_grid, grid_done) = (&tc.grid.el[..], tc.grid.done);
         let hazard = tc.hazard;
         // Each stream is copied out for its pass and back after it, so that
         // its state can stay in registers between draws.
         let mut personal = ctx.rng(S_PERSONAL).clone();
         for (k, r) in tc.run.iter_mut().enumerate() {
-            // A session on the grid only counts its ticks: its hours are
-            // written when it ends or the state is read (`settle_hours`).
+            let s = &mut sessions[r.slot];
             let done = if r.n != OFF_GRID {
                 r.n += 1;
+                [s.e, s.l] = el_grid[(r.row + r.n) as usize];
                 r.n >= grid_done
             } else {
-                let s = &mut sessions[r.slot];
                 let kappa = consumers[s.consumer as usize].kappa;
                 s.e += dt;
                 while s.l + kappa <= s.e {
@@ -372,7 +369,6 @@ impl EconomicMarket {
                 s.e >= job
             };
             if done {
-                let s = &mut sessions[r.slot];
                 s.end = Some(End::Done);
                 ended.push(k as u32);
                 if *checks && late.is_none() {
@@ -382,7 +378,7 @@ impl EconomicMarket {
                     }
                 }
             } else if personal.random::<u64>() >> 11 < hazard[r.kind as usize & 1] {
-                sessions[r.slot].end = Some(End::Personal);
+                s.end = Some(End::Personal);
                 ended.push(k as u32);
             }
         }
@@ -425,9 +421,6 @@ impl EconomicMarket {
     /// Reference tick, steps 3 and 4: book the completed sessions, then the
     /// cancelled ones, each in start order.
     fn tick_end_sessions(&mut self, ended: &[u32], ctx: &mut Ctx<'_, Ev>) {
-        for &k in ended {
-            self.settle_hours_of(k as usize);
-        }
         for pass in [true, false] {
             for &k in ended {
                 let slot = self.tc.run[k as usize].slot;
@@ -639,35 +632,6 @@ impl EconomicMarket {
         let grid = &self.tc.grid;
         let n = if new && grid.done > 0 { Some(0) } else { grid.ticks_of(s.e, s.l, level) };
         RunInfo { slot, n: n.unwrap_or(OFF_GRID), row: level * grid.e.len() as u32, kind }
-    }
-
-    /// Reference: write the hours worked and kept of the running session at
-    /// place k of `running` into the session, if it is on the grid (the
-    /// tick loop counts its ticks only).
-    #[inline]
-    fn settle_hours_of(&mut self, k: usize) {
-        let r = self.tc.run[k];
-        if r.n != OFF_GRID {
-            let s = &mut self.sessions[r.slot];
-            [s.e, s.l] = self.tc.grid.el[(r.row + r.n) as usize];
-        }
-    }
-
-    /// Reference: whether some running session's hours are only counted in
-    /// the tick cache (see [`Self::settle_hours`]).
-    pub(super) fn hours_unsettled(&self) -> bool {
-        self.tc.ready && self.tc.run.iter().any(|r| r.n != OFF_GRID)
-    }
-
-    /// Reference: write every running session's hours into the session, as
-    /// the state holds them (before it is serialized).
-    pub(super) fn settle_hours(&mut self) {
-        if !self.tc.ready {
-            return;
-        }
-        for k in 0..self.tc.run.len() {
-            self.settle_hours_of(k);
-        }
     }
 
     /// Reference: provider i has no session any more.
