@@ -106,6 +106,20 @@ fn split_run_equivalence() {
     }
 }
 
+/// Reference fidelity: a snapshot taken mid-leg, with sessions running
+/// (some for several ticks), resumes (its tick cache rebuilt from the state
+/// alone) to the same fingerprint, final state and results.
+#[test]
+fn split_run_equivalence_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let sets: &[&str] =
+        &["fidelity=reference", "compare_fidelities=false", r#"scenarios=["undersupplied"]"#, "duration_hours=12"];
+    let w = whole(MAIN, sets, 2, dir.path());
+    for k in [w.events / 5 + 3, w.events / 2 + 1, w.events - 3] {
+        split_and_compare(MAIN, sets, 2, k, &w, dir.path());
+    }
+}
+
 #[test]
 fn bad_scenarios_name_the_key() {
     for (set, needle) in [

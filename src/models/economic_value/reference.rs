@@ -1,17 +1,25 @@
-//! The reference fidelity's tick loop: one `Tick`
-//! event per `tick_hours`, and inside it the original script's phases in
-//! its order: the price setter's re-solve, the outside index, every running
-//! session's tick (completion, personal use or failure, outside offers),
-//! completions then cancellations booked in start order, every price's
-//! tick, and a matching round.
+//! The reference fidelity's tick loop: one `Tick` event per `tick_hours`
+//! (the last tick of a leg schedules its `RunEnd` instead of a next tick),
+//! and inside it the original script's phases in its order: the price
+//! setter's re-solve (optimise rule, every `resolve_hours`), the outside
+//! index, every running session's tick in start order (completion, then a
+//! personal-use or failure draw; then, for homes still running, an outside
+//! offer draw), completions then cancellations booked in start order, every
+//! price's tick, a matching round, and a read-only sample every
+//! `sample_hours`.
 //!
-//! The loop keeps a cache beside the state (never serialized): values it
-//! would otherwise recompute every tick (per-tick probabilities, each
-//! provider's expected paid hours E per level), the free providers (a
-//! level's cheapest is found by one scan of them per round, not one scan of
-//! every provider per match), and what each running session's tick reads.
-//! Every result and the state after every event are those of the plain
-//! loop, bit for bit.
+//! Beside the state the loop keeps a `TickCache`, never serialized and
+//! rebuilt at a leg's first tick (and after a snapshot is read) from the
+//! state alone: per-tick probabilities (as integer thresholds on the raw
+//! draws), each provider's expected paid hours E per level, the free
+//! providers and per level the two cheapest of the round's last scan (a
+//! level is scanned again in a round only once both are taken), contiguous
+//! copies of the prices and floors that the prices' tick updates and writes
+//! back, and per running session its provider's kind and its ticks on a grid
+//! of hours worked and kept (the same for every session, as all add the same
+//! dt from 0, so a tick reads its hours from the grid). Every result and
+//! the state after every event (so snapshots and the state hash) are those
+//! of the plain loop, bit for bit.
 
 use super::{EconomicMarket, End, Ev, NONE, S_ARRIVAL, S_INDEX, S_OFFER, S_PERSONAL, ticks_per_leg};
 use crate::engine::time::hours_to_ticks;
@@ -19,7 +27,6 @@ use crate::engine::{AgentRef, Ctx, SimTime};
 use crate::market::posted::paid_hours;
 use crate::models::economic_value::config::Priority;
 use rand::RngExt;
-use std::hint::select_unpredictable;
 
 /// Reference fidelity: what the tick loop reads every tick and can derive
 /// from the state, kept beside it. Not part of the state (nor of snapshots):
@@ -29,8 +36,12 @@ use std::hint::select_unpredictable;
 pub(super) struct TickCache {
     ready: bool,
     /// Per provider kind: probability per tick of a personal-use or failure
-    /// cancellation (1 - s^dt), and the profit-cancel threshold.
-    hazard: [f64; 2],
+    /// cancellation (1 - s^dt) as a [`below`] threshold, and the
+    /// profit-cancel threshold.
+    hazard: [u64; 2],
+    /// The probability per tick that a home sees an outside offer, as a
+    /// [`below`] threshold.
+    offer: u64,
     theta: [f64; 2],
     /// Some provider is an optimise-rule price setter.
     has_setter: bool,
@@ -44,6 +55,13 @@ pub(super) struct TickCache {
     /// Per provider: its price's factor per tick (busy: 1 + growth dt,
     /// idle: 1 - decay dt).
     factor: Vec<f64>,
+    /// Per provider: its price (always equal to `providers[i].price`: the
+    /// prices' tick works on these contiguous copies and writes each back)
+    /// and its floor.
+    price: Vec<f64>,
+    floor: Vec<f64>,
+    /// The providers that post the fleet price (optimise-rule setters).
+    setters: Vec<u32>,
     /// Those two factors.
     up_down: [f64; 2],
     /// The cap, the factors and every provider's price and floor are finite
@@ -86,15 +104,15 @@ const GRID_MAX: usize = 1 << 16;
 
 /// Every session starts at e = l = 0 and adds the same dt each tick, so
 /// after n ticks its hours worked e and kept l (per checkpoint level) are
-/// the same numbers for all: `e[n]`, `l[level * (done + 1) + n]`, computed
-/// once by the same additions. A session is done after `done` ticks (the
-/// first n with e[n] >= job). Empty (`done` = 0) when the job takes more
-/// than `GRID_MAX` ticks or never ends.
+/// the same numbers for all: `e[n]`, and the pair (e, l) at
+/// `el[level * (done + 1) + n]`, computed once by the same additions. A
+/// session is done after `done` ticks (the first n with e[n] >= job). Empty
+/// (`done` = 0) when the job takes more than `GRID_MAX` ticks or never ends.
 #[derive(Clone, Debug, Default)]
 struct Grid {
     done: u32,
     e: Vec<f64>,
-    l: Vec<f64>,
+    el: Vec<[f64; 2]>,
 }
 
 impl Grid {
@@ -111,18 +129,18 @@ impl Grid {
                 return Grid::default();
             }
         }
-        let mut l = Vec::new();
+        let mut el = Vec::new();
         for kappa in kappas {
             let mut y = 0.0;
-            l.push(y);
+            el.push([0.0, y]);
             for &x in &e[1..] {
                 while y + kappa <= x {
                     y += kappa;
                 }
-                l.push(y);
+                el.push([x, y]);
             }
         }
-        Grid { done: (e.len() - 1) as u32, e, l }
+        Grid { done: (e.len() - 1) as u32, e, el }
     }
 
     /// The ticks a session with these hours and level has worked, if they
@@ -136,7 +154,23 @@ impl Grid {
             return None;
         }
         let row = level as usize * self.e.len();
-        (self.l.get(row + n)?.to_bits() == l.to_bits()).then_some(n as u32)
+        (self.el.get(row + n)?[1].to_bits() == l.to_bits()).then_some(n as u32)
+    }
+}
+
+/// The least u64 `t` such that, for a draw `x` of a stream, `x >> 11 < t`
+/// exactly when the stream's `random::<f64>()` (which is `(x >> 11)` times
+/// 2^-53) would be below `p`: a comparison of integers in place of a
+/// conversion and a product.
+fn below(p: f64) -> u64 {
+    if p.is_nan() || p <= 0.0 {
+        0
+    } else if p > 1.0 {
+        u64::MAX
+    } else {
+        // p 2^53 is exact (a power of two), at most 2^53; an integer m is
+        // below it exactly when it is below its ceiling.
+        (p * (1u64 << 53) as f64).ceil() as u64
     }
 }
 
@@ -310,13 +344,12 @@ impl EconomicMarket {
         let dt = self.params.tick_hours;
         let job = self.params.job_hours;
         let o = &self.params.outside;
-        let p_offer = o.offer_rate * dt;
         // With `checks`: a session that completed on another tick than the
         // job's count of ticks.
         let mut late = None;
         let EconomicMarket { running, sessions, consumers, checks, dt_u, tc, .. } = self;
         debug_assert_eq!(running.len(), tc.run.len());
-        let (e_grid, l_grid, grid_done) = (&tc.grid.e[..], &tc.grid.l[..], tc.grid.done);
+        let (el_grid, grid_done) = (&tc.grid.el[..], tc.grid.done);
         let hazard = tc.hazard;
         // Each stream is copied out for its pass and back after it, so that
         // its state can stay in registers between draws.
@@ -325,8 +358,7 @@ impl EconomicMarket {
             let s = &mut sessions[r.slot];
             let done = if r.n != OFF_GRID {
                 r.n += 1;
-                s.e = e_grid[r.n as usize];
-                s.l = l_grid[(r.row + r.n) as usize];
+                [s.e, s.l] = el_grid[(r.row + r.n) as usize];
                 r.n >= grid_done
             } else {
                 let kappa = consumers[s.consumer as usize].kappa;
@@ -345,21 +377,28 @@ impl EconomicMarket {
                         late = Some(n);
                     }
                 }
-            } else if personal.random::<f64>() < hazard[r.kind as usize & 1] {
+            } else if personal.random::<u64>() >> 11 < hazard[r.kind as usize & 1] {
                 s.end = Some(End::Personal);
                 ended.push(k as u32);
             }
         }
         *ctx.rng(S_PERSONAL) = personal;
         let before = ended.len();
+        let p_offer = tc.offer;
         let (mut arrival, mut offer) = (ctx.rng(S_ARRIVAL).clone(), ctx.rng(S_OFFER).clone());
+        // The sessions that ended in the first pass, in increasing order:
+        // walked beside the (increasing) offers list to skip them.
+        let mut gone = 0;
         for &k in &tc.offers {
-            let r = &tc.run[k as usize];
-            let s = &mut sessions[r.slot];
-            if s.end.is_some() {
+            while gone < before && ended[gone] < k {
+                gone += 1;
+            }
+            if gone < before && ended[gone] == k {
                 continue;
             }
-            if arrival.random::<f64>() < p_offer {
+            if arrival.random::<u64>() >> 11 < p_offer {
+                let r = &tc.run[k as usize];
+                let s = &mut sessions[r.slot];
                 let u = o.multiplier_min + (o.multiplier_max - o.multiplier_min) * offer.random::<f64>();
                 let b = m * u;
                 if b >= tc.theta[r.kind as usize & 1] * s.rate {
@@ -413,32 +452,45 @@ impl EconomicMarket {
     #[inline(never)]
     fn tick_prices(&mut self) {
         if self.checks {
-            return self.tick_prices_checked();
+            self.tick_prices_checked();
+            let tc = &mut self.tc;
+            for (x, p) in tc.price.iter_mut().zip(&self.providers) {
+                *x = p.price;
+            }
+            return;
         }
         let (pp, pstar) = (self.params.price, self.pstar);
         // As `PostedPriceParams::tick`, with its two factors computed once.
         // Each provider's factor is kept beside it as its session starts and
         // ends: which providers are busy is not predictable, so no branch.
-        debug_assert_eq!(self.providers.len(), self.tc.factor.len());
-        if !self.tc.finite_prices {
-            for (p, &f) in self.providers.iter_mut().zip(&self.tc.factor) {
+        let tc = &mut self.tc;
+        debug_assert_eq!(self.providers.len(), tc.factor.len());
+        if !tc.finite_prices {
+            for ((p, &f), x) in self.providers.iter_mut().zip(&tc.factor).zip(&mut tc.price) {
                 p.price = if p.setter { pstar } else { (p.price * f).min(pp.cap).max(p.floor) };
+                *x = p.price;
             }
             return;
         }
         // Every price, factor, floor and the cap are finite numbers, so the
         // product is never NaN and `min`/`max` reduce to one comparison each
         // (as they are compiled: the first operand unless the second is
-        // smaller, resp. larger).
+        // smaller, resp. larger). On the contiguous copies, the loop runs on
+        // vector registers; the setters' prices (computed too, unused) are
+        // then the fleet price.
         let cap = pp.cap;
-        for (p, &f) in self.providers.iter_mut().zip(&self.tc.factor) {
-            p.price = if p.setter {
-                pstar
-            } else {
-                let x = p.price * f;
-                let y = select_unpredictable(cap < x, cap, x);
-                select_unpredictable(p.floor > y, p.floor, y)
-            };
+        let n = tc.price.len().min(tc.factor.len()).min(tc.floor.len());
+        let (price, factor, floor) = (&mut tc.price[..n], &tc.factor[..n], &tc.floor[..n]);
+        for i in 0..n {
+            let x = price[i] * factor[i];
+            let y = if cap < x { cap } else { x };
+            price[i] = if floor[i] > y { floor[i] } else { y };
+        }
+        for &i in &tc.setters {
+            price[i as usize] = pstar;
+        }
+        for (p, &x) in self.providers.iter_mut().zip(price.iter()) {
+            p.price = x;
         }
     }
 
@@ -477,6 +529,11 @@ impl EconomicMarket {
                 return None;
             }
         }
+        // No free provider (often, in a tight market): no scan.
+        if self.tc.free.is_empty() {
+            self.tc.best[l] = Best { fresh: true, offers: [None, None], complete: true };
+            return None;
+        }
         let b = self.scan_level(l);
         self.tc.best[l] = b;
         b.offers[0].map(|o| (o.i as usize, o.price, o.e))
@@ -489,10 +546,11 @@ impl EconomicMarket {
         let levels = self.levels.len();
         let bid = self.params.priority == Priority::Bid;
         let offer = |i: u32| {
-            let (i, p) = (i as usize, &self.providers[i as usize]);
+            let i = i as usize;
             let e = self.tc.e[i * levels + l];
-            let price = p.price;
-            Offer { cost: price * e, second: if bid { p.tie } else { i as u64 }, i: i as u32, price, e }
+            let price = self.tc.price[i];
+            let second = if bid { self.providers[i].tie } else { i as u64 };
+            Offer { cost: price * e, second, i: i as u32, price, e }
         };
         let (mut best, mut second, mut nan) = (None::<Offer>, None::<Offer>, false);
         for &i in &self.tc.free {
@@ -512,13 +570,21 @@ impl EconomicMarket {
     }
 
     /// Reference: build the tick cache unless it is up to date.
+    #[inline]
     fn ensure_tick_cache(&mut self) {
-        if self.tc.ready {
-            return;
+        if !self.tc.ready {
+            self.build_tick_cache();
         }
+    }
+
+    /// Reference: build the tick cache.
+    #[cold]
+    #[inline(never)]
+    fn build_tick_cache(&mut self) {
         let dt = self.params.tick_hours;
         let (dc, home) = (self.params.dc, self.params.home);
-        self.tc.hazard = [dc.tick_probability(dt), home.tick_probability(dt)];
+        self.tc.hazard = [below(dc.tick_probability(dt)), below(home.tick_probability(dt))];
+        self.tc.offer = below(self.params.outside.offer_rate * dt);
         self.tc.theta = [dc.cancel_threshold, home.cancel_threshold];
         self.tc.has_setter = self.providers.iter().any(|p| p.setter);
         self.tc.grid = Grid::new(dt, self.params.job_hours, self.levels.iter().map(|lv| lv.kappa));
@@ -537,6 +603,9 @@ impl EconomicMarket {
         self.tc.finite_prices = [pp.cap, up, down].iter().all(|x| x.is_finite())
             && self.providers.iter().all(|p| p.price.is_finite() && p.floor.is_finite());
         self.tc.factor = vec![up; np];
+        self.tc.price = self.providers.iter().map(|p| p.price).collect();
+        self.tc.floor = self.providers.iter().map(|p| p.floor).collect();
+        self.tc.setters = (0..np as u32).filter(|&i| self.providers[i as usize].setter).collect();
         for i in 0..np {
             if self.providers[i].session == NONE {
                 self.tc.free_at[i] = self.tc.free.len() as u32;
@@ -654,5 +723,42 @@ impl EconomicMarket {
                 rate * e
             )
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::below;
+    use crate::engine::rng::StreamRng;
+    use rand::{RngExt, SeedableRng};
+
+    /// `x >> 11 < below(p)` is `random::<f64>() < p` for the same draw:
+    /// on draws of a stream, and at the edges (p a multiple of 2^-53 and
+    /// its neighbours, 0, 1, beyond, NaN).
+    #[test]
+    fn below_is_the_float_comparison() {
+        let step = 1.0 / (1u64 << 53) as f64;
+        let mut ps = vec![0.0, -0.0, -1.0, 1.0, 1.5, f64::INFINITY, f64::NAN, f64::MIN_POSITIVE, 5e-324, step];
+        for k in [1u64, 2, 3, 1000, 1 << 40, (1 << 53) - 1] {
+            let p = k as f64 * step;
+            ps.extend([p, p.next_up(), p.next_down()]);
+        }
+        ps.extend([0.008, 0.0002, 0.03, 0.5, 0.999_999]);
+        let ms = [0u64, 1, 2, 3, 999, 1000, 1001, 1 << 40, (1 << 40) + 1, (1 << 53) - 2, (1 << 53) - 1];
+        let mut rng = StreamRng::seed_from_u64(7);
+        for &p in &ps {
+            let t = below(p);
+            for &m in &ms {
+                let x = m << 11;
+                let u = (x >> 11) as f64 * step;
+                assert_eq!(x >> 11 < t, u < p, "p {p:e}, m {m}");
+            }
+            for _ in 0..2000 {
+                let mut a = rng.clone();
+                let u: f64 = a.random();
+                let x: u64 = rng.random();
+                assert_eq!(x >> 11 < t, u < p, "p {p:e}, x {x}");
+            }
+        }
     }
 }
