@@ -2,7 +2,7 @@
 //! analytic indices of the Ishigami and Sobol g functions, the plan parser
 //! against hostile input.
 
-use super::plan::{MAX_FACTORS, MAX_POINTS};
+use super::plan::{MAX_FACTORS, MAX_POINTS, Point};
 use super::*;
 use crate::study::scenario::parse_set_value;
 use proptest::prelude::*;
