@@ -416,7 +416,7 @@ fn cmd_plan(a: &ExploreArgs, plan_path: &Path) -> anyhow::Result<ExitCode> {
         plan: Some(plan_path.display().to_string()),
         what: text,
         seeds: seeds.clone(),
-        shard: shard,
+        shard,
     };
     let (folder, done) = Folder::prepare(&dir, &manifest, a.force)?;
     if folder.continuing {

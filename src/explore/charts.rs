@@ -54,10 +54,8 @@ pub fn write_charts(
     let main_groups: Vec<Groups> = factors.iter().map(|f| Groups::of(points, f, MAIN_BINS)).collect();
     let heat_groups: Vec<Groups> = factors.iter().map(|f| Groups::of(points, f, HEAT_BINS)).collect();
     for metric in metrics.iter().take(MAX_METRICS) {
-        let means: Vec<Option<f64>> = aggregates
-            .iter()
-            .map(|a| a.get(metric).and_then(|r| r.mean).filter(|v| v.is_finite()))
-            .collect();
+        let means: Vec<Option<f64>> =
+            aggregates.iter().map(|a| a.get(metric).and_then(|r| r.mean).filter(|v| v.is_finite())).collect();
         if means.iter().all(Option::is_none) {
             continue;
         }
@@ -343,10 +341,8 @@ fn heat_map(metric: &str, (ka, ga): (&str, &Groups), (kb, gb): (&str, &Groups), 
     }
     // Row 0 is drawn at the top: the largest value of `b` first.
     let rows: Vec<usize> = (0..ny).rev().collect();
-    let values: Vec<Vec<Option<f64>>> = rows
-        .iter()
-        .map(|&y| sum[y].iter().map(|c| (c.1 > 0).then(|| c.2 / c.1 as f64)).collect())
-        .collect();
+    let values: Vec<Vec<Option<f64>>> =
+        rows.iter().map(|&y| sum[y].iter().map(|c| (c.1 > 0).then(|| c.2 / c.1 as f64)).collect()).collect();
     let labels: Vec<Vec<String>> = rows
         .iter()
         .map(|&y| {
@@ -418,7 +414,8 @@ fn tornado(
                 let range = if e.is_empty() {
                     f64::NAN
                 } else {
-                    e.iter().copied().fold(f64::NEG_INFINITY, f64::max) - e.iter().copied().fold(f64::INFINITY, f64::min)
+                    e.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+                        - e.iter().copied().fold(f64::INFINITY, f64::min)
                 };
                 Bar::plain(f, range)
             })
@@ -508,6 +505,10 @@ mod tests {
             assert!(!layout.panels.is_empty(), "{}", png.display());
             assert_eq!(layout.problems(), Vec::<String>::new(), "{}", png.display());
         }
+        if std::env::var_os("OMERTA_KEEP_CHART_TEST").is_some() {
+            crate::cli::out::errln!("charts kept in {}", dir.keep().display());
+            return (tempfile::tempdir().unwrap(), stems);
+        }
         (dir, stems)
     }
 
@@ -528,7 +529,7 @@ mod tests {
                 ]
             })
             .collect();
-        let points = runs(values, 2, |i, s| (i != 7).then(|| (i % 5) as f64 - 2.0 + 0.1 * s as f64));
+        let points = runs(values, 2, |i, s| (i != 7).then_some((i % 5) as f64 - 2.0 + 0.1 * s as f64));
         let factors = strings(&["a.rate", "b", "mode"]);
         let (_dir, stems) = write_checked(&factors, &strings(&["y", "z", "missing"]), &points, &[]);
         let want = [
@@ -546,7 +547,9 @@ mod tests {
         assert_eq!(stems, want, "a metric no point defines draws nothing");
         // Nothing to chart: no metrics, no points.
         assert!(write_charts(Path::new("/nonexistent/charts"), &factors, &[], &points, &[]).unwrap().is_empty());
-        assert!(write_charts(Path::new("/nonexistent/charts"), &factors, &strings(&["y"]), &[], &[]).unwrap().is_empty());
+        assert!(
+            write_charts(Path::new("/nonexistent/charts"), &factors, &strings(&["y"]), &[], &[]).unwrap().is_empty()
+        );
     }
 
     #[test]

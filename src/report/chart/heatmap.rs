@@ -363,7 +363,11 @@ mod tests {
         assert_eq!(viridis(0.0), RGBColor(68, 1, 84));
         assert_eq!(viridis(1.0), RGBColor(253, 231, 37));
         assert_eq!(viridis(0.5), RGBColor(33, 144, 141));
-        let seq = HeatMap { values: vec![vec![Some(10.0), Some(20.0), None]], scale: HeatScale::Sequential, ..Default::default() };
+        let seq = HeatMap {
+            values: vec![vec![Some(10.0), Some(20.0), None]],
+            scale: HeatScale::Sequential,
+            ..Default::default()
+        };
         assert_eq!(seq.range(), (10.0, 20.0));
         assert_eq!(seq.color(10.0), viridis(0.0));
         assert_eq!(seq.color(20.0), viridis(1.0));
