@@ -8,6 +8,7 @@
 //! keeps finished runs ([`folder`]), the files written ([`output`]) and the
 //! tipping-point search ([`find`]).
 
+pub mod charts;
 pub mod design;
 pub mod exec;
 pub mod find;

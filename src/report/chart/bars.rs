@@ -100,7 +100,11 @@ fn bars_by_category<'a>(categories: &[String], bars: &'a [Bar]) -> Vec<Option<&'
 }
 
 impl BarPanel {
-    fn draw_panel<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, caption: u32) -> anyhow::Result<PanelLayout>
+    pub(super) fn draw_panel<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        caption: u32,
+    ) -> anyhow::Result<PanelLayout>
     where
         DB::ErrorType: 'static,
     {

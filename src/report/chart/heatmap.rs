@@ -6,7 +6,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::Chart;
-use super::axis::{CategoryAxis, NumAxis, category_label, label_font_size};
+use super::axis::{CategoryAxis, NumAxis, category_label, label_font_size, padded_range};
 use super::frame::{Corner, Frame, Prim, draw_frame, note_strip, wrap};
 use super::layout::{Layout, Rect};
 use super::style::{FONT, MISSING};
@@ -51,6 +51,29 @@ pub(super) fn rdylgn(t: f64) -> RGBColor {
     RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
 }
 
+/// Viridis (matplotlib's default map, 9 anchors) for `t` in `[0, 1]`,
+/// linear between the anchors; non-finite `t` gives the middle.
+pub(super) fn viridis(t: f64) -> RGBColor {
+    const V: [(u8, u8, u8); 9] = [
+        (68, 1, 84),
+        (71, 44, 122),
+        (59, 81, 139),
+        (44, 113, 142),
+        (33, 144, 141),
+        (39, 173, 129),
+        (92, 200, 99),
+        (170, 220, 50),
+        (253, 231, 37),
+    ];
+    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.5 };
+    let pos = t * (V.len() - 1) as f64;
+    let i = (pos.floor() as usize).min(V.len() - 2);
+    let f = pos - i as f64;
+    let (a, b) = (V[i], V[i + 1]);
+    let mix = |x: u8, y: u8| (f64::from(x) + (f64::from(y) - f64::from(x)) * f).round() as u8;
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
 /// One class of a [`HeatScale::Classes`] map.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HeatClass {
@@ -75,6 +98,9 @@ pub enum HeatScale {
     /// Discrete classes: a cell takes the colour of the class whose value
     /// is nearest its own; a legend of swatches names the classes.
     Classes(Vec<HeatClass>),
+    /// Viridis (dark purple to yellow) from the smallest to the largest
+    /// value, with a colour bar: for a level rather than a signed change.
+    Sequential,
 }
 
 /// Heat map of `values[y][x]`, row 0 at the top; each cell annotated with
@@ -117,9 +143,24 @@ impl HeatMap {
         if m > 0.0 { m } else { 1.0 }
     }
 
+    /// The values the colour bar spans: the finite values' range for a
+    /// sequential scale (±10 % around a single value), ± the end otherwise.
+    fn range(&self) -> (f64, f64) {
+        if self.scale == HeatScale::Sequential {
+            let finite = || self.values.iter().flatten().flatten().copied().filter(|v| v.is_finite());
+            return padded_range(finite(), 0.0);
+        }
+        let m = self.max_abs();
+        (-m, m)
+    }
+
     /// The colour of value `v`.
     fn color(&self, v: f64) -> RGBColor {
         match &self.scale {
+            HeatScale::Sequential => {
+                let (lo, hi) = self.range();
+                viridis((v - lo) / (hi - lo))
+            }
             HeatScale::Diverging => diverging(v / self.max_abs()),
             HeatScale::RdYlGn(_) => rdylgn(v / self.max_abs()),
             HeatScale::Classes(classes) => classes
@@ -240,8 +281,8 @@ impl HeatMap {
     where
         DB::ErrorType: 'static,
     {
-        let m = self.max_abs();
-        let axis = NumAxis::new((-m, m), 8, false);
+        let (lo, hi) = self.range();
+        let axis = NumAxis::new((lo, hi), 8, false);
         let fmt = |v: &f64| axis.label(*v);
         let mut cb = ChartBuilder::on(bar)
             .margin_top(40)
@@ -259,8 +300,8 @@ impl HeatMap {
             .draw()?;
         let steps = 100;
         cb.draw_series((0..steps).map(|k| {
-            let a = -m + 2.0 * m * k as f64 / steps as f64;
-            let b = -m + 2.0 * m * (k + 1) as f64 / steps as f64;
+            let a = lo + (hi - lo) * k as f64 / steps as f64;
+            let b = lo + (hi - lo) * (k + 1) as f64 / steps as f64;
             Rectangle::new([(0.0, a), (1.0, b)], self.color((a + b) / 2.0).filled())
         }))?;
         let (xr, yr) = cb.plotting_area().get_pixel_range();
@@ -319,6 +360,17 @@ mod tests {
         assert_eq!(rdylgn(0.0), RGBColor(255, 255, 191));
         assert_eq!(rdylgn(1.0), RGBColor(0, 104, 55));
         assert_eq!(rdylgn(f64::NAN), RGBColor(255, 255, 191));
+        assert_eq!(viridis(0.0), RGBColor(68, 1, 84));
+        assert_eq!(viridis(1.0), RGBColor(253, 231, 37));
+        assert_eq!(viridis(0.5), RGBColor(33, 144, 141));
+        let seq = HeatMap {
+            values: vec![vec![Some(10.0), Some(20.0), None]],
+            scale: HeatScale::Sequential,
+            ..Default::default()
+        };
+        assert_eq!(seq.range(), (10.0, 20.0));
+        assert_eq!(seq.color(10.0), viridis(0.0));
+        assert_eq!(seq.color(20.0), viridis(1.0));
         // The anchors sit every 0.2: 0.8 is the tenth, −0.5 halfway between the third and fourth.
         assert_eq!(rdylgn(0.8), RGBColor(26, 152, 80));
         assert_eq!(rdylgn(-0.5), RGBColor(249, 142, 82));

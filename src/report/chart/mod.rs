@@ -10,6 +10,8 @@
 //! | [`PlotPanel`], [`PlotGrid`] | lines, scatters, mean ± CI bands, guides and rules on numeric axes |
 //! | [`LinePanels`], [`LineGrid`] | lines in palette colours, stacked or in a grid (drawn as plot panels) |
 //! | [`BoxChart`] | box plots with every value as a dot |
+//! | [`MixedGrid`] | plot panels and bar panels in one grid |
+//! | [`HBarChart`] | horizontal bars with 95 % whiskers, top to bottom (a tornado) |
 //! | [`HeatMap`] | annotated cells on a continuous colour bar or with a legend of classes |
 //!
 //! Every chart keeps its legend off the data (see `frame.rs`), prints its
@@ -22,9 +24,11 @@ mod axis;
 mod bars;
 mod boxes;
 mod frame;
+mod hbars;
 mod heatmap;
 mod layout;
 mod lines;
+mod mixed;
 mod plot;
 mod style;
 mod text;
@@ -38,9 +42,11 @@ use plotters::prelude::*;
 pub use bars::{Bar, BarGrid, BarPanel, BarSeries};
 pub use boxes::{BoxChart, BoxSeries, BoxStats};
 pub use frame::Corner;
+pub use hbars::HBarChart;
 pub use heatmap::{HeatClass, HeatMap, HeatScale};
 pub use layout::{Layout, Mark, PanelLayout, Rect, record_layouts};
 pub use lines::{GridPanel, Line, LineGrid, LinePanels, Panel};
+pub use mixed::{MixedGrid, MixedPanel};
 pub use plot::{Guide, PlotGrid, PlotPanel, Rule, Series, Stroke};
 /// Colours callers pass to [`Series`], [`Rule`], [`BarSeries`] and [`BoxSeries`].
 pub use plotters::style::RGBColor;
