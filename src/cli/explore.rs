@@ -531,6 +531,10 @@ fn report(
         }
         crate::explore::sensitivity::write_csv(&out.join("sensitivity.csv"), &rows)?;
     }
+    let charts = crate::explore::charts::write_charts(&out.join("charts"), &keys, plan.metrics(), runs, &rows)?;
+    if !charts.is_empty() {
+        notes.push(format!("Charts in charts/ (svg and png): {}.", charts.join(", ")));
+    }
     let mut extra = serde_json::Map::new();
     extra.insert(
         "explore".into(),

@@ -406,6 +406,14 @@ fn a_factorial_plan_runs_every_point_over_the_same_seeds() {
     assert!(res["metrics"].get("point3.utilization").is_some());
     assert!(res["metrics"].get("point3.served").is_none());
     assert!(res["findings"].as_array().unwrap().iter().any(|f| f["id"] == "point5.littles_law"));
+    // Charts of the plan's metric: main effects, the heat map of the two
+    // factors and the tornado, listed in summary.md.
+    for stem in ["main_effects_utilization", "heatmap_utilization_arrival_rate_service_rate", "tornado_utilization"] {
+        for ext in ["svg", "png"] {
+            assert!(out.join("charts").join(format!("{stem}.{ext}")).is_file(), "{stem}.{ext}");
+        }
+        assert!(md.contains(stem), "{stem} not in summary.md");
+    }
 }
 
 const SOBOL: &str = r#"
@@ -441,7 +449,9 @@ fn shards_merge_to_the_unsharded_exploration() {
     ok(&a);
     ok(&["merge", sharded.to_str().unwrap()]);
     for f in ["points.csv", "summary.csv", "sensitivity.csv", "results.json"] {
-        assert_eq!(std::fs::read(whole.join(f)).unwrap(), std::fs::read(sharded.join(f)).unwrap(), "{f}");
+        let (a, b) =
+            (std::fs::read_to_string(whole.join(f)).unwrap(), std::fs::read_to_string(sharded.join(f)).unwrap());
+        assert!(a == b, "{f} differs");
     }
     let (_, rows) = csv_rows(&whole.join("sensitivity.csv"));
     assert_eq!(rows.len(), 4, "S1 and ST of two factors");
