@@ -4,7 +4,7 @@
 use super::args;
 use crate::engine::progress::ProgressMode;
 use crate::explore::exec::{Base, Exec, Point, PointRuns, open_points, seed_list};
-use crate::explore::find::{Condition, Outcome, Probe, Range, bisect};
+use crate::explore::find::{Condition, Halving, Outcome, Probe, Range, bisect_with};
 use crate::explore::folder::{Folder, Manifest};
 use crate::explore::output;
 use crate::explore::plan::{Design, Layout, Plan};
@@ -73,9 +73,13 @@ pub struct ExploreArgs {
     /// With --find: at most this many probes, the two ends included (2 to 200).
     #[arg(long, default_value_t = 12, allow_hyphen_values = true, value_parser = args::whole_in(2, 200).map(|n| n as usize), requires = "find")]
     probes: usize,
-    /// With --find on a key that is not an integer: stop when the bracket is this narrow (default: the range / 1000).
+    /// With --find on a key that is not an integer: stop when the bracket is this narrow (default: the range / 1000;
+    /// with --log, the ratio hi/lo - 1, default 0.01).
     #[arg(long, value_name = "WIDTH", allow_hyphen_values = true, requires = "find")]
     tol: Option<f64>,
+    /// With --find: halve the bracket at its geometric middle (a key that spans orders of magnitude; lo > 0).
+    #[arg(long, requires = "find")]
+    log: bool,
 }
 
 /// Run `explore`.
@@ -130,8 +134,13 @@ fn cmd_find(a: &ExploreArgs, key: &str) -> anyhow::Result<ExitCode> {
     let tol = match a.tol {
         Some(t) if !(t.is_finite() && t > 0.0) => bail!("--tol must be a number greater than 0 (got {t})"),
         Some(t) => t,
+        None if a.log => 0.01,
         None => (range.hi - range.lo) / 1000.0,
     };
+    if a.log && range.lo <= 0.0 {
+        bail!("--log needs a range above 0 (got {}, {})", range.lo, range.hi);
+    }
+    let halving = if a.log { Halving::Log } else { Halving::Linear };
     let value_of = |x: f64| if integer { toml::Value::Integer(x as i64) } else { toml::Value::Float(x) };
     // The first probe's study says what the seeds and the condition's name are.
     let first = open_points(&base, vec![Point { id: 0, values: vec![(key.to_string(), value_of(range.lo))] }])
@@ -144,13 +153,14 @@ fn cmd_find(a: &ExploreArgs, key: &str) -> anyhow::Result<ExitCode> {
     drop(first);
     let out = out_dir(a, &base, Some(key));
     let what = format!(
-        "--find {key} --range {},{} --where \"{} {} {}\" --probes {} --tol {tol}",
+        "--find {key} --range {},{} --where \"{} {} {}\" --probes {} --tol {tol}{}",
         range.lo,
         range.hi,
         cond.name,
         cond.op.text(),
         cond.target,
-        a.probes
+        a.probes,
+        if a.log { " --log" } else { "" }
     );
     let manifest = Manifest {
         format: crate::explore::folder::FORMAT.into(),
@@ -181,7 +191,7 @@ fn cmd_find(a: &ExploreArgs, key: &str) -> anyhow::Result<ExitCode> {
         seeds.len(),
         crate::study::exec::seed_list(&seeds)
     )?;
-    let outcome = bisect(range.lo, range.hi, integer, tol, a.probes, |x| {
+    let outcome = bisect_with(range.lo, range.hi, integer, halving, tol, a.probes, |x| {
         let point = Point { id: points.len(), values: vec![(key.to_string(), value_of(x))] };
         let mut one = open_points(&base, vec![point])?;
         exec.run(&mut one, &[(0, seeds.clone())])?;

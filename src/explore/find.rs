@@ -154,6 +154,15 @@ pub struct Outcome {
     pub bracket: Option<(f64, f64)>,
 }
 
+/// How the search halves its bracket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Halving {
+    /// At the arithmetic middle; stop when `hi - lo <= tol`.
+    Linear,
+    /// At the geometric middle (`lo > 0`); stop when `hi / lo - 1 <= tol`.
+    Log,
+}
+
 /// Search `[lo, hi]` for the point where the condition changes: probe both
 /// ends, then bisect while the bracket is wider than `tol` (for an integer
 /// key: until the ends are adjacent) and fewer than `max_probes` probes ran.
@@ -163,10 +172,28 @@ pub fn bisect(
     integer: bool,
     tol: f64,
     max_probes: usize,
+    probe: impl FnMut(f64) -> anyhow::Result<Probe>,
+) -> anyhow::Result<Outcome> {
+    bisect_with(lo, hi, integer, Halving::Linear, tol, max_probes, probe)
+}
+
+/// [`bisect`] with a choice of [`Halving`] (an integer key on a log scale
+/// takes the geometric middle rounded down, and still ends on adjacent
+/// integers).
+pub fn bisect_with(
+    lo: f64,
+    hi: f64,
+    integer: bool,
+    halving: Halving,
+    tol: f64,
+    max_probes: usize,
     mut probe: impl FnMut(f64) -> anyhow::Result<Probe>,
 ) -> anyhow::Result<Outcome> {
     if lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) {
         bail!("the range must have lo < hi (got {lo}, {hi})");
+    }
+    if halving == Halving::Log && lo <= 0.0 {
+        bail!("a log-scale search needs lo > 0 (got {lo})");
     }
     let mut probes = vec![probe(lo)?, probe(hi)?];
     if probes[0].holds == probes[1].holds {
@@ -175,16 +202,14 @@ pub fn bisect(
     let (mut a, mut b) = (lo, hi);
     let low_holds = probes[0].holds;
     while probes.len() < max_probes {
-        let mid = if integer {
-            if b - a <= 1.0 {
-                break;
-            }
-            (a + ((b - a) / 2.0).floor()).round()
-        } else {
-            if b - a <= tol {
-                break;
-            }
-            0.5 * (a + b)
+        let mid = match (integer, halving) {
+            (true, _) if b - a <= 1.0 => break,
+            (true, Halving::Linear) => (a + ((b - a) / 2.0).floor()).round(),
+            (true, Halving::Log) => (a * b).sqrt().floor().clamp(a + 1.0, b - 1.0),
+            (false, Halving::Linear) if b - a <= tol => break,
+            (false, Halving::Linear) => 0.5 * (a + b),
+            (false, Halving::Log) if b / a - 1.0 <= tol => break,
+            (false, Halving::Log) => (a.ln() + 0.5 * (b.ln() - a.ln())).exp().clamp(a, b),
         };
         let p = probe(mid)?;
         if p.holds == low_holds {
@@ -247,6 +272,20 @@ mod tests {
             assert_eq!(o.bracket, Some((at - 1.0, at)), "at {at}");
             assert!(o.probes.iter().all(|p| p.value.fract() == 0.0));
         }
+    }
+
+    #[test]
+    fn log_halving_brackets_a_crossing_to_a_relative_width() {
+        let o = bisect_with(0.01, 10.0, false, Halving::Log, 0.01, 100, step_probe(0.037)).unwrap();
+        let (a, b) = o.bracket.unwrap();
+        assert!(a < 0.037 && 0.037 <= b && b / a - 1.0 <= 0.01, "{a} {b}");
+        // Geometric middles: the third probe is sqrt(0.01 * 10).
+        assert!((o.probes[2].value - 0.1_f64.sqrt()).abs() < 1e-12);
+        for at in [2.0, 3.0, 17.0, 999.0, 1000.0] {
+            let o = bisect_with(1.0, 1000.0, true, Halving::Log, 0.0, 100, step_probe(at)).unwrap();
+            assert_eq!(o.bracket, Some((at - 1.0, at)), "at {at}");
+        }
+        assert!(bisect_with(0.0, 1.0, false, Halving::Log, 0.01, 10, step_probe(0.5)).is_err());
     }
 
     #[test]

@@ -240,6 +240,52 @@ fn an_interrupted_search_continues_to_the_same_outputs() {
     assert_eq!(std::fs::read_to_string(out.join("runs.jsonl")).unwrap().lines().count(), 18);
 }
 
+/// `--log` probes geometric middles and ends within a relative width.
+#[test]
+fn find_on_a_log_scale() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("f");
+    let printed = ok(&[
+        "explore",
+        "models/mm1.toml",
+        "--set",
+        "hours=2000",
+        "--find",
+        "arrival_rate",
+        "--range",
+        "0.01,0.99",
+        "--log",
+        "--where",
+        "utilization < 0.5",
+        "--seeds",
+        "3",
+        "--probes",
+        "40",
+        "--out",
+        out.to_str().unwrap(),
+        "--progress",
+        "none",
+    ]);
+    assert!(printed.contains("probe 3: arrival_rate = 0.0994987"), "{printed}");
+    let find = &json(&out.join("results.json"))["find"];
+    let (lo, hi) = (find["lo"].as_f64().unwrap(), find["hi"].as_f64().unwrap());
+    assert!(hi / lo - 1.0 <= 0.01 && (0.4..0.6).contains(&lo), "{lo} {hi}");
+    refused(
+        &[
+            "explore",
+            "models/mm1.toml",
+            "--find",
+            "arrival_rate",
+            "--range",
+            "0,0.5",
+            "--log",
+            "--where",
+            "utilization < 0.5",
+        ],
+        &["--log needs a range above 0"],
+    );
+}
+
 #[test]
 fn no_crossing_is_said_and_recorded() {
     let dir = tempfile::tempdir().unwrap();
@@ -318,7 +364,18 @@ fn bad_searches_are_refused_with_a_message() {
 #[test]
 fn explore_help_explains_the_search() {
     let out = ok(&["explore", "--help"]);
-    for e in ["--find", "--range", "--where", "--probes", "--tol", "common random numbers", "runs.jsonl", "PLAN"] {
+    for e in [
+        "--find",
+        "--range",
+        "--where",
+        "--probes",
+        "--tol",
+        "--log",
+        "--shard",
+        "common random numbers",
+        "runs.jsonl",
+        "PLAN",
+    ] {
         assert!(out.contains(e), "{e}: {out}");
     }
 }
