@@ -591,10 +591,16 @@ fn summary_md(
     );
     md += "| factor | values |\n|---|---|\n";
     for (k, key) in plan.factor_keys().iter().enumerate() {
-        let vals: std::collections::BTreeSet<String> =
-            runs.iter().map(|p| crate::explore::exec::value_cell(&p.point.values[k].1)).collect();
+        // Distinct values in the order the points first take them.
+        let mut vals: Vec<String> = Vec::new();
+        for p in runs {
+            let v = crate::explore::exec::value_cell(&p.point.values[k].1);
+            if !vals.contains(&v) {
+                vals.push(v);
+            }
+        }
         let shown = if vals.len() <= 6 {
-            vals.into_iter().collect::<Vec<_>>().join(", ")
+            vals.join(", ")
         } else {
             let nums: Vec<f64> = runs.iter().filter_map(|p| p.point.number(key)).collect();
             let lo = nums.iter().copied().fold(f64::INFINITY, f64::min);

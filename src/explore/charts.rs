@@ -305,11 +305,12 @@ fn main_effects(metric: &str, factors: &[String], groups: &[Groups], means: &[Op
         _ => 3,
     };
     MixedGrid {
-        title: format!("Main effects on {metric}"),
-        note: "Each point: the mean over the points at that value of the factor (or in that bin) of the \
-               points' means over seeds; band or whisker: 95% Student-t interval over those points \
-               (none where one point)."
-            .into(),
+        title: format!("Main effects on {}", short(metric)),
+        note: format!(
+            "{metric}. Each point: the mean over the points at that value of the factor (or in that bin) of \
+             the points' means over seeds; band or whisker: 95% Student-t interval over those points (none \
+             where one point)."
+        ),
         cols,
         panels,
     }
@@ -360,9 +361,9 @@ fn heat_map(metric: &str, (ka, ga): (&str, &Groups), (kb, gb): (&str, &Groups), 
         if g.binned { format!("{k} ({} equal-count bins)", g.groups.len()) } else { k.to_string() }
     };
     HeatMap {
-        title: format!("{metric} by {ka} and {kb}"),
+        title: format!("{} by {} and {}", short(metric), short(ka), short(kb)),
         note: format!(
-            "Columns: {}; rows: {}. Cell: the mean over its points of the points' means over seeds; \
+            "{metric}. Columns: {}; rows: {}. Cell: the mean over its points of the points' means over seeds; \
              grey: no point (blank) or none with a defined value (n/a).",
             describe(ka, ga),
             describe(kb, gb)
@@ -400,11 +401,14 @@ fn tornado(
             })
             .collect();
         let (title, x_label) = if sobol {
-            (format!("Total Sobol index ST of {metric}"), "ST (share of the variance with the factor's interactions)")
+            (
+                format!("Total Sobol index ST of {}", short(metric)),
+                "ST (share of the variance with the factor's interactions)",
+            )
         } else {
-            (format!("Morris mu* of {metric}"), "mu* (mean absolute elementary effect)")
+            (format!("Morris mu* of {}", short(metric)), "mu* (mean absolute elementary effect)")
         };
-        (bars, title, "Largest on top; whiskers: 95% bootstrap interval.".to_string(), x_label.to_string())
+        (bars, title, format!("{metric}. Largest on top; whiskers: 95% bootstrap interval."), x_label.to_string())
     } else {
         let bars = factors
             .iter()
@@ -422,9 +426,9 @@ fn tornado(
             .collect();
         (
             bars,
-            format!("Main-effect range of {metric}"),
+            format!("Main-effect range of {}", short(metric)),
             format!(
-                "Largest on top; bar: the largest minus the smallest main-effect mean of the factor (as in \
+                "{metric}. Largest on top; bar: the largest minus the smallest main-effect mean of the factor (as in \
                  {main_stem}); no interval."
             ),
             format!("range of the main-effect means of {}", short(metric)),

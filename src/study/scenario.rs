@@ -54,10 +54,15 @@ pub enum ScenarioError {
     },
 }
 
-/// Every scenario file (`*.toml`) under `dir`, subfolders included, sorted
-/// by path.
+/// The subfolder of a scenario folder that holds explore plans, not
+/// scenarios (`models/explore/`).
+pub const PLANS_DIR: &str = "explore";
+
+/// Every scenario file (`*.toml`) under `dir`, subfolders included (but not
+/// the plans in [`PLANS_DIR`]), sorted by path.
 pub fn scenario_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    crate::report::results::files_under(dir, "toml")
+    let plans = dir.join(PLANS_DIR);
+    Ok(crate::report::results::files_under(dir, "toml")?.into_iter().filter(|p| !p.starts_with(&plans)).collect())
 }
 
 /// Parse the value of `--set key=value`: a TOML value, or a bare string.

@@ -591,3 +591,20 @@ fn bad_plans_and_points_are_refused_with_a_message() {
         &["cannot be used with"],
     );
 }
+
+/// The plans shipped in models/explore/ are valid plans, and not scenarios:
+/// `list` and every scenario walk leave them out.
+#[test]
+fn shipped_plans_parse_and_are_not_scenarios() {
+    let dir = crate::root().join("models");
+    let plans: Vec<_> = std::fs::read_dir(dir.join("explore")).unwrap().flatten().map(|e| e.path()).collect();
+    assert!(plans.len() >= 2, "{plans:?}");
+    for p in &plans {
+        let plan = omerta_sim::explore::Plan::load(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        assert!(plan.design_points().is_ok(), "{}", p.display());
+    }
+    let files = omerta_sim::study::scenario::scenario_files(&dir).unwrap();
+    assert!(files.iter().all(|f| !f.starts_with(dir.join("explore"))));
+    let listed = ok(&["list"]);
+    assert!(!listed.contains("mm1_sobol"), "{listed}");
+}
