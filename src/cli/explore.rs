@@ -181,8 +181,8 @@ fn cmd_find(a: &ExploreArgs, key: &str) -> anyhow::Result<ExitCode> {
     let mut exec =
         Exec { jobs: a.jobs, progress: a.progress, stop: StopCheck::on_interrupt(), log: Some(&folder.log), done };
     let mut points: Vec<PointRuns> = Vec::new();
-    outln!(
-        "searching {key} in [{}, {}] for where `{} {} {}` changes, {} seeds per probe ({})",
+    super::out::write_stdout_progress(format_args!(
+        "searching {key} in [{}, {}] for where `{} {} {}` changes, {} seeds per probe ({})\n",
         range.lo,
         range.hi,
         cond.name,
@@ -190,7 +190,7 @@ fn cmd_find(a: &ExploreArgs, key: &str) -> anyhow::Result<ExitCode> {
         cond.target,
         seeds.len(),
         crate::study::exec::seed_list(&seeds)
-    )?;
+    ))?;
     let outcome = bisect_with(range.lo, range.hi, integer, halving, tol, a.probes, |x| {
         let point = Point { id: points.len(), values: vec![(key.to_string(), value_of(x))] };
         let mut one = open_points(&base, vec![point])?;
@@ -217,12 +217,12 @@ fn cmd_find(a: &ExploreArgs, key: &str) -> anyhow::Result<ExitCode> {
                 Probe::judge(x, m.mean, m.ci95, m.n, &cond)
             }
         };
-        outln!("{}", probe_line(key, integer, &probe, points.len()))?;
+        super::out::write_stdout_progress(format_args!("{}\n", probe_line(key, integer, &probe, points.len())))?;
         points.push(p);
         Ok(probe)
     })?;
     let outcome_text = bracket_line(key, &cond, &outcome);
-    outln!("{outcome_text}")?;
+    super::out::write_stdout_progress(format_args!("{outcome_text}\n"))?;
     let agg = output::aggregates(&points);
     output::write_points_csv(&out, &points)?;
     output::write_summary_csv(&out, &points, &agg)?;

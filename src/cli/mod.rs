@@ -31,8 +31,8 @@ use std::process::ExitCode;
     long_about = None,
     propagate_version = true,
     after_help = "Exit status: 0 success; 1 an error (the message names the file, key or flag); 2 a command-line \
-                  usage error (trust replay: 1 a mismatch, 2 a malformed trace); 141 when stdout is closed early \
-                  (e.g. `omerta-sim list | head -1`), quietly, as a shell shows for a tool stopped by SIGPIPE."
+                  usage error (trust replay: 1 a mismatch, 2 a malformed trace). A stdout closed early by its reader \
+                  (e.g. `omerta-sim list | head -1`) ends the command quietly with 0."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -247,8 +247,8 @@ struct InspectArgs {
 }
 
 /// Entry point of the binary. Every command prints through [`out`]; its
-/// errors are turned into an exit status in one place ([`out::report`]): 141
-/// quietly for a closed stdout, 1 with the message otherwise.
+/// errors are turned into an exit status in one place ([`out::report`]): 0
+/// quietly for a stdout its reader closed, 1 with the message otherwise.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,

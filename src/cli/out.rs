@@ -13,17 +13,18 @@
 //!   can report a broken stderr).
 //!
 //! [`report`] turns a command's error into its exit status, in one place: a
-//! closed stdout (a broken pipe anywhere in the error's chain) ends the
-//! command quietly with [`EXIT_BROKEN_PIPE`] (141 = 128 + SIGPIPE, what a
-//! shell shows for a tool killed by SIGPIPE); anything else is printed as
-//! `error: ...` with its causes and exits 1.
+//! closed stdout (a broken pipe anywhere in the error's chain) is not a
+//! failure: whoever read the output stopped reading (`list | head -1`), so
+//! the command ends quietly with [`EXIT_CLOSED_STDOUT`] (0, and pipelines
+//! under `set -o pipefail` go on); anything else is printed as `error: ...`
+//! with its causes and exits 1.
 
 use std::fmt;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-/// Exit status of a command whose stdout was closed (128 + SIGPIPE).
-pub const EXIT_BROKEN_PIPE: u8 = 141;
+/// Exit status of a command whose stdout was closed by its reader: success.
+pub const EXIT_CLOSED_STDOUT: u8 = 0;
 
 /// An I/O failure with what was being written.
 #[derive(Debug)]
@@ -76,6 +77,16 @@ pub fn write_stdout(args: fmt::Arguments<'_>) -> io::Result<()> {
     stdout().write_fmt(args).map_err(stdout_error)
 }
 
+/// Write a line that reports on work still going on (a search's probes):
+/// a stdout its reader closed is ignored, so the work finishes and writes
+/// its files; any other failure is returned.
+pub fn write_stdout_progress(args: fmt::Arguments<'_>) -> io::Result<()> {
+    match write_stdout(args) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        r => r,
+    }
+}
+
 /// Write formatted text to stderr, ignoring failure (used by [`errln!`]).
 pub fn write_stderr(args: fmt::Arguments<'_>) {
     let _ = io::stderr().lock().write_fmt(args);
@@ -121,11 +132,11 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 /// The exit status of a failed command, after telling the user why: quietly
-/// [`EXIT_BROKEN_PIPE`] for a closed stdout, else `error: ...` (every cause,
+/// [`EXIT_CLOSED_STDOUT`] for a closed stdout, else `error: ...` (every cause,
 /// once) and 1.
 pub fn report(e: &anyhow::Error) -> ExitCode {
     if is_broken_pipe(e) {
-        return ExitCode::from(EXIT_BROKEN_PIPE);
+        return ExitCode::from(EXIT_CLOSED_STDOUT);
     }
     errln!("error: {e:#}");
     ExitCode::from(1)
