@@ -132,6 +132,19 @@ pub fn analyse(
 
 /// The 2.5% and 97.5% percentiles of `xs` (sorted in place; linear
 /// interpolation between order statistics).
+/// One row per named estimate of `factor` (a non-finite one is left out),
+/// each with the percentile interval of its bootstrap draws (`draws[j]` for
+/// `named[j]`; the estimate itself when there are none).
+fn push_rows(out: &mut Sensitivity, factor: &str, metric: &str, named: &[(&'static str, f64)], draws: &mut [Vec<f64>]) {
+    for (&(index, value), draws) in named.iter().zip(draws) {
+        if !value.is_finite() {
+            continue;
+        }
+        let (lo, hi) = interval(draws).unwrap_or((value, value));
+        out.rows.push(SensitivityRow { factor: factor.to_string(), metric: metric.to_string(), index, value, lo, hi });
+    }
+}
+
 fn interval(xs: &mut [f64]) -> Option<(f64, f64)> {
     if xs.is_empty() {
         return None;
@@ -233,17 +246,7 @@ fn sobol(
         ));
     }
     for (i, (s1, st)) in est.into_iter().enumerate() {
-        for (j, (name, value)) in [("S1", s1), ("ST", st)].into_iter().enumerate() {
-            let (lo, hi) = interval(&mut draws[2 * i + j]).unwrap_or((value, value));
-            out.rows.push(SensitivityRow {
-                factor: factors[i].clone(),
-                metric: metric.to_string(),
-                index: name,
-                value,
-                lo,
-                hi,
-            });
-        }
+        push_rows(&mut out, &factors[i], metric, &[("S1", s1), ("ST", st)], &mut draws[2 * i..2 * i + 2]);
     }
     Ok(out)
 }
@@ -331,20 +334,8 @@ fn morris(
         }
     }
     for (i, (mu_star, mu, sigma)) in est.into_iter().enumerate() {
-        for (j, (name, value)) in [("mu_star", mu_star), ("mu", mu), ("sigma", sigma)].into_iter().enumerate() {
-            if !value.is_finite() {
-                continue;
-            }
-            let (lo, hi) = interval(&mut draws[3 * i + j]).unwrap_or((value, value));
-            out.rows.push(SensitivityRow {
-                factor: factors[i].clone(),
-                metric: metric.to_string(),
-                index: name,
-                value,
-                lo,
-                hi,
-            });
-        }
+        let named = [("mu_star", mu_star), ("mu", mu), ("sigma", sigma)];
+        push_rows(&mut out, &factors[i], metric, &named, &mut draws[3 * i..3 * i + 3]);
     }
     Ok(out)
 }
