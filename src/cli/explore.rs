@@ -52,8 +52,9 @@ pub struct ExploreArgs {
     /// Progress display: a bar on a terminal, log lines otherwise (auto).
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     progress: ProgressMode,
-    /// Run only shard i of N (the points whose id is i modulo N) into OUT/shards/i-of-N/; combine with
-    /// `omerta-sim merge OUT`. `slurm`: the shard of this Slurm array task (as for run).
+    /// Run only shard i of N into OUT/shards/i-of-N/; combine with `omerta-sim merge OUT`. A shard takes
+    /// every N-th run of the points x seeds (whole points with adaptive seeding). `slurm`: the shard of
+    /// this Slurm array task (as for run).
     #[arg(long, value_name = "i/N|slurm", allow_hyphen_values = true, conflicts_with = "find")]
     shard: Option<crate::study::slurm::ShardArg>,
     /// Replace the outputs of another exploration (or other files) that OUT holds.
@@ -379,6 +380,28 @@ fn runner_points(plan: &Plan, design: &Design) -> Vec<Point> {
         .collect()
 }
 
+/// The runs one process does: every point with every seed, or a shard's
+/// share. Shard i of N takes the runs `(point, seed)` whose number
+/// `point id x seeds + seed index` is i modulo N, so a design of few points
+/// and many seeds spreads over many tasks as evenly as one of many points.
+/// With adaptive seeding a point's later seeds depend on all its earlier
+/// ones, so a shard takes whole points (those whose id is i modulo N).
+fn shard_runs(all: Vec<Point>, seeds: &[u64], shard: Option<ShardSpec>, adaptive: bool) -> Vec<(Point, Vec<u64>)> {
+    let Some(sh) = shard else { return all.into_iter().map(|p| (p, seeds.to_vec())).collect() };
+    let (i, count) = (u64::from(sh.index), u64::from(sh.count));
+    all.into_iter()
+        .filter_map(|p| {
+            let mine: Vec<u64> = if adaptive {
+                if p.id as u64 % count == i { seeds.to_vec() } else { Vec::new() }
+            } else {
+                let first = p.id as u64 * seeds.len() as u64;
+                seeds.iter().enumerate().filter(|(k, _)| (first + *k as u64) % count == i).map(|(_, s)| *s).collect()
+            };
+            (!mine.is_empty()).then_some((p, mine))
+        })
+        .collect()
+}
+
 /// Read a plan file, keeping its text (recorded in the folder).
 fn read_plan(path: &Path) -> anyhow::Result<(String, Plan)> {
     let plan = Plan::load(path)?;
@@ -400,20 +423,24 @@ fn cmd_plan(a: &ExploreArgs, plan_path: &Path) -> anyhow::Result<ExitCode> {
     }
     let all = runner_points(&plan, &design);
     let total = all.len();
-    let mine: Vec<Point> = match shard {
-        Some(sh) => all.into_iter().filter(|p| p.id as u64 % u64::from(sh.count) == u64::from(sh.index)).collect(),
-        None => all,
-    };
+    let n = a.seeds.or(plan.seeds()).unwrap_or(base.study(&[])?.default_seeds().1);
+    let max = plan.adaptive().map_or(n, |ad| ad.max_seeds.max(n));
+    let all_seeds = seed_list(base.study(&[])?.as_ref(), max)?;
+    let seeds = all_seeds[..n as usize].to_vec();
+    let mine = shard_runs(all, &seeds, shard, plan.adaptive().is_some());
     if mine.is_empty() {
         let sh = shard.expect("only a shard can be empty");
-        bail!("--shard {}/{}: this shard has no points (the design has {total})", sh.index, sh.count);
+        bail!(
+            "--shard {}/{}: this shard has no runs (the design has {total} point(s) x {} seed(s))",
+            sh.index,
+            sh.count,
+            seeds.len()
+        );
     }
-    let mut runs = open_points(&base, mine)?;
+    let my_runs: usize = mine.iter().map(|(_, s)| s.len()).sum();
+    let (points, todo_seeds): (Vec<Point>, Vec<Vec<u64>>) = mine.into_iter().unzip();
+    let mut runs = open_points(&base, points)?;
     let study = runs[0].study.as_ref();
-    let n = a.seeds.or(plan.seeds()).unwrap_or(study.default_seeds().1);
-    let max = plan.adaptive().map_or(n, |ad| ad.max_seeds.max(n));
-    let all_seeds = seed_list(study, max)?;
-    let seeds = all_seeds[..n as usize].to_vec();
     crate::study::limits::check_memory(study, n, a.jobs)?;
     let out = out_dir(a, &base, None);
     let dir = shard.map_or(out.clone(), |sh| sh.dir(&out));
@@ -433,18 +460,23 @@ fn cmd_plan(a: &ExploreArgs, plan_path: &Path) -> anyhow::Result<ExitCode> {
         errln!("continuing the interrupted exploration in {} ({} runs already finished)", dir.display(), done.len());
     }
     errln!(
-        "{} design: {} point(s){} x {} seed(s) ({}){}",
+        "{} design: {total} point(s) x {} seed(s) ({}){}{}",
         plan.design(),
-        runs.len(),
-        if shard.is_some() { format!(" of {total} in this shard") } else { String::new() },
         seeds.len(),
         crate::study::exec::seed_list(&seeds),
-        plan.adaptive().map_or(String::new(), |ad| format!(", adaptive up to {} seeds", ad.max_seeds))
+        plan.adaptive().map_or(String::new(), |ad| format!(", adaptive up to {} seeds", ad.max_seeds)),
+        shard.map_or(String::new(), |sh| format!(
+            "; shard {}/{} runs {my_runs} of the {} run(s) at {} point(s)",
+            sh.index,
+            sh.count,
+            total * seeds.len(),
+            runs.len()
+        ))
     );
     let done = done.into_iter().map(|r| ((r.sets, r.output.seed), r.output)).collect();
     let mut exec =
         Exec { jobs: a.jobs, progress: a.progress, stop: StopCheck::on_interrupt(), log: Some(&folder.log), done };
-    let todo: Vec<(usize, Vec<u64>)> = (0..runs.len()).map(|i| (i, seeds.clone())).collect();
+    let todo: Vec<(usize, Vec<u64>)> = todo_seeds.into_iter().enumerate().collect();
     exec.run(&mut runs, &todo)?;
     check_metrics(&plan, &runs)?;
     if let Some(ad) = plan.adaptive() {
@@ -471,7 +503,7 @@ fn cmd_plan(a: &ExploreArgs, plan_path: &Path) -> anyhow::Result<ExitCode> {
     folder.mark_done()?;
     if let Some(sh) = shard {
         errln!(
-            "shard {}/{}: {} point(s) written to {}; combine the shards with `omerta-sim merge {}`",
+            "shard {}/{}: {my_runs} run(s) at {} point(s) written to {}; combine the shards with `omerta-sim merge {}`",
             sh.index,
             sh.count,
             runs.len(),

@@ -512,11 +512,64 @@ fn shards_merge_to_the_unsharded_exploration() {
     }
     let (_, rows) = csv_rows(&whole.join("sensitivity.csv"));
     assert_eq!(rows.len(), 4, "S1 and ST of two factors");
-    // A shard with no points.
+    // A shard with no runs (64 points x 2 seeds = 128 runs).
     let mut a =
-        vec!["explore", "models/mm1.toml", plan.as_str(), "--out", sharded.to_str().unwrap(), "--shard", "99/100"];
+        vec!["explore", "models/mm1.toml", plan.as_str(), "--out", sharded.to_str().unwrap(), "--shard", "200/201"];
     a.extend(common);
-    refused(&a, &["this shard has no points", "64"]);
+    refused(&a, &["this shard has no runs", "64 point(s) x 2 seed(s)"]);
+}
+
+/// Shards split points x seeds: two points with six seeds spread over four
+/// shards, each running three of the twelve runs, and merge to the unsharded
+/// exploration. With adaptive seeding a shard takes whole points.
+#[test]
+fn shards_split_points_times_seeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write_plan(
+        dir.path(),
+        "f.toml",
+        "design = \"factorial\"\nseeds = 6\nmetrics = [\"utilization\"]\n[factors]\narrival_rate = { levels = [0.3, 0.6] }\n",
+    );
+    let whole = dir.path().join("whole");
+    let sharded = dir.path().join("sharded");
+    let common = ["--set", "hours=500", "--progress", "none"];
+    let mut a = vec!["explore", "models/mm1.toml", plan.as_str(), "--out", whole.to_str().unwrap()];
+    a.extend(common);
+    ok(&a);
+    for i in 0..4 {
+        let sh = format!("{i}/4");
+        let mut a =
+            vec!["explore", "models/mm1.toml", plan.as_str(), "--out", sharded.to_str().unwrap(), "--shard", &sh];
+        a.extend(common);
+        ok(&a);
+        let log = std::fs::read_to_string(sharded.join(format!("shards/{i}-of-4/runs.jsonl"))).unwrap();
+        let points: std::collections::BTreeSet<u64> = log
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["point"].as_u64().unwrap())
+            .collect();
+        assert_eq!(log.lines().count(), 3, "shard {i} runs 3 of the 12 runs");
+        assert_eq!(points.len(), 2, "shard {i} runs seeds of both points");
+    }
+    ok(&["merge", sharded.to_str().unwrap()]);
+    for f in ["points.csv", "summary.csv", "results.json"] {
+        let (a, b) =
+            (std::fs::read_to_string(whole.join(f)).unwrap(), std::fs::read_to_string(sharded.join(f)).unwrap());
+        assert!(a == b, "{f} differs");
+    }
+    // Adaptive: shard 1/2 holds point 1 with all its seeds, and no run of point 0.
+    let adaptive = write_plan(
+        dir.path(),
+        "a.toml",
+        "design = \"factorial\"\nseeds = 3\nmetrics = [\"utilization\"]\nadaptive = { max_seeds = 6, rel_half_width = 0.001 }\n[factors]\narrival_rate = { levels = [0.3, 0.6] }\n",
+    );
+    let ad = dir.path().join("ad");
+    let mut a = vec!["explore", "models/mm1.toml", adaptive.as_str(), "--out", ad.to_str().unwrap(), "--shard", "1/2"];
+    a.extend(common);
+    ok(&a);
+    let log = std::fs::read_to_string(ad.join("shards/1-of-2/runs.jsonl")).unwrap();
+    let points: Vec<u64> =
+        log.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["point"].as_u64().unwrap()).collect();
+    assert_eq!(points, vec![1; 6], "whole point 1, up to its cap of 6 seeds");
 }
 
 /// Adaptive seeding adds seeds at a point until the interval is narrow

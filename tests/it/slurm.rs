@@ -319,3 +319,34 @@ fn submit_script_merges_or_says_what_failed() {
     let o = submit(dir.path(), &["--help"], &[]);
     assert!(o.status.success() && text(&o).0.contains("--cpus-per-task"));
 }
+
+/// The cluster test script: its help, a usage error, and a skip (exit 77)
+/// without root, before it installs or starts anything. Its real run (it
+/// sets up a cluster) is in `.ci/run`.
+#[test]
+fn cluster_test_script_explains_itself_and_skips_without_root() {
+    let script = root().join("scripts/slurm/cluster_test.sh");
+    let run = |args: &[&str]| Command::new("bash").arg(&script).args(args).current_dir(root()).output().unwrap();
+    let o = run(&["--help"]);
+    let (so, _) = text(&o);
+    assert!(o.status.success(), "{so}");
+    for opt in ["--bin", "--keep", "--no-install", "77 skipped"] {
+        assert!(so.contains(opt), "--help names {opt}: {so}");
+    }
+    let o = run(&["--frobnicate"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("unknown argument --frobnicate"), "{:?}", text(&o));
+    let uid = Command::new("id").arg("-u").output().unwrap();
+    let root_user = String::from_utf8_lossy(&uid.stdout).trim() == "0";
+    let o = if root_user {
+        let has_runuser = Command::new("sh").args(["-c", "command -v runuser"]).output().unwrap().status.success();
+        if !has_runuser {
+            return;
+        }
+        Command::new("runuser").args(["-u", "nobody", "--", "bash"]).arg(&script).current_dir(root()).output().unwrap()
+    } else {
+        run(&[])
+    };
+    assert_eq!(o.status.code(), Some(77), "{:?}", text(&o));
+    assert!(text(&o).0.contains("skipped: needs root"), "{:?}", text(&o));
+}
