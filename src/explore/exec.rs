@@ -39,9 +39,9 @@ pub struct Base {
 impl Base {
     /// Load `path` with the shared overrides `sets`.
     pub fn load(path: &Path, sets: &[String]) -> anyhow::Result<Base> {
-        let scenario = Scenario::load(path, sets)?;
         // Read once: every point parses the same text.
-        let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+        let text = Scenario::read_text(path)?;
+        let scenario = Scenario::parse(&text, path, sets)?;
         Ok(Base { path: path.to_path_buf(), text, sets: sets.to_vec(), scenario })
     }
 

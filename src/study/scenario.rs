@@ -169,6 +169,13 @@ fn set_in(
 impl Scenario {
     /// Load a scenario file and apply overrides.
     pub fn load(path: &Path, sets: &[String]) -> Result<Scenario, ScenarioError> {
+        let text = Scenario::read_text(path)?;
+        Scenario::parse(&text, path, sets)
+    }
+
+    /// The text of the scenario file `path`, refused (with the reason) if it
+    /// is a folder, unreadable or not UTF-8.
+    pub fn read_text(path: &Path) -> Result<String, ScenarioError> {
         if path.is_dir() {
             return Err(ScenarioError::Invalid {
                 path: path.to_path_buf(),
@@ -178,13 +185,12 @@ impl Scenario {
                 ),
             });
         }
-        let text = std::fs::read_to_string(path).map_err(|source| match source.kind() {
+        std::fs::read_to_string(path).map_err(|source| match source.kind() {
             std::io::ErrorKind::InvalidData => {
                 ScenarioError::Invalid { path: path.to_path_buf(), message: "is not UTF-8 text".into() }
             }
             _ => ScenarioError::Io { path: path.to_path_buf(), source },
-        })?;
-        Scenario::parse(&text, path, sets)
+        })
     }
 
     /// Parse scenario text (from `path`, for messages) and apply overrides.
