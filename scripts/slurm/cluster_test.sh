@@ -138,6 +138,20 @@ fail() {
   exit 1
 }
 
+# start NAME ARGS...: run the daemon /usr/sbin/NAME (it forks), wait for its
+# pid file $dir/run/NAME.pid and remember the pid, to stop it by.
+start() {
+  local name=$1
+  shift
+  "/usr/sbin/$name" "$@" || fail "$name did not start"
+  for _ in $(seq 50); do
+    [[ -s $dir/run/$name.pid ]] && break
+    sleep 0.1
+  done
+  [[ -s $dir/run/$name.pid ]] || fail "$name wrote no pid file"
+  pids+=("$(cat "$dir/run/$name.pid")")
+}
+
 # --- munge, with its own key, socket, pid and log files ---------------------
 mkdir -p "$dir"/{munge,log,run,spool/ctld,spool/d}
 chmod 0700 "$dir/munge"
@@ -146,15 +160,9 @@ chmod 0400 "$dir/munge/munge.key"
 socket=$dir/munge/munge.socket
 # --force: munged refuses some layouts (root-owned socket folder under /tmp,
 # running as root) that are fine for a throw-away test cluster.
-/usr/sbin/munged --force --socket="$socket" --key-file="$dir/munge/munge.key" \
+start munged --force --socket="$socket" --key-file="$dir/munge/munge.key" \
   --pid-file="$dir/run/munged.pid" --log-file="$dir/log/munged.log" \
-  --seed-file="$dir/munge/munged.seed" || fail "munged did not start"
-for _ in $(seq 50); do
-  [[ -s $dir/run/munged.pid ]] && break
-  sleep 0.1
-done
-[[ -s $dir/run/munged.pid ]] || fail "munged wrote no pid file"
-pids+=("$(cat "$dir/run/munged.pid")")
+  --seed-file="$dir/munge/munged.seed"
 
 # --- slurm.conf ---------------------------------------------------------------
 host=$(hostname -s)
@@ -193,20 +201,8 @@ NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=test Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
 
-/usr/sbin/slurmctld -f "$SLURM_CONF" -i || fail "slurmctld did not start"
-for _ in $(seq 50); do
-  [[ -s $dir/run/slurmctld.pid ]] && break
-  sleep 0.1
-done
-[[ -s $dir/run/slurmctld.pid ]] || fail "slurmctld wrote no pid file"
-pids+=("$(cat "$dir/run/slurmctld.pid")")
-/usr/sbin/slurmd -f "$SLURM_CONF" || fail "slurmd did not start"
-for _ in $(seq 50); do
-  [[ -s $dir/run/slurmd.pid ]] && break
-  sleep 0.1
-done
-[[ -s $dir/run/slurmd.pid ]] || fail "slurmd wrote no pid file"
-pids+=("$(cat "$dir/run/slurmd.pid")")
+start slurmctld -f "$SLURM_CONF" -i
+start slurmd -f "$SLURM_CONF"
 
 state=""
 for _ in $(seq 60); do
