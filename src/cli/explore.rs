@@ -3,6 +3,7 @@
 
 use super::args;
 use crate::engine::progress::ProgressMode;
+use crate::explore::charts::ChartFactor;
 use crate::explore::exec::{Base, Exec, Point, PointRuns, open_points, seed_list};
 use crate::explore::find::{Condition, Halving, Outcome, Probe, Range, bisect_with};
 use crate::explore::folder::{Folder, Manifest};
@@ -573,7 +574,9 @@ fn report(
         }
         crate::explore::sensitivity::write_csv(&out.join("sensitivity.csv"), &rows)?;
     }
-    let charts = crate::explore::charts::write_charts(&out.join("charts"), &keys, plan.metrics(), runs, &rows)?;
+    let chart_factors: Vec<ChartFactor> = plan.factors().iter().map(ChartFactor::from).collect();
+    let charts =
+        crate::explore::charts::write_charts(&out.join("charts"), &chart_factors, plan.metrics(), runs, &rows)?;
     if !charts.is_empty() {
         notes.push(format!("Charts in charts/ (svg and png): {}.", charts.join(", ")));
     }
@@ -591,23 +594,36 @@ fn report(
         }),
     );
     let results = output::write_results_json(out, base, runs, &agg, plan.metrics(), extra)?;
-    let md = summary_md(&results, base, plan_path, plan, runs, &agg, &rows, &notes);
+    let md =
+        summary_md(&Report { results: &results, base, plan_path, plan, runs, agg: &agg, rows: &rows, notes: &notes });
     crate::report::results::write_atomic(&out.join("summary.md"), md.as_bytes())
         .with_context(|| format!("writing {}/summary.md", out.display()))?;
     Ok(md)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn summary_md(
-    results: &crate::report::results::Results,
-    base: &Base,
-    plan_path: &Path,
-    plan: &Plan,
-    runs: &[PointRuns],
-    agg: &output::Aggregates,
-    rows: &[SensitivityRow],
-    notes: &[String],
-) -> String {
+/// What the summary of a finished exploration reports.
+struct Report<'a> {
+    /// The results contract written for it.
+    results: &'a crate::report::results::Results,
+    /// The base scenario and its `--set` overrides.
+    base: &'a Base,
+    /// The plan file as given.
+    plan_path: &'a Path,
+    /// The plan.
+    plan: &'a Plan,
+    /// Every point's runs, in point order.
+    runs: &'a [PointRuns],
+    /// Every point's metric summaries and findings, in point order.
+    agg: &'a output::Aggregates,
+    /// The sensitivity indices (empty but for `sobol` and `morris`).
+    rows: &'a [SensitivityRow],
+    /// Notes: the estimators', then the charts written.
+    notes: &'a [String],
+}
+
+/// The Markdown summary of a finished exploration (summary.md, and printed).
+fn summary_md(r: &Report<'_>) -> String {
+    let Report { results, base, plan_path, plan, runs, agg, rows, notes } = *r;
     let seeds: Vec<usize> = runs.iter().map(|p| p.outputs.len()).collect();
     let (smin, smax) = (seeds.iter().min().copied().unwrap_or(0), seeds.iter().max().copied().unwrap_or(0));
     let mut md = format!(

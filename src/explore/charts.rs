@@ -12,12 +12,14 @@
 //!
 //! A point's mean is its metric's mean over its seeds (as `summary.csv`
 //! gives it); points where the metric is undefined in every seed are left
-//! out of every chart of that metric.
+//! out of every chart of that metric. A factor's axis follows its plan
+//! scale ([`AxisScale`]), not its data.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::explore::exec::{PointRuns, value_cell};
+use crate::explore::plan::{Domain, Factor, Scale};
 use crate::explore::sensitivity::SensitivityRow;
 use crate::report::chart::{
     BLUE, Bar, BarPanel, BarSeries, Chart, Corner, HBarChart, HeatMap, HeatScale, MixedGrid, MixedPanel, PlotPanel,
@@ -38,10 +40,52 @@ const HEAT_PAIRS: usize = 3;
 /// Longest slug of a metric or factor in a file name.
 const MAX_SLUG: usize = 60;
 
+/// How the plan spreads a factor's values, and so the axis the charts draw
+/// it on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AxisScale {
+    /// A range on the linear scale, or levels: a linear axis (levels that
+    /// are strings or booleans: categories).
+    Linear,
+    /// A range with `scale = "log"`, integer or not: an axis of log10 of
+    /// the values.
+    Log,
+    /// An integer range on the linear scale: a linear axis, values and bin
+    /// ends labelled as whole numbers.
+    Integer,
+}
+
+impl AxisScale {
+    /// The axis of a plan's factor.
+    pub fn of(factor: &Factor) -> AxisScale {
+        match factor.domain() {
+            Domain::Levels(_) => AxisScale::Linear,
+            Domain::Range { scale: Scale::Log, .. } => AxisScale::Log,
+            Domain::Range { integer: true, .. } => AxisScale::Integer,
+            Domain::Range { .. } => AxisScale::Linear,
+        }
+    }
+}
+
+/// A factor as the charts see it: its scenario key and its plan scale.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChartFactor {
+    /// The scenario key.
+    pub key: String,
+    /// The axis it is drawn on.
+    pub scale: AxisScale,
+}
+
+impl From<&Factor> for ChartFactor {
+    fn from(f: &Factor) -> ChartFactor {
+        ChartFactor { key: f.key().to_string(), scale: AxisScale::of(f) }
+    }
+}
+
 /// Write the exploration charts into `dir` (the caller passes OUT/charts); return the stems written.
 pub fn write_charts(
     dir: &Path,
-    factors: &[String],
+    factors: &[ChartFactor],
     metrics: &[String],
     points: &[PointRuns],
     sensitivity: &[SensitivityRow],
@@ -53,6 +97,8 @@ pub fn write_charts(
     let aggregates: Vec<_> = points.iter().map(|p| p.aggregate().0).collect();
     let main_groups: Vec<Groups> = factors.iter().map(|f| Groups::of(points, f, MAIN_BINS)).collect();
     let heat_groups: Vec<Groups> = factors.iter().map(|f| Groups::of(points, f, HEAT_BINS)).collect();
+    let factors: Vec<String> = factors.iter().map(|f| f.key.clone()).collect();
+    let factors = &factors[..];
     for metric in metrics.iter().take(MAX_METRICS) {
         let means: Vec<Option<f64>> =
             aggregates.iter().map(|a| a.get(metric).and_then(|r| r.mean).filter(|v| v.is_finite())).collect();
@@ -141,7 +187,7 @@ pub fn people(x: f64) -> String {
 enum Kind {
     /// Numbers on a linear axis.
     Linear,
-    /// Positive numbers spanning at least two decades, drawn as log10.
+    /// Numbers of a log-scale factor, drawn as log10.
     Log10,
     /// Strings, booleans or a mix: categories.
     Categorical,
@@ -170,11 +216,14 @@ struct Groups {
 }
 
 impl Groups {
-    /// The points grouped by factor `key`: one group per value when there
-    /// are at most [`FEW`] of them, else `bins` equal-count bins of
-    /// numeric values (equal values always share a bin). Points without
-    /// the factor are left out.
-    fn of(points: &[PointRuns], key: &str, bins: usize) -> Groups {
+    /// The points grouped by `factor`: one group per value when there are
+    /// at most [`FEW`] of them, else `bins` equal-count bins of numeric
+    /// values (equal values always share a bin). Points without the factor
+    /// are left out. Numbers are drawn on log10 when the factor's scale is
+    /// [`AxisScale::Log`] (and every value is above 0, as a log range's
+    /// are), else on a linear axis.
+    fn of(points: &[PointRuns], factor: &ChartFactor, bins: usize) -> Groups {
+        let key = factor.key.as_str();
         let values: Vec<(usize, &toml::Value)> = points
             .iter()
             .enumerate()
@@ -200,8 +249,15 @@ impl Groups {
             values.iter().filter_map(|(i, v)| crate::explore::exec::value_number(v).map(|x| (*i, x))).collect();
         nums.retain(|(_, x)| x.is_finite());
         nums.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-        let (lo, hi) = (nums.first().map_or(0.0, |n| n.1), nums.last().map_or(0.0, |n| n.1));
-        let kind = if lo > 0.0 && hi / lo >= 100.0 { Kind::Log10 } else { Kind::Linear };
+        let lo = nums.first().map_or(0.0, |n| n.1);
+        let kind = if factor.scale == AxisScale::Log && lo > 0.0 { Kind::Log10 } else { Kind::Linear };
+        let name = |x: f64| {
+            if factor.scale == AxisScale::Integer && x.fract() == 0.0 && x.abs() < 9.0e15 {
+                format!("{}", x as i64)
+            } else {
+                people(x)
+            }
+        };
         let pos = |x: f64| if kind == Kind::Log10 { x.log10() } else { x };
         let mut distinct: Vec<f64> = nums.iter().map(|n| n.1).collect();
         distinct.dedup();
@@ -226,7 +282,7 @@ impl Groups {
             let run = &nums[k..end];
             let (a, z) = (run[0].1, run[run.len() - 1].1);
             let x = run.iter().map(|r| pos(r.1)).sum::<f64>() / run.len() as f64;
-            let label = if a == z { people(a) } else { format!("{}–{}", people(a), people(z)) };
+            let label = if a == z { name(a) } else { format!("{}–{}", name(a), name(z)) };
             groups.push(Group { x, label, members: run.iter().map(|r| r.0).collect() });
             k = end;
         }
@@ -487,9 +543,17 @@ mod tests {
         s.iter().map(|s| s.to_string()).collect()
     }
 
+    fn factor(key: &str, scale: AxisScale) -> ChartFactor {
+        ChartFactor { key: key.into(), scale }
+    }
+
+    fn linear(keys: &[&str]) -> Vec<ChartFactor> {
+        keys.iter().map(|k| factor(k, AxisScale::Linear)).collect()
+    }
+
     /// Write the charts; check every stem has both files and every layout is clean.
     fn write_checked(
-        factors: &[String],
+        factors: &[ChartFactor],
         metrics: &[String],
         points: &[PointRuns],
         rows: &[SensitivityRow],
@@ -534,7 +598,7 @@ mod tests {
             })
             .collect();
         let points = runs(values, 2, |i, s| (i != 7).then_some((i % 5) as f64 - 2.0 + 0.1 * s as f64));
-        let factors = strings(&["a.rate", "b", "mode"]);
+        let factors = linear(&["a.rate", "b", "mode"]);
         let (_dir, stems) = write_checked(&factors, &strings(&["y", "z", "missing"]), &points, &[]);
         let want = [
             "main_effects_y",
@@ -570,18 +634,83 @@ mod tests {
             hi: value + 0.05,
         };
         let rows = vec![row("x", "S1", 0.5), row("x", "ST", 0.6), row("k", "S1", 0.0), row("k", "ST", 0.01)];
-        let factors = strings(&["x", "k"]);
-        let (_dir, stems) = write_checked(&factors, &strings(&["y"]), &points, &rows);
+        let log_k = factor("k", AxisScale::Log);
+        let (_dir, stems) =
+            write_checked(&[factor("x", AxisScale::Linear), log_k.clone()], &strings(&["y"]), &points, &rows);
         assert_eq!(stems, ["main_effects_y", "heatmap_y_x_k", "tornado_y"]);
+        let factors = strings(&["x", "k"]);
         let t = tornado("y", &factors, &[], &[], &rows, "main_effects_y");
         assert!(t.title.contains("ST"), "{}", t.title);
         assert_eq!(t.bars.iter().map(|b| (b.label.as_str(), b.mean)).collect::<Vec<_>>(), [("x", 0.6), ("k", 0.01)]);
         assert!(t.bars.iter().all(|b| b.lo.is_finite()), "whiskers from the bootstrap interval");
-        // k spans four decades: a log axis of five distinct values.
-        let g = Groups::of(&points, "k", MAIN_BINS);
+        // k on the log scale: a log axis of five distinct values.
+        let g = Groups::of(&points, &log_k, MAIN_BINS);
         assert_eq!(g.kind, Kind::Log10);
         assert_eq!(g.groups.iter().map(|g| g.x.round() as i64).collect::<Vec<_>>(), [-3, -2, -1, 0, 1]);
         assert!(g.axis("k").starts_with("log10(k)"));
+    }
+
+    #[test]
+    fn the_axis_follows_the_plan_scale_not_the_data() {
+        // k spans four decades, x only a factor of 20.
+        let values: Vec<Vec<(&str, toml::Value)>> =
+            (0..20).map(|i| vec![("x", float(1.0 + i as f64)), ("k", float(0.001 * 10f64.powi(i % 5)))]).collect();
+        let points = runs(values, 1, |i, _| Some(i as f64));
+        // A linear k stays linear, whatever its span.
+        let g = Groups::of(&points, &factor("k", AxisScale::Linear), MAIN_BINS);
+        assert_eq!(g.kind, Kind::Linear);
+        assert_eq!(g.groups.iter().map(|g| g.x).collect::<Vec<_>>(), [0.001, 0.01, 0.1, 1.0, 10.0]);
+        assert_eq!(g.axis("k"), "k");
+        // A log-scale x is drawn on log10 though it spans less than 100x:
+        // 20 values in 8 bins, each at the mean log10 of its values.
+        let g = Groups::of(&points, &factor("x", AxisScale::Log), MAIN_BINS);
+        assert_eq!(g.kind, Kind::Log10);
+        assert!(g.binned);
+        let first = &g.groups[0];
+        let want = first.members.iter().map(|&i| (1.0 + i as f64).log10()).sum::<f64>() / first.members.len() as f64;
+        assert!((first.x - want).abs() < 1e-12, "{} vs {want}", first.x);
+        assert!(g.axis("x").starts_with("log10(x), 8 equal-count bins"));
+        // A log scale with a value at or below 0 (not from a plan) falls back to linear.
+        let zero = runs(vec![vec![("x", float(0.0))], vec![("x", float(5.0))]], 1, |i, _| Some(i as f64));
+        assert_eq!(Groups::of(&zero, &factor("x", AxisScale::Log), MAIN_BINS).kind, Kind::Linear);
+        // An integer range labels its values and bins in whole numbers,
+        // where a linear one rounds them to three digits.
+        let big: Vec<Vec<(&str, toml::Value)>> =
+            (0..30).map(|i| vec![("n", toml::Value::Integer(1_000_000 + i))]).collect();
+        let big = runs(big, 1, |i, _| Some(i as f64));
+        let g = Groups::of(&big, &factor("n", AxisScale::Integer), HEAT_BINS);
+        assert_eq!((g.kind, g.groups.len()), (Kind::Linear, 6));
+        assert_eq!(g.groups[0].label, "1000000–1000004");
+        let g = Groups::of(&big, &factor("n", AxisScale::Linear), HEAT_BINS);
+        assert_eq!(g.groups[0].label, "1e6–1e6");
+        // Every chart draws with either scale.
+        let (_dir, stems) = write_checked(
+            &[factor("x", AxisScale::Log), factor("k", AxisScale::Linear)],
+            &strings(&["y"]),
+            &points,
+            &[],
+        );
+        assert_eq!(stems, ["main_effects_y", "heatmap_y_x_k", "tornado_y"]);
+    }
+
+    #[test]
+    fn a_plan_factor_gives_its_scale() {
+        let text = r#"
+            design = "lhs"
+            points = 4
+            [factors]
+            a = { min = 1.0, max = 2.0 }
+            b = { min = 0.01, max = 10.0, scale = "log" }
+            c = { min = 1, max = 40, integer = true }
+            d = { min = 1, max = 1000, integer = true, scale = "log" }
+            e = { levels = [0.01, 1.0, 100.0] }
+            f = { levels = ["x", "y"] }
+        "#;
+        let plan = crate::explore::Plan::parse(text, Path::new("p.toml")).unwrap();
+        let got: Vec<ChartFactor> = plan.factors().iter().map(ChartFactor::from).collect();
+        use AxisScale::*;
+        let want = [("a", Linear), ("b", Log), ("c", Integer), ("d", Log), ("e", Linear), ("f", Linear)];
+        assert_eq!(got, want.map(|(k, s)| factor(k, s)));
     }
 
     #[test]
@@ -592,7 +721,7 @@ mod tests {
             (0..64).map(|i| vec![("x", float(((i * 37) % 64) as f64 / 10.0)), ("w", float(i as f64))]).collect();
         let xs: Vec<f64> = (0..64).map(|i| ((i * 37) % 64) as f64 / 10.0).collect();
         let points = runs(values, 2, |i, _| Some(2.0 * xs[i]));
-        let g = Groups::of(&points, "x", MAIN_BINS);
+        let g = Groups::of(&points, &factor("x", AxisScale::Linear), MAIN_BINS);
         assert!(g.binned && g.kind == Kind::Linear);
         assert_eq!(g.groups.len(), 8);
         assert!(g.groups.iter().all(|grp| grp.members.len() == 8));
@@ -607,7 +736,7 @@ mod tests {
         // The tornado without indices: x (listed second) has the larger
         // range of main-effect means, so its bar is on top.
         let e = g.effect_means(&means);
-        let groups = vec![Groups::of(&points, "w", MAIN_BINS), g];
+        let groups = vec![Groups::of(&points, &factor("w", AxisScale::Linear), MAIN_BINS), g];
         let factors = strings(&["w", "x"]);
         let t = tornado("y", &factors, &groups, &means, &[], "main_effects_y");
         assert_eq!(t.bars[0].label, "x", "the larger effect on top");

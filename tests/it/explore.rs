@@ -645,19 +645,68 @@ fn bad_plans_and_points_are_refused_with_a_message() {
     );
 }
 
+/// The plans shipped in models/explore/, each with the scenario and the
+/// `--set` overrides its header comment and docs/explore.md run it with.
+const SHIPPED_PLANS: &[(&str, &str, &[&str])] = &[
+    (
+        "economic_value_cancel_threshold.toml",
+        "models/economic_value.toml",
+        &["scenarios=[\"undersupplied\"]", "compare_fidelities=false"],
+    ),
+    ("failure_modes_trust.toml", "models/failure_modes_reference.toml", &["attacks=[\"long_con\", \"degradation\"]"]),
+    ("failure_modes_trust.toml", "models/failure_modes.toml", &["attacks=[\"long_con\", \"degradation\"]"]),
+    ("mm1_sobol.toml", "models/mm1.toml", &[]),
+    ("monetary_policy_sobol.toml", "models/monetary_policy/mp1/trust_inflation.toml", &[]),
+];
+
 /// The plans shipped in models/explore/ are valid plans, and not scenarios:
 /// `list` and every scenario walk leave them out.
 #[test]
 fn shipped_plans_parse_and_are_not_scenarios() {
     let dir = crate::root().join("models");
-    let plans: Vec<_> = std::fs::read_dir(dir.join("explore")).unwrap().flatten().map(|e| e.path()).collect();
-    assert!(plans.len() >= 2, "{plans:?}");
+    let mut plans: Vec<String> = std::fs::read_dir(dir.join("explore"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    plans.sort();
+    let mut listed: Vec<String> = SHIPPED_PLANS.iter().map(|(p, _, _)| p.to_string()).collect();
+    listed.dedup();
+    assert_eq!(plans, listed, "every shipped plan is in SHIPPED_PLANS");
     for p in &plans {
-        let plan = omerta_sim::explore::Plan::load(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-        assert!(plan.design_points().is_ok(), "{}", p.display());
+        let path = dir.join("explore").join(p);
+        let plan = omerta_sim::explore::Plan::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(plan.design_points().is_ok(), "{}", path.display());
     }
     let files = omerta_sim::study::scenario::scenario_files(&dir).unwrap();
     assert!(files.iter().all(|f| !f.starts_with(dir.join("explore"))));
     let listed = ok(&["list"]);
     assert!(!listed.contains("mm1_sobol"), "{listed}");
+}
+
+/// Each shipped plan works on the scenario it is documented with: every
+/// point's scenario builds (as `explore` checks before running), and one
+/// run of the first point writes every metric the plan names.
+#[test]
+fn shipped_plans_fit_their_scenarios() {
+    use omerta_sim::explore::exec::Base;
+    use omerta_sim::study::RunControl;
+    let root = crate::root();
+    for (name, scenario, sets) in SHIPPED_PLANS {
+        let plan = omerta_sim::explore::Plan::load(&root.join("models/explore").join(name)).unwrap();
+        let design = plan.design_points().unwrap();
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        let base = Base::load(&root.join(scenario), &sets).unwrap_or_else(|e| panic!("{scenario}: {e:#}"));
+        assert_eq!(design.points.len(), plan.point_count(), "{name}");
+        let mut first = None;
+        for p in &design.points {
+            let study = base.study(&plan.set_args(p)).unwrap_or_else(|e| panic!("{name} point {}: {e:#}", p.id));
+            first.get_or_insert(study);
+        }
+        let first = first.unwrap();
+        let out = first.run_seed(first.default_seeds().0, &RunControl::quiet()).unwrap();
+        for m in plan.metrics() {
+            assert!(out.metrics.contains_key(m), "{name} on {scenario}: the study writes no metric `{m}`");
+        }
+    }
 }
