@@ -175,7 +175,10 @@ fn sobol_estimate(n: usize, k: usize, y: &[f64], rows: &[usize]) -> Option<Vec<(
                 let (mut first, mut total) = (0.0, 0.0);
                 for &j in rows {
                     let (a, b) = (y[j], y[n + j]);
-                    first += b * (ab[j] - a);
+                    // Centred: E[b - mean] = 0 leaves the expectation as it is
+                    // (Saltelli 2010) and takes out the noise a large mean
+                    // would add (as SALib centres its outputs).
+                    first += (b - mean) * (ab[j] - a);
                     total += (a - ab[j]).powi(2);
                 }
                 (first / m / var, total / (2.0 * m) / var)
