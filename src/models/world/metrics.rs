@@ -8,7 +8,7 @@ use crate::market::posted::ProviderKind;
 use crate::models::economic_value::EconomicMarket;
 use crate::models::economic_value::metrics::seed_output as market_output;
 use crate::policy::metrics::gini_sorted;
-use crate::report::results::{FindingDef, SeedOutput};
+use crate::report::results::{FindingDef, SeedOutput, Table};
 use std::collections::BTreeMap;
 
 /// The markets whose findings the study defines (those of the shipped
@@ -65,6 +65,9 @@ pub const FINDINGS: &[FindingDef] = &[
         claim: "with the monetary policy on, final provider trust Gini is lower than with it off, same seed",
     },
 ];
+
+/// The daily series' file: one row per seed, market, leg and day.
+pub const DAILY_CSV: &str = "world_daily.csv";
 
 /// Columns of the daily series.
 pub const DAY_COLUMNS: [&str; 10] = [
@@ -213,6 +216,16 @@ pub fn seed_output(m: &EconomicMarket<World>, seed: u64) -> SeedOutput {
             spend += d.spend[0] + d.spend[1];
         }
         let cols: Vec<[f64; 10]> = r.days.iter().map(day_values).collect();
+        let (market, leg) = rest.split_once('.').unwrap_or((rest, ""));
+        let t = out.tables.entry(DAILY_CSV.to_string()).or_insert_with(|| Table {
+            header: ["seed", "market", "leg"].iter().chain(DAY_COLUMNS.iter()).map(|s| s.to_string()).collect(),
+            rows: Vec::new(),
+        });
+        for v in &cols {
+            let mut row = vec![seed.to_string(), market.to_string(), leg.to_string()];
+            row.extend(v.iter().map(|x| if x.is_finite() { format!("{x}") } else { String::new() }));
+            t.rows.push(row);
+        }
         for (c, name) in DAY_COLUMNS.iter().enumerate() {
             out.series.insert(format!("days.world.{rest}.{name}"), cols.iter().map(|v| v[c]).collect());
         }
