@@ -320,7 +320,28 @@ fn day_start(m: &mut EconomicMarket<World>, d: u32, ctx: &mut Ctx<'_, Ev>) {
             w.violation(|| format!("day {d}: set_trust of account {a}: {msg}"));
         }
     }
-    if w.cfg.net_pricing {
+    let (it, conv) = (rep.iterations, rep.converged);
+    if ctx.tracing() {
+        let mut sums = [(0.0, 0.0, 0usize); 2];
+        for (i, &t) in trusts.iter().enumerate().take(np) {
+            let c = class_of(m.providers[i].kind);
+            sums[c] = (sums[c].0 + t, sums[c].1 + m.ext.share(i), sums[c].2 + 1);
+        }
+        let mean = |c: usize, k: usize| {
+            let (t, s, n) = sums[c];
+            if n == 0 { "none".to_string() } else { format!("{:.3}", if k == 0 { t } else { s } / n as f64) }
+        };
+        let text = format!(
+            "day {d}: trust solve ({it} iterations{}); mean trust DC {}, home {}; mean share DC {}, home {}",
+            if conv { "" } else { ", NOT converged" },
+            mean(0, 0),
+            mean(1, 0),
+            mean(0, 1),
+            mean(1, 1)
+        );
+        ctx.note(None, || text);
+    }
+    if m.ext.cfg.net_pricing {
         net_floors(m, d, ctx);
     }
     // The daily sample.
@@ -344,17 +365,6 @@ fn day_start(m: &mut EconomicMarket<World>, d: u32, ctx: &mut Ctx<'_, Ev>) {
         row.share[c] /= k;
     }
     m.ext.rows.push(row);
-    let (it, conv) = (rep.iterations, rep.converged);
-    ctx.note(None, || {
-        format!(
-            "day {d}: trust solve ({it} iterations{}); mean trust DC {:.3}, home {:.3}; mean share DC {:.3}, home {:.3}",
-            if conv { "" } else { ", NOT converged" },
-            row.trust[0],
-            row.trust[1],
-            row.share[0],
-            row.share[1]
-        )
-    });
 }
 
 /// Net pricing: each price-taking provider's floor covers its cost at its
