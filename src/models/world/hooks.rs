@@ -475,7 +475,12 @@ fn settle(m: &mut EconomicMarket<World>, b: &Booked, ctx: &mut Ctx<'_, Ev>) {
         pay = ((total as f64 * share).round() as i64).clamp(0, total);
         burn = total - pay;
         match w.ledger().escrow_settle(EscrowId(id), AccountId(i as u32), pay, burn, SimTime(end_t)) {
-            Ok(rc) => refund = rc.refund.0,
+            Ok(rc) => {
+                refund = rc.refund.0;
+                if rc.pay.0 + rc.burn.0 + rc.refund.0 != rc.locked.0 || rc.locked.0 != locked {
+                    w.violation(|| format!("session {}: pay + burn + refund != locked", b.slot));
+                }
+            }
             Err(err) => w.violation(|| format!("settlement of session {}: {err}", b.slot)),
         }
     }
@@ -641,6 +646,13 @@ pub fn invariants(m: &EconomicMarket<World>) -> Result<(), String> {
     }
     if w.idents.iter().any(|i| i.idx() >= e.len()) {
         return Err("world: an agent's trust identity is unknown to the engine".into());
+    }
+    // Every account's stored trust is its identity's from the last solve
+    // (settlements and floors read it).
+    for (a, &i) in w.idents.iter().enumerate() {
+        if l.trust(AccountId(a as u32)).to_bits() != e.trust(i).to_bits() {
+            return Err(format!("world: account {a}'s trust is not its identity's of the last solve"));
+        }
     }
     let mut open = 0usize;
     for (slot, &id) in w.locks.iter().enumerate() {
