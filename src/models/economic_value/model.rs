@@ -165,6 +165,9 @@ pub trait Hooks:
     /// snapshot's floors are not compared with the leg's initial ones; the
     /// hooks' `validate` checks them).
     const FLOORS_MOVE: bool = false;
+    /// Whether `on_booked` does anything (false for the market alone, whose
+    /// bookings then cost nothing extra).
+    const BOOKS: bool = true;
     /// A leg's agents are built (before any of them is indexed or any
     /// market event scheduled).
     fn on_leg_agents(_m: &mut EconomicMarket<Self>, _j: u32, _ctx: &mut Ctx<'_, Ev>) {}
@@ -199,6 +202,7 @@ pub trait Hooks:
 impl Hooks for () {
     const KIND: &'static str = "economic_value";
     const STREAMS: &'static [&'static str] = STREAMS;
+    const BOOKS: bool = false;
 }
 
 impl EventInfo for Ev {

@@ -87,6 +87,9 @@ impl<H: Hooks> EconomicMarket<H> {
         horizon: bool,
         ctx: &mut Ctx<'_, Ev>,
     ) -> (usize, usize) {
+        if !H::BOOKS {
+            return self.book(slot, end, e_u, horizon);
+        }
         let s = self.sessions[slot].clone();
         let useful_before = self.consumers[s.consumer as usize].books.corrected.useful;
         let (i, j) = self.book(slot, end, e_u, horizon);
