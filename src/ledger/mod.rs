@@ -19,10 +19,12 @@
 //!   or inheritance.
 
 pub mod detect;
+pub mod escrow;
 pub mod flows;
 mod validate;
 
 use crate::engine::SimTime;
+pub use escrow::{EscrowError, EscrowId, Lock, SettleReceipt};
 use flows::Flows;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -381,6 +383,14 @@ pub struct Ledger {
     /// Minted money by cause (`open` for opening balances).
     minted_by_cause: BTreeMap<String, Micro>,
     flows: Flows,
+    /// Money held in open escrow locks.
+    escrowed: Micro,
+    /// Money burned by escrow settlements.
+    burned_settlement: Micro,
+    /// Open locks by id (a settled lock is removed).
+    locks: BTreeMap<u64, Lock>,
+    /// Locks ever opened (the next lock's id).
+    locks_opened: u64,
 }
 
 /// Round half away from zero and clamp into [0, a].
@@ -408,6 +418,10 @@ impl Ledger {
             transfers_committed: 0,
             minted_by_cause: BTreeMap::new(),
             flows: Flows::new(config.detector.as_ref()),
+            escrowed: Micro::ZERO,
+            burned_settlement: Micro::ZERO,
+            locks: BTreeMap::new(),
+            locks_opened: 0,
         })
     }
 
@@ -662,8 +676,9 @@ impl Ledger {
         self.transfers_committed
     }
 
-    /// I1 and I2: balances are >= 0 and Σ balances + burned = minted,
-    /// exactly (summed in i128). O(accounts).
+    /// I1 and I2: balances are >= 0 and Σ balances + escrowed + burned
+    /// (transfer burns and settlement burns) = minted, exactly (summed in
+    /// i128); the open locks hold exactly `escrowed`. O(accounts + locks).
     pub fn check_conservation(&self) -> Result<(), String> {
         let mut sum: i128 = 0;
         for (i, a) in self.accounts.iter().enumerate() {
@@ -675,13 +690,18 @@ impl Ledger {
             }
             sum += a.balance.0 as i128;
         }
-        let total = sum + self.burned_trust.0 as i128 + self.burned_amount.0 as i128;
+        let total = sum
+            + self.escrowed.0 as i128
+            + self.burned_trust.0 as i128
+            + self.burned_amount.0 as i128
+            + self.burned_settlement.0 as i128;
         if total != self.minted.0 as i128 {
             return Err(format!(
-                "balances {sum} + burned {} + {} != minted {}",
-                self.burned_trust.0, self.burned_amount.0, self.minted.0
+                "balances {sum} + escrowed {} + burned {} + {} + {} != minted {}",
+                self.escrowed.0, self.burned_trust.0, self.burned_amount.0, self.burned_settlement.0, self.minted.0
             ));
         }
+        self.check_locks()?;
         let by_cause: i128 = self.minted_by_cause.values().map(|m| m.0 as i128).sum();
         if by_cause != self.minted.0 as i128 {
             return Err(format!("minted by cause {by_cause} != minted {}", self.minted.0));

@@ -24,7 +24,12 @@ impl Ledger {
                 return Err(format!("account {i} has a negative gross counter"));
             }
         }
-        if self.minted.0 < 0 || self.burned_trust.0 < 0 || self.burned_amount.0 < 0 {
+        if self.minted.0 < 0
+            || self.burned_trust.0 < 0
+            || self.burned_amount.0 < 0
+            || self.burned_settlement.0 < 0
+            || self.escrowed.0 < 0
+        {
             return Err("the ledger has negative minted or burned totals".into());
         }
         if self.minted_by_cause.values().any(|m| m.0 <= 0) {

@@ -7,6 +7,7 @@ pub mod mm1;
 pub mod monetary_policy;
 pub mod reliability;
 pub mod trust;
+pub mod world;
 
 use crate::engine::snapshot;
 use crate::study::def::StudyEntry;
@@ -21,6 +22,7 @@ pub const REGISTRY: &[StudyEntry] = &[
     StudyEntry::of::<trust::Trust>(),
     StudyEntry::of::<monetary_policy::Policy>(),
     StudyEntry::of::<mm1::Mm1>(),
+    StudyEntry::of::<world::WorldStudy>(),
 ];
 
 /// Study ids this build can run, in registry order.

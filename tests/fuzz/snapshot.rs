@@ -31,6 +31,7 @@ const CASES: &[(&str, &[&str])] = &[
     ("monetary_policy_iteration2.toml", &["days=30", "iteration2.experiments=[\"wave_attack\"]"]),
     ("monetary_policy/fs/baseline.toml", &["days=30", "full_study.samples=1", "full_study.iterations=1"]),
     ("mm1.toml", &["hours=200"]),
+    ("world.toml", &["days=2", "scenarios=[\"sufficient\"]"]),
 ];
 
 fn snapshots(dir: &Path) -> Vec<Vec<u8>> {

@@ -76,6 +76,12 @@ const KINDS: &[Kind] = &[
     },
     Kind { file: "monetary_policy/fs/baseline.toml", sets: &["days=4"], words: &[], leads_with_name: true },
     Kind { file: "mm1.toml", sets: &["hours=20"], words: &["server"], leads_with_name: false },
+    Kind {
+        file: "world.toml",
+        sets: &["days=2", "scenarios=[\"undersupplied\", \"price_setter\"]"],
+        words: &["provider", "consumer", "dc", "home"],
+        leads_with_name: false,
+    },
 ];
 
 /// Events stepped per kind (a whole run when it is shorter).

@@ -17,6 +17,7 @@ fn page_of(study: &str) -> &'static str {
         "trust_dynamics" | "failure_modes" => "trust.md",
         "monetary_policy" | "monetary_policy_iteration2" | "full_study" => "monetary_policy.md",
         "mm1" => "mm1.md",
+        "world" => "world.md",
         other => panic!("study `{other}` has no page in docs/models/: add one and list it here"),
     }
 }
@@ -37,6 +38,7 @@ const EVENT_KINDS: &[(&str, &[&str])] = &[
     ("trust.md", models::trust::EVENT_KINDS),
     ("monetary_policy.md", models::monetary_policy::EVENT_KINDS),
     ("mm1.md", models::mm1::EVENT_KINDS),
+    ("world.md", models::world::EVENT_KINDS),
 ];
 
 /// Every event kind of every model is a row of its page's events table.

@@ -129,6 +129,19 @@ fn monetary_policy_both_fidelities() {
     }
 }
 
+/// The world (market, escrow ledger, trust): money conserved with escrow,
+/// locks only on running sessions, none after a leg's end, each provider's
+/// trust transactions its history and settlements, after every event.
+#[test]
+fn world_every_event() {
+    let markets = r#"scenarios=["undersupplied", "price_setter"]"#;
+    let n = every_event_any("world.toml", &["days=4", markets], 1);
+    assert!(n > 1000, "{n} events");
+    every_event_any("world.toml", &["days=3", markets, "pricing=\"gross\""], 2);
+    every_event_any("world.toml", &["days=3", "link.reclaim=\"failed\"", "link.failed=\"signal\""], 3);
+    every_event_any("world_uncoupled.toml", &["duration_hours=50"], 4);
+}
+
 #[test]
 fn mm1_example_study() {
     // It has one fidelity (there is no original script to follow).

@@ -1,12 +1,15 @@
 //! The ledger's invariants by property test:
-//! long random sequences of mints, trust changes and transfers, valid and
-//! invalid, on random switch sets; and the circular-flow detectors.
+//! long random sequences of mints, trust changes, transfers and escrow
+//! locks and settlements, valid and invalid, on random switch sets (money
+//! conserved including escrow after every request); and the circular-flow
+//! detectors.
 
 use omerta_sim::engine::snapshot::state_bytes;
 use omerta_sim::engine::{SimTime, TICKS_PER_DAY};
 use omerta_sim::ledger::detect::{FlowGraph, walk_direct, walk_tree};
 use omerta_sim::ledger::{
-    AccountId, DetectorConfig, DetectorKind, Ledger, LedgerConfig, LedgerError, Micro, Receipt, RhoBasis,
+    AccountId, DetectorConfig, DetectorKind, EscrowError, EscrowId, Ledger, LedgerConfig, LedgerError, Micro, Receipt,
+    RhoBasis, SettleReceipt,
 };
 use proptest::prelude::*;
 
@@ -30,6 +33,14 @@ enum Req {
     SetTrust { id: u32, value: f64 },
     /// Let time pass (days).
     Wait { days: u64 },
+    /// escrow_lock of `frac` of the payer's balance (at least 1 µOMC), or of
+    /// a raw amount.
+    Lock { from: u32, frac: f64, raw: Option<i64> },
+    /// escrow_settle of the `pick`-th open lock (modulo the open count; an
+    /// id never opened when none is open or `stale`) to `to`, paying and
+    /// burning fractions of the locked amount (their sum may exceed it), or
+    /// raw amounts.
+    Settle { pick: usize, to: u32, pay: f64, burn: f64, raw: Option<(i64, i64)>, stale: bool },
 }
 
 fn weird_f64() -> impl Strategy<Value = f64> {
@@ -60,6 +71,17 @@ fn req(n: u32) -> impl Strategy<Value = Req> {
         3 => (id.clone(), weird_f64()).prop_map(|(id, delta)| Req::AddTrust { id, delta }),
         2 => (id.clone(), weird_f64()).prop_map(|(id, value)| Req::SetTrust { id, value }),
         3 => (0u64..4).prop_map(|days| Req::Wait { days }),
+        8 => (0..n + 1, 0.0f64..=1.0, prop_oneof![8 => Just(None), 1 => raw_amount().prop_map(Some)])
+            .prop_map(|(from, frac, raw)| Req::Lock { from, frac, raw }),
+        8 => (
+            any::<usize>(),
+            0..n + 1,
+            0.0f64..=1.0,
+            0.0f64..=1.0,
+            prop_oneof![8 => Just(None), 1 => (raw_amount(), raw_amount()).prop_map(Some)],
+            prop::bool::weighted(0.05),
+        )
+            .prop_map(|(pick, to, pay, burn, raw, stale)| Req::Settle { pick, to, pay, burn, raw, stale }),
     ]
 }
 
@@ -115,6 +137,8 @@ fn case() -> impl Strategy<Value = Case> {
 enum Outcome {
     Transfer(Result<Receipt, LedgerError>),
     Other(Result<(), LedgerError>),
+    Lock(Result<EscrowId, EscrowError>),
+    Settle(Result<SettleReceipt, EscrowError>),
 }
 
 /// Run a case, checking every invariant after every request. Returns the
@@ -166,6 +190,71 @@ fn run_case(c: &Case) -> Result<(Vec<Outcome>, Ledger), TestCaseError> {
                 t = SimTime(t.ticks() + days * TICKS_PER_DAY + 1);
                 continue;
             }
+            Req::Lock { from, frac, raw } => {
+                let amount =
+                    raw.unwrap_or_else(|| ((l.balance(AccountId(from)).0 as f64 * frac) as i64).clamp(1, i64::MAX));
+                let res = l.escrow_lock(AccountId(from), amount, t);
+                match res {
+                    Err(_) => prop_assert_eq!(state_bytes(&l), bytes, "a refused lock changed the ledger"),
+                    Ok(id) => {
+                        prop_assert_eq!(l.balance(AccountId(from)).0, before.balance(AccountId(from)).0 - amount);
+                        prop_assert_eq!(l.escrowed().0, before.escrowed().0 + amount);
+                        prop_assert_eq!(
+                            l.lock(id).map(|k| (k.payer, k.amount)),
+                            Some((AccountId(from), Micro(amount)))
+                        );
+                        prop_assert_eq!(l.burned_settlement(), before.burned_settlement());
+                    }
+                }
+                check_totals(&l)?;
+                outcomes.push(Outcome::Lock(res));
+                continue;
+            }
+            Req::Settle { pick, to, pay, burn, raw, stale } => {
+                let open: Vec<EscrowId> = l.open_locks().map(|(id, _)| id).collect();
+                let id = if open.is_empty() || stale {
+                    EscrowId(l.locks_opened() + pick as u64 % 3)
+                } else {
+                    open[pick % open.len()]
+                };
+                let locked = l.lock(id).map_or(0, |k| k.amount.0);
+                let (p, b) = raw.unwrap_or(((locked as f64 * pay) as i64, (locked as f64 * burn) as i64));
+                let res = l.escrow_settle(id, AccountId(to), p, b, t);
+                match &res {
+                    Err(_) => prop_assert_eq!(state_bytes(&l), bytes, "a refused settlement changed the ledger"),
+                    Ok(rc) => {
+                        prop_assert_eq!(
+                            rc.pay.0 + rc.burn.0 + rc.refund.0,
+                            rc.locked.0,
+                            "pay + burn + refund != locked"
+                        );
+                        prop_assert!(rc.refund.0 >= 0 && rc.pay.0 == p && rc.burn.0 == b);
+                        prop_assert_eq!(rc.locked.0, locked);
+                        prop_assert!(l.lock(id).is_none(), "a settled lock stays open");
+                        prop_assert_eq!(l.escrowed().0, before.escrowed().0 - locked);
+                        prop_assert_eq!(l.burned_settlement().0, before.burned_settlement().0 + b);
+                        prop_assert_eq!(l.burned(), before.burned(), "settlement burns are not transfer burns");
+                        for i in 0..l.len() as u32 {
+                            let a = AccountId(i);
+                            let mut expected = before.balance(a).0;
+                            if a == rc.payer {
+                                expected += rc.refund.0;
+                            }
+                            if a == rc.payee {
+                                expected += rc.pay.0;
+                            }
+                            prop_assert_eq!(l.balance(a).0, expected);
+                            prop_assert_eq!(l.trust(a).to_bits(), before.trust(a).to_bits());
+                        }
+                        // Exactly one settle per lock.
+                        let again = l.clone().escrow_settle(id, AccountId(to), 0, 0, t);
+                        prop_assert_eq!(again, Err(EscrowError::UnknownLock { id: id.0 }));
+                    }
+                }
+                check_totals(&l)?;
+                outcomes.push(Outcome::Settle(res));
+                continue;
+            }
         };
         let res = l.transfer(AccountId(from), AccountId(to), amount, t);
         match &res {
@@ -180,6 +269,16 @@ fn run_case(c: &Case) -> Result<(Vec<Outcome>, Ledger), TestCaseError> {
         check_detector(&l, t)?;
         outcomes.push(Outcome::Transfer(res));
     }
+    // Settling every open lock in full refund empties escrow.
+    let mut drained = l.clone();
+    let open: Vec<EscrowId> = drained.open_locks().map(|(id, _)| id).collect();
+    for id in open {
+        let payer = drained.lock(id).map(|k| k.payer).expect("open");
+        drained.escrow_settle(id, payer, 0, 0, t).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        check_totals(&drained)?;
+    }
+    prop_assert_eq!(drained.escrowed(), Micro::ZERO);
+    prop_assert_eq!(drained.open_lock_count(), 0);
     Ok((outcomes, l))
 }
 
@@ -188,6 +287,15 @@ fn check_totals(l: &Ledger) -> Result<(), TestCaseError> {
     if let Err(e) = l.check_conservation() {
         return Err(TestCaseError::fail(e));
     }
+    // The same sum, from the public accessors.
+    let balances: i128 = l.accounts().iter().map(|a| a.balance.0 as i128).sum();
+    let locked: i128 = l.open_locks().map(|(_, k)| k.amount.0 as i128).sum();
+    prop_assert_eq!(locked, l.escrowed().0 as i128);
+    prop_assert_eq!(l.open_lock_count() as u64 <= l.locks_opened(), true);
+    prop_assert_eq!(
+        balances + l.escrowed().0 as i128 + l.burned().0 as i128 + l.burned_settlement().0 as i128,
+        l.minted().0 as i128
+    );
     Ok(())
 }
 
@@ -308,7 +416,8 @@ fn check_detector(l: &Ledger, t: SimTime) -> Result<(), TestCaseError> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
 
-    /// I1–I9 after every request of up to 1,000 random requests.
+    /// I1–I9 (I1 with escrow: Σ balances + escrowed + burned = minted)
+    /// after every request of up to 1,000 random requests.
     #[test]
     fn invariants_hold_after_every_request(c in case()) {
         let (first, l1) = run_case(&c)?;

@@ -33,6 +33,7 @@ mod split_run;
 mod step_debugger;
 mod trust_replay;
 mod trust_studies;
+mod world;
 
 use omerta_sim::models::open_study;
 use omerta_sim::study::{Scenario, Stepper, Study};

@@ -125,7 +125,7 @@ fn resume_from_halfway_stops_at_the_horizon() {
     use omerta_sim::engine::SimTime;
     use omerta_sim::study::RunControl;
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&str, &[&str]); 6] = [
+    let cases: [(&str, &[&str]); 7] = [
         ("reliability_v2.toml", &["rounds=3"]),
         ("economic_value.toml", &["compare_fidelities=false", "duration_hours=100"]),
         ("identity_rotation.toml", &[]),
@@ -133,6 +133,7 @@ fn resume_from_halfway_stops_at_the_horizon() {
         ("monetary_policy.toml", &["days=30", "monetary_policy.long_days=30"]),
         // Its next arrival is always pending, past the horizon at the end.
         ("mm1.toml", &["hours=500"]),
+        ("world.toml", &["days=5", "scenarios=[\"undersupplied\"]"]),
     ];
     for (file, sets) in cases {
         let s = study(file, sets);

@@ -19,6 +19,7 @@ const STUDIES: &[(&str, &[&str], &str)] = &[
     ("failure_modes/crisis.toml", &["seeds=2"], "crisis1"),
     ("monetary_policy.toml", &["days=60", "monetary_policy.experiments=[\"baseline\",\"hoarding\"]"], "baseline.on1"),
     ("mm1.toml", &["hours=500"], "server0"),
+    ("world.toml", &["days=2", "scenarios=[\"undersupplied\"]"], "provider3"),
 ];
 
 /// `step` arguments for a scenario of `models/` with overrides.

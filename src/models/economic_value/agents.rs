@@ -214,9 +214,13 @@ pub struct Cons {
 
 /// How a session ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(super) enum End {
+pub enum End {
+    /// The job is done (or, at the horizon, settled pro rata).
     Done,
+    /// The provider went down: a DC's hardware failed, a home's owner
+    /// reclaimed it.
     Personal,
+    /// A home cancelled for a better (outside) offer.
     Profit,
 }
 

@@ -4,13 +4,15 @@
 //! the DC fleet's price is re-solved; the market is sampled. Each event that
 //! frees or takes a provider or consumer runs a matching round.
 
-use super::{Avail, EconomicMarket, End, Ev, MICRO, NONE, S_ARRIVAL, S_DOWN, S_INDEX, S_OFFER, S_OUTSIDE, S_PERSONAL};
+use super::{
+    Avail, EconomicMarket, End, Ev, Hooks, MICRO, NONE, S_ARRIVAL, S_DOWN, S_INDEX, S_OFFER, S_OUTSIDE, S_PERSONAL,
+};
 use crate::engine::time::{hours_to_ticks, ticks_to_hours};
 use crate::engine::{AgentRef, Ctx, SimTime};
 use crate::market::posted::ProviderKind;
 use rand::RngExt;
 
-impl EconomicMarket {
+impl<H: Hooks> EconomicMarket<H> {
     /// SessionEnd: the job is done; both agents are free again.
     pub(super) fn on_session_end(&mut self, slot: u32, ctx: &mut Ctx<'_, Ev>) {
         let s = self.sessions[slot].clone();
@@ -18,7 +20,7 @@ impl EconomicMarket {
             ctx.cancel(id);
         }
         let rate = s.rate;
-        let (i, j) = self.book(slot, End::Done, self.job_u, false);
+        let (i, j) = self.book_hooked(slot, End::Done, self.job_u, false, ctx);
         let (pay, hours) = (Self::pay_u(rate, self.job_u) as f64 / MICRO, self.params.job_hours);
         ctx.note(Some(AgentRef::new("provider", i as u32)), || {
             format!("session {slot} with consumer{j} completes at ${rate:.4}/h: ${pay:.4} for {hours:.3}h")

@@ -1,11 +1,11 @@
 //! Inspection: the model's invariants on a state, and the descriptions
 //! `inspect`, `step` and `show` print.
 
-use super::{Avail, ConsBook, EconomicMarket, NONE, ProvBook};
+use super::{Avail, ConsBook, EconomicMarket, Hooks, NONE, ProvBook};
 use crate::engine::AgentRef;
 use crate::market::posted::ProviderKind;
 
-impl EconomicMarket {
+impl<H: Hooks> EconomicMarket<H> {
     /// The spec's invariants on the current state (see `Model::check_invariants`).
     pub(super) fn invariants(&self) -> Result<(), String> {
         if let Some(v) = self.violations.first() {

@@ -2,7 +2,7 @@
 //! its end (open sessions settled, metrics recorded) and the read-only
 //! samples taken while it runs.
 
-use super::{Avail, Books, Cons, EconomicMarket, End, Ev, Level, MICRO, NONE, Prov, Slot, ord_f64};
+use super::{Avail, Books, Cons, EconomicMarket, End, Ev, Hooks, Level, MICRO, NONE, Prov, Slot, ord_f64};
 use crate::engine::time::{hours_to_ticks, ticks_to_hours};
 use crate::engine::{AgentRef, Ctx, SimTime};
 use crate::market::posted::{ConsumerClass, ProviderKind, setter_floor};
@@ -59,7 +59,7 @@ fn checkpoint_levels(consumers: &[Cons]) -> Vec<f64> {
     kappas
 }
 
-impl EconomicMarket {
+impl<H: Hooks> EconomicMarket<H> {
     /// LegStart: build leg j's agents, matching indices and prices, and
     /// schedule its first events.
     pub(super) fn on_leg_start(&mut self, j: u32, ctx: &mut Ctx<'_, Ev>) {
@@ -72,6 +72,7 @@ impl EconomicMarket {
         self.providers = self.new_providers(&leg, dc_floor, setter_optimise, now);
         self.consumers = consumers;
         self.reset_leg_state(now, dc_floor, setter_optimise);
+        H::on_leg_agents(self, j, ctx);
         for j in 0..self.consumers.len() {
             self.consumer_idle(j, ctx);
         }
@@ -289,7 +290,7 @@ impl EconomicMarket {
                 for id in [s.end_ev, s.offer_ev].into_iter().flatten() {
                     ctx.cancel(id);
                 }
-                self.book(slot, End::Done, now - s.start, true);
+                self.book_hooked(slot, End::Done, now - s.start, true, ctx);
                 let (pay, e) = (Self::pay_u(s.rate, now - s.start) as f64 / MICRO, ticks_to_hours(now - s.start));
                 let (i, j) = (s.provider, s.consumer);
                 ctx.note(Some(AgentRef::new("provider", i)), || {
@@ -325,6 +326,7 @@ impl EconomicMarket {
         }
         let rec = self.record();
         self.records.push(rec);
+        H::on_leg_end(self, j, ctx);
         let id = self.legs[j as usize].id.clone();
         let (n, open) = (self.legs.len(), self.open_at_end);
         let tick = self.tick_mode();

@@ -4,7 +4,7 @@
 //! providers by cost, the corrected fidelity's price crossings, and the DC
 //! fleet's price setter.
 
-use super::{Avail, EconomicMarket, Ev, NONE, Slot, TICKS_PER_HOUR, ord_f64};
+use super::{Avail, EconomicMarket, Ev, Hooks, NONE, Slot, TICKS_PER_HOUR, ord_f64};
 use crate::engine::Ctx;
 use crate::engine::time::ticks_to_hours;
 use crate::market::orders::desc_key;
@@ -28,7 +28,7 @@ pub struct Level {
 /// A matching candidate: (consumer key, consumer, provider, price, willingness).
 type Candidate = (Key, usize, usize, f64, f64);
 
-impl EconomicMarket {
+impl<H: Hooks> EconomicMarket<H> {
     pub(super) fn consumer_key(&self, j: usize) -> Key {
         let c = &self.consumers[j];
         let second = match self.params.priority {
@@ -311,14 +311,17 @@ impl EconomicMarket {
             )
         };
         let a = attempts(q, self.params.min_completion, self.params.attempts_cap);
-        let floor = self.params.price.floor_markup * self.params.dc.cost;
+        // The hooks' scale of the DCs' cost (1 for the market alone, so
+        // `cost` is the parameter itself).
+        let cost = self.params.dc.cost * H::dc_cost_scale(self);
+        let floor = self.params.price.floor_markup * cost;
         self.pstar = setter_optimise(
             &self.classes,
             self.params.job_hours,
             a,
             d_av,
             h_av,
-            self.params.dc.cost,
+            cost,
             floor,
             self.params.price.cap,
             self.params.setter.margin,

@@ -6,7 +6,7 @@ mod keyset;
 pub mod model;
 
 pub use config::{EvParams, resolve};
-pub use model::EconomicMarket;
+pub use model::{Booked, EconomicMarket, End, HookEv, Hooks};
 pub mod metrics;
 pub mod study;
 
@@ -52,6 +52,9 @@ mod event_kinds {
             Ev::PriceSetterSolve => 9,
             Ev::Sample => 10,
             Ev::RunEnd(_) => 11,
+            // Events of models built on the market, listed by those models
+            // (the world study's EVENT_KINDS).
+            Ev::Hook(_) => usize::MAX,
         }
     }
 

@@ -45,12 +45,12 @@ mod sessions;
 #[path = "validate.rs"]
 mod validate;
 
-use agents::End;
+pub use agents::End;
 pub use agents::{Avail, Books, Cons, ConsBook, Exact, Float, Prov, ProvBook, Sess, Slot, Units};
 pub use legs::{LegRecord, horizon, leg_span, ticks_per_leg};
 pub use matching::Level;
 use reference::TickCache;
-pub(crate) use validate::fresh_run;
+pub(crate) use validate::{fresh_market, fresh_run};
 
 /// Random streams, one per random process.
 pub const STREAMS: &[&str] =
@@ -93,6 +93,116 @@ pub enum Ev {
     Sample,
     /// End of leg j: settle, record.
     RunEnd(u32),
+    /// An event of a model built on this market ([`Hooks`]); never
+    /// scheduled by the market itself.
+    Hook(HookEv),
+}
+
+/// Events of models built on this market (the `world` study): the market
+/// never schedules them; [`Hooks::on_hook`] handles them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HookEv {
+    /// Day d of the leg starts (trust solve, settlements' share, samples).
+    DayStart(u32),
+    /// A long-con home abandons its session (slot).
+    Abandon(u32),
+    /// The sybil ring trades fake sessions among its members.
+    FakeSessions,
+}
+
+impl HookEv {
+    /// The kind names of hook events, as `step` prints them.
+    pub const KINDS: &'static [&'static str] = &["DayStart", "Abandon", "FakeSessions"];
+
+    /// This event's kind name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            HookEv::DayStart(_) => "DayStart",
+            HookEv::Abandon(_) => "Abandon",
+            HookEv::FakeSessions => "FakeSessions",
+        }
+    }
+}
+
+/// How a session's end was booked, for [`Hooks::on_booked`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Booked {
+    /// The session's slot (already freed).
+    pub slot: u32,
+    /// Provider index.
+    pub provider: usize,
+    /// Consumer index.
+    pub consumer: usize,
+    /// Its rate (per hour).
+    pub rate: f64,
+    /// When it started (ticks).
+    pub start: u64,
+    /// Ticks worked.
+    pub e_u: u64,
+    /// Ticks the consumer keeps (checkpointed; all of them when done or at
+    /// the horizon).
+    pub kept_u: u64,
+    /// The gross payment booked, µ$ (the market's `pay_u`).
+    pub pay_u: i64,
+    /// How it ended.
+    pub end: End,
+    /// Settled pro rata at the leg's end.
+    pub horizon: bool,
+}
+
+/// Hooks a model built on this market runs at the market's points of
+/// coupling. Every hook defaults to doing nothing, and `()` is the market on
+/// its own: `economic_value` runs `EconomicMarket<()>`, whose state and
+/// events are those of the market alone.
+pub trait Hooks:
+    Clone + std::fmt::Debug + Default + Serialize + serde::de::DeserializeOwned + Send + Sync + 'static
+{
+    /// The model kind (study id) written into snapshots.
+    const KIND: &'static str;
+    /// The random streams: the market's [`STREAMS`] first, then the hooks'.
+    const STREAMS: &'static [&'static str];
+    /// Whether the hooks move providers' floors after a leg's start (so a
+    /// snapshot's floors are not compared with the leg's initial ones; the
+    /// hooks' `validate` checks them).
+    const FLOORS_MOVE: bool = false;
+    /// Whether `on_booked` does anything (false for the market alone, whose
+    /// bookings then cost nothing extra).
+    const BOOKS: bool = true;
+    /// A leg's agents are built (before any of them is indexed or any
+    /// market event scheduled).
+    fn on_leg_agents(_m: &mut EconomicMarket<Self>, _j: u32, _ctx: &mut Ctx<'_, Ev>) {}
+    /// Session `slot` started (its end and offer already scheduled).
+    fn on_session_start(_m: &mut EconomicMarket<Self>, _slot: u32, _ctx: &mut Ctx<'_, Ev>) {}
+    /// A session's end was booked; the consumer is not yet idle.
+    fn on_booked(_m: &mut EconomicMarket<Self>, _b: &Booked, _ctx: &mut Ctx<'_, Ev>) {}
+    /// Leg j ended and its market record was pushed.
+    fn on_leg_end(_m: &mut EconomicMarket<Self>, _j: u32, _ctx: &mut Ctx<'_, Ev>) {}
+    /// A hook event.
+    fn on_hook(_m: &mut EconomicMarket<Self>, _ev: HookEv, _ctx: &mut Ctx<'_, Ev>) {}
+    /// The factor the DC fleet's price setter scales the DCs' cost by (the
+    /// world's net pricing: 1 / the DCs' mean payment share).
+    fn dc_cost_scale(_m: &EconomicMarket<Self>) -> f64 {
+        1.0
+    }
+    /// The hooks' own invariants.
+    fn invariants(_m: &EconomicMarket<Self>) -> Result<(), String> {
+        Ok(())
+    }
+    /// Whether a pending hook event is consistent with the state (snapshot
+    /// validation); the market alone has none.
+    fn pending_ok(_m: &EconomicMarket<Self>, ev: HookEv) -> Result<(), String> {
+        Err(format!("a pending {} event, which this model never schedules", ev.kind()))
+    }
+    /// Extra checks of a state read from a snapshot.
+    fn validate(_m: &EconomicMarket<Self>, _fresh: &EconomicMarket<Self>) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl Hooks for () {
+    const KIND: &'static str = "economic_value";
+    const STREAMS: &'static [&'static str] = STREAMS;
+    const BOOKS: bool = false;
 }
 
 impl EventInfo for Ev {
@@ -110,6 +220,7 @@ impl EventInfo for Ev {
             Ev::PriceSetterSolve => "PriceSetterSolve",
             Ev::Sample => "Sample",
             Ev::RunEnd(_) => "RunEnd",
+            Ev::Hook(h) => h.kind(),
         }
     }
     fn agent(&self) -> Option<AgentRef> {
@@ -129,9 +240,11 @@ fn ord_f64(x: f64) -> u64 {
     if b >> 63 == 1 { !b } else { b | (1 << 63) }
 }
 
-/// The economic-value market.
+/// The economic-value market, with the hooks `H` of a model built on it
+/// (`()`: the market alone).
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct EconomicMarket {
+#[serde(bound = "")]
+pub struct EconomicMarket<H: Hooks = ()> {
     /// Parameters.
     pub params: EvParams,
     /// The legs this run simulates.
@@ -174,9 +287,11 @@ pub struct EconomicMarket {
     horizon_cache: std::sync::OnceLock<SimTime>,
     #[serde(skip)]
     tc: TickCache,
+    /// The state of the model built on the market.
+    pub ext: H,
 }
 
-impl EconomicMarket {
+impl<H: Hooks> EconomicMarket<H> {
     /// A market that will run every leg of `params`.
     pub fn new(params: EvParams) -> Self {
         let legs = params.leg_defs();
@@ -212,11 +327,81 @@ impl EconomicMarket {
             violations: Vec::new(),
             horizon_cache: std::sync::OnceLock::new(),
             tc: TickCache::default(),
+            ext: H::default(),
         }
     }
 
     fn tick_mode(&self) -> bool {
         self.params.tick_mode()
+    }
+
+    /// The current leg's start and end (ticks).
+    pub fn leg_bounds(&self) -> (u64, u64) {
+        (self.leg_start, self.leg_end)
+    }
+
+    /// A job's length in ticks.
+    pub fn job_ticks(&self) -> u64 {
+        self.job_u
+    }
+
+    /// The gross payment the market books for `ticks` at `rate`, µ$.
+    pub fn booked_pay(rate: f64, ticks: u64) -> i64 {
+        Self::pay_u(rate, ticks)
+    }
+
+    /// Session `slot`, if running: (provider, consumer, rate, start tick).
+    pub fn session_at(&self, slot: u32) -> Option<(usize, usize, f64, u64)> {
+        self.sessions.is_live(slot).then(|| {
+            let s = &self.sessions[slot];
+            (s.provider as usize, s.consumer as usize, s.rate, s.start)
+        })
+    }
+
+    /// Corrected: set new price floors (`floors[i]`; NaN keeps provider i's)
+    /// of the providers that do not set their price. An idle, available
+    /// provider whose floor changes re-anchors its price at what it posts
+    /// now, raised to the new floor if below it, and is re-indexed (its
+    /// FloorReached rescheduled); a busy or away one keeps the floor for when
+    /// it is idle again. Then, if the DCs set their price, the setter
+    /// re-solves; then one matching round (which recomputes the price
+    /// crossing). Returns how many floors changed.
+    pub fn set_floors(&mut self, floors: &[f64], ctx: &mut Ctx<'_, Ev>) -> usize {
+        let now = ctx.now().ticks();
+        let mut changed = 0;
+        for (i, &f) in floors.iter().enumerate().take(self.providers.len()) {
+            let p = &self.providers[i];
+            if f.is_nan() || p.setter || f.to_bits() == p.floor.to_bits() {
+                continue;
+            }
+            changed += 1;
+            if p.avail == Avail::Available && p.session == NONE && p.slot != Slot::Out {
+                let price = self.posted_price(i, now);
+                self.unindex_provider(i, ctx);
+                let p = &mut self.providers[i];
+                p.floor = f;
+                p.price = price.max(f);
+                p.anchor_t = now;
+                self.index_provider(i, ctx);
+            } else {
+                self.providers[i].floor = f;
+            }
+        }
+        if self.providers.iter().any(|p| p.setter) {
+            self.resolve_setter(ctx);
+        }
+        self.round(ctx);
+        changed
+    }
+
+    /// Run leg j's start handler (for validation on a throw-away context).
+    pub fn handle_leg_start_probe(&mut self, j: u32, ctx: &mut Ctx<'_, Ev>) {
+        self.on_leg_start(j, ctx);
+    }
+
+    /// Schedule a hook event at `at` unless at or after the leg's end.
+    pub fn schedule_hook(&self, ctx: &mut Ctx<'_, Ev>, at: u64, ev: HookEv) -> Option<EventId> {
+        self.sched(ctx, at, Ev::Hook(ev))
     }
 
     fn violation(&mut self, msg: impl FnOnce() -> String) {
@@ -298,14 +483,14 @@ impl EconomicMarket {
     }
 }
 
-impl Model for EconomicMarket {
+impl<H: Hooks> Model for EconomicMarket<H> {
     type Event = Ev;
-    const STREAMS: &'static [&'static str] = STREAMS;
+    const STREAMS: &'static [&'static str] = H::STREAMS;
     const AGENT_CLASSES: &'static [&'static str] = &["provider", "consumer"];
     const TIME_UNIT: TimeUnit = TimeUnit::Hours;
 
     fn kind(&self) -> &'static str {
-        "economic_value"
+        H::KIND
     }
 
     fn start(&mut self, ctx: &mut Ctx<'_, Ev>) {
@@ -328,6 +513,7 @@ impl Model for EconomicMarket {
             Ev::PriceCrossing => self.on_price_crossing(ctx),
             Ev::PriceSetterSolve => self.on_setter_solve(ctx),
             Ev::Sample => self.on_sample(ctx),
+            Ev::Hook(h) => H::on_hook(self, h, ctx),
         }
     }
 
@@ -336,11 +522,13 @@ impl Model for EconomicMarket {
     }
 
     fn check_invariants(&self) -> Result<(), String> {
-        self.invariants()
+        self.invariants()?;
+        H::invariants(self)
     }
 
     fn validate(&self, audit: &crate::engine::Audit<'_, Self>) -> Result<(), String> {
-        validate::validate(self, audit)
+        validate::validate(self, audit)?;
+        H::validate(self, audit.fresh)
     }
 
     fn agent_counts(&self) -> Vec<(&'static str, usize)> {

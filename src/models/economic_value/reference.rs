@@ -21,7 +21,7 @@
 //! the state after every event (so snapshots and the state hash) are those
 //! of the plain loop, bit for bit.
 
-use super::{EconomicMarket, End, Ev, NONE, S_ARRIVAL, S_INDEX, S_OFFER, S_PERSONAL, ticks_per_leg};
+use super::{EconomicMarket, End, Ev, Hooks, NONE, S_ARRIVAL, S_INDEX, S_OFFER, S_PERSONAL, ticks_per_leg};
 use crate::engine::time::hours_to_ticks;
 use crate::engine::{AgentRef, Ctx, SimTime};
 use crate::market::posted::paid_hours;
@@ -238,7 +238,7 @@ impl TickCache {
     }
 }
 
-impl EconomicMarket {
+impl<H: Hooks> EconomicMarket<H> {
     /// A matching round starts: no level has been scanned in it yet.
     pub(super) fn begin_listed_round(&mut self) {
         self.ensure_tick_cache();
@@ -674,7 +674,7 @@ impl EconomicMarket {
 }
 
 /// Trace notes of the tick loop.
-impl EconomicMarket {
+impl<H: Hooks> EconomicMarket<H> {
     /// Reference: the market after a tick's matching round.
     pub(super) fn note_tick(&self, ctx: &mut Ctx<'_, Ev>) {
         ctx.note(None, || {

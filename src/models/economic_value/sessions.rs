@@ -2,7 +2,7 @@
 //! and booking its end (completed, cancelled, or settled at the horizon)
 //! in both agents' books.
 
-use super::{Cons, EconomicMarket, End, Ev, MICRO, NONE, Prov, S_ARRIVAL, Sess};
+use super::{Cons, EconomicMarket, End, Ev, Hooks, MICRO, NONE, Prov, S_ARRIVAL, Sess};
 use crate::engine::time::ticks_to_hours;
 use crate::engine::{AgentRef, Ctx};
 
@@ -25,7 +25,7 @@ fn count_end(p: &mut Prov, c: &mut Cons, end: End) {
     }
 }
 
-impl EconomicMarket {
+impl<H: Hooks> EconomicMarket<H> {
     /// Start a session between free provider i and idle consumer j at `rate`.
     pub(super) fn start_session(&mut self, i: usize, j: usize, rate: f64, ctx: &mut Ctx<'_, Ev>) {
         let now = ctx.now().ticks();
@@ -74,6 +74,39 @@ impl EconomicMarket {
         ctx.note(Some(AgentRef::new("consumer", j as u32)), || {
             format!("rents {} at ${rate:.4}/h, session {slot}", self.pname(i))
         });
+        H::on_session_start(self, slot, ctx);
+    }
+
+    /// Corrected: book the end of session `slot` (as [`Self::book`]), then
+    /// run the hooks' `on_booked` with what was booked.
+    pub(super) fn book_hooked(
+        &mut self,
+        slot: u32,
+        end: End,
+        e_u: u64,
+        horizon: bool,
+        ctx: &mut Ctx<'_, Ev>,
+    ) -> (usize, usize) {
+        if !H::BOOKS {
+            return self.book(slot, end, e_u, horizon);
+        }
+        let s = self.sessions[slot].clone();
+        let useful_before = self.consumers[s.consumer as usize].books.corrected.useful;
+        let (i, j) = self.book(slot, end, e_u, horizon);
+        let b = super::Booked {
+            slot,
+            provider: i,
+            consumer: j,
+            rate: s.rate,
+            start: s.start,
+            e_u,
+            kept_u: self.consumers[j].books.corrected.useful - useful_before,
+            pay_u: Self::pay_u(s.rate, e_u),
+            end,
+            horizon,
+        };
+        H::on_booked(self, &b, ctx);
+        (i, j)
     }
 
     pub(super) fn pay_u(rate: f64, ticks: u64) -> i64 {
@@ -137,7 +170,7 @@ impl EconomicMarket {
         }
         let e_u = now - s.start;
         let frozen = self.params.price.busy_price(s.rate, ticks_to_hours(e_u));
-        let (i, j) = self.book(slot, end, e_u, false);
+        let (i, j) = self.book_hooked(slot, end, e_u, false, ctx);
         if self.checks {
             let k = self.consumers[j].kappa_u;
             let lost = e_u - (e_u / k) * k;

@@ -6,9 +6,9 @@
 //! where the others say it is under the keys it would be indexed with now,
 //! and the invariants hold.
 
-use super::super::config::resolve;
+use super::super::config::{EvParams, resolve};
 use super::super::keyset::KeySet;
-use super::{Avail, EconomicMarket, Ev, NONE, Slot, ord_f64};
+use super::{Avail, EconomicMarket, Ev, Hooks, NONE, Slot, ord_f64};
 use crate::engine::check::{ensure, finite, index};
 use crate::engine::{Audit, EventId, EventInfo, Model, SimTime, with_scratch_ctx};
 use crate::market::posted::paid_hours;
@@ -21,6 +21,13 @@ pub(crate) fn fresh_run(run: &Run<EconomicMarket>) -> Result<Run<EconomicMarket>
     let (m, meta) = (&run.sim.model, &run.meta);
     let scenario = stored_scenario(meta)?;
     let params = resolve(&scenario).map_err(|e| format!("the scenario stored in the snapshot: {e}"))?;
+    Ok(Run::new(meta.clone(), fresh_market(params, m)?))
+}
+
+/// A new market of `params`, after checking that `m` (read from a
+/// snapshot) has those parameters and their legs, and the agents of its
+/// current leg.
+pub(crate) fn fresh_market<H: Hooks>(params: EvParams, m: &EconomicMarket<H>) -> Result<EconomicMarket<H>, String> {
     ensure!(same_bytes(&params, &m.params), "the model's parameters are not those of the scenario stored beside it");
     // Count the legs before listing them (a sweep multiplies its lists).
     let sweep = params
@@ -32,11 +39,11 @@ pub(crate) fn fresh_run(run: &Run<EconomicMarket>) -> Result<Run<EconomicMarket>
     let legs = params.leg_defs();
     ensure!(same_bytes(&legs, &m.legs), "the model's legs are not those of its parameters");
     sizes(m)?;
-    Ok(Run::new(meta.clone(), EconomicMarket::new(params)))
+    Ok(EconomicMarket::new(params))
 }
 
 /// Whether a leg was ever started (a new run has no agents until then).
-fn started(m: &EconomicMarket) -> bool {
+fn started<H: Hooks>(m: &EconomicMarket<H>) -> bool {
     !(m.providers.is_empty()
         && m.consumers.is_empty()
         && m.levels.is_empty()
@@ -47,7 +54,7 @@ fn started(m: &EconomicMarket) -> bool {
 }
 
 /// The current leg holds the agents its definition asks for.
-fn sizes(m: &EconomicMarket) -> Result<(), String> {
+fn sizes<H: Hooks>(m: &EconomicMarket<H>) -> Result<(), String> {
     if !started(m) {
         return Ok(());
     }
@@ -66,7 +73,12 @@ fn sizes(m: &EconomicMarket) -> Result<(), String> {
     Ok(())
 }
 
-fn event_is(audit: &Audit<'_, EconomicMarket>, id: Option<EventId>, want: &Ev, what: &str) -> Result<(), String> {
+fn event_is<H: Hooks>(
+    audit: &Audit<'_, EconomicMarket<H>>,
+    id: Option<EventId>,
+    want: &Ev,
+    what: &str,
+) -> Result<(), String> {
     if let Some(id) = id {
         match audit.find(id) {
             Some(p) if p.event == want => {}
@@ -77,7 +89,7 @@ fn event_is(audit: &Audit<'_, EconomicMarket>, id: Option<EventId>, want: &Ev, w
     Ok(())
 }
 
-pub(crate) fn validate(m: &EconomicMarket, audit: &Audit<'_, EconomicMarket>) -> Result<(), String> {
+pub(crate) fn validate<H: Hooks>(m: &EconomicMarket<H>, audit: &Audit<'_, EconomicMarket<H>>) -> Result<(), String> {
     let fresh = audit.fresh;
     ensure!(
         m.job_u == fresh.job_u && m.dt_u == fresh.dt_u && m.k_ticks == fresh.k_ticks,
@@ -248,12 +260,12 @@ pub(crate) fn validate(m: &EconomicMarket, audit: &Audit<'_, EconomicMarket>) ->
 /// kinds, floors, setters; consumer values, checkpoints, levels and value
 /// classes), compared with the leg's own start handler run on a throw-away
 /// context.
-fn statics(m: &EconomicMarket, fresh: &EconomicMarket) -> Result<(), String> {
+fn statics<H: Hooks>(m: &EconomicMarket<H>, fresh: &EconomicMarket<H>) -> Result<(), String> {
     let mut probe = fresh.clone();
-    with_scratch_ctx(SimTime(m.leg_start), 0, super::STREAMS, |ctx| probe.on_leg_start(m.leg, ctx));
+    with_scratch_ctx(SimTime(m.leg_start), 0, H::STREAMS, |ctx| probe.on_leg_start(m.leg, ctx));
     for (i, (p, q)) in m.providers.iter().zip(&probe.providers).enumerate() {
         ensure!(
-            p.kind == q.kind && p.floor.to_bits() == q.floor.to_bits() && p.setter == q.setter,
+            p.kind == q.kind && (H::FLOORS_MOVE || p.floor.to_bits() == q.floor.to_bits()) && p.setter == q.setter,
             "provider {i} is not the provider its leg starts with"
         );
     }
@@ -278,7 +290,7 @@ fn statics(m: &EconomicMarket, fresh: &EconomicMarket) -> Result<(), String> {
 
 /// An indexed provider's keys and costs are those it would be indexed with
 /// now (nothing they depend on changes while it is indexed).
-fn keys(m: &EconomicMarket, i: usize) -> Result<(), String> {
+fn keys<H: Hooks>(m: &EconomicMarket<H>, i: usize) -> Result<(), String> {
     let p = &m.providers[i];
     let levels = m.levels.len();
     ensure!(p.keys.len() == levels && p.costs.len() == levels, "provider {i} has keys for another number of levels");
@@ -309,7 +321,7 @@ fn keys(m: &EconomicMarket, i: usize) -> Result<(), String> {
 }
 
 /// The pending events are those the state expects.
-fn events(m: &EconomicMarket, audit: &Audit<'_, EconomicMarket>, running: bool) -> Result<(), String> {
+fn events<H: Hooks>(m: &EconomicMarket<H>, audit: &Audit<'_, EconomicMarket<H>>, running: bool) -> Result<(), String> {
     let tick = m.tick_mode();
     let np = m.providers.len();
     let span = m.leg_end - m.leg_start;
@@ -386,6 +398,7 @@ fn events(m: &EconomicMarket, audit: &Audit<'_, EconomicMarket>, running: bool) 
                 corrected_only("Sample")?;
                 ensure!(m.sample_ev == Some(ev.id), "a Sample the market does not expect");
             }
+            Ev::Hook(h) => H::pending_ok(m, h)?,
         }
     }
     let finished = !running && m.records.len() == m.legs.len();

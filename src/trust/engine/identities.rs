@@ -5,10 +5,30 @@ use super::*;
 impl TrustEngine {
     /// Create an identity at the current day.
     pub fn create_identity(&mut self, name: &str) -> Ident {
+        let day = self.day;
+        self.push_identity(name, day)
+    }
+
+    /// Create an identity whose creation day is `day`, on or before the
+    /// current day (an identity that existed before the study's first
+    /// day: its age counts from `day`). A day after the current one is
+    /// refused: an identity cannot be younger than zero days.
+    pub fn create_identity_at(&mut self, name: &str, day: u32) -> Result<Ident, TrustError> {
+        if day > self.day {
+            return Err(TrustError::InvalidValue {
+                what: "creation day",
+                rule: "on or before the engine's day",
+                value: f64::from(day),
+            });
+        }
+        Ok(self.push_identity(name, day))
+    }
+
+    fn push_identity(&mut self, name: &str, created: u32) -> Ident {
         let id = self.ids.len() as u32;
         self.ids.push(Identity {
             name: name.to_string(),
-            created: self.day,
+            created,
             provider_txs: Vec::new(),
             consumer_txs: Vec::new(),
             received: Vec::new(),

@@ -214,3 +214,26 @@ fn nonconvergence_is_reported() {
     assert_eq!(e.stats().nonconverged, 1);
     assert_eq!(e.stats().solves, 1);
 }
+
+/// A backdated identity ages from its creation day: created at day 10 on
+/// day 200, it has the trust of one created on day 10 and carried to day
+/// 200; a creation day after today is refused and changes nothing.
+#[test]
+fn backdated_identities_age_from_their_day() {
+    let mut a = TrustEngine::new(TrustParams::default(), Rules::CORRECTED).unwrap();
+    a.set_day(10).unwrap();
+    let x = a.create_identity("x");
+    a.set_day(200).unwrap();
+    let mut b = TrustEngine::new(TrustParams::default(), Rules::CORRECTED).unwrap();
+    b.set_day(200).unwrap();
+    let y = b.create_identity_at("y", 10).unwrap();
+    assert_eq!(b.created(y), 10);
+    a.solve();
+    b.solve();
+    assert!(a.trust(x) > 0.0);
+    assert_eq!(a.trust(x).to_bits(), b.trust(y).to_bits());
+    let before = b.clone();
+    assert!(matches!(b.create_identity_at("z", 201), Err(TrustError::InvalidValue { what: "creation day", .. })));
+    assert_eq!(b.len(), before.len());
+    assert_eq!(b.create_identity_at("now", 200).map(|i| b.created(i)), Ok(200));
+}
